@@ -1,0 +1,29 @@
+"""Triton kernels on CUDA GPUs, in Inductor's kernel format (``@triton_heuristics`` decorator, ``.run`` launcher)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+
+from .. import interception
+from ..task import KernelTask
+
+
+class TritonCudaAdapter:
+    device_type = "cuda"
+
+    def load(self, task: KernelTask, source: str) -> Callable[..., None]:
+        return interception.load_triton_kernel(source, torch.device("cuda", torch.cuda.current_device()))
+
+    def median_seconds(self, fn: Callable[[], Any], reps: int) -> float:
+        import triton.testing
+
+        # do_bench flushes L2 between repetitions and times with CUDA events; its budgets are milliseconds.
+        return triton.testing.do_bench(fn, warmup=25, rep=max(50, reps), return_mode="median") / 1e3
+
+    def synchronize(self) -> None:
+        torch.cuda.synchronize()
+
+
+ADAPTER = TritonCudaAdapter()

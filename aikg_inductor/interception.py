@@ -1,0 +1,423 @@
+"""The one module that touches private Inductor APIs.
+
+It registers Scheduling subclasses for ``cpu`` (C++ kernels) and ``cuda`` (Triton kernels) whose ``define_kernel``
+sees every fused kernel's source after fusion and before compilation, turns it into a ``KernelTask`` and lets the
+active ``KernelSession`` supply a replacement. It also registers a no-op custom pass whose ``uuid()`` carries the
+session's fingerprint into Inductor's FX graph cache key, and it holds the loaders that compile one kernel alone.
+
+Outside an ``activate()`` block (any compile that is not through the ``aikg`` backend) everything here defers to
+Inductor unchanged. Supported: torch 2.11 and 2.13 (``SUPPORTED_TORCH``); ``check_private_apis()`` fails loudly
+when a release moves what we rely on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import re
+from typing import Any, Callable, Iterator, Protocol, Sequence
+
+import torch
+from torch._inductor import config as inductor_config
+from torch._inductor.codegen import common as codegen_common
+from torch._inductor.codegen.cpp import CppScheduling
+from torch._inductor.codegen.cuda_combined_scheduling import CUDACombinedScheduling
+from torch._inductor.codegen.triton import TritonScheduling
+from torch._inductor.custom_graph_pass import CustomGraphModulePass
+from torch._inductor.virtualized import V
+
+from .task import KernelArg, KernelTask, TensorLayout, role_of, task_key
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_TORCH = ("2.11", "2.12", "2.13")
+KERNEL_NAME = "Placeholder.KERNEL_NAME"
+DESCRIPTIVE_NAME = "Placeholder.DESCRIPTIVE_NAME"
+DSL_BY_DEVICE = {"cpu": "cpp-cpu", "cuda": "triton-cuda"}
+
+
+class KernelSession(Protocol):
+    """What the backend gives the interception for one compile."""
+
+    def on_kernel(self, task: KernelTask) -> str | None:
+        """Called once per fused kernel; returns replacement source (normalised, like ``task.source``) or None."""
+
+    def cache_token(self) -> str:
+        """A string that changes whenever the kernels this session would swap in change."""
+
+
+_ACTIVE: contextvars.ContextVar[KernelSession | None] = contextvars.ContextVar("aikg_session", default=None)
+
+
+@contextlib.contextmanager
+def activate(session: KernelSession) -> Iterator[None]:
+    """Make ``session`` see the kernels of compiles run inside this block (this thread/context only)."""
+    token = _ACTIVE.set(session)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
+# --------------------------------------------------------------------------------------------- version guard
+
+
+class UnsupportedTorchError(RuntimeError):
+    pass
+
+
+def check_private_apis() -> None:
+    """Raise UnsupportedTorchError naming what moved, if the private APIs we use are not as we expect."""
+    problems = []
+    if not torch.__version__.startswith(SUPPORTED_TORCH):
+        problems.append(f"torch {torch.__version__} is not one of the tested releases {SUPPORTED_TORCH}")
+    expected = {
+        codegen_common: ("register_backend_for_device", "init_backend_registration", "device_codegens",
+                         "custom_backend_passes"),
+        CppScheduling: ("define_kernel",),
+        TritonScheduling: ("define_kernel",),
+        CUDACombinedScheduling: ("choose_node_backend",),
+    }
+    for owner, names in expected.items():
+        for name in names:
+            if not hasattr(owner, name):
+                problems.append(f"{getattr(owner, '__name__', owner)}.{name} is gone")
+    import inspect
+
+    for cls, params in ((CppScheduling, ["self", "src_code", "nodes", "kernel_args"]),
+                        (TritonScheduling, ["self", "src_code", "node_schedule", "kernel"])):
+        got = list(inspect.signature(cls.define_kernel).parameters)
+        if got != params:
+            problems.append(f"{cls.__name__}.define_kernel takes {got}, expected {params}")
+    if problems:
+        raise UnsupportedTorchError("aikg-inductor cannot hook this torch: " + "; ".join(problems))
+
+
+# --------------------------------------------------------------------------------------------- describing kernels
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def _hint(expr: Any) -> int:
+    """The concrete value Inductor assumes for a (possibly symbolic) size."""
+    sizevars = V.graph.sizevars
+    # torch 2.13 renamed SizeVarAllocator.size_hint to optimization_hint.
+    hint = getattr(sizevars, "optimization_hint", None) or sizevars.size_hint
+    return int(hint(expr, fallback=8192))
+
+
+def _layout_of(buffer: str) -> TensorLayout:
+    if buffer in V.graph.constants:
+        t = V.graph.constants[buffer]
+        return TensorLayout(tuple(t.size()), tuple(t.stride()), _dtype_name(t.dtype), t.storage_offset())
+    layout = V.graph.get_buffer(buffer).get_layout()
+    return TensorLayout(
+        size=tuple(_hint(s) for s in layout.size),
+        stride=tuple(_hint(s) for s in layout.stride),
+        dtype=_dtype_name(layout.dtype),
+        offset=_hint(layout.offset),
+    )
+
+
+def _is_symbolic(buffer: str) -> bool:
+    if buffer in V.graph.constants:
+        return False
+    layout = V.graph.get_buffer(buffer).get_layout()
+    return any(not _is_number(e) for e in (*layout.size, *layout.stride, layout.offset))
+
+
+def _is_number(expr: Any) -> bool:
+    return isinstance(expr, int) or bool(getattr(expr, "is_number", False))
+
+
+def _scheduler_nodes(nodes: Sequence[Any]) -> list[Any]:
+    """The plain scheduler nodes in a node list or node schedule (which holds markers between nodes)."""
+    flat = []
+    for node in nodes:
+        if hasattr(node, "get_nodes"):
+            flat.extend(n for n in node.get_nodes() if hasattr(n, "node"))
+    return flat
+
+
+def _origins(nodes: list[Any]) -> tuple[str, ...]:
+    names = set()
+    for node in nodes:
+        for origin in getattr(node.node, "origins", ()) or ():
+            if origin.op == "call_function":
+                names.add(str(origin.target))
+    return tuple(sorted(names))
+
+
+def _is_live_after(buffer: str, kernel_nodes: list[Any]) -> bool:
+    """Whether anything outside this kernel reads ``buffer``: a graph output or a user in another kernel."""
+    try:
+        if buffer in V.graph.get_output_names():
+            return True
+        inside = {n.get_name() for n in kernel_nodes}
+        buf = V.graph.scheduler.name_to_buf[buffer]
+        return any(user.get_name() not in inside for user in buf.users)
+    except Exception:  # noqa: BLE001 - unknown means live: verification then checks the buffer
+        return True
+
+
+def _device_arch(device: torch.device) -> str:
+    if device.type == "cuda":
+        major, minor = torch.cuda.get_device_capability(device)
+        return f"sm{major}{minor}"
+    from torch._inductor.cpu_vec_isa import pick_vec_isa
+
+    return str(pick_vec_isa()) or "scalar"
+
+
+def _triton_version() -> str | None:
+    try:
+        import triton
+    except ImportError:
+        return None
+    return triton.__version__
+
+
+_DEVICE_INDEX = re.compile(r"(DeviceProperties\(type='cuda', index=)\d+")
+
+
+def normalise_source(source: str, device_type: str) -> str:
+    """Source as keyed and cached: machine-local details (the CUDA device index) removed."""
+    source = "\n".join(line.rstrip() for line in source.strip().splitlines())
+    if device_type == "cuda":
+        source = _DEVICE_INDEX.sub(r"\g<1>0", source)
+    return source
+
+
+def localise_source(source: str, device: torch.device) -> str:
+    """Undo ``normalise_source`` for the device this compile targets."""
+    if device.type == "cuda":
+        return _DEVICE_INDEX.sub(rf"\g<1>{device.index or 0}", source)
+    return source
+
+
+def _build_task(
+    source: str,
+    nodes: Sequence[Any],
+    params: Sequence[str],
+    call_args: Sequence[Any],
+    ctypes: Sequence[str | None],
+    size_exprs: dict[str, Any],
+) -> KernelTask:
+    device = V.graph.get_current_device_or_throw()
+    kernel_nodes = _scheduler_nodes(nodes)
+    args, dynamic = [], False
+    for param, call_arg, ctype in zip(params, call_args, ctypes):
+        role = role_of(param)
+        if role is None:
+            raise ValueError(f"kernel parameter {param!r} has a kind aikg does not handle")
+        if role == "size":
+            expr = size_exprs.get(str(call_arg), call_arg)
+            dynamic = dynamic or not _is_number(expr)
+            args.append(KernelArg(param, str(call_arg), role, value=_hint(expr), ctype=ctype))
+            continue
+        buffer = str(call_arg)
+        dynamic = dynamic or _is_symbolic(buffer)
+        live = role == "in" or _is_live_after(buffer, kernel_nodes)
+        args.append(KernelArg(param, buffer, role, layout=_layout_of(buffer), live=live, ctype=ctype))
+    dsl = DSL_BY_DEVICE[device.type]
+    normalised = normalise_source(source, device.type)
+    arch = _device_arch(device)
+    triton_version = _triton_version() if dsl.startswith("triton") else None
+    return KernelTask(
+        key=task_key(normalised, dsl, device.type, arch, torch.__version__, triton_version),
+        dsl=dsl,
+        device_type=device.type,
+        arch=arch,
+        torch_version=torch.__version__,
+        triton_version=triton_version,
+        source=normalised,
+        args=tuple(args),
+        origins=_origins(kernel_nodes),
+        name=_fused_name(kernel_nodes),
+        dynamic=dynamic,
+    )
+
+
+def _fused_name(kernel_nodes: list[Any]) -> str:
+    from torch._inductor.utils import get_fused_kernel_name
+
+    try:
+        return get_fused_kernel_name(kernel_nodes, "original_aten")
+    except Exception:  # noqa: BLE001 - a name is for people only
+        return ""
+
+
+def _describe_cpp(src_code: str, nodes: Sequence[Any], kernel_args: Any) -> KernelTask:
+    arg_defs, call_args, arg_types = kernel_args.cpp_argdefs()
+    params = [d.split()[-1].lstrip("*") for d in arg_defs]
+    size_exprs = {name: expr for expr, name in kernel_args.sizevars.items()}
+    size_exprs.update({str(expr): expr for expr in kernel_args.sizevars})
+    return _build_task(src_code, nodes, params, call_args, arg_types, size_exprs)
+
+
+def _describe_triton(src_code: str, node_schedule: Sequence[Any], kernel: Any) -> KernelTask:
+    arg_defs, call_args, _, _ = kernel.args.python_argdefs()
+    params = [getattr(d, "name", d) for d in arg_defs]
+    call_args = list(call_args)
+    size_exprs = {name: expr for expr, name in kernel.args.sizevars.items()}
+    size_exprs.update({str(expr): expr for expr in kernel.args.sizevars})
+    # Inductor appends the iteration-space sizes after the buffers (see TritonKernel.add_numel_to_call_args).
+    for tree in kernel.range_trees:
+        if not tree.is_reduction or kernel.inside_reduction:
+            params.append(f"{tree.prefix}numel")
+            call_args.append(tree.numel)
+    return _build_task(src_code, node_schedule, params, call_args, [None] * len(params), size_exprs)
+
+
+# --------------------------------------------------------------------------------------------- the hook
+
+
+def _intercept(src_code: str, describe: Callable[[], KernelTask]) -> str:
+    """The source Inductor should compile: the session's replacement, else the baseline. Never raises."""
+    session = _ACTIVE.get()
+    if session is None:
+        return src_code
+    try:
+        task = describe()
+        replacement = session.on_kernel(task)
+    except Exception as err:  # noqa: BLE001 - a failure here must never break the user's compile
+        log.warning("aikg: could not process a kernel, keeping Inductor's: %s", err, exc_info=log.isEnabledFor(10))
+        return src_code
+    if replacement is None:
+        return src_code
+    return localise_source(replacement, V.graph.get_current_device_or_throw())
+
+
+class AikgCppScheduling(CppScheduling):
+    def define_kernel(self, src_code, nodes, kernel_args=None):  # type: ignore[override]
+        args = self.kernel_group.args if kernel_args is None else kernel_args
+        src_code = _intercept(src_code, lambda: _describe_cpp(src_code, nodes, args))
+        return super().define_kernel(src_code, nodes, kernel_args)
+
+
+class AikgTritonScheduling(TritonScheduling):
+    def define_kernel(self, src_code, node_schedule, kernel):  # type: ignore[override]
+        src_code = _intercept(src_code, lambda: _describe_triton(src_code, node_schedule, kernel))
+        return super().define_kernel(src_code, node_schedule, kernel)
+
+
+class AikgCudaScheduling(CUDACombinedScheduling):
+    """Inductor's CUDA scheduling with our Triton scheduling in its place; templates are left alone."""
+
+    def __init__(self, scheduler: Any) -> None:
+        super().__init__(scheduler)
+        self._triton_scheduling = AikgTritonScheduling(scheduler)
+
+
+class CacheKeyPass(CustomGraphModulePass):
+    """A pass that changes nothing in the graph; its uuid puts the session's token into Inductor's cache key."""
+
+    def __call__(self, gm: torch.fx.GraphModule) -> None:
+        return None
+
+    def uuid(self) -> str:
+        session = _ACTIVE.get()
+        return "aikg-inactive" if session is None else f"aikg-{session.cache_token()}"
+
+
+_OURS = {"cpu": (AikgCppScheduling, "cpu_backend", "cpp"), "cuda": (AikgCudaScheduling, "cuda_backend", "triton")}
+
+
+def install() -> None:
+    """Register our schedulings and cache-key pass for cpu and cuda. Idempotent; inert outside ``activate()``."""
+    codegen_common.init_backend_registration()
+    for device, (ours, config_name, backend_name) in _OURS.items():
+        current = codegen_common.device_codegens.get(device)
+        if current is None or getattr(current.scheduling, "_aikg", False):
+            continue
+        inductor_scheduling = current.scheduling
+
+        def scheduling(scheduler: Any, ours=ours, config_name=config_name, backend_name=backend_name,
+                       inductor_scheduling=inductor_scheduling) -> Any:
+            # Only Inductor's default backend for the device is ours to hook (not halide, pallas, ...).
+            if getattr(inductor_config, config_name) == backend_name:
+                return ours(scheduler)
+            return inductor_scheduling(scheduler)
+
+        scheduling._aikg = True  # type: ignore[attr-defined]
+        codegen_common.register_backend_for_device(
+            device,
+            scheduling,
+            current.wrapper_codegen,
+            current.cpp_wrapper_codegen,
+            getattr(current, "fx_wrapper_codegen", None),
+            device_custom_pass=CacheKeyPass(),
+        )
+
+
+def is_installed() -> bool:
+    current = codegen_common.device_codegens.get("cpu")
+    return current is not None and getattr(current.scheduling, "_aikg", False)
+
+
+# --------------------------------------------------------------------------------------------- loading one kernel
+
+
+def prepare_source_for_loading(source: str, name: str) -> str:
+    """What Inductor's define_kernel does to a source before it is compiled: names filled in."""
+    return source.replace(KERNEL_NAME, name).replace(DESCRIPTIVE_NAME, name)
+
+
+def load_cpp_kernel(source: str, ctypes: Sequence[str]) -> Callable[..., None]:
+    """Compile a C++ kernel source (as in a task) into a Python callable taking tensors and ints."""
+    from torch._inductor.codecache import CppPythonBindingsCodeCache
+
+    code = prepare_source_for_loading(source, "kernel").replace("#pragma CMT", "//")
+    return CppPythonBindingsCodeCache.load_pybinding(list(ctypes), code)
+
+
+def load_triton_kernel(source: str, device: torch.device) -> Callable[..., None]:
+    """Load a Triton kernel source (as in a task); the callable takes the call arguments and launches on the
+    current stream of ``device``."""
+    from torch._inductor.codecache import PyCodeCache
+    from torch._inductor.runtime.triton_heuristics import CachingAutotuner  # noqa: F401 - checked import
+
+    name = "aikg_kernel"
+    module = PyCodeCache.load(prepare_source_for_loading(localise_source(source, device), name))
+    kernel = getattr(module, name)
+
+    def launch(*args: Any) -> None:
+        stream = torch.cuda.current_stream(device).cuda_stream
+        kernel.run(*args, stream=stream)
+
+    return launch
+
+
+# --------------------------------------------------------------------------------------------- compiling
+
+
+def compile_with_inductor(
+    gm: torch.fx.GraphModule,
+    example_inputs: Sequence[Any],
+    session: KernelSession,
+    inductor_mode: str | None = None,
+    config_patches: dict[str, Any] | None = None,
+) -> Any:
+    """Inductor's ``compile_fx`` with ``session`` active for every graph it compiles, the backward graph too
+    (which AOTAutograd compiles later, outside this call, through ``inner_compile``). ``inductor_mode`` is
+    torch.compile's mode ("max-autotune", ...)."""
+    from torch._inductor import list_mode_options
+    from torch._inductor.compile_fx import compile_fx, compile_fx_inner
+
+    patches = {**(list_mode_options(inductor_mode) if inductor_mode else {}), **(config_patches or {})}
+
+    def inner_compile(gm: torch.fx.GraphModule, example_inputs: Sequence[Any], **kwargs: Any) -> Any:
+        with activate(session):
+            return compile_fx_inner(gm, example_inputs, **kwargs)
+
+    install()
+    with activate(session):
+        return compile_fx(gm, example_inputs, inner_compile=inner_compile, config_patches=patches or None)
+
+
+def uncached_compile_patches() -> dict[str, Any]:
+    """Config patches that make Inductor skip its graph caches, so every kernel goes through the scheduler."""
+    return {"fx_graph_cache": False, "fx_graph_remote_cache": False}

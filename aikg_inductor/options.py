@@ -1,0 +1,132 @@
+"""Typed options for the ``aikg`` backend.
+
+Options come from three places, later ones winning: an optional YAML file (``AIKG_CONFIG`` or the ``config_file``
+option), ``AIKG_*`` environment variables, and the ``options={...}`` dict given to ``torch.compile``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Literal, Mapping, get_args
+
+import yaml
+
+Mode = Literal["off", "cache", "tune", "background"]
+MODES: tuple[str, ...] = get_args(Mode)
+
+ENV_PREFIX = "AIKG_"
+
+
+class OptionsError(ValueError):
+    """A bad option key or value; the message names the key and what is allowed."""
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "aikg_inductor"
+
+
+def _opt(default: Any, help: str) -> Any:
+    if callable(default):
+        return dataclasses.field(default_factory=default, metadata={"help": help})
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Everything the backend can be told. Each field is also ``AIKG_<FIELD>`` in the environment."""
+
+    mode: Mode = _opt(
+        "cache",
+        "off: plain Inductor plus task recording; cache: swap in accepted kernels only; tune: tune misses before "
+        "compile returns; background: compile now, tune misses in a worker process, later compiles pick them up",
+    )
+    cache_dir: Path = _opt(default_cache_dir, "where accepted kernels, the background queue and worker logs live")
+    record_dir: Path | None = _opt(None, "if set, every captured kernel task is also written here as JSON")
+    kernel_budget_s: float = _opt(60.0, "wall-time budget in seconds for tuning one kernel (tune, background)")
+    kernel_budget_candidates: int = _opt(16, "most candidates verified for one kernel")
+    margin: float = _opt(0.03, "a candidate must be this much faster than Inductor's kernel (0.03 = 3%)")
+    config_file: Path | None = _opt(None, "a YAML file of options; its keys are these option names")
+
+    def with_updates(self, **changes: Any) -> Options:
+        return dataclasses.replace(self, **changes)
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Options)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a raw value (from YAML, the environment or a dict) into the field's type, or raise OptionsError."""
+    if name == "mode":
+        if value not in MODES:
+            raise OptionsError(f"option 'mode' must be one of {', '.join(MODES)}; got {value!r}")
+        return value
+    if name in ("cache_dir", "record_dir", "config_file"):
+        if value is None or value == "":
+            if name == "cache_dir":
+                raise OptionsError("option 'cache_dir' must be a path; got nothing")
+            return None
+        return Path(os.path.expanduser(str(value)))
+    kind = {"kernel_budget_s": float, "kernel_budget_candidates": int, "margin": float}[name]
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise OptionsError(f"option {name!r} must be a {kind.__name__}; got {value!r}") from None
+    if number < 0 or (name == "margin" and number >= 1):
+        raise OptionsError(f"option {name!r} is out of range; got {value!r}")
+    return number
+
+
+def _check_keys(raw: Mapping[str, Any], where: str) -> None:
+    unknown = sorted(set(raw) - set(_FIELDS))
+    if unknown:
+        raise OptionsError(
+            f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} in {where}; "
+            f"valid options: {', '.join(_FIELDS)}"
+        )
+
+
+def _from_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except OSError as err:
+        raise OptionsError(f"cannot read options file {path}: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        raise OptionsError(f"options file {path} is not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise OptionsError(f"options file {path} must hold a mapping of option names to values")
+    _check_keys(data, str(path))
+    return data
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    found = {key[len(ENV_PREFIX):].lower(): value for key, value in environ.items() if key.startswith(ENV_PREFIX)}
+    # AIKG_LLM_* and other families belong to other components; only exact option names are ours.
+    return {key: value for key, value in found.items() if key in _FIELDS}
+
+
+def resolve_options(
+    given: Mapping[str, Any] | Options | None = None, environ: Mapping[str, str] | None = None
+) -> Options:
+    """Merge YAML file, environment and explicit options (in that order of precedence, lowest first)."""
+    if isinstance(given, Options):
+        return given
+    given = dict(given or {})
+    _check_keys(given, "options")
+    env = _from_env(os.environ if environ is None else environ)
+    config_file = given.get("config_file") or env.get("config_file")
+    merged: dict[str, Any] = _from_yaml(Path(config_file)) if config_file else {}
+    merged.update(env)
+    merged.update(given)
+    return Options(**{name: _coerce(name, value) for name, value in merged.items()})
+
+
+def describe_options() -> str:
+    """One line per option: name, default and environment variable; used by ``--help`` and the docs."""
+    lines = []
+    for name, field in _FIELDS.items():
+        default = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
+        lines.append(f"  {name} ({ENV_PREFIX + name.upper()}, default {default}): {field.metadata['help']}")
+    return "\n".join(lines)

@@ -1,0 +1,84 @@
+"""KernelBench-style problem files: ``class Model(nn.Module)``, ``get_inputs()`` and ``get_init_inputs()``.
+
+Every ``aikg`` command that takes a model takes one of these files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+class ProblemError(ValueError):
+    """The problem file cannot be used; the message says what is wrong in one line."""
+
+
+@dataclasses.dataclass
+class Problem:
+    path: Path
+    model: torch.nn.Module
+    inputs: list[Any]
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+
+def _call(module: Any, name: str, path: Path) -> Any:
+    func = getattr(module, name, None)
+    if func is None:
+        if name == "get_init_inputs":
+            return []
+        raise ProblemError(f"{path}: no {name}() defined")
+    try:
+        return func()
+    except Exception as err:  # noqa: BLE001 - the user's code; report it in one line
+        raise ProblemError(f"{path}: {name}() raised {type(err).__name__}: {err}") from None
+
+
+def load_problem(path: Path | str, device: str = "cpu") -> Problem:
+    """Import a problem file and build its model and inputs on ``device``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ProblemError(f"{path}: no such file")
+    spec = importlib.util.spec_from_file_location(f"aikg_problem_{uuid.uuid4().hex}", path)
+    if spec is None or spec.loader is None:
+        raise ProblemError(f"{path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pickling inside the file look themselves up here
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:  # noqa: BLE001 - syntax errors, missing imports: the user's file
+        raise ProblemError(f"{path}: cannot be imported: {type(err).__name__}: {err}") from None
+    model_cls = getattr(module, "Model", None)
+    if not (isinstance(model_cls, type) and issubclass(model_cls, torch.nn.Module)):
+        raise ProblemError(f"{path}: no `class Model(nn.Module)` defined")
+    init_inputs = _call(module, "get_init_inputs", path)
+    inputs = _call(module, "get_inputs", path)
+    if not isinstance(inputs, (list, tuple)) or not isinstance(init_inputs, (list, tuple)):
+        raise ProblemError(f"{path}: get_inputs() and get_init_inputs() must return lists")
+    try:
+        model = model_cls(*init_inputs).to(device).eval()
+    except Exception as err:  # noqa: BLE001
+        raise ProblemError(f"{path}: Model(*get_init_inputs()) raised {type(err).__name__}: {err}") from None
+    moved = [x.to(device) if isinstance(x, torch.Tensor) else x for x in inputs]
+    return Problem(path=path, model=model, inputs=moved)
+
+
+def find_problems(target: Path | str) -> list[Path]:
+    """A problem file, or every ``*.py`` file in a folder (not starting with ``_``), sorted."""
+    target = Path(target)
+    if target.is_dir():
+        files = sorted(p for p in target.glob("*.py") if not p.name.startswith("_"))
+        if not files:
+            raise ProblemError(f"{target}: no problem files (*.py) in this folder")
+        return files
+    if not target.exists():
+        raise ProblemError(f"{target}: no such file or folder")
+    return [target]

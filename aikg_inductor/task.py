@@ -1,0 +1,148 @@
+"""``KernelTask``: one fused kernel Inductor produced, described well enough to rebuild, run and replace it alone."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+Role = Literal["in", "out", "in_out", "size"]
+
+# Inductor names kernel parameters by what the kernel does with them; the prefix is the role. Buffer names are
+# useless for this because in-place reuse renames them.
+_ROLE_BY_PREFIX: tuple[tuple[str, Role], ...] = (
+    ("in_out_ptr", "in_out"),
+    ("in_ptr", "in"),
+    ("out_ptr", "out"),
+    ("ks", "size"),
+    ("xnumel", "size"),
+    ("ynumel", "size"),
+    ("znumel", "size"),
+    ("r0_numel", "size"),
+    ("r1_numel", "size"),
+    ("rnumel", "size"),
+)
+
+
+def role_of(param: str) -> Role | None:
+    """The role of a kernel parameter from its Inductor name, or None for kinds we do not handle (workspaces)."""
+    for prefix, role in _ROLE_BY_PREFIX:
+        if param.startswith(prefix):
+            return role
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorLayout:
+    size: tuple[int, ...]
+    stride: tuple[int, ...]
+    dtype: str  # torch dtype name without the "torch." prefix, e.g. "float16"
+    offset: int = 0
+
+    def storage_elements(self) -> int:
+        """Elements the underlying storage must hold for this view."""
+        if any(s == 0 for s in self.size):
+            return self.offset
+        return self.offset + 1 + sum((s - 1) * st for s, st in zip(self.size, self.stride))
+
+    def short(self) -> str:
+        dims = "x".join(map(str, self.size)) or "scalar"
+        contiguous = self.stride == _contiguous_strides(self.size)
+        return f"{self.dtype}[{dims}]" + ("" if contiguous else f" stride={list(self.stride)}")
+
+
+def _contiguous_strides(size: tuple[int, ...]) -> tuple[int, ...]:
+    strides, running = [], 1
+    for s in reversed(size):
+        strides.append(running)
+        running *= max(s, 1)
+    return tuple(reversed(strides))
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelArg:
+    """One argument of the kernel's call, in call order."""
+
+    param: str  # name inside the kernel: in_ptr0, out_ptr1, in_out_ptr0, ks0, xnumel ...
+    buffer: str  # name in the graph the value came from (arg0_1, buf3) or the size expression
+    role: Role
+    layout: TensorLayout | None = None  # tensors only
+    value: int | None = None  # sizes only: the concrete value the baseline was compiled and measured at
+    live: bool = True  # outputs only: read after this kernel (False: scratch only this kernel uses)
+    ctype: str | None = None  # C++ kernels: the parameter's C type
+
+    @property
+    def is_tensor(self) -> bool:
+        return self.layout is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelTask:
+    """A fused kernel as a task: what it computes (source, origins), how it is called (args), where it runs."""
+
+    key: str
+    dsl: str  # "cpp-cpu" or "triton-cuda"
+    device_type: str  # "cpu" or "cuda"
+    arch: str  # CPU vector ISA ("avx512") or CUDA capability ("sm90")
+    torch_version: str
+    triton_version: str | None
+    source: str  # normalised baseline source; the kernel name is the placeholder
+    args: tuple[KernelArg, ...]
+    origins: tuple[str, ...]  # post-grad ATen ops the kernel fuses, e.g. ("aten.amax.default", ...)
+    name: str = ""  # Inductor's descriptive fused name, for people
+    dynamic: bool = False  # the baseline takes symbolic sizes
+
+    @property
+    def short_key(self) -> str:
+        return self.key[:12]
+
+    @property
+    def tensor_args(self) -> tuple[KernelArg, ...]:
+        return tuple(a for a in self.args if a.is_tensor)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> KernelTask:
+        args = tuple(
+            KernelArg(**{**a, "layout": _layout_from(a.get("layout"))}) for a in data["args"]
+        )
+        return cls(**{**data, "args": args, "origins": tuple(data["origins"])})
+
+    @classmethod
+    def from_json(cls, text: str) -> KernelTask:
+        return cls.from_dict(json.loads(text))
+
+    def save(self, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{self.key}.json"
+        path.write_text(self.to_json())
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> KernelTask:
+        return cls.from_json(Path(path).read_text())
+
+
+def _layout_from(data: dict[str, Any] | None) -> TensorLayout | None:
+    if data is None:
+        return None
+    return TensorLayout(
+        size=tuple(data["size"]), stride=tuple(data["stride"]), dtype=data["dtype"], offset=data["offset"]
+    )
+
+
+def task_key(
+    normalised_source: str,
+    dsl: str,
+    device_type: str,
+    arch: str,
+    torch_version: str,
+    triton_version: str | None,
+) -> str:
+    """The exact cache key: equal keys mean the same kernel for the same compiler stack on the same hardware."""
+    material = json.dumps([normalised_source, dsl, device_type, arch, torch_version, triton_version])
+    return hashlib.sha256(material.encode()).hexdigest()

@@ -1,0 +1,1 @@
+"""Judging kernels: the standalone runner (and, on top of it, correctness and timing)."""
