@@ -1,0 +1,76 @@
+"""The aikg command line, run as a user would run it (a subprocess of the installed console script)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+
+def aikg(*args, env_extra=None, **kwargs):
+    import os
+
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "aikg_inductor.cli", *args], capture_output=True, text=True,
+                          cwd=REPO, env=env, timeout=300, **kwargs)
+
+
+def test_inspect_json_lists_every_kernel_with_origins_layouts_and_roles(tmp_path):
+    result = aikg("inspect", "examples/bias_add_relu_colsum.py", "--json", "--reps", "5",
+                  "--save-tasks", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["kernels"], "no kernels listed"
+    for kernel in report["kernels"]:
+        assert kernel["origins"] and kernel["baseline_median_s"] > 0
+        roles = {arg["role"] for arg in kernel["args"]}
+        assert {"in", "out"} <= roles
+        for arg in kernel["args"]:
+            if arg["role"] != "size":
+                assert set(arg["layout"]) == {"size", "stride", "dtype", "offset"}
+        assert (tmp_path / f"{kernel['key']}.json").is_file()
+    ops = {op for kernel in report["kernels"] for op in kernel["origins"]}
+    assert {"aten.add.Tensor", "aten.relu.default", "aten.sum.dim_IntList"} <= ops
+
+
+def test_inspect_table_and_show():
+    table = aikg("inspect", "examples/softmax_scale.py", "--reps", "5")
+    assert table.returncode == 0, table.stderr
+    assert "fused kernel(s) from Inductor" in table.stdout
+    key = json.loads(aikg("inspect", "examples/softmax_scale.py", "--json", "--reps", "1").stdout)["kernels"][0]["key"]
+    shown = aikg("inspect", "examples/softmax_scale.py", "--show", key[:8], "--reps", "1")
+    assert shown.returncode == 0 and 'extern "C"' in shown.stdout
+
+
+BAD_FILES = {
+    "no_model.py": ("import torch\ndef get_inputs():\n    return [torch.randn(2)]\n", "no `class Model(nn.Module)`"),
+    "raises.py": ("import torch\nclass Model(torch.nn.Module):\n    def forward(self, x):\n        return x\n"
+                  "def get_inputs():\n    raise ValueError('no data')\n", "get_inputs() raised ValueError: no data"),
+    "syntax.py": ("def broken(:\n", "cannot be imported: SyntaxError"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_problem_files_give_one_line_and_exit_2(tmp_path, name):
+    text, expected = BAD_FILES[name]
+    path = tmp_path / name
+    path.write_text(text)
+    result = aikg("inspect", str(path))
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_file_and_bad_option_value_exit_2(tmp_path):
+    missing = aikg("inspect", str(tmp_path / "nope.py"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    bad_env = aikg("inspect", "examples/softmax_scale.py", env_extra={"AIKG_MARGIN": "plenty"})
+    assert bad_env.returncode == 2 and "option 'margin' must be a float" in bad_env.stderr
+
+
+def test_help_teaches_the_options():
+    result = aikg("--help")
+    assert result.returncode == 0
+    assert "AIKG_MODE" in result.stdout and "inspect" in result.stdout

@@ -1,0 +1,44 @@
+import pytest
+
+from aikg_inductor.options import Options, OptionsError, resolve_options
+
+
+def test_defaults():
+    options = resolve_options({}, environ={})
+    assert options.mode == "cache" and options.margin == 0.03
+
+
+def test_unknown_key_lists_the_valid_ones():
+    with pytest.raises(OptionsError) as err:
+        resolve_options({"mdoe": "tune"}, environ={})
+    assert "unknown option 'mdoe'" in str(err.value)
+    assert "mode, cache_dir" in str(err.value)
+
+
+@pytest.mark.parametrize("raw", [{"mode": "fast"}, {"margin": "lots"}, {"margin": 1.5}, {"kernel_budget_s": -1}])
+def test_bad_values_name_the_option(raw):
+    with pytest.raises(OptionsError, match=next(iter(raw))):
+        resolve_options(raw, environ={})
+
+
+def test_precedence_yaml_then_env_then_dict(tmp_path):
+    config = tmp_path / "aikg.yaml"
+    config.write_text("mode: tune\nmargin: 0.1\nkernel_budget_s: 5\n")
+    env = {"AIKG_CONFIG_FILE": str(config), "AIKG_MARGIN": "0.2", "AIKG_LLM_MODEL": "not ours"}
+    options = resolve_options({"kernel_budget_s": 7}, environ=env)
+    assert (options.mode, options.margin, options.kernel_budget_s) == ("tune", 0.2, 7.0)
+
+
+def test_bad_yaml_file(tmp_path):
+    config = tmp_path / "aikg.yaml"
+    config.write_text("mode: [unclosed\n")
+    with pytest.raises(OptionsError, match="not valid YAML"):
+        resolve_options({"config_file": str(config)}, environ={})
+    config.write_text("speed: 11\n")
+    with pytest.raises(OptionsError, match="unknown option 'speed'"):
+        resolve_options({"config_file": str(config)}, environ={})
+
+
+def test_options_instance_passes_through():
+    given = Options(mode="off")
+    assert resolve_options(given) is given
