@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -29,17 +30,17 @@ def _console() -> Any:
 # ------------------------------------------------------------------------------------------------- inspect
 
 
-def _inspect_rows(problem_path: Path, device: str, reps: int) -> tuple[list[dict[str, Any]], Any]:
+def _inspect_rows(args: argparse.Namespace) -> tuple[list[dict[str, Any]], Any]:
     from .backend import capture
-    from .problem import load_problem
+    from .problem import load_problem, parse_dtype
     from .verify import runner
 
-    problem = load_problem(problem_path, device)
+    problem = load_problem(args.file, args.device, parse_dtype(args.dtype) if args.dtype else None)
     session, _ = capture(problem.model, problem.inputs, {"mode": "off"})
     rows = []
     for task in session.tasks.values():
         try:
-            baseline_s: float | None = runner.median_seconds(task, reps=reps)
+            baseline_s: float | None = runner.median_seconds(task, reps=args.reps)
         except Exception as err:  # noqa: BLE001 - a kernel we cannot run alone is still worth listing
             log.warning("aikg: cannot time kernel %s alone: %s", task.short_key, err)
             baseline_s = None
@@ -48,7 +49,7 @@ def _inspect_rows(problem_path: Path, device: str, reps: int) -> tuple[list[dict
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    rows, problem = _inspect_rows(args.file, args.device, args.reps)
+    rows, problem = _inspect_rows(args)
     if args.save_tasks:
         for row in rows:
             row["task"].save(args.save_tasks)
@@ -92,6 +93,306 @@ def _print_inspect_table(problem: Any, rows: list[dict[str, Any]], saved_to: Pat
     console.print("show a kernel's source: aikg inspect FILE --show KEY")
 
 
+# ------------------------------------------------------------------------------------------------- cache
+
+_SIZE_SUFFIX = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}
+
+
+def _size(text: str) -> int:
+    """``--max-size``: bytes, or with a K/M/G suffix (powers of 1024)."""
+    suffix = text[-1:].lower() if text[-1:].isalpha() else ""
+    try:
+        value = int(float(text[: len(text) - len(suffix)]) * _SIZE_SUFFIX[suffix])
+    except (KeyError, ValueError):
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (bytes, or a number with K, M or G)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a size cannot be negative: {text!r}")
+    return value
+
+
+def _open_cache(args: argparse.Namespace, create: bool = False) -> Any:
+    from .kernel_cache import CacheUnavailableError, KernelCache
+    from .options import resolve_options
+
+    directory = args.cache_dir or resolve_options().cache_dir
+    if not create and not (directory / "kernels").is_dir():
+        raise UsageError(f"no kernel cache at {directory} (give --cache-dir, AIKG_CACHE_DIR or cache_dir option)")
+    try:
+        return KernelCache(directory)
+    except CacheUnavailableError as err:
+        raise UsageError(str(err)) from None
+
+
+def _resolve_key(cache: Any, prefix: str) -> str:
+    matches = [key for key in cache.keys() if key.startswith(prefix)]
+    if not matches:
+        raise UsageError(f"no entry in {cache.directory} has a key starting with {prefix!r}")
+    if len(matches) > 1:
+        raise UsageError(f"{len(matches)} entries have keys starting with {prefix!r}; give more of the key")
+    return matches[0]
+
+
+def _platform() -> Any:
+    import torch
+
+    from .interception import device_arch, triton_version_or_none
+    from .kernel_cache import Platform
+
+    archs = {"cpu": device_arch(torch.device("cpu"))}
+    if torch.cuda.is_available():
+        archs["cuda"] = device_arch(torch.device("cuda"))
+    return Platform(torch.__version__, triton_version_or_none(), archs)
+
+
+def _speedup(entry: Any) -> str:
+    timings = entry.verification.get("timings", entry.verification)
+    try:
+        return f"{timings['baseline_s'] / timings['candidate_s']:.2f}x"
+    except (KeyError, TypeError, ZeroDivisionError):
+        return "-"
+
+
+def _cache_ls(cache: Any, args: argparse.Namespace) -> int:
+    import datetime
+
+    entries = sorted(cache.entries(), key=lambda e: e.created)
+    if args.json:
+        print(json.dumps([{k: v for k, v in dataclasses.asdict(e).items() if k != "source"} for e in entries],
+                         indent=1))
+        return 0
+    from rich.table import Table
+
+    table = Table(title=f"{len(entries)} accepted kernel(s) in {cache.directory}")
+    for column in ("key", "dsl", "device", "fuses (ATen ops)", "speedup", "proposer", "stored"):
+        table.add_column(column, overflow="fold")
+    for e in entries:
+        ops = ", ".join(o.removeprefix("aten.").split(".")[0] for o in e.origins)
+        stored = datetime.datetime.fromtimestamp(e.created).strftime("%Y-%m-%d %H:%M")
+        table.add_row(e.key[:12], e.dsl, f"{e.device_type} {e.arch}", ops, _speedup(e),
+                      str(e.provenance.get("proposer", "-")), stored)
+    _console().print(table)
+    return 0
+
+
+def _cache_show(cache: Any, args: argparse.Namespace) -> int:
+    key = _resolve_key(cache, args.key)
+    entry = cache.get(key)
+    if entry is None:
+        raise UsageError(f"entry {key[:12]} fails verification (tampered or unreadable); see aikg cache verify")
+    record = {k: v for k, v in dataclasses.asdict(entry).items() if k != "source"}
+    print(json.dumps(record, indent=1, sort_keys=True))
+    print(f"\n# accepted source ({entry.dsl})\n{entry.source}")
+    return 0
+
+
+def _cache_rm(cache: Any, args: argparse.Namespace) -> int:
+    key = _resolve_key(cache, args.key)
+    cache.remove(key)
+    print(f"removed {key}")
+    return 0
+
+
+def _cache_stats(cache: Any, args: argparse.Namespace) -> int:
+    from .kernel_cache import KernelIndex
+
+    keys = list(cache.keys())
+    groups: dict[str, int] = {}
+    valid = 0
+    for entry in cache.entries():
+        valid += 1
+        name = f"{entry.device_type} {entry.arch} {entry.dsl}"
+        groups[name] = groups.get(name, 0) + 1
+    index = KernelIndex(cache)
+    stats = {
+        "directory": str(cache.directory),
+        "entries": len(keys),
+        "valid": valid,
+        "refused": len(keys) - valid,
+        "record_bytes": sum(cache.record_size(k) for k in keys),
+        "disk_bytes": cache.volume(),
+        "fingerprint": cache.fingerprint(),
+        "index_file": str(index.path) if index.path.exists() else None,
+        "by_device_arch_dsl": groups,
+    }
+    if args.json:
+        print(json.dumps(stats, indent=1))
+    else:
+        for name, value in stats.items():
+            print(f"{name}: {value}")
+    return 0
+
+
+def _cache_verify(cache: Any, args: argparse.Namespace) -> int:
+    findings = cache.verify_all(_platform())
+    for f in findings:
+        print(f"{f.status:9s} {f.key[:12]}  {f.reason}")
+    total = len(list(cache.keys()))
+    print(f"{total} entr{'y' if total == 1 else 'ies'} checked: "
+          f"{sum(f.status == 'tampered' for f in findings)} tampered, {sum(f.status == 'stale' for f in findings)} "
+          "stale")
+    return 1 if findings else 0
+
+
+def _cache_prune(cache: Any, args: argparse.Namespace) -> int:
+    keys = set(cache.keys())
+    refused = [f.key for f in cache.verify_all() if f.key in keys]  # keys aikg did not write cannot be removed
+    for key in refused:
+        cache.remove(key)
+    kept = sorted(((e.created, e.key) for e in cache.entries()))
+    total = sum(cache.record_size(k) for _, k in kept)
+    removed = 0
+    for _, key in kept:
+        if total <= args.max_size:
+            break
+        total -= cache.record_size(key)
+        cache.remove(key)
+        removed += 1
+    print(f"removed {len(refused)} refused and {removed} oldest entr{'y' if removed == 1 else 'ies'}; "
+          f"{len(kept) - removed} left, {total} bytes of records")
+    return 0
+
+
+def _cache_export(cache: Any, args: argparse.Namespace) -> int:
+    from .kernel_cache import export_bundle
+    from .kernel_cache.bundle import default_export_key
+
+    count = export_bundle(cache, args.file, args.key)
+    print(f"exported {count} entr{'y' if count == 1 else 'ies'} to {args.file}, signed with "
+          f"{args.key or default_export_key(cache)}")
+    return 0
+
+
+def _cache_import(cache: Any, args: argparse.Namespace) -> int:
+    from .kernel_cache import import_bundle
+
+    if args.trust is None:
+        raise UsageError("import needs --trust KEYFILE: the export key of the cache that made the bundle "
+                         "(re-verifying untrusted kernels on this machine is not available yet)")
+    result = import_bundle(cache, args.file, args.trust)
+    print(f"imported {args.file}: {result.added} added, {result.replaced} replaced, {result.unchanged} unchanged")
+    return 0
+
+
+_CACHE_COMMANDS = {"ls": _cache_ls, "show": _cache_show, "rm": _cache_rm, "stats": _cache_stats,
+                   "verify": _cache_verify, "prune": _cache_prune, "export": _cache_export, "import": _cache_import}
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from .kernel_cache import BundleError, CacheUnavailableError
+
+    cache = _open_cache(args, create=args.cache_command == "import")
+    try:
+        return _CACHE_COMMANDS[args.cache_command](cache, args)
+    except (CacheUnavailableError, BundleError) as err:
+        raise UsageError(str(err)) from None
+    except OSError as err:  # export to a missing folder, a full disk
+        raise UsageError(f"{err.filename or cache.directory}: {err.strerror}") from None
+    finally:
+        cache.close()
+
+
+def _add_cache_parser(sub: Any) -> None:
+    cache = sub.add_parser(
+        "cache",
+        help="list, show, check, prune, export and import the accepted kernels",
+        description="The kernel cache: accepted kernels, each signed with the cache's secret. An entry that fails "
+        "its signature is never run.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cache.add_argument("--cache-dir", type=Path, metavar="DIR",
+                       help="the cache directory (default: the cache_dir option, AIKG_CACHE_DIR)")
+    actions = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
+    ls = actions.add_parser("ls", help="list accepted kernels, oldest first")
+    ls.add_argument("--json", action="store_true", help="print entries (without source) as JSON")
+    show = actions.add_parser("show", help="print one entry: its record and accepted source")
+    show.add_argument("key", metavar="KEY", help="the entry's key or a unique prefix of it")
+    rm = actions.add_parser("rm", help="remove one entry")
+    rm.add_argument("key", metavar="KEY", help="the entry's key or a unique prefix of it")
+    stats = actions.add_parser("stats", help="counts, sizes, fingerprint, entries per device/arch/DSL")
+    stats.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    actions.add_parser("verify", help="report tampered entries and entries stale for this machine's torch, triton "
+                       "or architecture (exit 1 if any)")
+    prune = actions.add_parser("prune", help="remove refused entries, then the oldest until records fit a size")
+    prune.add_argument("--max-size", type=_size, required=True, metavar="BYTES",
+                       help="keep at most this many bytes of records (suffix K, M or G allowed)")
+    export = actions.add_parser("export", help="write all valid entries to a signed bundle file")
+    export.add_argument("file", type=Path, metavar="FILE")
+    export.add_argument("--key", type=Path, metavar="KEYFILE",
+                        help="sign with this key file (default: DIR/export.key, created on first export); give "
+                        "the key to the machines that should trust this bundle")
+    imp = actions.add_parser(
+        "import", help="add the entries of a bundle signed by a key you trust (--trust KEYFILE)",
+        description="Add the entries of a bundle. The bundle must be signed by the key file given with --trust "
+        "(the exporting cache's export.key). Re-verifying each kernel on this machine instead of trusting a key "
+        "comes in a later version.")
+    imp.add_argument("file", type=Path, metavar="FILE")
+    imp.add_argument("--trust", type=Path, metavar="KEYFILE", help="the key file the bundle must be signed with")
+    cache.set_defaults(func=cmd_cache)
+
+
+# ------------------------------------------------------------------------------------------------- verify
+
+
+def _find_task(spec: str, tasks_dir: Path) -> Any:
+    """A task from a JSON file path, or from ``tasks_dir`` by (a prefix of) its key."""
+    from .task import KernelTask
+
+    path = Path(spec)
+    if not path.is_file():
+        matches = sorted(tasks_dir.glob(f"{spec}*.json")) if tasks_dir.is_dir() else []
+        if not matches:
+            raise UsageError(f"no task file {spec!r} and no task in {tasks_dir} whose key starts with {spec!r} "
+                             "(save tasks with: aikg inspect FILE --save-tasks DIR)")
+        if len(matches) > 1:
+            raise UsageError(f"{len(matches)} tasks in {tasks_dir} have keys starting with {spec!r}; give more of it")
+        path = matches[0]
+    try:
+        return KernelTask.load(path)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise UsageError(f"cannot read task {path}: {err}") from err
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import verify_candidate
+
+    task = _find_task(args.task, args.tasks_dir)
+    try:
+        source = args.candidate.read_text()
+    except OSError as err:
+        raise UsageError(f"cannot read candidate {args.candidate}: {err.strerror}") from err
+    report = verify_candidate(task, source, margin=args.margin, timeout_s=args.timeout)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=1))
+    else:
+        print(report.summary())
+    return 0 if report.accepted else 1
+
+
+def _add_verify_parser(sub: Any) -> None:
+    verify = sub.add_parser(
+        "verify",
+        help="judge a candidate kernel source against a recorded task's Inductor kernel",
+        description="Run the verifier on one candidate: static guards, then (in a worker process) correctness "
+        "against Inductor's kernel on several seeds and special values, then interleaved timing. Prints the report; "
+        "exit status 0 when accepted, 1 when rejected.",
+        epilog="example: aikg inspect examples/softmax_scale.py --save-tasks tasks && "
+        "aikg verify --task e8cb --tasks-dir tasks --candidate my_softmax.cpp",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verify.add_argument("--task", required=True, metavar="KEY|TASKFILE",
+                        help="a task JSON file, or a key prefix of a task in --tasks-dir")
+    verify.add_argument("--candidate", required=True, type=Path, metavar="FILE",
+                        help="the candidate kernel source (same signature as the task's; kernel name placeholder kept)")
+    verify.add_argument("--tasks-dir", type=Path, default=Path("."), metavar="DIR",
+                        help="where to look a task key up (default: the current directory)")
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.add_argument("--margin", type=float, default=0.03,
+                        help="required speedup over the baseline, as a fraction (default: 0.03)")
+    verify.add_argument("--timeout", type=float, default=30.0, metavar="S",
+                        help="seconds one run of the candidate may take before its worker is killed (default: 30)")
+    verify.set_defaults(func=cmd_verify)
+
+
 # ------------------------------------------------------------------------------------------------- parser
 
 
@@ -121,8 +422,12 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--show", metavar="KEY", help="print the source of the kernel whose key starts with KEY")
     inspect.add_argument("--save-tasks", metavar="DIR", type=Path, help="also write each task to DIR/<key>.json")
     inspect.add_argument("--device", default="cpu", help="device for the model and inputs (default: cpu)")
+    inspect.add_argument("--dtype", help="run the model and its floating-point inputs in this dtype (fp16, bf16, "
+                         "fp32); default: as the file builds them")
     inspect.add_argument("--reps", type=int, default=50, help="timed repetitions per kernel (default: 50)")
     inspect.set_defaults(func=cmd_inspect)
+    _add_cache_parser(sub)
+    _add_verify_parser(sub)
     return parser
 
 

@@ -163,7 +163,7 @@ def _is_live_after(buffer: str, kernel_nodes: list[Any]) -> bool:
         return True
 
 
-def _device_arch(device: torch.device) -> str:
+def device_arch(device: torch.device) -> str:
     if device.type == "cuda":
         major, minor = torch.cuda.get_device_capability(device)
         return f"sm{major}{minor}"
@@ -172,7 +172,7 @@ def _device_arch(device: torch.device) -> str:
     return str(pick_vec_isa()) or "scalar"
 
 
-def _triton_version() -> str | None:
+def triton_version_or_none() -> str | None:
     try:
         import triton
     except ImportError:
@@ -224,8 +224,8 @@ def _build_task(
         args.append(KernelArg(param, buffer, role, layout=_layout_of(buffer), live=live, ctype=ctype))
     dsl = DSL_BY_DEVICE[device.type]
     normalised = normalise_source(source, device.type)
-    arch = _device_arch(device)
-    triton_version = _triton_version() if dsl.startswith("triton") else None
+    arch = device_arch(device)
+    triton_version = triton_version_or_none() if dsl.startswith("triton") else None
     return KernelTask(
         key=task_key(normalised, dsl, device.type, arch, torch.__version__, triton_version),
         dsl=dsl,

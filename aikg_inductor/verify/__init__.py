@@ -1,1 +1,185 @@
-"""Judging kernels: the standalone runner (and, on top of it, correctness and timing)."""
+"""Judging kernels: static guards, then correctness and timing against Inductor's baseline in a worker process.
+
+``verify_candidate(task, source)`` is the one entry point; it never loads ``source`` into the calling process.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+
+from ..task import KernelTask
+from . import correctness, guards, timing
+from .pool import JobFailed, Worker, WorkerError, WorkerPool, default_pool
+from .report import VerificationReport
+
+log = logging.getLogger(__name__)
+
+__all__ = ["VerificationReport", "WorkerPool", "default_pool", "screen_candidates", "verify_candidate"]
+
+# Compiling a C++ kernel takes about a second warm; a cold toolchain or a large Triton autotune takes much longer.
+COMPILE_TIMEOUT_S = 180.0
+# Wall time one timing measurement aims for on CPU (per measurement; there are two).
+TIMING_BUDGET_S = 0.4
+
+
+_SUSPECT_WORKER_RULES = {"crash", "timeout", "compile-timeout", "runtime-error", "out-of-bounds-write",
+                         "harness-error"}
+
+
+class _Rejected(Exception):
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+def verify_candidate(
+    task: KernelTask,
+    source: str,
+    margin: float = 0.03,
+    timeout_s: float = 30.0,
+    *,
+    pool: WorkerPool | None = None,
+    seed: int | None = None,
+    compile_timeout_s: float = COMPILE_TIMEOUT_S,
+) -> VerificationReport:
+    """Judge ``source`` as a replacement for ``task``'s kernel.
+
+    ``timeout_s`` bounds each run of the candidate (correctness trials, each timing measurement) and
+    ``compile_timeout_s`` its compilation. ``seed`` fixes the trials' inputs (default: fresh random seeds).
+    """
+    started = time.perf_counter()
+    base_seed = secrets.randbelow(2**31) if seed is None else seed
+    trials = correctness.default_trials(base_seed)
+    report = VerificationReport(
+        verdict="rejected", rule=None, reason="", task_key=task.key, dsl=task.dsl, margin=margin,
+        seeds=[t.seed for t in trials], trials=[t.kind for t in trials],
+        sizes={a.param: a.layout.short() if a.layout else str(a.value) for a in task.args},
+        tolerances=correctness.tolerances_for(task),
+    )
+    try:
+        if violation := guards.check(task, source):
+            raise _Rejected(violation.rule, violation.message)
+        pool = pool or default_pool(task.dsl)
+        with pool.worker() as worker:
+            try:
+                _judge(task, source, trials, margin, timeout_s, compile_timeout_s, worker, pool, report)
+            except _Rejected as rejection:
+                # After these the worker's memory or device state may be damaged (or it is dead already).
+                worker.retire = rejection.rule in _SUSPECT_WORKER_RULES
+                raise
+    except _Rejected as rejection:
+        report.verdict, report.rule, report.reason = "rejected", rejection.rule, str(rejection)
+    report.elapsed_s = time.perf_counter() - started
+    log.info("aikg: verify %s: %s", task.short_key, report.summary().splitlines()[0])
+    return report
+
+
+def _judge(
+    task: KernelTask,
+    source: str,
+    trials: list[correctness.Trial],
+    margin: float,
+    timeout_s: float,
+    compile_timeout_s: float,
+    worker: Worker,
+    pool: WorkerPool,
+    report: VerificationReport,
+) -> None:
+    task_json = task.to_json()
+    specs = [t.to_dict() for t in trials]
+    report.device = worker.call({"op": "device", "device_type": task.device_type}, 30)[0]["name"]
+
+    # The oracle first: its results are back in this process before any candidate code is loaded in the worker.
+    baseline_id = _stage(worker, {"op": "load", "task": task_json, "source": task.source}, compile_timeout_s,
+                         "baseline compile", harness=True)[0]["kernel"]
+    header, frames = _stage(worker, {"op": "trials", "task": task_json, "kernel": baseline_id,
+                                     "trials": [{**s, "reuse": False} for s in specs]},
+                            timeout_s, "baseline trials", harness=True)
+    oracle = correctness.storages_from_frames(task, frames, len(trials))
+    for trial, storages in zip(trials, oracle):
+        if failure := correctness.check_contract(task, trial, storages):
+            raise _Rejected("harness-error", f"the baseline breaks the recorded contract: {failure.message}")
+
+    worker.candidates += 1
+    candidate_id = _stage(worker, {"op": "load", "task": task_json, "source": source}, compile_timeout_s,
+                          "candidate compile")[0]["kernel"]
+    header, frames = _stage(worker, {"op": "trials", "task": task_json, "kernel": candidate_id, "trials": specs},
+                            timeout_s, "candidate trials")
+    errors = correctness.Errors()
+    failure = correctness.judge(task, trials, oracle, correctness.storages_from_frames(task, frames, len(trials)),
+                                errors)
+    report.max_abs_error, report.max_rel_error = errors.max_abs, errors.max_rel
+    if failure:
+        raise _Rejected(failure.rule, failure.message)
+
+    measurements = []
+    with pool.timing_lock:
+        for i in range(2):  # the second measurement confirms the first, on fresh inputs
+            header, _ = _stage(worker, {"op": "time", "task": task_json, "baseline": baseline_id,
+                                        "candidate": candidate_id, "seed": trials[-1].seed + 1 + i,
+                                        "budget_s": TIMING_BUDGET_S}, timeout_s, "timing")
+            measurements.append(timing.Measurement(header["baseline_s"], header["candidate_s"], header["samples"]))
+            if not timing.faster_by_margin(measurements, margin):
+                break  # already lost: a confirming run cannot change the verdict
+    report.baseline_s = [m.baseline_s for m in measurements]
+    report.candidate_s = [m.candidate_s for m in measurements]
+    report.speedup = min(m.speedup for m in measurements)
+    if not timing.faster_by_margin(measurements, margin) or len(measurements) < 2:
+        raise _Rejected("not-faster", f"correct, but speedup {report.speedup:.3f}x is not above 1 + margin "
+                                      f"({1 + margin:.2f}x) in both measurements")
+    report.verdict, report.rule = "accepted", None
+    report.reason = f"correct on {len(trials)} trials and {report.speedup:.3f}x faster than the baseline"
+
+
+def _stage(worker: Worker, job: dict, timeout_s: float, what: str, harness: bool = False) -> tuple[dict, list[bytes]]:
+    """One worker job, its failures turned into rejections named after the stage."""
+    try:
+        return worker.call(job, timeout_s)
+    except WorkerError as err:
+        rule = "harness-error" if harness else ("compile-timeout" if err.rule == "timeout" and "compile" in what
+                                               else err.rule)
+        raise _Rejected(rule, f"{what}: {err}") from err
+    except JobFailed as err:
+        rule = "harness-error" if harness else ("compile-error" if "compile" in what else "runtime-error")
+        raise _Rejected(rule, f"{what}: {err}") from err
+
+
+def screen_candidates(
+    task: KernelTask,
+    sources: list[str],
+    *,
+    pool: WorkerPool | None = None,
+    timeout_s: float = 30.0,
+    compile_timeout_s: float = COMPILE_TIMEOUT_S,
+) -> list[float | None]:
+    """A quick, unconfirmed speed estimate (baseline time / candidate time) per source, to rank many candidates
+    before the few best are verified; None for a source that fails the guards, its compile or its run.
+
+    Nothing is judged correct here and nothing may be accepted on a screen: ``verify_candidate`` decides.
+    """
+    pool = pool or default_pool(task.dsl)
+    task_json = task.to_json()
+    estimates: list[float | None] = []
+    for source in sources:
+        if guards.check(task, source):
+            estimates.append(None)
+            continue
+        with pool.worker() as worker:
+            try:
+                baseline_id = worker.call({"op": "load", "task": task_json, "source": task.source},
+                                          compile_timeout_s)[0]["kernel"]
+                worker.candidates += 1
+                candidate_id = worker.call({"op": "load", "task": task_json, "source": source},
+                                           compile_timeout_s)[0]["kernel"]
+                with pool.timing_lock:
+                    header, _ = worker.call({"op": "time", "task": task_json, "baseline": baseline_id,
+                                             "candidate": candidate_id, "seed": secrets.randbelow(2**31),
+                                             "budget_s": TIMING_BUDGET_S, "screen": True}, timeout_s)
+                estimates.append(timing.Measurement(header["baseline_s"], header["candidate_s"], 1).speedup)
+            except (WorkerError, JobFailed) as err:
+                worker.retire = isinstance(err, WorkerError)
+                log.debug("aikg: screen %s: candidate failed: %s", task.short_key, err)
+                estimates.append(None)
+    return estimates

@@ -39,7 +39,7 @@ class KernelCall:
         }
 
 
-def _dtype(name: str) -> torch.dtype:
+def torch_dtype(name: str) -> torch.dtype:
     dtype = getattr(torch, name, None)
     if not isinstance(dtype, torch.dtype):
         raise ValueError(f"unknown dtype {name!r} in task")
@@ -48,7 +48,7 @@ def _dtype(name: str) -> torch.dtype:
 
 def random_tensor(layout: TensorLayout, generator: torch.Generator, device: str) -> torch.Tensor:
     """A tensor with exactly ``layout`` (size, stride, offset) over fresh random storage."""
-    dtype = _dtype(layout.dtype)
+    dtype = torch_dtype(layout.dtype)
     n = max(layout.storage_elements(), 1)
     if dtype.is_floating_point or dtype.is_complex:
         flat = torch.randn(n, generator=generator, dtype=torch.float32).to(dtype)
@@ -61,7 +61,7 @@ def random_tensor(layout: TensorLayout, generator: torch.Generator, device: str)
 
 def poisoned_tensor(layout: TensorLayout, device: str) -> torch.Tensor:
     """An output buffer pre-filled so that any element the kernel fails to write is visible (NaN for floats)."""
-    dtype = _dtype(layout.dtype)
+    dtype = torch_dtype(layout.dtype)
     n = max(layout.storage_elements(), 1)
     fill: float | int | bool = float("nan") if dtype.is_floating_point else (True if dtype == torch.bool else -7)
     flat = torch.full((n,), fill, dtype=dtype, device=device)

@@ -1,0 +1,214 @@
+"""A warm pool of worker processes that run candidate kernels, so the calling process never loads them.
+
+Workers are plain subprocesses (``python -m aikg_inductor.verify.worker``), not multiprocessing children: spawn
+would re-import the user's ``__main__``, and fork would copy a process that may hold CUDA and OpenMP state. Each
+worker is its own process group, so a timeout kills it together with any compiler it started. A worker that
+crashed, timed out or ran a failing candidate is replaced at once, so the pool stays warm.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection
+from typing import Any, Iterator, Sequence
+
+from . import protocol
+
+log = logging.getLogger(__name__)
+
+# Importing torch and warming the C++ toolchain takes a few seconds; a cold machine can take much longer.
+STARTUP_TIMEOUT_S = 300.0
+# Loaded candidate libraries stay mapped in a worker; recycling it bounds what lingers there.
+MAX_CANDIDATES_PER_WORKER = 32
+
+
+class WorkerError(RuntimeError):
+    """A job did not complete; ``rule`` names how (``crash`` or ``timeout``)."""
+
+    rule = "worker"
+
+
+class WorkerCrashed(WorkerError):
+    rule = "crash"
+
+
+class WorkerTimeout(WorkerError):
+    rule = "timeout"
+
+
+class JobFailed(RuntimeError):
+    """The worker survived but the job raised (a compile error, an exception from the kernel)."""
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with status {code}"
+
+
+class Worker:
+    """One worker process and our end of its socket."""
+
+    def __init__(self, dsls: Sequence[str], threads: int | None = None) -> None:
+        ours, theirs = socket.socketpair()
+        env = dict(os.environ)
+        if threads is not None:
+            env["OMP_NUM_THREADS"] = str(threads)  # read by libgomp at start: torch's and the kernels' threads
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "aikg_inductor.verify.worker", str(theirs.fileno()), *dsls],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+        )
+        theirs.close()
+        self.conn = Connection(ours.detach())
+        self.ready = False
+        self.candidates = 0  # candidate sources loaded so far
+        self.retire = False  # set by the borrower: replace this worker instead of reusing it
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def _receive(self, timeout_s: float, what: str) -> tuple[dict[str, Any], list[bytes]]:
+        if not self.conn.poll(timeout_s):
+            self.kill()
+            raise WorkerTimeout(f"{what} did not finish within {timeout_s:g} s; worker killed")
+        try:
+            return protocol.receive(self.conn)
+        except (EOFError, OSError) as err:
+            code = self._reap()
+            raise WorkerCrashed(f"worker {_describe_exit(code)} during {what}") from err
+
+    def _reap(self) -> int | None:
+        try:
+            return self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return self.proc.returncode
+
+    def wait_ready(self, timeout_s: float = STARTUP_TIMEOUT_S) -> None:
+        if not self.ready:
+            self._receive(timeout_s, "worker start-up")
+            self.ready = True
+
+    def call(self, job: dict[str, Any], timeout_s: float) -> tuple[dict[str, Any], list[bytes]]:
+        """Run one job; raises WorkerTimeout, WorkerCrashed (the worker is then dead) or JobFailed."""
+        self.wait_ready()
+        try:
+            protocol.send(self.conn, job)
+        except OSError as err:
+            raise WorkerCrashed(f"worker {_describe_exit(self._reap())} before {job['op']}") from err
+        header, frames = self._receive(timeout_s, f"job {job['op']}")
+        if not header.get("ok"):
+            raise JobFailed(str(header.get("error", "unknown error")))
+        return header, frames
+
+    def kill(self) -> None:
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.conn.close()
+
+
+class WorkerPool:
+    """``size`` warm workers; ``worker()`` lends one exclusively and replaces it if it must not be reused.
+
+    ``threads`` caps each worker's OpenMP threads (default: as the environment says). Timings are only valid for
+    the thread count they were taken with; the report's device names it.
+    """
+
+    def __init__(self, size: int = 1, dsls: Sequence[str] = ("cpp-cpu",), threads: int | None = None) -> None:
+        self.dsls = tuple(dsls)
+        self.threads = threads
+        self._idle: queue.Queue[Worker] = queue.Queue()
+        self._all: set[Worker] = set()
+        self._lock = threading.Lock()
+        # On CPU concurrent timings would share cores and skew each other; timing holds this lock.
+        self.timing_lock = threading.Lock()
+        self._closed = False
+        for _ in range(size):
+            self._idle.put(self._start())
+
+    def _start(self) -> Worker:
+        worker = Worker(self.dsls, self.threads)
+        with self._lock:
+            self._all.add(worker)
+        log.debug("verify worker %d started", worker.pid)
+        return worker
+
+    def _discard(self, worker: Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self._all.discard(worker)
+
+    @contextlib.contextmanager
+    def worker(self) -> Iterator[Worker]:
+        """Lend a ready worker; one that died, or that the borrower marked ``retire``, is replaced afterwards."""
+        if self._closed:
+            raise RuntimeError("worker pool is closed")
+        worker = self._idle.get()
+        if not worker.alive():
+            self._discard(worker)
+            worker = self._start()
+        try:
+            worker.wait_ready()
+            yield worker
+        finally:
+            keep = (not self._closed and worker.alive() and not worker.retire
+                    and worker.candidates < MAX_CANDIDATES_PER_WORKER)
+            if not keep:
+                self._discard(worker)
+            if not self._closed:
+                self._idle.put(worker if keep else self._start())
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            return [w.pid for w in self._all]
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            workers = list(self._all)
+            self._all.clear()
+        for worker in workers:
+            worker.kill()
+
+
+_POOLS: dict[tuple[str, ...], WorkerPool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def default_pool(dsl: str) -> WorkerPool:
+    """The process-wide pool for ``dsl`` (size from AIKG_VERIFY_WORKERS, default 1), started on first use."""
+    with _POOLS_LOCK:
+        key = (dsl,)
+        if key not in _POOLS:
+            size = int(os.environ.get("AIKG_VERIFY_WORKERS", "1"))
+            _POOLS[key] = WorkerPool(size, key)
+        return _POOLS[key]
+
+
+@atexit.register
+def _close_pools() -> None:
+    for pool in _POOLS.values():
+        pool.close()

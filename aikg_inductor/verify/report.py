@@ -1,0 +1,64 @@
+"""``VerificationReport``: the verifier's verdict on one candidate, as the cache stores it and the CLI prints it.
+
+Rules a rejection can name (``rule``): the static ``guard:*`` rules (see ``guards``), ``compile-error``,
+``compile-timeout``, ``crash``, ``timeout``, ``runtime-error``, ``out-of-bounds-write``, ``input-mutated``,
+``unwritten-output``, ``out-of-bounds-read``, ``nan-inf-mismatch``, ``cached-result``, ``mismatch``, ``not-faster``, and ``harness-error``
+when the baseline itself could not be run as recorded (the candidate is then not judged).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal
+
+Verdict = Literal["accepted", "rejected"]
+
+
+@dataclasses.dataclass
+class VerificationReport:
+    verdict: Verdict
+    rule: str | None  # None when accepted
+    reason: str
+    task_key: str
+    dsl: str
+    device: str = ""  # the card or CPU model the timings are valid for
+    seeds: list[int] = dataclasses.field(default_factory=list)
+    trials: list[str] = dataclasses.field(default_factory=list)  # trial kinds, one per seed
+    sizes: dict[str, str] = dataclasses.field(default_factory=dict)  # kernel parameter -> layout or size value
+    max_abs_error: float | None = None  # over live outputs, all trials, finite elements
+    max_rel_error: float | None = None
+    tolerances: dict[str, list[float]] = dataclasses.field(default_factory=dict)  # dtype -> [atol, rtol]
+    baseline_s: list[float] = dataclasses.field(default_factory=list)  # median per measurement
+    candidate_s: list[float] = dataclasses.field(default_factory=list)
+    speedup: float | None = None  # the smaller of the measurements' speedups (baseline / candidate)
+    margin: float = 0.03
+    elapsed_s: float = 0.0
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict == "accepted"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VerificationReport:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def summary(self) -> str:
+        """A few lines for people."""
+        head = "ACCEPTED" if self.accepted else f"REJECTED [{self.rule}]"
+        lines = [f"{head}: {self.reason}", f"task {self.task_key[:12]} ({self.dsl}) on {self.device or '-'}"]
+        if self.seeds:
+            trials = ", ".join(f"{s}:{k}" for s, k in zip(self.seeds, self.trials))
+            lines.append(f"trials (seed:kind): {trials}")
+        if self.max_abs_error is not None:
+            tols = ", ".join(f"{d} atol={a:g} rtol={r:g}" for d, (a, r) in self.tolerances.items())
+            lines.append(f"max abs error {self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g} ({tols})")
+        for i, (b, c) in enumerate(zip(self.baseline_s, self.candidate_s), 1):
+            lines.append(f"timing {i}: baseline {b * 1e6:,.2f} us, candidate {c * 1e6:,.2f} us, speedup {b / c:.3f}x")
+        if self.speedup is not None:
+            lines.append(f"speedup {self.speedup:.3f}x (margin {self.margin:.0%})")
+        lines.append(f"verified in {self.elapsed_s:.2f} s")
+        return "\n".join(lines)

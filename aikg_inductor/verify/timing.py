@@ -1,0 +1,87 @@
+"""Timing a candidate against its baseline: measured in the worker, judged in the parent.
+
+One measurement interleaves the two kernels in one worker on identical inputs (separate buffers), so drift in
+clocks, caches or neighbours hits both alike. The verifier takes two measurements and accepts only when the
+candidate beats the baseline by more than the margin in both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+from typing import Any, Callable
+
+# CPU: one sample times a batch of back-to-back calls lasting at least this long, so timer resolution and call
+# overhead do not dominate microsecond kernels.
+MIN_SAMPLE_S = 200e-6
+MIN_SAMPLES = 7
+MAX_SAMPLES = 201
+WARMUP_CALLS = 10
+# GPU: rounds of do_bench per kernel, alternating; do_bench itself flushes L2 and takes a median of many reps.
+GPU_ROUNDS = 3
+GPU_REP_MS = 100
+# A screen only ranks candidates before verification: one short round, never a verdict.
+SCREEN_GPU_ROUNDS, SCREEN_GPU_REP_MS, SCREEN_CPU_BUDGET_S = 1, 20, 0.05
+
+
+@dataclasses.dataclass(frozen=True)
+class Measurement:
+    baseline_s: float
+    candidate_s: float
+    samples: int
+
+    @property
+    def speedup(self) -> float:
+        return self.baseline_s / self.candidate_s if self.candidate_s > 0 else float("inf")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _batch_seconds(fn: Callable[[], Any], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def measure_cpu(baseline: Callable[[], Any], candidate: Callable[[], Any], budget_s: float) -> Measurement:
+    """Median wall time per call of each kernel, samples interleaved (ABBA order), warm-up excluded."""
+    for _ in range(WARMUP_CALLS):  # page faults, OpenMP thread start, first touch of the output buffers
+        baseline()
+        candidate()
+    single = max(_batch_seconds(baseline, 3), _batch_seconds(candidate, 3), 1e-9)
+    calls = max(1, int(MIN_SAMPLE_S / single))
+    pair_s = calls * single * 2
+    samples = int(min(MAX_SAMPLES, max(MIN_SAMPLES, budget_s / pair_s)))
+    times: dict[str, list[float]] = {"baseline": [], "candidate": []}
+    # On a busy machine calls can turn slow after calibration; the deadline keeps a measurement near its budget.
+    deadline = time.perf_counter() + 2 * budget_s
+    for i in range(samples):
+        if i >= MIN_SAMPLES and i % 2 == 0 and time.perf_counter() > deadline:
+            samples = i
+            break
+        order = (("baseline", baseline), ("candidate", candidate))
+        for name, fn in order if i % 2 == 0 else reversed(order):
+            times[name].append(_batch_seconds(fn, calls))
+    return Measurement(statistics.median(times["baseline"]), statistics.median(times["candidate"]), samples)
+
+
+def measure_gpu(
+    baseline: Callable[[], Any], candidate: Callable[[], Any], rounds: int = GPU_ROUNDS, rep_ms: int = GPU_REP_MS
+) -> Measurement:
+    """Median of ``do_bench`` medians (CUDA events, L2 flushed between reps), kernels alternating per round."""
+    import triton.testing
+
+    times: dict[str, list[float]] = {"baseline": [], "candidate": []}
+    for i in range(rounds):
+        order = (("baseline", baseline), ("candidate", candidate))
+        for name, fn in order if i % 2 == 0 else reversed(order):
+            times[name].append(triton.testing.do_bench(fn, warmup=25, rep=rep_ms, return_mode="median") / 1e3)
+    return Measurement(statistics.median(times["baseline"]), statistics.median(times["candidate"]), rounds)
+
+
+def faster_by_margin(measurements: list[Measurement], margin: float) -> bool:
+    """Accept only if every measurement shows the candidate faster than the baseline by more than ``margin``."""
+    return bool(measurements) and all(m.speedup > 1.0 + margin for m in measurements)

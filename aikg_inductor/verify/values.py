@@ -1,0 +1,142 @@
+"""Argument values for one verification trial, rebuilt bit for bit from a small spec.
+
+The parent (the judge) and the worker (which runs kernels) both call ``build``: inputs never travel to the worker,
+and the parent knows exactly what every buffer held before the call. Every tensor lives inside a larger flat
+storage with guard bands on both sides, filled with the poison value: a write past a buffer changes a band (an
+out-of-bounds write the parent sees), a read past it pulls NaN into the result (a mismatch the parent sees).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+import torch
+
+from ..task import KernelArg, KernelTask
+from .runner import INT_INPUT_HIGH, torch_dtype
+
+TrialKind = Literal["normal", "large", "tiny", "negative-zero-rows"]
+
+# Bytes of guard band on each side of every tensor: wider than any vector register, so an off-by-one vector store
+# lands in the band rather than in a neighbouring allocation.
+GUARD_BYTES = 4096
+
+# Magnitudes of the "large" and "tiny" trials per float dtype: large stresses overflow handling (an unstabilised
+# exp overflows), tiny sits near the subnormal range; both stay finite for the dtype.
+LARGE = {"float64": 1e6, "float32": 1e6, "bfloat16": 1e6, "float16": 1e3}
+TINY = {"float64": 1e-30, "float32": 1e-30, "bfloat16": 1e-30, "float16": 1e-5}
+
+
+@dataclasses.dataclass(frozen=True)
+class Trial:
+    """One correctness trial: fresh inputs from ``seed`` shaped by ``kind``."""
+
+    seed: int
+    kind: TrialKind = "normal"
+    # Candidate runs only: refill the previous trial's buffers in place instead of allocating new ones, so a kernel
+    # that caches results by pointer is called again with the same pointers and new contents.
+    reuse: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Trial:
+        return cls(**data)  # type: ignore[arg-type]
+
+
+def guard_elements(dtype: torch.dtype) -> int:
+    return max(GUARD_BYTES // dtype.itemsize, 1)
+
+
+def poison(dtype: torch.dtype) -> float | int | bool:
+    """What output buffers are pre-filled with: an element still holding it was never written."""
+    return float("nan") if dtype.is_floating_point else (True if dtype == torch.bool else -7)
+
+
+# Guard bands of float buffers hold a NaN with its own payload (quiet, so arithmetic carries it along unchanged):
+# a NaN with this payload in an output was read from outside some buffer.
+_GUARD_NAN_BITS = {torch.float64: (torch.int64, 0x7FF800000000AB1D), torch.float32: (torch.int32, 0x7FC0AB1D),
+                   torch.float16: (torch.int16, 0x7E1D), torch.bfloat16: (torch.int16, 0x7FDD)}
+
+
+def guard_fill(dtype: torch.dtype, n: int) -> torch.Tensor:
+    if dtype in _GUARD_NAN_BITS:
+        int_dtype, bits = _GUARD_NAN_BITS[dtype]
+        return torch.full((n,), bits, dtype=int_dtype).view(dtype)
+    return torch.full((n,), poison(dtype), dtype=dtype)
+
+
+def input_scale(trial: Trial, dtype_name: str) -> float:
+    """How much bigger than N(0, 1) this trial's inputs are (absolute tolerances scale with it)."""
+    return LARGE.get(dtype_name, 1.0) if trial.kind == "large" else 1.0
+
+
+def _interior(arg: KernelArg, trial: Trial, generator: torch.Generator) -> torch.Tensor:
+    assert arg.layout is not None
+    dtype = torch_dtype(arg.layout.dtype)
+    n = max(arg.layout.storage_elements(), 1)
+    if arg.role == "out":
+        return torch.full((n,), poison(dtype), dtype=dtype)
+    if dtype == torch.bool:
+        return torch.randint(0, 2, (n,), generator=generator).bool()
+    if not dtype.is_floating_point:
+        return torch.randint(0, INT_INPUT_HIGH, (n,), generator=generator).to(dtype)
+    return _shape(torch.randn(n, generator=generator, dtype=torch.float64), arg, trial)
+
+
+def _shape(values: torch.Tensor, arg: KernelArg, trial: Trial) -> torch.Tensor:
+    assert arg.layout is not None
+    name = arg.layout.dtype
+    if trial.kind == "large":
+        values = values * LARGE.get(name, 1.0)
+    elif trial.kind == "tiny":
+        values = values * TINY.get(name, 1.0)
+    elif trial.kind == "negative-zero-rows":
+        values = -values.abs()
+        row = arg.layout.size[-1] if arg.layout.size and arg.layout.size[-1] > 0 else 1
+        # Every third row (of the innermost dimension) is all zeros: reductions over zeros, 0/0 paths, empty maxima.
+        chunks = values[: values.numel() // row * row].view(-1, row)
+        chunks[::3] = 0.0
+    return values.to(torch_dtype(name))
+
+
+def build(task: KernelTask, trial: Trial) -> list[torch.Tensor | int | None]:
+    """Flat guarded storages for tensor arguments and the recorded values of size arguments, in call order."""
+    generator = torch.Generator().manual_seed(trial.seed)
+    flats: list[torch.Tensor | int | None] = []
+    for arg in task.args:
+        if arg.layout is None:
+            flats.append(arg.value)
+            continue
+        dtype = torch_dtype(arg.layout.dtype)
+        interior = _interior(arg, trial, generator)
+        guard = guard_elements(dtype)
+        flat = guard_fill(dtype, interior.numel() + 2 * guard)
+        flat[guard : guard + interior.numel()] = interior
+        flats.append(flat)
+    return flats
+
+
+def view(arg: KernelArg, flat: torch.Tensor) -> torch.Tensor:
+    """The tensor the kernel sees: the recorded layout placed just after the leading guard band."""
+    assert arg.layout is not None
+    guard = guard_elements(flat.dtype)
+    return flat.as_strided(arg.layout.size, arg.layout.stride, arg.layout.offset + guard)
+
+
+def call_values(task: KernelTask, flats: list[torch.Tensor | int | None]) -> list[torch.Tensor | int | None]:
+    return [view(arg, flat) if isinstance(flat, torch.Tensor) else flat for arg, flat in zip(task.args, flats)]
+
+
+def as_bytes(flat: torch.Tensor) -> torch.Tensor:
+    """The storage reinterpreted as bytes: bitwise comparisons that treat NaN payloads as values."""
+    return flat.view(torch.uint8)
+
+
+def guard_bands_intact(after: torch.Tensor, before: torch.Tensor) -> bool:
+    guard = guard_elements(after.dtype)
+    return torch.equal(as_bytes(after[:guard]), as_bytes(before[:guard])) and torch.equal(
+        as_bytes(after[-guard:]), as_bytes(before[-guard:])
+    )

@@ -1,0 +1,56 @@
+"""``aikg verify`` run as a user would: a recorded task, a hand-written candidate, a report (text or JSON)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+FUSED = REPO / "examples" / "candidates" / "softmax_scale_fused.cpp"
+
+
+def aikg(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "aikg_inductor.cli", *args], capture_output=True, text=True,
+                          cwd=REPO, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def tasks_dir(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("tasks")
+    result = aikg("inspect", "examples/softmax_scale.py", "--reps", "1", "--save-tasks", str(directory))
+    assert result.returncode == 0, result.stderr
+    assert len(list(directory.glob("*.json"))) == 1
+    return directory
+
+
+def test_verify_json_accepts_a_correct_candidate(tasks_dir):
+    key = next(tasks_dir.glob("*.json")).stem
+    # A negative margin accepts any correct kernel not twice as slow: this checks the CLI's accepted path without
+    # depending on how busy the machine is (the timing verdict itself is tested in test_verify_adversarial).
+    result = aikg("verify", "--task", key[:8], "--tasks-dir", str(tasks_dir), "--candidate", str(FUSED), "--json",
+                  "--margin", "-0.5")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["verdict"] == "accepted" and report["rule"] is None
+    assert report["task_key"] == key and len(report["baseline_s"]) == 2 and report["speedup"] > 0.5
+    assert report["sizes"]["in_ptr0"] == "float32[64x512]"
+
+
+def test_verify_text_names_the_rule_of_a_rejection(tasks_dir, tmp_path):
+    task_file = next(tasks_dir.glob("*.json"))
+    candidate = tmp_path / "bad.cpp"
+    candidate.write_text(FUSED.read_text().replace("const Vec scale(0.125f);", 'const Vec scale(0.125f); system("id");'))
+    result = aikg("verify", "--task", str(task_file), "--candidate", str(candidate))
+    assert result.returncode == 1
+    assert result.stdout.startswith("REJECTED [guard:system]")
+
+
+def test_verify_unknown_task_is_a_usage_error(tmp_path):
+    result = aikg("verify", "--task", "feedbeef", "--tasks-dir", str(tmp_path), "--candidate", str(FUSED))
+    assert result.returncode == 2
+    assert "no task" in result.stderr and len(result.stderr.strip().splitlines()) == 1
