@@ -78,10 +78,10 @@ class CompileSession:
         return None
 
     def config_patches(self) -> dict[str, Any]:
-        # In mode tune the accepted set grows during the compile, so a graph-cache entry written now would be
-        # filed under a fingerprint that no longer describes it: tune compiles bypass Inductor's graph caches.
-        # Mode off records tasks, which a graph-cache hit would hide.
-        if self.options.mode in ("tune", "off"):
+        # Modes that act on misses (record, tune, queue) must see every kernel, which a graph-cache hit would
+        # skip; in mode tune the accepted set also grows during the compile, so a graph-cache entry written then
+        # would be filed under a fingerprint that no longer describes it. Only mode cache uses the graph caches.
+        if self.options.mode != "cache":
             return interception.uncached_compile_patches()
         return {}
 

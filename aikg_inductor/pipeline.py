@@ -1,19 +1,30 @@
 """Runs one kernel task to an accepted kernel or to nothing, within the per-kernel budget.
 
-No proposer ships yet (the config tuner and the LLM agents come next), so every task ends with Inductor's kernel
-kept and the reason logged; the interface is what modes ``tune`` and ``background`` already call.
+Proposers offer candidates in rounds; every candidate goes through the verifier (static guards, then correctness
+and timing against Inductor's kernel in a worker process). The fastest accepted candidate, if any, is stored in
+the cache, which changes its fingerprint so that the next compile picks it up.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import time
+from typing import Callable, Sequence
 
-from .kernel_cache import CacheEntry, KernelCache
+from .kernel_cache import CacheEntry, CacheUnavailableError, KernelCache
 from .options import Options
+from .search.proposers import Attempt, Candidate, Proposer
 from .task import KernelTask
+from .verify import VerificationReport, screen_candidates, verify_candidate
 
 log = logging.getLogger(__name__)
+
+ROUND_SIZE = 8  # candidates asked of a proposer at a time; later rounds learn from earlier ones
+VERIFY_PER_ROUND = 2  # of a larger round, only the best by a quick screen go through full verification
+
+Verifier = Callable[..., VerificationReport]
+Screener = Callable[[KernelTask, list[str]], list["float | None"]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,12 +33,131 @@ class TuneOutcome:
 
     task_key: str
     entry: CacheEntry | None
-    candidates_tried: int
+    attempts: tuple[Attempt, ...]
     reason: str
+    elapsed_s: float
+
+    @property
+    def candidates_tried(self) -> int:
+        return len(self.attempts)
 
 
-def tune_task(task: KernelTask, options: Options, cache: KernelCache) -> TuneOutcome:
+def default_proposers(task: KernelTask, options: Options) -> list[Proposer]:
+    """The proposers that can work on ``task``: the config tuner for Triton kernels (C++ kernels have none)."""
+    from .search.proposers.tuner import TritonConfigTuner
+
+    return [TritonConfigTuner()] if task.dsl == "triton-cuda" else []
+
+
+def search(
+    task: KernelTask,
+    options: Options,
+    proposers: Sequence[Proposer],
+    verify: Verifier = verify_candidate,
+    screen: Screener = screen_candidates,
+) -> list[Attempt]:
+    """Ask each proposer for candidates round by round and judge them, until the budget is spent."""
+    deadline = time.monotonic() + options.kernel_budget_s
+    budget = options.kernel_budget_candidates
+    history: list[Attempt] = []
+    for proposer in proposers:
+        while len(history) < budget and time.monotonic() < deadline:
+            batch = proposer.propose(task, _best_first(history), min(ROUND_SIZE, budget - len(history)))
+            if not batch:
+                break
+            history.extend(_judge_round(task, batch, options, verify, screen, deadline))
+    return history
+
+
+def _judge_round(
+    task: KernelTask,
+    batch: list[Candidate],
+    options: Options,
+    verify: Verifier,
+    screen: Screener,
+    deadline: float,
+) -> list[Attempt]:
+    """Verify a small round outright; screen a large one and verify only its most promising candidates."""
+    estimates: list[float | None] = [None] * len(batch)
+    chosen = set(range(len(batch)))
+    if len(batch) > VERIFY_PER_ROUND:
+        estimates = screen(task, [c.source for c in batch])
+        ranked = sorted((i for i, e in enumerate(estimates) if e is not None and e > 1.0),
+                        key=lambda i: -(estimates[i] or 0.0))
+        chosen = set(ranked[:VERIFY_PER_ROUND])
+    attempts = []
+    for i, candidate in enumerate(batch):
+        if i in chosen and time.monotonic() < deadline:
+            report = verify(task, candidate.source, margin=options.margin)
+        else:
+            report = _screened_out(task, options, estimates[i])
+        attempts.append(Attempt(candidate, report))
+    return attempts
+
+
+def _screened_out(task: KernelTask, options: Options, estimate: float | None) -> VerificationReport:
+    if estimate is None:
+        rule, reason = "screen-failed", "failed the guards, its compile or its run during the quick screen"
+    else:
+        rule, reason = "screened-out", f"quick estimate {estimate:.3f}x ranked below the candidates verified"
+    return VerificationReport(verdict="rejected", rule=rule, reason=reason, task_key=task.key, dsl=task.dsl,
+                              speedup=estimate, margin=options.margin)
+
+
+def _best_first(history: list[Attempt]) -> list[Attempt]:
+    return sorted(history, key=lambda a: -(a.report.speedup or 0.0))
+
+
+def tune_task(
+    task: KernelTask,
+    options: Options,
+    cache: KernelCache,
+    proposers: Sequence[Proposer] | None = None,
+    verify: Verifier = verify_candidate,
+    screen: Screener = screen_candidates,
+) -> TuneOutcome:
     """Search for a verified faster kernel for ``task``; an accepted one is stored in ``cache``."""
-    outcome = TuneOutcome(task.key, None, 0, f"no proposer for {task.dsl} yet; Inductor's kernel kept")
-    log.info("aikg: task %s: %s", task.short_key, outcome.reason)
+    started = time.monotonic()
+    proposers = default_proposers(task, options) if proposers is None else proposers
+    attempts = search(task, options, proposers, verify, screen) if proposers else []
+    accepted = [a for a in attempts if a.report.accepted]
+    entry = None
+    if not proposers:
+        reason = f"no proposer for {task.dsl} kernels; Inductor's kernel kept"
+    elif not accepted:
+        reason = f"none of {len(attempts)} candidate(s) was accepted ({_rejection_summary(attempts)}); " \
+                 "Inductor's kernel kept"
+    else:
+        best = max(accepted, key=lambda a: a.report.speedup or 0.0)
+        entry = _entry_for(task, best.candidate, best.report)
+        try:
+            cache.put(entry)
+            reason = f"accepted a {best.candidate.proposer} candidate, {best.report.speedup:.3f}x faster"
+        except CacheUnavailableError as err:
+            entry, reason = None, f"accepted a candidate but could not store it: {err}"
+    outcome = TuneOutcome(task.key, entry, tuple(attempts), reason, time.monotonic() - started)
+    log.info("aikg: task %s: %s", task.short_key, reason)
     return outcome
+
+
+def _rejection_summary(attempts: Sequence[Attempt]) -> str:
+    counts: dict[str, int] = {}
+    for attempt in attempts:
+        rule = attempt.report.rule or "accepted"
+        counts[rule] = counts.get(rule, 0) + 1
+    return ", ".join(f"{n} {rule}" for rule, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "none tried"
+
+
+def _entry_for(task: KernelTask, candidate: Candidate, report: VerificationReport) -> CacheEntry:
+    return CacheEntry(
+        key=task.key,
+        source=candidate.source,
+        dsl=task.dsl,
+        device_type=task.device_type,
+        arch=task.arch,
+        torch_version=task.torch_version,
+        triton_version=task.triton_version,
+        origins=task.origins,
+        verification=report.to_dict(),
+        provenance={"proposer": candidate.proposer, **candidate.notes},
+    )

@@ -42,8 +42,9 @@ def _call(module: Any, name: str, path: Path) -> Any:
         raise ProblemError(f"{path}: {name}() raised {type(err).__name__}: {err}") from None
 
 
-def load_problem(path: Path | str, device: str = "cpu") -> Problem:
-    """Import a problem file and build its model and inputs on ``device``."""
+def load_problem(path: Path | str, device: str = "cpu", dtype: torch.dtype | None = None) -> Problem:
+    """Import a problem file and build its model and inputs on ``device``; ``dtype`` (if given) replaces the
+    floating-point dtype of the model and of the floating-point inputs."""
     path = Path(path)
     if not path.is_file():
         raise ProblemError(f"{path}: no such file")
@@ -64,11 +65,27 @@ def load_problem(path: Path | str, device: str = "cpu") -> Problem:
     if not isinstance(inputs, (list, tuple)) or not isinstance(init_inputs, (list, tuple)):
         raise ProblemError(f"{path}: get_inputs() and get_init_inputs() must return lists")
     try:
-        model = model_cls(*init_inputs).to(device).eval()
+        model = model_cls(*init_inputs).to(device=device, dtype=dtype).eval()
     except Exception as err:  # noqa: BLE001
         raise ProblemError(f"{path}: Model(*get_init_inputs()) raised {type(err).__name__}: {err}") from None
-    moved = [x.to(device) if isinstance(x, torch.Tensor) else x for x in inputs]
-    return Problem(path=path, model=model, inputs=moved)
+    return Problem(path=path, model=model, inputs=[_move(x, device, dtype) for x in inputs])
+
+
+def _move(value: Any, device: str, dtype: torch.dtype | None) -> Any:
+    if not isinstance(value, torch.Tensor):
+        return value
+    if dtype is not None and value.is_floating_point():
+        return value.to(device=device, dtype=dtype)
+    return value.to(device)
+
+
+def parse_dtype(name: str) -> torch.dtype:
+    """A dtype from a user's spelling: fp16/float16/half, bf16/bfloat16, fp32/float32/float."""
+    aliases = {"fp16": "float16", "half": "float16", "bf16": "bfloat16", "fp32": "float32", "float": "float32"}
+    dtype = getattr(torch, aliases.get(name, name), None)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ProblemError(f"unknown floating-point dtype {name!r}; use fp16, bf16 or fp32")
+    return dtype
 
 
 def find_problems(target: Path | str) -> list[Path]:

@@ -1,0 +1,226 @@
+"""The config tuner: no LLM, Inductor's own Triton kernel with other launch configurations.
+
+Inductor decorates each Triton kernel with a heuristic (``pointwise``, ``reduction``, ``persistent_reduction``) that
+picks a few launch configurations at run time. The tuner keeps the kernel body and replaces that decorator by
+``triton_heuristics.fixed_config`` with one configuration (block sizes per dimension, warps, stages), so a winning
+candidate has no run-time autotuning left. A looped reduction whose ``R0_BLOCK`` covers the whole reduction runs
+its loops once: the persistent shape, reached by configuration alone.
+
+Round one proposes a coarse grid over block sizes (warps set to give each thread a few elements); later rounds
+propose the neighbours of the fastest verified candidate (warps and stages, blocks halved and doubled).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import itertools
+from typing import Sequence
+
+from ...task import KernelTask
+from .base import Attempt, Candidate
+
+KERNEL_NAME = "Placeholder.KERNEL_NAME"
+_PARSE_NAME = "aikg_kernel_placeholder"
+TUNABLE_KINDS = ("pointwise", "reduction", "persistent_reduction")
+
+MAX_BLOCK_ELEMENTS = 16384  # larger tiles spill registers on every GPU we target
+ELEMENTS_PER_THREAD = 8  # the warps heuristic for round one
+WARP_SIZE = 32
+
+
+class NotTunableError(ValueError):
+    """The kernel is of a kind the tuner does not handle (templates, combo kernels, scans...)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LaunchConfig:
+    blocks: tuple[tuple[str, int], ...]  # ("XBLOCK", 1024), ("R0_BLOCK", 2048) in the kernel's parameter order
+    num_warps: int
+    num_stages: int = 1
+
+    def as_dict(self) -> dict[str, int]:
+        return {**dict(self.blocks), "num_warps": self.num_warps, "num_stages": self.num_stages}
+
+    @property
+    def elements(self) -> int:
+        total = 1
+        for _, size in self.blocks:
+            total *= size
+        return total
+
+
+@dataclasses.dataclass(frozen=True)
+class TritonKernelShape:
+    """What the tuner needs to know of an Inductor Triton kernel."""
+
+    kind: str  # one of TUNABLE_KINDS
+    block_params: tuple[str, ...]  # the tl.constexpr parameters of the kernel, in order
+    numels: dict[str, int]  # "x", "y", "r0" -> the iteration-space size the kernel is compiled for
+    decorator_lines: tuple[int, int]  # the heuristic decorator's lines, as a 0-based half-open range
+    filename: str
+    triton_meta: str
+    inductor_meta: str
+
+
+def _parse(source: str) -> ast.Module:
+    try:
+        return ast.parse(source.replace(KERNEL_NAME, _PARSE_NAME))
+    except SyntaxError as err:
+        raise NotTunableError(f"kernel source does not parse: {err}") from None
+
+
+def kernel_shape(task: KernelTask) -> TritonKernelShape:
+    """Read the heuristic decorator and the block parameters off the task's Triton source."""
+    if task.dsl != "triton-cuda":
+        raise NotTunableError(f"the tuner handles Triton kernels, not {task.dsl}")
+    module = _parse(task.source)
+    function = next((n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == _PARSE_NAME), None)
+    if function is None or not function.decorator_list:
+        raise NotTunableError("no decorated kernel function in the source")
+    decorator = function.decorator_list[0]
+    if not (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
+            and decorator.func.attr in TUNABLE_KINDS):
+        raise NotTunableError(f"heuristic {ast.unparse(decorator)[:60]!r} is not one the tuner handles")
+    source = task.source.replace(KERNEL_NAME, _PARSE_NAME)
+    keywords = {k.arg: ast.get_source_segment(source, k.value) for k in decorator.keywords}
+    if not {"filename", "triton_meta", "inductor_meta"} <= keywords.keys():
+        raise NotTunableError("the heuristic decorator lacks filename, triton_meta or inductor_meta")
+    block_params = tuple(
+        a.arg for a in function.args.args
+        if a.annotation is not None and ast.unparse(a.annotation) == "tl.constexpr"
+    )
+    numels = {a.param.removesuffix("numel").rstrip("_"): a.value for a in task.args
+              if a.role == "size" and a.param.endswith("numel") and a.value is not None}
+    return TritonKernelShape(
+        kind=decorator.func.attr,
+        block_params=block_params,
+        numels=numels,
+        decorator_lines=(decorator.lineno - 1, decorator.end_lineno),
+        filename=keywords["filename"],
+        triton_meta=keywords["triton_meta"],
+        inductor_meta=keywords["inductor_meta"],
+    )
+
+
+def with_fixed_config(task: KernelTask, shape: TritonKernelShape, config: LaunchConfig) -> str:
+    """The task's source with its heuristic decorator replaced by one fixed launch configuration."""
+    lines = task.source.splitlines()
+    first, end = shape.decorator_lines
+    decorator = (
+        f"@triton_heuristics.fixed_config(\n    config={config.as_dict()!r},\n    filename={shape.filename},\n"
+        f"    triton_meta={shape.triton_meta},\n    inductor_meta={shape.inductor_meta},\n)"
+    )
+    return "\n".join([*lines[:first], decorator, *lines[end:]])
+
+
+# ------------------------------------------------------------------------------------------------- search space
+
+
+def _pow2_upto(limit: int, start: int = 1) -> list[int]:
+    values, v = [], start
+    while v <= max(limit, start):
+        values.append(v)
+        v *= 2
+    return values
+
+
+def _next_pow2(n: int) -> int:
+    return 1 << max(0, (max(n, 1) - 1).bit_length())
+
+
+def _warps_for(elements: int) -> int:
+    return min(16, max(1, _next_pow2(elements // (WARP_SIZE * ELEMENTS_PER_THREAD))))
+
+
+def _block_choices(shape: TritonKernelShape) -> dict[str, list[int]]:
+    """Candidate sizes for each block parameter, bounded by the dimension it tiles."""
+    choices = {}
+    for param in shape.block_params:
+        dim = param.removesuffix("BLOCK").rstrip("_").lower()  # XBLOCK -> x, R0_BLOCK -> r0
+        extent = _next_pow2(shape.numels.get(dim, 1))
+        low = 16 if shape.kind == "pointwise" and len(shape.block_params) == 1 else 1
+        choices[param] = [v for v in _pow2_upto(min(extent, MAX_BLOCK_ELEMENTS), low)]
+    return choices
+
+
+def _persistent_rblock(shape: TritonKernelShape) -> int:
+    """A persistent reduction holds the whole reduction per row: its R0_BLOCK is the padded extent."""
+    return _next_pow2(shape.numels.get("r0", 1)) if shape.kind == "persistent_reduction" else 1
+
+
+def coarse_grid(shape: TritonKernelShape) -> list[LaunchConfig]:
+    """Round one: every combination of block sizes that fits, with the warps heuristic, largest tiles first."""
+    choices = _block_choices(shape)
+    hidden = _persistent_rblock(shape)
+    configs = []
+    for sizes in itertools.product(*(choices[p] for p in shape.block_params)):
+        config = LaunchConfig(tuple(zip(shape.block_params, sizes)), num_warps=1)
+        elements = config.elements * hidden
+        if elements > MAX_BLOCK_ELEMENTS or elements < WARP_SIZE:
+            continue
+        configs.append(dataclasses.replace(config, num_warps=_warps_for(elements)))
+    # Wide tiles first: memory-bound kernels want many bytes in flight per program.
+    return sorted(configs, key=lambda c: (-c.elements, c.blocks))
+
+
+def neighbours(config: LaunchConfig, shape: TritonKernelShape) -> list[LaunchConfig]:
+    """Configurations one step from ``config``: warps and stages, and each block halved or doubled."""
+    choices = _block_choices(shape)
+    hidden = _persistent_rblock(shape)
+    around = [dataclasses.replace(config, num_warps=w) for w in (config.num_warps // 2, config.num_warps * 2)
+              if 1 <= w <= 16]
+    around += [dataclasses.replace(config, num_stages=s) for s in (1, 2, 3) if s != config.num_stages]
+    for i, (param, size) in enumerate(config.blocks):
+        for new in (size // 2, size * 2):
+            if new in choices[param]:
+                blocks = config.blocks[:i] + ((param, new),) + config.blocks[i + 1:]
+                around.append(dataclasses.replace(config, blocks=blocks))
+    return [c for c in around if WARP_SIZE <= c.elements * hidden <= MAX_BLOCK_ELEMENTS]
+
+
+# ------------------------------------------------------------------------------------------------- the proposer
+
+
+class TritonConfigTuner:
+    """A Proposer over launch configurations of Inductor's own Triton kernel."""
+
+    name = "tuner"
+
+    def propose(self, task: KernelTask, history: Sequence[Attempt], limit: int) -> list[Candidate]:
+        try:
+            shape = kernel_shape(task)
+        except NotTunableError:
+            return []
+        tried = {_config_key(a.candidate) for a in history if a.candidate.proposer == self.name}
+        best = _fastest_correct(history, self.name)
+        pool = coarse_grid(shape) if best is None else neighbours(best, shape) + coarse_grid(shape)
+        fresh = []
+        for config in pool:
+            key = _key_of(config)
+            if key in tried:
+                continue
+            tried.add(key)
+            fresh.append(Candidate(with_fixed_config(task, shape, config), self.name,
+                                   {"config": config.as_dict(), "heuristic": shape.kind}))
+            if len(fresh) == limit:
+                break
+        return fresh
+
+
+def _key_of(config: LaunchConfig) -> tuple:
+    return tuple(sorted(config.as_dict().items()))
+
+
+def _config_key(candidate: Candidate) -> tuple:
+    return tuple(sorted(candidate.notes.get("config", {}).items()))
+
+
+def _fastest_correct(history: Sequence[Attempt], proposer: str) -> LaunchConfig | None:
+    """The configuration of the fastest candidate that passed correctness (accepted, or correct but slower)."""
+    timed = [a for a in history if a.candidate.proposer == proposer and a.report.speedup is not None]
+    if not timed:
+        return None
+    config = dict(max(timed, key=lambda a: a.report.speedup).candidate.notes["config"])
+    warps, stages = config.pop("num_warps"), config.pop("num_stages")
+    return LaunchConfig(tuple(config.items()), warps, stages)

@@ -1,0 +1,217 @@
+"""The benchmark every speed claim of aikg-inductor is measured with (GPU).
+
+For each problem (KernelBench-style file) and dtype, in one process: eager, Inductor default, Inductor
+``max-autotune-no-cudagraphs``, ``aikg`` with a cold cache (mode tune: the tuner runs during the compile) and
+``aikg`` with the warm cache (mode cache). It records compile times, checks every variant's output against eager,
+and times all variants interleaved (``triton.testing.do_bench`` medians over several rounds, L2 flushed). Bytes
+moved count each input read once and each output written once; the fraction of bandwidth divides by the
+device-to-device copy bandwidth measured in the same run.
+
+    python benchmarks/run_suite.py --out OUT benchmarks/problems/softmax.py:fp16,bf16 benchmarks/models/gpt2_block.py:bf16
+
+Writes OUT/suite.json (after every problem, so an interrupted run keeps what it measured), OUT/suite.md and
+OUT/suite.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import platform
+import statistics
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import triton
+import triton.testing
+
+from aikg_inductor.problem import load_problem, parse_dtype
+
+VARIANTS = ("eager", "inductor", "max-autotune", "aikg cold", "aikg warm")
+ROUNDS = 5
+TOLERANCE = {torch.float32: 1e-4, torch.float16: 2e-2, torch.bfloat16: 5e-2}
+
+
+def copy_bandwidth() -> float:
+    """Bytes per second of a large device-to-device copy (read plus write)."""
+    src = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
+    dst = torch.empty_like(src)
+    seconds = triton.testing.do_bench(lambda: dst.copy_(src), warmup=50, rep=300, return_mode="median") / 1e3
+    return 2 * src.numel() / seconds
+
+
+def _tensors(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _tensors(v)]
+    if hasattr(value, "to_tuple"):
+        return _tensors(value.to_tuple())
+    return []
+
+
+def _max_error(out: Any, ref: Any) -> float:
+    pairs = list(zip(_tensors(out), _tensors(ref)))
+    return max(((a.float() - b.float()).abs().max().item() for a, b in pairs), default=0.0)
+
+
+def _compile_variants(model: torch.nn.Module, cache_dir: str) -> dict[str, Callable[..., Any]]:
+    return {
+        "eager": model,
+        "inductor": torch.compile(model),
+        "max-autotune": torch.compile(model, mode="max-autotune-no-cudagraphs"),
+        "aikg cold": torch.compile(model, backend="aikg", options={"mode": "tune", "cache_dir": cache_dir}),
+        "aikg warm": torch.compile(model, backend="aikg", options={"mode": "cache", "cache_dir": cache_dir}),
+    }
+
+
+def bench_problem(path: Path, dtype: torch.dtype, cache_dir: str, bandwidth: float) -> dict[str, Any]:
+    problem = load_problem(path, "cuda", dtype)
+    inputs = problem.inputs
+    fns = _compile_variants(problem.model, cache_dir)
+    outputs, compile_s = {}, {}
+    with torch.no_grad():
+        for name, fn in fns.items():  # first call compiles; in this order, so "aikg warm" finds the cold run's kernels
+            torch.cuda.synchronize()
+            start = time.perf_counter()
+            outputs[name] = fn(*inputs)
+            torch.cuda.synchronize()
+            compile_s[name] = time.perf_counter() - start
+        errors = {name: _max_error(out, outputs["eager"]) for name, out in outputs.items()}
+        times: dict[str, list[float]] = {name: [] for name in fns}
+        for round_ in range(ROUNDS):
+            order = list(fns.items()) if round_ % 2 == 0 else list(reversed(fns.items()))
+            for name, fn in order:
+                times[name].append(triton.testing.do_bench(lambda: fn(*inputs), warmup=25, rep=100,
+                                                           return_mode="median") / 1e3)
+    median = {name: statistics.median(values) for name, values in times.items()}
+    moved = sum(t.numel() * t.element_size() for t in _tensors(inputs)) + \
+        sum(t.numel() * t.element_size() for t in _tensors(outputs["eager"]))
+    return {
+        "problem": path.stem, "dtype": str(dtype).removeprefix("torch."),
+        "median_s": median, "samples_s": times, "compile_s": compile_s, "max_abs_error_vs_eager": errors,
+        "tolerance": TOLERANCE[dtype], "bytes": moved,
+        "bandwidth_fraction": {name: moved / s / bandwidth for name, s in median.items()},
+        "speedup_vs_inductor": {name: median["inductor"] / s for name, s in median.items()},
+        "speedup_vs_max_autotune": {name: median["max-autotune"] / s for name, s in median.items()},
+    }
+
+
+def _geomean(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
+
+
+def summarise(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    ok = [r for r in rows if "median_s" in r]
+    lines = [
+        f"# aikg benchmark suite on {meta['card']}",
+        "",
+        f"torch {meta['torch']}, triton {meta['triton']}, measured copy bandwidth {meta['copy_bandwidth_gbs']:.0f} GB/s; "
+        f"median of {ROUNDS} interleaved rounds of `do_bench` medians (L2 flushed). aikg: tuner only, no LLM; "
+        f"per-kernel budget {meta['kernel_budget_candidates']} candidates / {meta['kernel_budget_s']} s.",
+        "",
+        "| problem | dtype | eager us | Inductor us | max-autotune us | aikg us | aikg vs Inductor | "
+        "aikg vs max-autotune | BW fraction Inductor / aikg | compile s Inductor / aikg cold / aikg warm | "
+        "max err aikg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in ok:
+        m, c = r["median_s"], r["compile_s"]
+        lines.append(
+            f"| {r['problem']} | {r['dtype']} | {m['eager'] * 1e6:.1f} | {m['inductor'] * 1e6:.1f} | "
+            f"{m['max-autotune'] * 1e6:.1f} | {m['aikg warm'] * 1e6:.1f} | "
+            f"{r['speedup_vs_inductor']['aikg warm']:.3f}x | {r['speedup_vs_max_autotune']['aikg warm']:.3f}x | "
+            f"{r['bandwidth_fraction']['inductor']:.2f} / {r['bandwidth_fraction']['aikg warm']:.2f} | "
+            f"{c['inductor']:.1f} / {c['aikg cold']:.1f} / {c['aikg warm']:.1f} | "
+            f"{r['max_abs_error_vs_eager']['aikg warm']:.2g} |")
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['problem']} | {r['dtype']} | failed: {r['error']} |")
+    if ok:
+        vs_ind = [r["speedup_vs_inductor"]["aikg warm"] for r in ok]
+        vs_ma = [r["speedup_vs_max_autotune"]["aikg warm"] for r in ok]
+        bw = sorted(r["bandwidth_fraction"]["aikg warm"] for r in ok)
+        warm_ratio = [r["compile_s"]["aikg warm"] / r["compile_s"]["inductor"] for r in ok]
+        lines += [
+            "",
+            f"- geometric-mean speedup of aikg (warm cache) over Inductor default: {_geomean(vs_ind):.3f}x "
+            f"(worst {min(vs_ind):.3f}x, best {max(vs_ind):.3f}x)",
+            f"- geometric-mean speedup over max-autotune-no-cudagraphs: {_geomean(vs_ma):.3f}x",
+            f"- median fraction of copy bandwidth, aikg: {statistics.median(bw):.2f}",
+            f"- warm-cache compile time over Inductor default compile time: median {statistics.median(warm_ratio):.2f}x",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [r for r in rows if "median_s" in r]
+    labels = [f"{r['problem']}\n{r['dtype']}" for r in ok]
+    fig, ax = plt.subplots(figsize=(max(8, 0.8 * len(ok)), 4.5))
+    width = 0.27
+    for i, name in enumerate(("eager", "max-autotune", "aikg warm")):
+        ax.bar([x + (i - 1) * width for x in range(len(ok))], [r["speedup_vs_inductor"][name] for r in ok],
+               width, label=name)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xticks(range(len(ok)), labels, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("speedup over Inductor default")
+    ax.set_title(f"aikg (tuner only) on {rows[0].get('card', '') if rows else ''}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("specs", nargs="+", help="PROBLEM_FILE:DTYPE[,DTYPE...]")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--budget-candidates", type=int, default=12)
+    parser.add_argument("--budget-s", type=float, default=40.0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("aikg_inductor.pipeline").setLevel(logging.INFO)
+    os.environ["AIKG_KERNEL_BUDGET_CANDIDATES"] = str(args.budget_candidates)
+    os.environ["AIKG_KERNEL_BUDGET_S"] = str(args.budget_s)
+    torch._dynamo.config.cache_size_limit = 64
+    args.out.mkdir(parents=True, exist_ok=True)
+    meta = {"card": torch.cuda.get_device_name(), "torch": torch.__version__, "triton": triton.__version__,
+            "python": platform.python_version(), "copy_bandwidth_gbs": copy_bandwidth() / 1e9,
+            "kernel_budget_candidates": args.budget_candidates, "kernel_budget_s": args.budget_s}
+    print(f"{meta['card']}: copy bandwidth {meta['copy_bandwidth_gbs']:.0f} GB/s", flush=True)
+    cache_dir = tempfile.mkdtemp(prefix="aikg-suite-")
+    rows: list[dict[str, Any]] = []
+    for spec in args.specs:
+        path_text, _, dtypes = spec.partition(":")
+        for dtype_name in (dtypes or "fp16").split(","):
+            started = time.perf_counter()
+            try:
+                row = bench_problem(Path(path_text), parse_dtype(dtype_name), cache_dir, meta["copy_bandwidth_gbs"] * 1e9)
+            except Exception as err:  # noqa: BLE001 - one failing problem must not lose the others' numbers
+                traceback.print_exc()
+                row = {"problem": Path(path_text).stem, "dtype": dtype_name, "error": f"{type(err).__name__}: {err}"}
+            row["card"], row["wall_s"] = meta["card"], time.perf_counter() - started
+            rows.append(row)
+            if "speedup_vs_inductor" in row:
+                print(f"{row['problem']} {row['dtype']}: aikg {row['speedup_vs_inductor']['aikg warm']:.3f}x vs "
+                      f"Inductor, {row['speedup_vs_max_autotune']['aikg warm']:.3f}x vs max-autotune "
+                      f"({row['wall_s']:.0f} s)", flush=True)
+            (args.out / "suite.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    summary = summarise(rows, meta)
+    (args.out / "suite.md").write_text(summary)
+    plot(rows, args.out / "suite.png")
+    print(summary)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""One task through the pipeline: candidates judged by the real verifier, the winner cached and used later."""
+
+import functools
+import subprocess
+import sys
+
+import pytest
+
+from aikg_inductor import KernelCache, resolve_options
+from aikg_inductor.pipeline import tune_task
+from aikg_inductor.problem import load_problem
+from aikg_inductor.search.proposers import Candidate
+from aikg_inductor.verify import WorkerPool, screen_candidates, verify_candidate
+from aikg_inductor.backend import capture
+from conftest import REPO
+
+FAST = (REPO / "examples/candidates/softmax_scale_fused.cpp").read_text()
+
+
+class FixedProposer:
+    """Proposes given sources once: a stand-in for a proposer, since no C++ proposer ships (the tuner is Triton's)."""
+
+    name = "fixed"
+
+    def __init__(self, sources):
+        self.sources = list(sources)
+
+    def propose(self, task, history, limit):
+        batch, self.sources = self.sources[:limit], self.sources[limit:]
+        return [Candidate(s, self.name, {"index": i}) for i, s in enumerate(batch)]
+
+
+@pytest.fixture(scope="module")
+def pool():
+    # One thread per kernel: on a shared 2-core machine OpenMP timings are otherwise noise (see the verifier tests).
+    pool = WorkerPool(1, threads=1)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="module")
+def softmax_task():
+    problem = load_problem(REPO / "examples/softmax_scale.py")
+    session, _ = capture(problem.model, problem.inputs, {"mode": "off"})
+    (task,) = session.tasks.values()
+    return task
+
+
+def test_the_fastest_verified_candidate_is_cached_and_used_by_a_fresh_process(softmax_task, pool, cache_dir):
+    wrong = FAST.replace("vinv(1.0f /", "vinv(1.01f /")  # every output 1% too large
+    options = resolve_options({"cache_dir": str(cache_dir), "kernel_budget_s": 300}, environ={})
+    cache = KernelCache(cache_dir)
+    before = cache.fingerprint()
+    outcome = tune_task(softmax_task, options, cache, proposers=[FixedProposer([wrong, FAST])],
+                        verify=functools.partial(verify_candidate, pool=pool))
+    rules = [a.report.rule for a in outcome.attempts]
+    assert rules == ["mismatch", None], outcome.reason
+    assert outcome.entry is not None and cache.get(softmax_task.key).source == FAST
+    assert cache.fingerprint() != before
+    assert outcome.entry.verification["verdict"] == "accepted"
+
+    # A new process compiles the example in mode cache and runs the accepted kernel.
+    code = ("import logging, torch\n"
+            "from aikg_inductor.problem import load_problem\n"
+            "logging.basicConfig(level=logging.INFO)\n"
+            f"p = load_problem({str(REPO / 'examples/softmax_scale.py')!r})\n"
+            f"f = torch.compile(p.model, backend='aikg', options={{'mode': 'cache', 'cache_dir': {str(cache_dir)!r}}})\n"
+            "x = p.inputs[0]\n"
+            "torch.testing.assert_close(f(x), p.model(x))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "replaced from the cache" in result.stderr
+
+
+def test_nothing_accepted_keeps_inductors_kernel_and_says_why(softmax_task, pool, cache_dir):
+    options = resolve_options({"cache_dir": str(cache_dir)}, environ={})
+    slow = FAST.replace("#pragma omp parallel for", "").replace(
+        "const float* row", "for (volatile int spin = 0; spin < 20000; ++spin) {}\n        const float* row")
+    outcome = tune_task(softmax_task, options, KernelCache(cache_dir), proposers=[FixedProposer([slow])],
+                        verify=functools.partial(verify_candidate, pool=pool))
+    assert outcome.entry is None and KernelCache(cache_dir).get(softmax_task.key) is None
+    assert "1 not-faster" in outcome.reason
+
+
+def test_a_large_round_is_screened_and_only_the_best_verified(softmax_task, pool, cache_dir):
+    options = resolve_options({"cache_dir": str(cache_dir), "kernel_budget_s": 300}, environ={})
+    crashing = FAST.replace("const float* row", "*(volatile int*)nullptr = 1;\n        const float* row")
+    sources = [softmax_task.source, crashing, FAST, "not C++ at all"]
+    outcome = tune_task(softmax_task, options, KernelCache(cache_dir), proposers=[FixedProposer(sources)],
+                        verify=functools.partial(verify_candidate, pool=pool),
+                        screen=functools.partial(screen_candidates, pool=pool))
+    rules = {a.candidate.notes["index"]: a.report.rule for a in outcome.attempts}
+    assert rules[1] == "screen-failed" and rules[3] == "screen-failed"
+    assert rules[2] is None  # the fused kernel screened fastest and was verified and accepted
+    assert outcome.entry is not None and outcome.entry.provenance["proposer"] == "fixed"
+
+
+def test_no_proposer_for_cpp_kernels_is_reported(softmax_task, cache_dir):
+    outcome = tune_task(softmax_task, resolve_options({"cache_dir": str(cache_dir)}, environ={}),
+                        KernelCache(cache_dir))
+    assert outcome.entry is None and outcome.candidates_tried == 0
+    assert outcome.reason.startswith("no proposer for cpp-cpu kernels")
