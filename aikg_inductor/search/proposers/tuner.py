@@ -42,6 +42,11 @@ class LaunchConfig:
     def as_dict(self) -> dict[str, int]:
         return {**dict(self.blocks), "num_warps": self.num_warps, "num_stages": self.num_stages}
 
+    @classmethod
+    def from_dict(cls, config: dict[str, int]) -> LaunchConfig:
+        blocks = tuple((k, v) for k, v in config.items() if k not in ("num_warps", "num_stages"))
+        return cls(blocks, config["num_warps"], config["num_stages"])
+
     @property
     def elements(self) -> int:
         total = 1
@@ -221,6 +226,4 @@ def _fastest_correct(history: Sequence[Attempt], proposer: str) -> LaunchConfig 
     timed = [a for a in history if a.candidate.proposer == proposer and a.report.speedup is not None]
     if not timed:
         return None
-    config = dict(max(timed, key=lambda a: a.report.speedup).candidate.notes["config"])
-    warps, stages = config.pop("num_warps"), config.pop("num_stages")
-    return LaunchConfig(tuple(config.items()), warps, stages)
+    return LaunchConfig.from_dict(max(timed, key=lambda a: a.report.speedup).candidate.notes["config"])

@@ -1,0 +1,96 @@
+"""The config tuner's source rewriting and search space, on real Inductor Triton kernels captured on an H100.
+
+The fixtures are tasks recorded by `aikg inspect --device cuda --save-tasks` (torch 2.11, triton 3.6); running the
+candidates needs a GPU (benchmarks/run_suite.py), so here we check what the tuner writes, not how fast it runs.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from aikg_inductor import KernelTask
+from aikg_inductor.search.proposers import Attempt, Candidate
+from aikg_inductor.search.proposers.tuner import (
+    MAX_BLOCK_ELEMENTS, LaunchConfig, NotTunableError, TritonConfigTuner, coarse_grid, kernel_shape, neighbours, with_fixed_config,
+)
+from aikg_inductor.verify import VerificationReport
+
+FIXTURES = Path(__file__).parent / "fixtures" / "triton_tasks"
+
+
+def task_named(name: str) -> KernelTask:
+    for path in FIXTURES.glob("*.json"):
+        task = KernelTask.load(path)
+        if task.name == name:
+            return task
+    raise LookupError(name)
+
+
+SOFTMAX = "fused__softmax_exp_prepare_softmax_online_sub"
+
+
+@pytest.mark.parametrize("name, kind, blocks", [
+    (SOFTMAX, "reduction", ("XBLOCK", "R0_BLOCK")),
+    ("fused__softmax_prepare_softmax_online", "persistent_reduction", ("XBLOCK",)),
+    ("fused_add_relu", "pointwise", ("XBLOCK",)),
+    ("fused_clone_gelu_mul_t", "pointwise", ("YBLOCK", "XBLOCK")),
+])
+def test_kernel_shape_reads_the_heuristic_and_block_parameters(name, kind, blocks):
+    shape = kernel_shape(task_named(name))
+    assert (shape.kind, shape.block_params) == (kind, blocks)
+    assert "x" in shape.numels
+
+
+def test_fixed_config_replaces_only_the_decorator():
+    task = task_named(SOFTMAX)
+    shape = kernel_shape(task)
+    config = coarse_grid(shape)[0]
+    source = with_fixed_config(task, shape, config)
+    tree = ast.parse(source.replace("Placeholder.KERNEL_NAME", "k"))
+    (function,) = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    decorator = function.decorator_list[0]
+    assert ast.unparse(decorator.func) == "triton_heuristics.fixed_config"
+    assert ast.literal_eval(next(k.value for k in decorator.keywords if k.arg == "config")) == config.as_dict()
+    # Everything from @triton.jit on is Inductor's kernel, unchanged.
+    assert source.split("@triton.jit", 1)[1] == task.source.split("@triton.jit", 1)[1]
+    assert "triton_heuristics.reduction(" not in source
+
+
+def test_search_space_respects_the_tile_limit_and_the_dimensions():
+    for path in FIXTURES.glob("*.json"):
+        shape = kernel_shape(KernelTask.load(path))
+        grid = coarse_grid(shape)
+        assert grid, path.name
+        for config in grid:
+            blocks = dict(config.blocks)
+            assert config.elements <= MAX_BLOCK_ELEMENTS
+            assert blocks.get("R0_BLOCK", 1) <= max(shape.numels.get("r0", 1), 1) * 2
+            assert 1 <= config.num_warps <= 16
+        assert len({c for c in grid}) == len(grid)
+
+
+def report(speedup):
+    return VerificationReport(verdict="rejected", rule="not-faster", reason="", task_key="k", dsl="triton-cuda",
+                              speedup=speedup)
+
+
+def test_later_rounds_explore_around_the_fastest_and_never_repeat():
+    task = task_named(SOFTMAX)
+    tuner = TritonConfigTuner()
+    first = tuner.propose(task, [], limit=4)
+    assert len(first) == 4 and all(c.proposer == "tuner" for c in first)
+    history = [Attempt(c, report(s)) for c, s in zip(first, (0.9, 1.2, 0.8, 1.0))]
+    second = tuner.propose(task, history, limit=6)
+    seen = {str(c.notes["config"]) for c in first}
+    assert not seen & {str(c.notes["config"]) for c in second}
+    best = first[1].notes["config"]
+    expected = {str(c.as_dict()) for c in neighbours(LaunchConfig.from_dict(best), kernel_shape(task))} - seen
+    assert {str(c.notes["config"]) for c in second[: len(expected)]} <= expected
+
+
+def test_cpp_kernels_are_not_tunable():
+    cpp = KernelTask("k", "cpp-cpu", "cpu", "avx2", "2.13", None, "extern \"C\" void f() {}", (), ())
+    with pytest.raises(NotTunableError):
+        kernel_shape(cpp)
+    assert TritonConfigTuner().propose(cpp, [], 4) == []
