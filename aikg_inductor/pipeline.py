@@ -16,7 +16,7 @@ from .kernel_cache import CacheEntry, CacheUnavailableError, KernelCache
 from .options import Options
 from .search.proposers import Attempt, Candidate, Proposer
 from .task import KernelTask
-from .verify import VerificationReport, screen_candidates, verify_candidate
+from .verify import ScreenResult, VerificationReport, screen_candidates, verify_candidate
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ ROUND_SIZE = 8  # candidates asked of a proposer at a time; later rounds learn f
 VERIFY_PER_ROUND = 2  # of a larger round, only the best by a quick screen go through full verification
 
 Verifier = Callable[..., VerificationReport]
-Screener = Callable[[KernelTask, list[str]], list["float | None"]]
+Screener = Callable[[KernelTask, list[str]], list[ScreenResult]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,30 +78,32 @@ def _judge_round(
     deadline: float,
 ) -> list[Attempt]:
     """Verify a small round outright; screen a large one and verify only its most promising candidates."""
-    estimates: list[float | None] = [None] * len(batch)
+    screens: list[ScreenResult | None] = [None] * len(batch)
     chosen = set(range(len(batch)))
     if len(batch) > VERIFY_PER_ROUND:
-        estimates = screen(task, [c.source for c in batch])
-        ranked = sorted((i for i, e in enumerate(estimates) if e is not None and e > 1.0),
-                        key=lambda i: -(estimates[i] or 0.0))
-        chosen = set(ranked[:VERIFY_PER_ROUND])
+        screens = list(screen(task, [c.source for c in batch]))
+        promising = [i for i, s in enumerate(screens) if s is not None and (s.speedup or 0.0) > 1.0]
+        chosen = set(sorted(promising, key=lambda i: -(screens[i].speedup or 0.0))[:VERIFY_PER_ROUND])
     attempts = []
     for i, candidate in enumerate(batch):
         if i in chosen and time.monotonic() < deadline:
             report = verify(task, candidate.source, margin=options.margin)
         else:
-            report = _screened_out(task, options, estimates[i])
+            report = _screened_out(task, options, screens[i])
         attempts.append(Attempt(candidate, report))
     return attempts
 
 
-def _screened_out(task: KernelTask, options: Options, estimate: float | None) -> VerificationReport:
-    if estimate is None:
-        rule, reason = "screen-failed", "failed the guards, its compile or its run during the quick screen"
+def _screened_out(task: KernelTask, options: Options, screened: ScreenResult | None) -> VerificationReport:
+    if screened is None:
+        rule, reason, speedup = "out-of-time", "not verified: the kernel's time budget ran out", None
+    elif screened.speedup is None:
+        rule, reason, speedup = "screen-failed", f"failed the quick screen: {screened.error}", None
     else:
-        rule, reason = "screened-out", f"quick estimate {estimate:.3f}x ranked below the candidates verified"
+        rule, speedup = "screened-out", screened.speedup
+        reason = f"quick estimate {speedup:.3f}x ranked below the candidates verified"
     return VerificationReport(verdict="rejected", rule=rule, reason=reason, task_key=task.key, dsl=task.dsl,
-                              speedup=estimate, margin=options.margin)
+                              speedup=speedup, margin=options.margin)
 
 
 def _best_first(history: list[Attempt]) -> list[Attempt]:
@@ -127,6 +129,8 @@ def tune_task(
     elif not accepted:
         reason = f"none of {len(attempts)} candidate(s) was accepted ({_rejection_summary(attempts)}); " \
                  "Inductor's kernel kept"
+        for rule, example in {a.report.rule: a.report.reason for a in reversed(attempts)}.items():
+            log.info("aikg: task %s: e.g. %s: %s", task.short_key, rule, example[:500])
     else:
         best = max(accepted, key=lambda a: a.report.speedup or 0.0)
         entry = _entry_for(task, best.candidate, best.report)

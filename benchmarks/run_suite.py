@@ -174,17 +174,23 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("specs", nargs="+", help="PROBLEM_FILE:DTYPE[,DTYPE...]")
+    parser.add_argument("specs", nargs="*", help="PROBLEM_FILE:DTYPE[,DTYPE...]")
+    parser.add_argument("--merge", nargs="+", type=Path, metavar="SUITE_JSON",
+                        help="instead of running, combine earlier runs' suite.json files into one report")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--budget-candidates", type=int, default=12)
     parser.add_argument("--budget-s", type=float, default=40.0)
     args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.merge:
+        runs = [json.loads(path.read_text()) for path in args.merge]
+        write_report([row for run in runs for row in run["rows"]], runs[0]["meta"], args.out)
+        return
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("aikg_inductor.pipeline").setLevel(logging.INFO)
     os.environ["AIKG_KERNEL_BUDGET_CANDIDATES"] = str(args.budget_candidates)
     os.environ["AIKG_KERNEL_BUDGET_S"] = str(args.budget_s)
     torch._dynamo.config.cache_size_limit = 64
-    args.out.mkdir(parents=True, exist_ok=True)
     meta = {"card": torch.cuda.get_device_name(), "torch": torch.__version__, "triton": triton.__version__,
             "python": platform.python_version(), "copy_bandwidth_gbs": copy_bandwidth() / 1e9,
             "kernel_budget_candidates": args.budget_candidates, "kernel_budget_s": args.budget_s}
@@ -207,9 +213,13 @@ def main() -> None:
                       f"Inductor, {row['speedup_vs_max_autotune']['aikg warm']:.3f}x vs max-autotune "
                       f"({row['wall_s']:.0f} s)", flush=True)
             (args.out / "suite.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    write_report(rows, meta, args.out)
+
+
+def write_report(rows: list[dict[str, Any]], meta: dict[str, Any], out: Path) -> None:
     summary = summarise(rows, meta)
-    (args.out / "suite.md").write_text(summary)
-    plot(rows, args.out / "suite.png")
+    (out / "suite.md").write_text(summary)
+    plot(rows, out / "suite.png")
     print(summary)
 
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import time
@@ -16,7 +17,8 @@ from .report import VerificationReport
 
 log = logging.getLogger(__name__)
 
-__all__ = ["VerificationReport", "WorkerPool", "default_pool", "screen_candidates", "verify_candidate"]
+__all__ = ["ScreenResult", "VerificationReport", "WorkerPool", "default_pool", "screen_candidates",
+           "verify_candidate"]
 
 # Compiling a C++ kernel takes about a second warm; a cold toolchain or a large Triton autotune takes much longer.
 COMPILE_TIMEOUT_S = 180.0
@@ -146,6 +148,14 @@ def _stage(worker: Worker, job: dict, timeout_s: float, what: str, harness: bool
         raise _Rejected(rule, f"{what}: {err}") from err
 
 
+@dataclasses.dataclass(frozen=True)
+class ScreenResult:
+    """A quick, unconfirmed speed estimate (baseline time / candidate time), or why there is none."""
+
+    speedup: float | None
+    error: str | None = None
+
+
 def screen_candidates(
     task: KernelTask,
     sources: list[str],
@@ -153,18 +163,17 @@ def screen_candidates(
     pool: WorkerPool | None = None,
     timeout_s: float = 30.0,
     compile_timeout_s: float = COMPILE_TIMEOUT_S,
-) -> list[float | None]:
-    """A quick, unconfirmed speed estimate (baseline time / candidate time) per source, to rank many candidates
-    before the few best are verified; None for a source that fails the guards, its compile or its run.
+) -> list[ScreenResult]:
+    """Estimate each source's speed quickly, to rank many candidates before the few best are verified.
 
     Nothing is judged correct here and nothing may be accepted on a screen: ``verify_candidate`` decides.
     """
     pool = pool or default_pool(task.dsl)
     task_json = task.to_json()
-    estimates: list[float | None] = []
+    results: list[ScreenResult] = []
     for source in sources:
-        if guards.check(task, source):
-            estimates.append(None)
+        if violation := guards.check(task, source):
+            results.append(ScreenResult(None, f"[{violation.rule}] {violation.message}"))
             continue
         with pool.worker() as worker:
             try:
@@ -177,9 +186,8 @@ def screen_candidates(
                     header, _ = worker.call({"op": "time", "task": task_json, "baseline": baseline_id,
                                              "candidate": candidate_id, "seed": secrets.randbelow(2**31),
                                              "budget_s": TIMING_BUDGET_S, "screen": True}, timeout_s)
-                estimates.append(timing.Measurement(header["baseline_s"], header["candidate_s"], 1).speedup)
+                results.append(ScreenResult(timing.Measurement(header["baseline_s"], header["candidate_s"], 1).speedup))
             except (WorkerError, JobFailed) as err:
                 worker.retire = isinstance(err, WorkerError)
-                log.debug("aikg: screen %s: candidate failed: %s", task.short_key, err)
-                estimates.append(None)
-    return estimates
+                results.append(ScreenResult(None, f"[{getattr(err, 'rule', 'job-failed')}] {err}"))
+    return results

@@ -148,6 +148,9 @@ def _kernel_def(module: ast.Module) -> ast.FunctionDef | None:
     return defs[0] if len(defs) == 1 else None
 
 
+_FIXED_CONFIG = "triton_heuristics.fixed_config"
+
+
 def _decorator_kinds(fn: ast.FunctionDef) -> list[str]:
     return [ast.unparse(d.func if isinstance(d, ast.Call) else d) for d in fn.decorator_list]
 
@@ -182,7 +185,10 @@ def check_triton(baseline: str, source: str) -> GuardViolation | None:
     if ast.dump(got_fn.args) != ast.dump(want_fn.args):
         return GuardViolation("guard:signature", f"parameters ({ast.unparse(got_fn.args)}) differ from the "
                                                  f"baseline's ({ast.unparse(want_fn.args)})")
-    if _decorator_kinds(got_fn) != _decorator_kinds(want_fn):
-        return GuardViolation("guard:signature", f"decorators {_decorator_kinds(got_fn)} differ from the baseline's "
-                                                 f"{_decorator_kinds(want_fn)}")
+    got, want = _decorator_kinds(got_fn), _decorator_kinds(want_fn)
+    # A candidate may pin one launch configuration instead of the baseline's heuristic (the tuner's output).
+    allowed = [want, [_FIXED_CONFIG, *want[1:]]]
+    if got not in allowed:
+        return GuardViolation("guard:signature", f"decorators {got} differ from the baseline's {want} "
+                                                 f"(or {_FIXED_CONFIG} in place of its heuristic)")
     return None

@@ -25,6 +25,8 @@ _PARSE_NAME = "aikg_kernel_placeholder"
 TUNABLE_KINDS = ("pointwise", "reduction", "persistent_reduction")
 
 MAX_BLOCK_ELEMENTS = 16384  # larger tiles spill registers on every GPU we target
+MIN_BLOCK_ELEMENTS = 128  # smaller tiles leave most of a warp idle
+PREFERRED_BLOCK_ELEMENTS = 4096  # round one starts around here: enough bytes in flight without spilling
 ELEMENTS_PER_THREAD = 8  # the warps heuristic for round one
 WARP_SIZE = 32
 
@@ -155,18 +157,29 @@ def _persistent_rblock(shape: TritonKernelShape) -> int:
 
 
 def coarse_grid(shape: TritonKernelShape) -> list[LaunchConfig]:
-    """Round one: every combination of block sizes that fits, with the warps heuristic, largest tiles first."""
+    """Round one: block-size combinations that fit, with the warps heuristic, in an order that spreads the first
+    few candidates over tile sizes (mid-sized first) and, within a size, over tile shapes (the reduction block
+    widest first, since whole rows in one program is what beats Inductor's looped reductions most often)."""
     choices = _block_choices(shape)
     hidden = _persistent_rblock(shape)
-    configs = []
+    by_size: dict[int, list[LaunchConfig]] = {}
     for sizes in itertools.product(*(choices[p] for p in shape.block_params)):
         config = LaunchConfig(tuple(zip(shape.block_params, sizes)), num_warps=1)
         elements = config.elements * hidden
-        if elements > MAX_BLOCK_ELEMENTS or elements < WARP_SIZE:
-            continue
-        configs.append(dataclasses.replace(config, num_warps=_warps_for(elements)))
-    # Wide tiles first: memory-bound kernels want many bytes in flight per program.
-    return sorted(configs, key=lambda c: (-c.elements, c.blocks))
+        if MIN_BLOCK_ELEMENTS <= elements <= MAX_BLOCK_ELEMENTS:
+            by_size.setdefault(elements, []).append(dataclasses.replace(config, num_warps=_warps_for(elements)))
+    for configs in by_size.values():
+        configs.sort(key=lambda c: _shape_preference(c, shape))
+    sizes = sorted(by_size, key=lambda n: (abs(n.bit_length() - PREFERRED_BLOCK_ELEMENTS.bit_length()), -n))
+    return [by_size[n][i] for i in range(max(map(len, by_size.values()), default=0)) for n in sizes
+            if i < len(by_size[n])]
+
+
+def _shape_preference(config: LaunchConfig, shape: TritonKernelShape) -> list[int]:
+    sizes = [size for _, size in config.blocks]
+    if shape.kind == "pointwise" and len(sizes) == 2:
+        return [abs(sizes[0].bit_length() - sizes[1].bit_length())]  # square tiles for transposes
+    return [-size for size in reversed(sizes)]  # the innermost (reduction) block widest
 
 
 def neighbours(config: LaunchConfig, shape: TritonKernelShape) -> list[LaunchConfig]:
@@ -181,7 +194,7 @@ def neighbours(config: LaunchConfig, shape: TritonKernelShape) -> list[LaunchCon
             if new in choices[param]:
                 blocks = config.blocks[:i] + ((param, new),) + config.blocks[i + 1:]
                 around.append(dataclasses.replace(config, blocks=blocks))
-    return [c for c in around if WARP_SIZE <= c.elements * hidden <= MAX_BLOCK_ELEMENTS]
+    return [c for c in around if MIN_BLOCK_ELEMENTS <= c.elements * hidden <= MAX_BLOCK_ELEMENTS]
 
 
 # ------------------------------------------------------------------------------------------------- the proposer
