@@ -1,0 +1,108 @@
+"""Getting kernel code out of an LLM reply, and checking it keeps the task's signature.
+
+The verifier's static guards check signatures again; checking here too lets the Coder reject a reply (and say why
+to the Conductor) without spending a verification, and lets it repair the two slips models make most: a renamed
+kernel function and a dropped ``cpp_prefix.h`` include.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from ..task import KernelTask
+
+CPP_PREFIX_INCLUDE = "#include <torch/csrc/inductor/cpp_prefix.h>"
+
+_FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
+# extern "C" <return type> <name>(<params>) — the name may be Inductor's placeholder with a dot in it.
+_CPP_SIG = re.compile(r'extern\s+"C"\s+[\w\s]*?\bvoid\s+([\w.]+)\s*\(([^)]*)\)', re.DOTALL)
+_PY_DEF = re.compile(r"^def\s+([\w.]+)\s*\(([^)]*)\)\s*:", re.MULTILINE)
+
+
+class CodeRejected(ValueError):
+    """The reply holds no usable kernel; the message is the reason given back to the Conductor."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Signature:
+    name: str
+    params: tuple[tuple[str, str], ...]  # (type, name) for C++; ("", name) for Triton
+
+    def describe(self) -> str:
+        return ", ".join(f"{t} {n}".strip() for t, n in self.params)
+
+
+def fence_language(dsl: str) -> str:
+    return "cpp" if dsl.startswith("cpp") else "python"
+
+
+def parse_signature(source: str, dsl: str) -> Signature | None:
+    """The kernel's entry point: the ``extern "C"`` function for C++, the first top-level ``def`` for Triton."""
+    if dsl.startswith("cpp"):
+        match = _CPP_SIG.search(source)
+        if not match:
+            return None
+        params = []
+        for raw in match.group(2).split(","):
+            raw = " ".join(raw.split())
+            if not raw:
+                continue
+            # "const float* in_ptr0", "const float *in_ptr0", "int64_t ks0"
+            name_match = re.search(r"[\w]+$", raw)
+            if not name_match:
+                return None
+            ctype = raw[: name_match.start()].replace(" *", "*").strip()
+            params.append((ctype, name_match.group(0)))
+        return Signature(match.group(1), tuple(params))
+    match = _PY_DEF.search(source)
+    if not match:
+        return None
+    params = tuple(("", p.split(":")[0].split("=")[0].strip()) for p in match.group(2).split(",") if p.strip())
+    return Signature(match.group(1), params)
+
+
+def extract_code(reply: str, dsl: str) -> str:
+    """The code block of ``reply`` that holds a kernel entry point; raises CodeRejected when there is none."""
+    blocks = [body for _, body in _FENCE.findall(reply)]
+    # A reply with no fence at all may still be bare code (base models often skip the fence).
+    candidates = blocks or [reply]
+    for block in candidates:
+        if parse_signature(block, dsl) is not None:
+            return block.strip() + "\n"
+    if not reply.strip():
+        raise CodeRejected("empty reply")
+    if not blocks:
+        raise CodeRejected("no code block in the reply")
+    what = 'an extern "C" function' if dsl.startswith("cpp") else "a def"
+    raise CodeRejected(f"no kernel entry point ({what}) in the reply's code blocks")
+
+
+def conform(code: str, task: KernelTask) -> tuple[str, list[str]]:
+    """``code`` made to fit ``task``'s calling convention, and the repairs made; raises CodeRejected when its
+    parameters differ from the baseline's (order, names or types)."""
+    want = parse_signature(task.source, task.dsl)
+    got = parse_signature(code, task.dsl)
+    if want is None:
+        raise CodeRejected("the baseline's signature could not be parsed")
+    if got is None:
+        raise CodeRejected("no kernel entry point in the code")
+    if got.params != want.params:
+        raise CodeRejected(f"signature differs from the baseline: got ({got.describe()}), want ({want.describe()})")
+    repairs = []
+    if got.name != want.name:
+        # The loader fills Inductor's name placeholder in; any other name would not be found.
+        code = _rename(code, got, want.name, task.dsl)
+        repairs.append(f"kernel renamed {got.name} -> {want.name}")
+    if task.dsl.startswith("cpp") and CPP_PREFIX_INCLUDE in task.source and CPP_PREFIX_INCLUDE not in code:
+        code = CPP_PREFIX_INCLUDE + "\n" + code
+        repairs.append("cpp_prefix.h include added")
+    return code, repairs
+
+
+def _rename(code: str, got: Signature, name: str, dsl: str) -> str:
+    pattern = _CPP_SIG if dsl.startswith("cpp") else _PY_DEF
+    match = pattern.search(code)
+    assert match is not None
+    start, end = match.span(1)
+    return code[:start] + name + code[end:]

@@ -1,0 +1,270 @@
+"""One client for any OpenAI-compatible endpoint (vLLM, llama.cpp server, a hosted API), for all agents.
+
+It adds what the agents need around the ``openai`` SDK: retries with exponential backoff on transient failures, a
+limit on requests in flight, token and time accounting per task and per run, and the transcript store (``record``
+writes every exchange, ``replay`` answers only from it). Failures surface as ``LlmUnavailable`` (no answer could be
+had) or ``LlmReplyError`` (an answer came but is unusable); callers log them and keep Inductor's kernel.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from typing import Any, Callable, Sequence
+
+import openai
+
+from .config import LlmConfig
+from .transcript import LlmReply, LlmRequest, TranscriptStore
+
+log = logging.getLogger(__name__)
+
+
+class LlmError(RuntimeError):
+    pass
+
+
+class LlmUnavailable(LlmError):
+    """No usable answer from the endpoint: not configured, down, timing out, rate-limited past the retries,
+    refusing the request, or (replay mode) no recorded reply."""
+
+
+class LlmReplyError(LlmError):
+    """The endpoint answered, but the answer is malformed or empty."""
+
+
+class LlmBudgetExceeded(LlmError):
+    """The task's token or time budget is spent; no request was sent."""
+
+
+@dataclasses.dataclass
+class Usage:
+    calls: int = 0
+    failures: int = 0
+    replayed: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, reply: LlmReply) -> None:
+        self.calls += 1
+        self.replayed += int(reply.replayed)
+        self.prompt_tokens += reply.prompt_tokens
+        self.completion_tokens += reply.completion_tokens
+        self.seconds += reply.seconds
+
+
+def _retryable(err: Exception) -> bool:
+    # APITimeoutError is a subclass of APIConnectionError.
+    if isinstance(err, openai.APIConnectionError):
+        return True
+    if isinstance(err, openai.APIStatusError):
+        return err.status_code == 429 or err.status_code >= 500
+    return False
+
+
+def estimate_tokens(text: str) -> int:
+    """Rough token count (about four characters a token) for servers that report no usage."""
+    return max(1, len(text) // 4)
+
+
+class LlmClient:
+    def __init__(self, config: LlmConfig | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.config = config or LlmConfig.resolve()
+        self.store = TranscriptStore(self.config.transcript_dir)
+        self._sleep = sleep
+        self._slots = threading.BoundedSemaphore(self.config.concurrency)
+        self._lock = threading.Lock()
+        self._model: str | None = self.config.model or None
+        self.run_usage = Usage()
+        self.task_usage: dict[str, Usage] = {}
+        self._sdk: openai.OpenAI | None = None
+
+    # ------------------------------------------------------------------ accounting
+
+    def usage_for(self, task_key: str) -> Usage:
+        with self._lock:
+            return self.task_usage.setdefault(task_key, Usage())
+
+    def check_budget(self, task_key: str) -> None:
+        usage = self.usage_for(task_key)
+        if usage.tokens >= self.config.task_token_budget:
+            raise LlmBudgetExceeded(
+                f"token budget spent ({usage.tokens} of {self.config.task_token_budget} tokens for this task)"
+            )
+        if usage.seconds >= self.config.task_time_budget_s:
+            raise LlmBudgetExceeded(
+                f"time budget spent ({usage.seconds:.1f} of {self.config.task_time_budget_s:.0f} s for this task)"
+            )
+
+    def _account(self, task_key: str, reply: LlmReply | None, seconds: float = 0.0) -> None:
+        with self._lock:
+            usage = self.task_usage.setdefault(task_key, Usage())
+            for u in (usage, self.run_usage):
+                if reply is None:
+                    # Time lost to a failing endpoint counts against the task's time budget too.
+                    u.failures += 1
+                    u.seconds += seconds
+                else:
+                    u.add(reply)
+
+    # ------------------------------------------------------------------ requests
+
+    @property
+    def sdk(self) -> openai.OpenAI:
+        if self.config.base_url is None:
+            raise LlmUnavailable("no LLM endpoint configured (set AIKG_LLM_BASE_URL or OPENAI_BASE_URL)")
+        if self._sdk is None:
+            # Retries are ours (to log and account them), so the SDK's own are off.
+            self._sdk = openai.OpenAI(
+                base_url=self.config.base_url,
+                api_key=self.config.api_key or "not-needed",
+                timeout=self.config.timeout_s,
+                max_retries=0,
+            )
+        return self._sdk
+
+    def model(self) -> str:
+        """The configured model, or the first one the endpoint lists."""
+        if self._model is None:
+            if self.config.transcript_mode == "replay":
+                raise LlmUnavailable("replay mode needs an explicit model name (AIKG_LLM_MODEL)")
+            models = self._with_retries(lambda: self.sdk.models.list().data, "GET /models")
+            if not models:
+                raise LlmUnavailable(f"the endpoint {self.config.base_url} serves no model")
+            self._model = models[0].id
+        return self._model
+
+    def request(
+        self,
+        messages: Sequence[tuple[str, str]],
+        stop: Sequence[str] = (),
+        max_tokens: int | None = None,
+    ) -> LlmRequest:
+        """The request for ``messages`` (role, content) shaped for the configured endpoint kind."""
+        common = dict(
+            model=self.model(),
+            max_tokens=max_tokens or self.config.max_tokens,
+            temperature=self.config.temperature,
+            stop=tuple(stop),
+        )
+        if self.config.endpoint == "chat":
+            return LlmRequest(endpoint="chat", messages=tuple(messages), **common)
+        # A base model continues text: the messages become one document, the last one's end is where it writes.
+        prompt = "\n\n".join(content for _, content in messages)
+        return LlmRequest(endpoint="completions", prompt=prompt, **common)
+
+    def complete(self, request: LlmRequest, task_key: str = "", meta: dict[str, Any] | None = None) -> LlmReply:
+        """Send ``request`` (or answer it from the store in replay mode), account for it, record it."""
+        self.check_budget(task_key)
+        mode = self.config.transcript_mode
+        if mode == "replay":
+            reply = self.store.get(request)
+            if reply is None:
+                self._account(task_key, None)
+                raise LlmUnavailable(
+                    f"replay mode: no recorded reply for request {request.key()[:16]} in {self.store.directory}"
+                )
+            self._account(task_key, reply)
+            return reply
+        start = time.monotonic()
+        try:
+            reply = self._send(request)
+        except LlmError:
+            self._account(task_key, None, time.monotonic() - start)
+            raise
+        self._account(task_key, reply)
+        if mode == "record":
+            self.store.put(request, reply, {"task": task_key, **(meta or {})})
+        return reply
+
+    def _send(self, request: LlmRequest) -> LlmReply:
+        start = time.monotonic()
+        with self._slots:
+            if request.endpoint == "chat":
+                response = self._with_retries(
+                    lambda: self.sdk.chat.completions.create(
+                        model=request.model,
+                        messages=[{"role": r, "content": c} for r, c in request.messages],
+                        max_tokens=request.max_tokens,
+                        temperature=request.temperature,
+                        stop=list(request.stop) or None,
+                    ),
+                    "chat completion",
+                )
+            else:
+                response = self._with_retries(
+                    lambda: self.sdk.completions.create(
+                        model=request.model,
+                        prompt=request.prompt,
+                        max_tokens=request.max_tokens,
+                        temperature=request.temperature,
+                        stop=list(request.stop) or None,
+                    ),
+                    "completion",
+                )
+        return self._reply_from(request, response, time.monotonic() - start)
+
+    def _reply_from(self, request: LlmRequest, response: Any, seconds: float) -> LlmReply:
+        choices = getattr(response, "choices", None)
+        if not choices:
+            raise LlmReplyError(f"malformed reply from {self.config.base_url}: no choices")
+        choice = choices[0]
+        if request.endpoint == "chat":
+            message = getattr(choice, "message", None)
+            text = getattr(message, "content", None)
+        else:
+            text = getattr(choice, "text", None)
+        if not isinstance(text, str) or not text.strip():
+            raise LlmReplyError(
+                f"empty reply from {self.config.base_url} (finish_reason={getattr(choice, 'finish_reason', None)})"
+            )
+        usage = getattr(response, "usage", None)
+        prompt_text = request.prompt or "".join(c for _, c in request.messages)
+        return LlmReply(
+            text=text,
+            model=getattr(response, "model", None) or request.model,
+            prompt_tokens=getattr(usage, "prompt_tokens", None) or estimate_tokens(prompt_text),
+            completion_tokens=getattr(usage, "completion_tokens", None) or estimate_tokens(text),
+            finish_reason=getattr(choice, "finish_reason", None),
+            seconds=seconds,
+        )
+
+    def _with_retries(self, call: Callable[[], Any], what: str) -> Any:
+        attempts = self.config.max_retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return call()
+            except openai.OpenAIError as err:
+                if not _retryable(err):
+                    raise LlmUnavailable(f"{what} refused by {self.config.base_url}: {_describe(err)}") from err
+                if attempt == attempts:
+                    raise LlmUnavailable(
+                        f"{what} failed after {attempts} attempt(s) at {self.config.base_url}: {_describe(err)}"
+                    ) from err
+                delay = min(self.config.backoff_s * 2 ** (attempt - 1), self.config.backoff_max_s)
+                log.warning("aikg: llm %s: %s; retry %d in %.1f s", what, _describe(err), attempt, delay)
+                self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    def ping(self) -> str:
+        """The model that answers at the endpoint; raises LlmUnavailable (for ``aikg doctor``)."""
+        self._model = self.config.model or None
+        return self.model()
+
+
+def _describe(err: Exception) -> str:
+    if isinstance(err, openai.APITimeoutError):
+        return "request timed out"
+    if isinstance(err, openai.APIStatusError):
+        return f"HTTP {err.status_code}"
+    if isinstance(err, openai.APIConnectionError):
+        cause = err.__cause__ or err
+        return f"connection failed ({type(cause).__name__}: {cause})"
+    return f"{type(err).__name__}: {err}"

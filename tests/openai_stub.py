@@ -1,0 +1,105 @@
+"""A tiny OpenAI-compatible HTTP server on 127.0.0.1 for agent tests.
+
+TEST DOUBLE: it stands in for an LLM server. It is a real HTTP server (the openai client, its retries and timeouts
+run for real against it); what it answers is scripted: each entry of ``script`` is used once, in order, and the last
+one repeats. An entry is a reply text (a 200 with that completion), an ``int`` (that HTTP status with an error
+body), a ``dict`` (sent as the JSON body of a 200, for malformed replies), or ``("delay", seconds, entry)``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class OpenAIStub:
+    def __init__(self, script: list[Any], model: str = "stub-model") -> None:
+        self.script = list(script)
+        self.model = model
+        self.requests: list[dict[str, Any]] = []  # bodies of POSTs received, in order
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models"):
+                    self._send(200, {"object": "list", "data": [{"id": stub.model, "object": "model"}]})
+                else:
+                    self._send(404, {"error": {"message": "not found"}})
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with stub._lock:
+                    stub.requests.append({"path": self.path, **body})
+                    entry = stub.script.pop(0) if len(stub.script) > 1 else stub.script[0]
+                    stub.in_flight += 1
+                    stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
+                try:
+                    self._answer(entry, chat=self.path.endswith("/chat/completions"))
+                finally:
+                    with stub._lock:
+                        stub.in_flight -= 1
+
+            def _answer(self, entry: Any, chat: bool) -> None:
+                if isinstance(entry, tuple) and entry[0] == "delay":
+                    time.sleep(entry[1])
+                    entry = entry[2]
+                if isinstance(entry, int):
+                    self._send(entry, {"error": {"message": f"scripted HTTP {entry}", "type": "stub"}})
+                elif isinstance(entry, dict):
+                    self._send(200, entry)
+                else:
+                    choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
+                    if chat:
+                        choice["message"] = {"role": "assistant", "content": entry}
+                    else:
+                        choice["text"] = entry
+                    self._send(200, {
+                        "id": "stub", "object": "chat.completion" if chat else "text_completion",
+                        "created": 0, "model": stub.model, "choices": [choice],
+                        "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
+                    })
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def __enter__(self) -> OpenAIStub:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,144 @@
+"""The LLM client against real HTTP: a closed port, and the scripted stub server of ``openai_stub`` (a test double
+for the LLM, labelled as such there)."""
+
+import threading
+
+import pytest
+
+from aikg_inductor.agents import (
+    LlmBudgetExceeded,
+    LlmClient,
+    LlmConfig,
+    LlmConfigError,
+    LlmReplyError,
+    LlmUnavailable,
+)
+from openai_stub import OpenAIStub, closed_port
+
+
+def client_for(url, tmp_path, sleeps=None, **overrides):
+    config = LlmConfig.from_dict(
+        {"base_url": url, "model": "stub-model", "transcript_dir": str(tmp_path / "transcripts"),
+         "backoff_s": 0.01, **overrides}
+    )
+    return LlmClient(config, sleep=(sleeps.append if sleeps is not None else lambda s: None))
+
+
+def ask(client, text="hello", task="task-a"):
+    return client.complete(client.request([("user", text)]), task)
+
+
+def test_config_from_env_prefers_aikg_over_openai_and_dict_over_env(tmp_path):
+    env = {"OPENAI_BASE_URL": "http://openai/v1", "OPENAI_API_KEY": "k1", "AIKG_LLM_BASE_URL": "http://local/v1/",
+           "AIKG_LLM_ENDPOINT": "completions", "AIKG_LLM_MAX_RETRIES": "5", "AIKG_OTHER": "ignored"}
+    config = LlmConfig.resolve({"model": "m"}, environ=env)
+    assert (config.base_url, config.api_key, config.endpoint, config.max_retries, config.model) == (
+        "http://local/v1", "k1", "completions", 5, "m")
+    with pytest.raises(LlmConfigError, match="'endpoint'.*chat, completions"):
+        LlmConfig.from_dict({"endpoint": "embeddings"})
+    with pytest.raises(LlmConfigError, match="unknown key.*'bogus'"):
+        LlmConfig.from_dict({"bogus": 1})
+    with pytest.raises(LlmConfigError, match="'timeout_s'.*float"):
+        LlmConfig.resolve(environ={"AIKG_LLM_TIMEOUT_S": "soon"})
+
+
+def test_no_endpoint_configured_is_unavailable(tmp_path):
+    client = LlmClient(LlmConfig(transcript_dir=tmp_path, model="m"))
+    with pytest.raises(LlmUnavailable, match="no LLM endpoint configured"):
+        ask(client)
+
+
+def test_endpoint_down_retries_with_exponential_backoff_then_unavailable(tmp_path):
+    sleeps = []
+    client = client_for(f"http://127.0.0.1:{closed_port()}/v1", tmp_path, sleeps, max_retries=3, backoff_s=0.5,
+                        backoff_max_s=1.5)
+    with pytest.raises(LlmUnavailable, match="failed after 4 attempt.*connection failed"):
+        ask(client)
+    assert sleeps == [0.5, 1.0, 1.5]  # doubling, capped
+    assert client.usage_for("task-a").failures == 1 and client.run_usage.calls == 0
+
+
+def test_rate_limit_429_is_retried_then_succeeds(tmp_path):
+    sleeps = []
+    with OpenAIStub([429, 429, "fine"]) as stub:
+        reply = ask(client_for(stub.url, tmp_path, sleeps))
+    assert reply.text == "fine" and len(stub.requests) == 3 and len(sleeps) == 2
+
+
+def test_server_errors_exhaust_retries(tmp_path):
+    with OpenAIStub([503]) as stub:
+        with pytest.raises(LlmUnavailable, match="failed after 3 attempt.*HTTP 503"):
+            ask(client_for(stub.url, tmp_path, max_retries=2))
+    assert len(stub.requests) == 3
+
+
+def test_client_errors_are_not_retried(tmp_path):
+    with OpenAIStub([401]) as stub:
+        with pytest.raises(LlmUnavailable, match="refused.*HTTP 401"):
+            ask(client_for(stub.url, tmp_path))
+    assert len(stub.requests) == 1
+
+
+def test_timeout_is_retried_then_unavailable(tmp_path):
+    with OpenAIStub([("delay", 2.0, "late")]) as stub:
+        with pytest.raises(LlmUnavailable, match="timed out"):
+            ask(client_for(stub.url, tmp_path, timeout_s=0.2, max_retries=1))
+    assert len(stub.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "body, match",
+    [("   ", "empty reply"), ({"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": []},
+                              "no choices")],
+)
+def test_empty_or_malformed_reply_is_a_reply_error(tmp_path, body, match):
+    with OpenAIStub([body]) as stub:
+        with pytest.raises(LlmReplyError, match=match):
+            ask(client_for(stub.url, tmp_path))
+
+
+def test_record_then_replay_without_server(tmp_path):
+    with OpenAIStub(["recorded answer"]) as stub:
+        first = ask(client_for(stub.url, tmp_path))
+    assert not first.replayed and len(client_for(stub.url, tmp_path).store) == 1
+    replay = client_for(stub.url, tmp_path, transcript_mode="replay")  # the server is gone now
+    again = ask(replay)
+    assert again.replayed and again.text == "recorded answer" and again.tokens == first.tokens
+    with pytest.raises(LlmUnavailable, match="replay mode: no recorded reply"):
+        ask(replay, text="a prompt never recorded")
+    record = client_for(stub.url, tmp_path).store.records()[0]
+    assert record["request"]["messages"] == [["user", "hello"]] and record["meta"]["task"] == "task-a"
+
+
+def test_accounting_per_task_and_run_and_token_budget(tmp_path):
+    with OpenAIStub(["a"]) as stub:
+        client = client_for(stub.url, tmp_path, task_token_budget=200)
+        ask(client, "one", task="t1")
+        ask(client, "two", task="t2")
+        ask(client, "three", task="t1")  # t1 now at 220 tokens: over its budget
+        with pytest.raises(LlmBudgetExceeded, match="token budget spent"):
+            ask(client, "four", task="t1")
+    assert client.usage_for("t1").tokens == 220 and client.usage_for("t2").calls == 1
+    assert client.run_usage.calls == 3 and client.run_usage.prompt_tokens == 300
+    assert len(stub.requests) == 3  # the over-budget request never went out
+
+
+def test_concurrency_limit_holds_requests_in_flight(tmp_path):
+    with OpenAIStub([("delay", 0.2, "ok")]) as stub:
+        client = client_for(stub.url, tmp_path, concurrency=1, transcript_mode="off")
+        threads = [threading.Thread(target=ask, args=(client, f"q{i}")) for i in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(stub.requests) == 3 and stub.max_in_flight == 1
+
+
+def test_model_is_discovered_and_completions_endpoint_joins_messages(tmp_path):
+    with OpenAIStub(["continued"], model="served-model") as stub:
+        client = client_for(stub.url, tmp_path, model="", endpoint="completions")
+        assert client.ping() == "served-model"
+        reply = client.complete(client.request([("system", "S"), ("user", "U")], stop=("END",)), "t")
+    assert reply.text == "continued"
+    assert stub.requests[0]["path"].endswith("/completions") and stub.requests[0]["prompt"] == "S\n\nU"
+    assert stub.requests[0]["stop"] == ["END"]
