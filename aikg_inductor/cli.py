@@ -396,6 +396,53 @@ def _add_verify_parser(sub: Any) -> None:
 # ------------------------------------------------------------------------------------------------- parser
 
 
+# ------------------------------------------------------------------------------------------------- doctor
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """What this installation can do: torch hooks, devices, the cache, the LLM endpoint, the doc packs."""
+    import torch
+
+    from . import interception
+    from .agents import LlmClient, LlmConfig, LlmError
+    from .agents.docpacks import discover
+    from .kernel_cache import CacheUnavailableError, KernelCache
+    from .options import resolve_options
+
+    problems = 0
+    print(f"torch {torch.__version__}, triton {interception.triton_version_or_none() or 'not installed'}")
+    try:
+        interception.check_private_apis()
+        print("Inductor hooks: ok")
+    except interception.UnsupportedTorchError as err:
+        problems += 1
+        print(f"Inductor hooks: {err}")
+    devices = [f"cpu ({interception.device_arch(torch.device('cpu'))})"]
+    if torch.cuda.is_available():
+        devices.append(f"cuda: {torch.cuda.get_device_name()} ({interception.device_arch(torch.device('cuda'))})")
+    print("devices: " + ", ".join(devices))
+    options = resolve_options({})
+    try:
+        cache = KernelCache(options.cache_dir)
+        print(f"cache: {options.cache_dir} ({len(cache)} accepted kernel(s), fingerprint {cache.fingerprint()[:12]})")
+    except CacheUnavailableError as err:
+        problems += 1
+        print(f"cache: {err}")
+    config = LlmConfig.resolve()
+    if config.base_url is None:
+        print("LLM: no endpoint configured (set AIKG_LLM_BASE_URL or OPENAI_BASE_URL); the tuner still runs")
+    else:
+        try:
+            model = LlmClient(dataclasses.replace(config, max_retries=0, timeout_s=5.0)).ping()
+            print(f"LLM: {config.base_url} answers; model {model} ({config.endpoint} endpoint)")
+        except LlmError as err:
+            problems += 1
+            print(f"LLM: {config.base_url} not usable: {err}")
+    for dsl, pack in sorted(discover().items()):
+        print(f"doc pack {dsl}: {pack.root} (adapter {pack.adapter})")
+    return 1 if problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aikg",
@@ -428,6 +475,9 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.set_defaults(func=cmd_inspect)
     _add_cache_parser(sub)
     _add_verify_parser(sub)
+    doctor = sub.add_parser("doctor", help="check the torch hooks, devices, cache, LLM endpoint and doc packs",
+                            description="Report what this installation can do; exit 1 if something is broken.")
+    doctor.set_defaults(func=cmd_doctor)
     return parser
 
 

@@ -12,7 +12,7 @@ import logging
 import time
 from typing import Callable, Sequence
 
-from .kernel_cache import CacheEntry, CacheUnavailableError, KernelCache
+from .kernel_cache import CacheEntry, CacheUnavailableError, KernelCache, KernelIndex, task_features
 from .options import Options
 from .search.proposers import Attempt, Candidate, Proposer
 from .task import KernelTask
@@ -43,10 +43,16 @@ class TuneOutcome:
 
 
 def default_proposers(task: KernelTask, options: Options) -> list[Proposer]:
-    """The proposers that can work on ``task``: the config tuner for Triton kernels (C++ kernels have none)."""
+    """The proposers that can work on ``task``: the config tuner for Triton kernels, then the LLM agents when an
+    endpoint is configured (``AIKG_LLM_BASE_URL`` or ``OPENAI_BASE_URL``)."""
+    from .agents import LlmConfig
+    from .search.proposers.llm import LlmProposer
     from .search.proposers.tuner import TritonConfigTuner
 
-    return [TritonConfigTuner()] if task.dsl == "triton-cuda" else []
+    proposers: list[Proposer] = [TritonConfigTuner()] if task.dsl == "triton-cuda" else []
+    if LlmConfig.resolve().base_url is not None:
+        proposers.append(LlmProposer())
+    return proposers
 
 
 def search(
@@ -118,7 +124,8 @@ def tune_task(
     verify: Verifier = verify_candidate,
     screen: Screener = screen_candidates,
 ) -> TuneOutcome:
-    """Search for a verified faster kernel for ``task``; an accepted one is stored in ``cache``."""
+    """Search for a verified faster kernel for ``task``; an accepted one is stored in ``cache`` (and indexed, so
+    retrieval and prompts can find it)."""
     started = time.monotonic()
     proposers = default_proposers(task, options) if proposers is None else proposers
     attempts = search(task, options, proposers, verify, screen) if proposers else []
@@ -135,7 +142,7 @@ def tune_task(
         best = max(accepted, key=lambda a: a.report.speedup or 0.0)
         entry = _entry_for(task, best.candidate, best.report)
         try:
-            cache.put(entry)
+            KernelIndex(cache).put(entry)
             reason = f"accepted a {best.candidate.proposer} candidate, {best.report.speedup:.3f}x faster"
         except CacheUnavailableError as err:
             entry, reason = None, f"accepted a candidate but could not store it: {err}"
@@ -153,6 +160,7 @@ def _rejection_summary(attempts: Sequence[Attempt]) -> str:
 
 
 def _entry_for(task: KernelTask, candidate: Candidate, report: VerificationReport) -> CacheEntry:
+    sketch = candidate.notes.get("sketch")
     return CacheEntry(
         key=task.key,
         source=candidate.source,
@@ -163,5 +171,7 @@ def _entry_for(task: KernelTask, candidate: Candidate, report: VerificationRepor
         triton_version=task.triton_version,
         origins=task.origins,
         verification=report.to_dict(),
-        provenance={"proposer": candidate.proposer, **candidate.notes},
+        provenance={"proposer": candidate.proposer, **{k: v for k, v in candidate.notes.items() if k != "sketch"}},
+        features=task_features(task, sketch),
+        sketch=sketch,
     )
