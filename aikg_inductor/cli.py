@@ -24,7 +24,8 @@ class UsageError(Exception):
 def _console() -> Any:
     from rich.console import Console
 
-    return Console()
+    # Piped output (CI logs, files) gets rich's 80 columns by default: too narrow for kernel tables.
+    return Console(width=None if sys.stdout.isatty() else 160)
 
 
 # ------------------------------------------------------------------------------------------------- inspect
@@ -396,6 +397,58 @@ def _add_verify_parser(sub: Any) -> None:
 # ------------------------------------------------------------------------------------------------- parser
 
 
+# ------------------------------------------------------------------------------------------------- tune
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .problem import parse_dtype
+    from .tune import tune
+
+    overrides = {"kernel_budget_s": args.budget_s, "kernel_budget_candidates": args.budget_candidates,
+                 "margin": args.margin, "cache_dir": args.cache_dir}
+    options = {k: v for k, v in overrides.items() if v is not None}
+    console = _console()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        bar = progress.add_task("capturing kernels", total=None)
+
+        def on_kernel(index: int, total: int, task: Any) -> None:
+            progress.update(bar, total=total, completed=index,
+                            description=f"tuning {task.short_key} ({task.name or task.dsl})")
+
+        results = tune(args.targets, options, args.device, parse_dtype(args.dtype) if args.dtype else None, on_kernel)
+    _print_tune_table(results)
+    return 0
+
+
+def _print_tune_table(results: list[Any]) -> None:
+    from rich.table import Table
+
+    from .pipeline import _rejection_summary
+
+    table = Table(title=f"aikg tune: {len(results)} kernel(s)")
+    for column in ("key", "problems", "fuses", "tried", "verdicts", "best speedup", "tokens", "seconds", "result"):
+        table.add_column(column, overflow="fold")
+    accepted = 0
+    for row in results:
+        ops = ", ".join(o.removeprefix("aten.").split(".")[0] for o in row.task.origins)
+        if row.outcome is None:
+            table.add_row(row.task.short_key, ", ".join(row.problems), ops, "0", "-", "-", "0", "0", "already cached")
+            continue
+        outcome = row.outcome
+        speedups = [a.report.speedup for a in outcome.attempts if a.report.speedup is not None]
+        accepted += outcome.entry is not None
+        table.add_row(row.task.short_key, ", ".join(row.problems), ops, str(outcome.candidates_tried),
+                      _rejection_summary(outcome.attempts) or "-",
+                      f"{max(speedups):.3f}x" if speedups else "-", f"{row.tokens:,}", f"{outcome.elapsed_s:.1f}",
+                      "accepted" if outcome.entry is not None else outcome.reason)
+    console = _console()
+    console.print(table)
+    console.print(f"{accepted} new kernel(s) accepted; details: aikg cache ls")
+
+
 # ------------------------------------------------------------------------------------------------- doctor
 
 
@@ -475,6 +528,24 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.set_defaults(func=cmd_inspect)
     _add_cache_parser(sub)
     _add_verify_parser(sub)
+    tune = sub.add_parser(
+        "tune",
+        help="pre-tune every fused kernel of problem files into the cache (no LLM needed)",
+        description="Capture the fused kernels of each problem file (or every *.py in a folder), deduplicate them "
+        "by exact key, and tune each kernel the cache does not hold yet: the config tuner (Triton kernels), and the "
+        "LLM agents when AIKG_LLM_BASE_URL or OPENAI_BASE_URL is set. Every candidate goes through the verifier; "
+        "accepted kernels go into the cache, where torch.compile(backend='aikg') finds them.",
+        epilog="example: aikg tune examples/ --budget-s 30\n\n" + EPILOG_OPTIONS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    tune.add_argument("targets", nargs="+", type=Path, help="problem files or folders of them")
+    tune.add_argument("--budget-s", type=float, help="wall-time budget per kernel (option kernel_budget_s)")
+    tune.add_argument("--budget-candidates", type=int, help="candidates per kernel (kernel_budget_candidates)")
+    tune.add_argument("--margin", type=float, help="required speedup margin (default 0.03)")
+    tune.add_argument("--cache-dir", type=Path, help="the kernel cache (default: AIKG_CACHE_DIR or ~/.cache)")
+    tune.add_argument("--device", default="cpu", help="device for the models (default: cpu)")
+    tune.add_argument("--dtype", help="run the models in this floating-point dtype (fp16, bf16, fp32)")
+    tune.set_defaults(func=cmd_tune)
     doctor = sub.add_parser("doctor", help="check the torch hooks, devices, cache, LLM endpoint and doc packs",
                             description="Report what this installation can do; exit 1 if something is broken.")
     doctor.set_defaults(func=cmd_doctor)

@@ -1,0 +1,70 @@
+"""Offline pre-tuning: every fused kernel of one or more problem files, tuned once each, results in the cache."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, Any
+
+import torch
+
+from .backend import capture
+from .kernel_cache import KernelCache
+from .options import Options, resolve_options
+from .pipeline import TuneOutcome, tune_task
+from .problem import find_problems, load_problem
+from .task import KernelTask
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class TunedKernel:
+    """One row of a tuning run: a kernel, where it came from, and what tuning it came to."""
+
+    task: KernelTask
+    problems: tuple[str, ...]  # problem files whose compiled graphs contain this kernel
+    outcome: TuneOutcome | None  # None: an accepted kernel was already in the cache
+
+    @property
+    def tokens(self) -> int:
+        if self.outcome is None:
+            return 0
+        return sum(int(a.candidate.notes.get("tokens", 0)) for a in self.outcome.attempts)
+
+
+def collect_tasks(
+    targets: Iterable[Path | str], device: str = "cpu", dtype: torch.dtype | None = None
+) -> dict[str, tuple[KernelTask, list[str]]]:
+    """Every distinct kernel (by exact key) of the problems in ``targets`` (files or folders of files)."""
+    tasks: dict[str, tuple[KernelTask, list[str]]] = {}
+    for path in (p for target in targets for p in find_problems(target)):
+        problem = load_problem(path, device, dtype)
+        session, _ = capture(problem.model, problem.inputs, {"mode": "off"})
+        for key, task in session.tasks.items():
+            tasks.setdefault(key, (task, []))[1].append(problem.name)
+    return tasks
+
+
+def tune(
+    targets: Iterable[Path | str],
+    options: Mapping[str, Any] | Options | None = None,
+    device: str = "cpu",
+    dtype: torch.dtype | None = None,
+    on_kernel: Callable[[int, int, KernelTask], None] | None = None,
+) -> list[TunedKernel]:
+    """Tune every kernel of the given problem files that the cache does not already hold.
+
+    ``on_kernel(index, total, task)`` is called before each kernel (progress reporting).
+    """
+    options = resolve_options(options)
+    cache = KernelCache(options.cache_dir)
+    tasks = collect_tasks(targets, device, dtype)
+    results = []
+    for index, (task, problems) in enumerate(tasks.values()):
+        if on_kernel is not None:
+            on_kernel(index, len(tasks), task)
+        outcome = None if cache.get(task.key) is not None else tune_task(task, options, cache)
+        results.append(TunedKernel(task, tuple(problems), outcome))
+    return results
