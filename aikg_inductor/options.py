@@ -88,15 +88,28 @@ def _check_keys(raw: Mapping[str, Any], where: str) -> None:
         )
 
 
+class YamlFileError(ValueError):
+    """A YAML file that cannot be read, does not parse, or does not hold a mapping."""
+
+
+def read_yaml_mapping(path: Path) -> dict[str, Any]:
+    """The mapping a YAML file holds (empty file: empty mapping); YamlFileError says what is wrong."""
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except OSError as err:
+        raise YamlFileError(f"{path}: cannot read ({err.strerror})") from None
+    except yaml.YAMLError as err:
+        raise YamlFileError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise YamlFileError(f"{path}: must hold a mapping of names to values")
+    return data
+
+
 def _from_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except OSError as err:
-        raise OptionsError(f"cannot read options file {path}: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        raise OptionsError(f"options file {path} is not valid YAML: {err}") from None
-    if not isinstance(data, dict):
-        raise OptionsError(f"options file {path} must hold a mapping of option names to values")
+        data = read_yaml_mapping(path)
+    except YamlFileError as err:
+        raise OptionsError(f"options file {err}") from None
     _check_keys(data, str(path))
     return data
 

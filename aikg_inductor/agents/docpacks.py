@@ -14,8 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import yaml
-
+from ..options import YamlFileError, read_yaml_mapping
 from ..task import KernelTask
 from .llm import estimate_tokens
 
@@ -135,13 +134,9 @@ def load_pack(directory: Path) -> DocPack:
     """Read and validate ``directory/manifest.yaml``; raises DocPackError naming the problem."""
     manifest = Path(directory) / "manifest.yaml"
     try:
-        data = yaml.safe_load(manifest.read_text())
-    except OSError as err:
-        raise DocPackError(f"{manifest}: cannot read ({err.strerror})") from None
-    except yaml.YAMLError as err:
-        raise DocPackError(f"{manifest}: not valid YAML: {err}") from None
-    if not isinstance(data, dict):
-        raise DocPackError(f"{manifest}: must be a mapping with keys {', '.join(REQUIRED)}")
+        data = read_yaml_mapping(manifest)
+    except YamlFileError as err:
+        raise DocPackError(f"{err} (a manifest has keys {', '.join(REQUIRED)})") from None
     missing = [k for k in REQUIRED if k not in data]
     if missing:
         raise DocPackError(f"{manifest}: missing key(s) {', '.join(missing)}")
