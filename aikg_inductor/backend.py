@@ -77,13 +77,11 @@ class CompileSession:
                 ensure_worker(self.options)
         return None
 
-    def config_patches(self) -> dict[str, Any]:
+    def use_graph_caches(self) -> bool:
         # Modes that act on misses (record, tune, queue) must see every kernel, which a graph-cache hit would
         # skip; in mode tune the accepted set also grows during the compile, so a graph-cache entry written then
         # would be filed under a fingerprint that no longer describes it. Only mode cache uses the graph caches.
-        if self.options.mode != "cache":
-            return interception.uncached_compile_patches()
-        return {}
+        return self.options.mode == "cache"
 
 
 def compile_graph(
@@ -94,7 +92,7 @@ def compile_graph(
 ) -> Callable[..., Any]:
     """Compile one Dynamo graph with Inductor while ``session`` sees its kernels."""
     return interception.compile_with_inductor(
-        gm, example_inputs, session, inductor_mode=inductor_mode, config_patches=session.config_patches()
+        gm, example_inputs, session, inductor_mode=inductor_mode, use_graph_caches=session.use_graph_caches()
     )
 
 

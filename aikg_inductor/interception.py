@@ -399,25 +399,27 @@ def compile_with_inductor(
     example_inputs: Sequence[Any],
     session: KernelSession,
     inductor_mode: str | None = None,
-    config_patches: dict[str, Any] | None = None,
+    use_graph_caches: bool = True,
 ) -> Any:
     """Inductor's ``compile_fx`` with ``session`` active for every graph it compiles, the backward graph too
     (which AOTAutograd compiles later, outside this call, through ``inner_compile``). ``inductor_mode`` is
-    torch.compile's mode ("max-autotune", ...)."""
+    torch.compile's mode ("max-autotune", ...). Without ``use_graph_caches`` neither AOTAutograd's cache nor
+    Inductor's FX graph cache may answer: every kernel then goes through the scheduler, and so through the session.
+    """
+    from torch._functorch import config as functorch_config
     from torch._inductor import list_mode_options
     from torch._inductor.compile_fx import compile_fx, compile_fx_inner
 
-    patches = {**(list_mode_options(inductor_mode) if inductor_mode else {}), **(config_patches or {})}
+    patches = dict(list_mode_options(inductor_mode)) if inductor_mode else {}
+    caches = contextlib.nullcontext()
+    if not use_graph_caches:
+        patches.update(fx_graph_cache=False, fx_graph_remote_cache=False)
+        caches = functorch_config.patch(enable_autograd_cache=False, enable_remote_autograd_cache=False)
 
     def inner_compile(gm: torch.fx.GraphModule, example_inputs: Sequence[Any], **kwargs: Any) -> Any:
         with activate(session):
             return compile_fx_inner(gm, example_inputs, **kwargs)
 
     install()
-    with activate(session):
+    with activate(session), caches:
         return compile_fx(gm, example_inputs, inner_compile=inner_compile, config_patches=patches or None)
-
-
-def uncached_compile_patches() -> dict[str, Any]:
-    """Config patches that make Inductor skip its graph caches, so every kernel goes through the scheduler."""
-    return {"fx_graph_cache": False, "fx_graph_remote_cache": False}

@@ -116,7 +116,7 @@ def test_a_failure_inside_the_interception_keeps_inductors_kernel(caplog):
 
     def backend(gm, example_inputs):
         return interception.compile_with_inductor(
-            gm, example_inputs, ExplodingSession(), config_patches=interception.uncached_compile_patches()
+            gm, example_inputs, ExplodingSession(), use_graph_caches=False
         )
 
     torch.testing.assert_close(torch.compile(double, backend=backend)(x), x * 2)
@@ -154,3 +154,16 @@ def test_training_graphs_backward_kernels_are_seen(cache_dir, tmp_path):
     recorded = list(record_dir.glob("*.json"))
     assert forward_only == 0 and len(recorded) >= 2  # forward and (lazily compiled) backward kernels
     assert w.grad is not None
+
+
+def test_modes_that_act_on_misses_see_every_kernel_despite_warm_graph_caches(cache_dir, tmp_path):
+    x = torch.randn(N)
+    with torch._inductor.config.patch(fx_graph_cache=True), \
+            torch._functorch.config.patch(enable_autograd_cache=True):
+        for attempt in range(2):
+            record_dir = tmp_path / f"tasks{attempt}"
+            torch.compiler.reset()
+            f = torch.compile(double, backend="aikg",
+                              options={"mode": "off", "cache_dir": str(cache_dir), "record_dir": str(record_dir)})
+            torch.testing.assert_close(f(x), x * 2)
+            assert len(list(record_dir.glob("*.json"))) == 1, f"compile {attempt} saw no kernel"
