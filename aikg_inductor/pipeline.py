@@ -45,12 +45,13 @@ class TuneOutcome:
 def default_proposers(task: KernelTask, options: Options) -> list[Proposer]:
     """The proposers that can work on ``task``: the config tuner for Triton kernels, then the LLM agents when an
     endpoint is configured (``AIKG_LLM_BASE_URL`` or ``OPENAI_BASE_URL``)."""
-    from .agents import LlmConfig
-    from .search.proposers.llm import LlmProposer
+    from .agents.config import LlmConfig
     from .search.proposers.tuner import TritonConfigTuner
 
     proposers: list[Proposer] = [TritonConfigTuner()] if task.dsl == "triton-cuda" else []
     if LlmConfig.resolve().base_url is not None:
+        from .search.proposers.llm import LlmProposer  # the openai client is imported only when it is used
+
         proposers.append(LlmProposer())
     return proposers
 

@@ -1,15 +1,21 @@
-"""The LLM agents (Designer, Coder, Conductor), their client for OpenAI-compatible endpoints, and doc packs."""
+"""The LLM agents (Designer, Coder, Conductor), their client for OpenAI-compatible endpoints, and doc packs.
+
+The client's names load on first use, so that reading the configuration (is an endpoint set at all?) does not
+import the openai package.
+"""
+
+from typing import Any
 
 from .config import LlmConfig, LlmConfigError
-from .llm import LlmBudgetExceeded, LlmClient, LlmError, LlmReplyError, LlmUnavailable, Usage
 
-__all__ = [
-    "LlmBudgetExceeded",
-    "LlmClient",
-    "LlmConfig",
-    "LlmConfigError",
-    "LlmError",
-    "LlmReplyError",
-    "LlmUnavailable",
-    "Usage",
-]
+_FROM_LLM = ("LlmBudgetExceeded", "LlmClient", "LlmError", "LlmReplyError", "LlmUnavailable", "Usage")
+
+__all__ = ["LlmConfig", "LlmConfigError", *_FROM_LLM]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_LLM:
+        from . import llm
+
+        return getattr(llm, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
