@@ -426,7 +426,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 def _print_tune_table(results: list[Any]) -> None:
     from rich.table import Table
 
-    from .pipeline import _rejection_summary
+    from .pipeline import rejection_summary
 
     table = Table(title=f"aikg tune: {len(results)} kernel(s)")
     for column in ("key", "problems", "fuses", "tried", "verdicts", "best speedup", "tokens", "seconds", "result"):
@@ -440,8 +440,13 @@ def _print_tune_table(results: list[Any]) -> None:
         outcome = row.outcome
         speedups = [a.report.speedup for a in outcome.attempts if a.report.speedup is not None]
         accepted += outcome.entry is not None
+        unverified = sum(int(spent.get("rejected", 0)) for spent in outcome.spending.values())
+        verdicts = rejection_summary(outcome.attempts) if outcome.attempts else ""
+        if unverified:
+            verdicts += f"{', ' if verdicts else ''}{unverified} LLM repl{'y' if unverified == 1 else 'ies'} " \
+                        "rejected before verification"
         table.add_row(row.task.short_key, ", ".join(row.problems), ops, str(outcome.candidates_tried),
-                      _rejection_summary(outcome.attempts) or "-",
+                      verdicts or "-",
                       f"{max(speedups):.3f}x" if speedups else "-", f"{row.tokens:,}", f"{outcome.elapsed_s:.1f}",
                       "accepted" if outcome.entry is not None else outcome.reason)
     console = _console()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from .kernel_cache import CacheEntry, CacheUnavailableError, KernelCache, KernelIndex, task_features
 from .options import Options
@@ -36,10 +36,16 @@ class TuneOutcome:
     attempts: tuple[Attempt, ...]
     reason: str
     elapsed_s: float
+    # What proposers that keep accounts (the LLM proposer) spent on this task: steps, rejected replies, tokens.
+    spending: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     @property
     def candidates_tried(self) -> int:
         return len(self.attempts)
+
+    @property
+    def tokens(self) -> int:
+        return sum(int(spent.get("tokens", 0)) for spent in self.spending.values())
 
 
 def default_proposers(task: KernelTask, options: Options) -> list[Proposer]:
@@ -134,8 +140,10 @@ def tune_task(
     entry = None
     if not proposers:
         reason = f"no proposer for {task.dsl} kernels; Inductor's kernel kept"
+    elif not attempts:
+        reason = "the proposers offered no candidate (see the log for why); Inductor's kernel kept"
     elif not accepted:
-        reason = f"none of {len(attempts)} candidate(s) was accepted ({_rejection_summary(attempts)}); " \
+        reason = f"none of {len(attempts)} candidate(s) was accepted ({rejection_summary(attempts)}); " \
                  "Inductor's kernel kept"
         for rule, example in {a.report.rule: a.report.reason for a in reversed(attempts)}.items():
             log.info("aikg: task %s: e.g. %s: %s", task.short_key, rule, example[:500])
@@ -147,12 +155,13 @@ def tune_task(
             reason = f"accepted a {best.candidate.proposer} candidate, {best.report.speedup:.3f}x faster"
         except CacheUnavailableError as err:
             entry, reason = None, f"accepted a candidate but could not store it: {err}"
-    outcome = TuneOutcome(task.key, entry, tuple(attempts), reason, time.monotonic() - started)
+    spending = {p.name: p.summary(task.key) for p in proposers if hasattr(p, "summary")}
+    outcome = TuneOutcome(task.key, entry, tuple(attempts), reason, time.monotonic() - started, spending)
     log.info("aikg: task %s: %s", task.short_key, reason)
     return outcome
 
 
-def _rejection_summary(attempts: Sequence[Attempt]) -> str:
+def rejection_summary(attempts: Sequence[Attempt]) -> str:
     counts: dict[str, int] = {}
     for attempt in attempts:
         rule = attempt.report.rule or "accepted"

@@ -29,9 +29,7 @@ class TunedKernel:
 
     @property
     def tokens(self) -> int:
-        if self.outcome is None:
-            return 0
-        return sum(int(a.candidate.notes.get("tokens", 0)) for a in self.outcome.attempts)
+        return 0 if self.outcome is None else self.outcome.tokens
 
 
 def collect_tasks(
