@@ -49,6 +49,9 @@ class Options:
     kernel_budget_candidates: int = _opt(16, "most candidates verified for one kernel")
     margin: float = _opt(0.03, "a candidate must be this much faster than Inductor's kernel (0.03 = 3%)")
     config_file: Path | None = _opt(None, "a YAML file of options; its keys are these option names")
+    llm: dict[str, Any] | None = _opt(
+        None, "LLM endpoint settings over AIKG_LLM_*/OPENAI_* (keys: base_url, model, api_key, endpoint, ...)"
+    )
 
     def with_updates(self, **changes: Any) -> Options:
         return dataclasses.replace(self, **changes)
@@ -63,6 +66,10 @@ def _coerce(name: str, value: Any) -> Any:
         if value not in MODES:
             raise OptionsError(f"option 'mode' must be one of {', '.join(MODES)}; got {value!r}")
         return value
+    if name == "llm":
+        if value is not None and not isinstance(value, Mapping):
+            raise OptionsError(f"option 'llm' must be a mapping of LLM settings; got {value!r}")
+        return None if value is None else dict(value)
     if name in ("cache_dir", "record_dir", "config_file"):
         if value is None or value == "":
             if name == "cache_dir":

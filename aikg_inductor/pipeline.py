@@ -50,15 +50,17 @@ class TuneOutcome:
 
 def default_proposers(task: KernelTask, options: Options) -> list[Proposer]:
     """The proposers that can work on ``task``: the config tuner for Triton kernels, then the LLM agents when an
-    endpoint is configured (``AIKG_LLM_BASE_URL`` or ``OPENAI_BASE_URL``)."""
+    endpoint is configured (option ``llm``, ``AIKG_LLM_BASE_URL`` or ``OPENAI_BASE_URL``)."""
     from .agents.config import LlmConfig
     from .search.proposers.tuner import TritonConfigTuner
 
     proposers: list[Proposer] = [TritonConfigTuner()] if task.dsl == "triton-cuda" else []
-    if LlmConfig.resolve().base_url is not None:
-        from .search.proposers.llm import LlmProposer  # the openai client is imported only when it is used
+    llm_config = LlmConfig.resolve(options.llm)
+    if llm_config.base_url is not None:
+        from .agents.llm import LlmClient  # the openai client is imported only when it is used
+        from .search.proposers.llm import LlmProposer
 
-        proposers.append(LlmProposer())
+        proposers.append(LlmProposer(LlmClient(llm_config)))
     return proposers
 
 

@@ -42,3 +42,19 @@ def test_bad_yaml_file(tmp_path):
 def test_options_instance_passes_through():
     given = Options(mode="off")
     assert resolve_options(given) is given
+
+
+def test_llm_settings_ride_in_options_and_reach_the_llm_proposer(tmp_path):
+    from aikg_inductor.pipeline import default_proposers
+    from conftest import double, only_task
+
+    import torch
+
+    task = only_task(double, torch.randn(8))
+    assert default_proposers(task, resolve_options({}, environ={})) == []  # CPU task, no endpoint: nobody
+    options = resolve_options({"llm": {"base_url": "http://127.0.0.1:9/v1", "model": "m",
+                                       "transcript_dir": str(tmp_path)}}, environ={})
+    (llm,) = default_proposers(task, options)
+    assert llm.name == "llm" and llm.client.config.base_url == "http://127.0.0.1:9/v1"
+    with pytest.raises(OptionsError, match="'llm' must be a mapping"):
+        resolve_options({"llm": "http://x"}, environ={})
