@@ -36,3 +36,38 @@ def only_task(fn, *inputs) -> KernelTask:
 def aikg_logs(caplog):
     caplog.set_level(logging.INFO, logger="aikg_inductor")
     return caplog
+
+
+@pytest.fixture(scope="session")
+def serial_pool():
+    """A verifier pool whose kernels run on one OpenMP thread: on a shared 2-core machine, timings of
+    multi-threaded kernels are noise, and accept/not-faster verdicts with them."""
+    from aikg_inductor.verify import WorkerPool
+
+    pool = WorkerPool(1, threads=1)
+    yield pool
+    pool.close()
+
+
+def replaying_llm_proposer(task, transcript_dir, designer_reply: str, coder_reply: str):
+    """An LLM proposer in replay mode whose transcript store answers the Designer's and the Coder's requests for
+    ``task`` with the given replies (REPLAYED, HAND-WRITTEN FIXTURES, not model output); returns it and the sketch."""
+    from aikg_inductor.agents import LlmClient, LlmConfig
+    from aikg_inductor.agents.coder import CodeInput
+    from aikg_inductor.agents.designer import DesignInput
+    from aikg_inductor.agents.sketch import parse_sketch
+    from aikg_inductor.agents.transcript import LlmReply
+    from aikg_inductor.search.proposers.llm import LlmProposer
+
+    config = LlmConfig.from_dict({"base_url": "http://127.0.0.1:9/v1", "model": "fixture-model",
+                                  "transcript_dir": str(transcript_dir), "transcript_mode": "replay"})
+    proposer = LlmProposer(LlmClient(config))
+    client, docs = proposer.client, proposer.docs_for(task)
+
+    def file_reply(messages, text, stop=()):
+        client.store.put(client.request(messages, stop=stop), LlmReply(text, "fixture-model", 0, 0, "stop", 0.0))
+
+    file_reply(proposer.designer.messages(DesignInput(task, docs)), designer_reply, stop=("\nEND",))
+    sketch = parse_sketch(designer_reply).text()
+    file_reply(proposer.coder.messages(CodeInput(task, sketch, docs)), coder_reply)
+    return proposer, sketch

@@ -9,59 +9,30 @@ import functools
 import subprocess
 import sys
 
-import pytest
 import yaml
 
 from aikg_inductor import KernelCache, resolve_options
-from aikg_inductor.agents import LlmClient, LlmConfig
-from aikg_inductor.agents.coder import CodeInput
-from aikg_inductor.agents.designer import DesignInput
-from aikg_inductor.agents.sketch import parse_sketch
-from aikg_inductor.agents.transcript import LlmReply
 from aikg_inductor.backend import capture
 from aikg_inductor.pipeline import tune_task
 from aikg_inductor.problem import load_problem
-from aikg_inductor.search.proposers.llm import LlmProposer
-from aikg_inductor.verify import WorkerPool, verify_candidate
-from conftest import REPO
+from aikg_inductor.verify import verify_candidate
+from conftest import REPO, replaying_llm_proposer
 
 PROBLEM = REPO / "examples/softmax_scale.py"
 SKETCH_REPLY = yaml.safe_load((REPO / "tests/fixtures/llm_replay_add_relu.yaml").read_text())["designer"]
 CODE_REPLY = "```cpp\n" + (REPO / "examples/candidates/softmax_scale_fused.cpp").read_text() + "```\n"
 
 
-@pytest.fixture
-def pool():
-    pool = WorkerPool(1, threads=1)  # one OpenMP thread: timings on a shared 2-core machine are otherwise noise
-    yield pool
-    pool.close()
-
-
-def replaying_proposer(task, transcript_dir):
-    config = LlmConfig.from_dict({"base_url": "http://127.0.0.1:9/v1", "model": "fixture-model",
-                                  "transcript_dir": str(transcript_dir), "transcript_mode": "replay"})
-    proposer = LlmProposer(LlmClient(config))
-    client, docs = proposer.client, proposer.docs_for(task)
-
-    def file_reply(messages, text, stop=()):
-        client.store.put(client.request(messages, stop=stop), LlmReply(text, "fixture-model", 0, 0, "stop", 0.0))
-
-    file_reply(proposer.designer.messages(DesignInput(task, docs)), SKETCH_REPLY, stop=("\nEND",))
-    sketch = parse_sketch(SKETCH_REPLY).text()
-    file_reply(proposer.coder.messages(CodeInput(task, sketch, docs)), CODE_REPLY)
-    return proposer, sketch
-
-
-def test_replayed_llm_kernel_is_verified_cached_and_used_by_a_fresh_process(tmp_path, pool):
+def test_replayed_llm_kernel_is_verified_cached_and_used_by_a_fresh_process(tmp_path, serial_pool):
     problem = load_problem(PROBLEM)
     session, _ = capture(problem.model, problem.inputs, {"mode": "off"})
     (task,) = session.tasks.values()
-    proposer, sketch = replaying_proposer(task, tmp_path / "transcripts")
+    proposer, sketch = replaying_llm_proposer(task, tmp_path / "transcripts", SKETCH_REPLY, CODE_REPLY)
     cache_dir = tmp_path / "cache"
     options = resolve_options({"cache_dir": str(cache_dir), "kernel_budget_candidates": 1, "kernel_budget_s": 300},
                               environ={})
     outcome = tune_task(task, options, KernelCache(cache_dir), proposers=[proposer],
-                        verify=functools.partial(verify_candidate, pool=pool))
+                        verify=functools.partial(verify_candidate, pool=serial_pool))
     assert outcome.entry is not None, outcome.reason
     entry = KernelCache(cache_dir).get(task.key)
     assert entry.provenance["proposer"] == "llm" and entry.provenance["model"] == "fixture-model"

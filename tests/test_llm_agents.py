@@ -13,14 +13,11 @@ import yaml
 from aikg_inductor import capture
 from aikg_inductor.agents import LlmClient, LlmConfig
 from aikg_inductor.agents.code import parse_signature
-from aikg_inductor.agents.coder import CodeInput
-from aikg_inductor.agents.designer import DesignInput
-from aikg_inductor.agents.sketch import parse_sketch
-from aikg_inductor.agents.transcript import LlmReply
 from aikg_inductor.search.proposers import Attempt
 from aikg_inductor.search.proposers.llm import LlmProposer
 from aikg_inductor.verify import runner
 from aikg_inductor.verify.report import VerificationReport
+from conftest import replaying_llm_proposer
 from openai_stub import OpenAIStub, closed_port
 
 FIXTURE = Path(__file__).parent / "fixtures" / "llm_replay_add_relu.yaml"
@@ -107,18 +104,7 @@ def test_replayed_fixture_yields_a_correct_candidate(task, tmp_path):
     """REPLAYED, HAND-WRITTEN FIXTURE: the replies come from tests/fixtures/llm_replay_add_relu.yaml, filed under
     the requests the agents build for this task; no server runs (replay mode answers only from the store)."""
     replies = yaml.safe_load(FIXTURE.read_text())
-    config = LlmConfig.from_dict({"base_url": "http://127.0.0.1:9/v1", "model": "fixture-model",
-                                  "transcript_dir": str(tmp_path / "tr"), "transcript_mode": "replay"})
-    proposer = LlmProposer(LlmClient(config))
-    client, docs = proposer.client, proposer.docs_for(task)
-
-    def file_reply(messages, text, stop=()):
-        client.store.put(client.request(messages, stop=stop), LlmReply(text, "fixture-model", 0, 0, "stop", 0.0))
-
-    design_messages = proposer.designer.messages(DesignInput(task, docs))
-    file_reply(design_messages, replies["designer"], stop=("\nEND",))
-    sketch = parse_sketch(replies["designer"]).text()
-    file_reply(proposer.coder.messages(CodeInput(task, sketch, docs)), replies["coder"])
+    proposer, sketch = replaying_llm_proposer(task, tmp_path / "tr", replies["designer"], replies["coder"])
 
     (candidate,) = proposer.propose(task, [], 1)
     assert candidate.notes["model"] == "fixture-model" and candidate.notes["sketch"] == sketch

@@ -10,7 +10,7 @@ from aikg_inductor import KernelCache, resolve_options
 from aikg_inductor.pipeline import tune_task
 from aikg_inductor.problem import load_problem
 from aikg_inductor.search.proposers import Candidate
-from aikg_inductor.verify import WorkerPool, screen_candidates, verify_candidate
+from aikg_inductor.verify import screen_candidates, verify_candidate
 from aikg_inductor.backend import capture
 from conftest import REPO
 
@@ -31,14 +31,6 @@ class FixedProposer:
 
 
 @pytest.fixture(scope="module")
-def pool():
-    # One thread per kernel: on a shared 2-core machine OpenMP timings are otherwise noise (see the verifier tests).
-    pool = WorkerPool(1, threads=1)
-    yield pool
-    pool.close()
-
-
-@pytest.fixture(scope="module")
 def softmax_task():
     problem = load_problem(REPO / "examples/softmax_scale.py")
     session, _ = capture(problem.model, problem.inputs, {"mode": "off"})
@@ -46,13 +38,13 @@ def softmax_task():
     return task
 
 
-def test_the_fastest_verified_candidate_is_cached_and_used_by_a_fresh_process(softmax_task, pool, cache_dir):
+def test_the_fastest_verified_candidate_is_cached_and_used_by_a_fresh_process(softmax_task, serial_pool, cache_dir):
     wrong = FAST.replace("vinv(1.0f /", "vinv(1.01f /")  # every output 1% too large
     options = resolve_options({"cache_dir": str(cache_dir), "kernel_budget_s": 300}, environ={})
     cache = KernelCache(cache_dir)
     before = cache.fingerprint()
     outcome = tune_task(softmax_task, options, cache, proposers=[FixedProposer([wrong, FAST])],
-                        verify=functools.partial(verify_candidate, pool=pool))
+                        verify=functools.partial(verify_candidate, pool=serial_pool))
     rules = [a.report.rule for a in outcome.attempts]
     assert rules == ["mismatch", None], outcome.reason
     assert outcome.entry is not None and cache.get(softmax_task.key).source == FAST
@@ -72,23 +64,23 @@ def test_the_fastest_verified_candidate_is_cached_and_used_by_a_fresh_process(so
     assert "replaced from the cache" in result.stderr
 
 
-def test_nothing_accepted_keeps_inductors_kernel_and_says_why(softmax_task, pool, cache_dir):
+def test_nothing_accepted_keeps_inductors_kernel_and_says_why(softmax_task, serial_pool, cache_dir):
     options = resolve_options({"cache_dir": str(cache_dir)}, environ={})
     slow = FAST.replace("#pragma omp parallel for", "").replace(
         "const float* row", "for (volatile int spin = 0; spin < 20000; ++spin) {}\n        const float* row")
     outcome = tune_task(softmax_task, options, KernelCache(cache_dir), proposers=[FixedProposer([slow])],
-                        verify=functools.partial(verify_candidate, pool=pool))
+                        verify=functools.partial(verify_candidate, pool=serial_pool))
     assert outcome.entry is None and KernelCache(cache_dir).get(softmax_task.key) is None
     assert "1 not-faster" in outcome.reason
 
 
-def test_a_large_round_is_screened_and_only_the_best_verified(softmax_task, pool, cache_dir):
+def test_a_large_round_is_screened_and_only_the_best_verified(softmax_task, serial_pool, cache_dir):
     options = resolve_options({"cache_dir": str(cache_dir), "kernel_budget_s": 300}, environ={})
     crashing = FAST.replace("const float* row", "*(volatile int*)nullptr = 1;\n        const float* row")
     sources = [softmax_task.source, crashing, FAST, "not C++ at all"]
     outcome = tune_task(softmax_task, options, KernelCache(cache_dir), proposers=[FixedProposer(sources)],
-                        verify=functools.partial(verify_candidate, pool=pool),
-                        screen=functools.partial(screen_candidates, pool=pool))
+                        verify=functools.partial(verify_candidate, pool=serial_pool),
+                        screen=functools.partial(screen_candidates, pool=serial_pool))
     rules = {a.candidate.notes["index"]: a.report.rule for a in outcome.attempts}
     assert rules[1] == "screen-failed" and rules[3] == "screen-failed"
     assert rules[2] is None  # the fused kernel screened fastest and was verified and accepted
