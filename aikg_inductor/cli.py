@@ -28,6 +28,11 @@ def _console() -> Any:
     return Console(width=None if sys.stdout.isatty() else 160)
 
 
+def _op_names(origins: Sequence[str]) -> str:
+    """ATen ops for a table cell: "aten.amax.default" -> "amax"."""
+    return ", ".join(o.removeprefix("aten.").split(".")[0] for o in origins)
+
+
 # ------------------------------------------------------------------------------------------------- inspect
 
 
@@ -79,7 +84,7 @@ def _print_inspect_table(problem: Any, rows: list[dict[str, Any]], saved_to: Pat
         table.add_column(column, overflow="fold")
     for row in rows:
         task = row["task"]
-        ops = ", ".join(o.removeprefix("aten.").split(".")[0] for o in task.origins)
+        ops = _op_names(task.origins)
         argdesc = "\n".join(
             f"{a.param} {a.role}{'' if a.live else ' (scratch)'}: {a.layout.short()}" if a.layout else
             f"{a.param} size={a.value}"
@@ -167,7 +172,7 @@ def _cache_ls(cache: Any, args: argparse.Namespace) -> int:
     for column in ("key", "dsl", "device", "fuses (ATen ops)", "speedup", "proposer", "stored"):
         table.add_column(column, overflow="fold")
     for e in entries:
-        ops = ", ".join(o.removeprefix("aten.").split(".")[0] for o in e.origins)
+        ops = _op_names(e.origins)
         stored = datetime.datetime.fromtimestamp(e.created).strftime("%Y-%m-%d %H:%M")
         table.add_row(e.key[:12], e.dsl, f"{e.device_type} {e.arch}", ops, _speedup(e),
                       str(e.provenance.get("proposer", "-")), stored)
@@ -433,7 +438,7 @@ def _print_tune_table(results: list[Any]) -> None:
         table.add_column(column, overflow="fold")
     accepted = 0
     for row in results:
-        ops = ", ".join(o.removeprefix("aten.").split(".")[0] for o in row.task.origins)
+        ops = _op_names(row.task.origins)
         if row.outcome is None:
             table.add_row(row.task.short_key, ", ".join(row.problems), ops, "0", "-", "-", "0", "0", "already cached")
             continue

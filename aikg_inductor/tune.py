@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Any
+from typing import Any, Callable, Iterable, Mapping
 
 import torch
 
@@ -15,8 +14,6 @@ from .options import Options, resolve_options
 from .pipeline import TuneOutcome, tune_task
 from .problem import find_problems, load_problem
 from .task import KernelTask
-
-log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -210,28 +210,20 @@ class TritonConfigTuner:
             shape = kernel_shape(task)
         except NotTunableError:
             return []
-        tried = {_config_key(a.candidate) for a in history if a.candidate.proposer == self.name}
+        tried = {LaunchConfig.from_dict(a.candidate.notes["config"]) for a in history
+                 if a.candidate.proposer == self.name}
         best = _fastest_correct(history, self.name)
         pool = coarse_grid(shape) if best is None else neighbours(best, shape) + coarse_grid(shape)
         fresh = []
         for config in pool:
-            key = _key_of(config)
-            if key in tried:
+            if config in tried:
                 continue
-            tried.add(key)
+            tried.add(config)
             fresh.append(Candidate(with_fixed_config(task, shape, config), self.name,
                                    {"config": config.as_dict(), "heuristic": shape.kind}))
             if len(fresh) == limit:
                 break
         return fresh
-
-
-def _key_of(config: LaunchConfig) -> tuple:
-    return tuple(sorted(config.as_dict().items()))
-
-
-def _config_key(candidate: Candidate) -> tuple:
-    return tuple(sorted(candidate.notes.get("config", {}).items()))
 
 
 def _fastest_correct(history: Sequence[Attempt], proposer: str) -> LaunchConfig | None:
