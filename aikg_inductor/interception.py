@@ -6,8 +6,9 @@ active ``KernelSession`` supply a replacement. It also registers a no-op custom 
 session's fingerprint into Inductor's FX graph cache key, and it holds the loaders that compile one kernel alone.
 
 Outside an ``activate()`` block (any compile that is not through the ``aikg`` backend) everything here defers to
-Inductor unchanged. Supported: torch 2.11 and 2.13 (``SUPPORTED_TORCH``); ``check_private_apis()`` fails loudly
-when a release moves what we rely on.
+Inductor unchanged, unless a serving plugin installed a session for the whole process (``install_session``).
+Supported: torch 2.11 and 2.13 (``SUPPORTED_TORCH``); ``check_private_apis()`` fails loudly when a release moves
+what we rely on.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ class KernelSession(Protocol):
 
 
 _ACTIVE: contextvars.ContextVar[KernelSession | None] = contextvars.ContextVar("aikg_session", default=None)
+# A serving stack (vLLM) calls Inductor itself, in threads and processes we do not control, so there a session is
+# installed for the whole process instead. This is the one piece of process-wide state; an ``activate()`` block
+# (the aikg backend's own compiles) still takes precedence inside it.
+_INSTALLED: KernelSession | None = None
 
 
 @contextlib.contextmanager
@@ -60,6 +65,35 @@ def activate(session: KernelSession) -> Iterator[None]:
         _ACTIVE.reset(token)
 
 
+def install_session(session: KernelSession | None) -> None:
+    """Make ``session`` see the kernels of every Inductor compile in this process (None: stop). For serving
+    plugins, whose compiles are not ours to wrap in ``activate()``."""
+    global _INSTALLED
+    if session is not None:
+        install()
+    _INSTALLED = session
+
+
+def installed_session() -> KernelSession | None:
+    return _INSTALLED
+
+
+def _current_session() -> KernelSession | None:
+    session = _ACTIVE.get()
+    return _INSTALLED if session is None else session
+
+
+def bypass_graph_caches() -> None:
+    """Turn off Inductor's FX graph cache and AOTAutograd's cache for this process, so that every kernel of every
+    compile goes through the scheduler (and so through an installed session that records tasks)."""
+    from torch._functorch import config as functorch_config
+
+    inductor_config.fx_graph_cache = False
+    inductor_config.fx_graph_remote_cache = False
+    functorch_config.enable_autograd_cache = False
+    functorch_config.enable_remote_autograd_cache = False
+
+
 # --------------------------------------------------------------------------------------------- version guard
 
 
@@ -69,6 +103,8 @@ class UnsupportedTorchError(RuntimeError):
 
 def check_private_apis() -> None:
     """Raise UnsupportedTorchError naming what moved, if the private APIs we use are not as we expect."""
+    from torch._functorch import config as functorch_config
+
     problems = []
     if not torch.__version__.startswith(SUPPORTED_TORCH):
         problems.append(f"torch {torch.__version__} is not one of the tested releases {SUPPORTED_TORCH}")
@@ -78,6 +114,8 @@ def check_private_apis() -> None:
         CppScheduling: ("define_kernel",),
         TritonScheduling: ("define_kernel",),
         CUDACombinedScheduling: ("choose_node_backend",),
+        inductor_config: ("fx_graph_cache", "fx_graph_remote_cache"),
+        functorch_config: ("enable_autograd_cache", "enable_remote_autograd_cache"),
     }
     for owner, names in expected.items():
         for name in names:
@@ -277,7 +315,7 @@ def _describe_triton(src_code: str, node_schedule: Sequence[Any], kernel: Any) -
 
 def _intercept(src_code: str, describe: Callable[[], KernelTask]) -> str:
     """The source Inductor should compile: the session's replacement, else the baseline. Never raises."""
-    session = _ACTIVE.get()
+    session = _current_session()
     if session is None:
         return src_code
     try:
@@ -319,7 +357,7 @@ class CacheKeyPass(CustomGraphModulePass):
         return None
 
     def uuid(self) -> str:
-        session = _ACTIVE.get()
+        session = _current_session()
         return "aikg-inactive" if session is None else f"aikg-{session.cache_token()}"
 
 

@@ -31,3 +31,33 @@ def test_source_normalisation_drops_the_device_index():
     normalised = interception.normalise_source(line, "cuda")
     assert "index=0" in normalised
     assert "index=3" in interception.localise_source(normalised, torch.device("cuda", 3))
+
+
+def test_an_installed_session_is_seen_outside_activate_and_activate_wins(monkeypatch):
+    class Session:
+        def __init__(self, token):
+            self.token = token
+
+        def on_kernel(self, task):
+            return None
+
+        def cache_token(self):
+            return self.token
+
+    try:
+        interception.install_session(Session("installed"))
+        assert interception.CacheKeyPass().uuid() == "aikg-installed"
+        with interception.activate(Session("active")):
+            assert interception.CacheKeyPass().uuid() == "aikg-active"
+    finally:
+        interception.install_session(None)
+    assert interception.CacheKeyPass().uuid() == "aikg-inactive"
+
+
+def test_bypass_graph_caches_turns_off_the_caches_it_names(monkeypatch):
+    for name in ("fx_graph_cache", "fx_graph_remote_cache"):
+        monkeypatch.setattr(torch._inductor.config, name, getattr(torch._inductor.config, name))
+    for name in ("enable_autograd_cache", "enable_remote_autograd_cache"):
+        monkeypatch.setattr(torch._functorch.config, name, getattr(torch._functorch.config, name))
+    interception.bypass_graph_caches()
+    assert torch._inductor.config.fx_graph_cache is False and torch._functorch.config.enable_autograd_cache is False
