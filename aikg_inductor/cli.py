@@ -548,7 +548,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: aikg tune examples/ --budget-s 30\n\n" + EPILOG_OPTIONS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    tune.add_argument("targets", nargs="+", type=Path, help="problem files or folders of them")
+    tune.add_argument("targets", nargs="+", type=Path, help="problem files or folders of them; or recorded task "
+                      "files (*.json, from record_dir or inspect --save-tasks) or folders of them")
     tune.add_argument("--budget-s", type=float, help="wall-time budget per kernel (option kernel_budget_s)")
     tune.add_argument("--budget-candidates", type=int, help="candidates per kernel (kernel_budget_candidates)")
     tune.add_argument("--margin", type=float, help="required speedup margin (default 0.03)")

@@ -12,7 +12,7 @@ from .backend import capture
 from .kernel_cache import KernelCache
 from .options import Options, resolve_options
 from .pipeline import TuneOutcome, tune_task
-from .problem import find_problems, load_problem
+from .problem import ProblemError, find_problems, load_problem
 from .task import KernelTask
 
 
@@ -32,14 +32,44 @@ class TunedKernel:
 def collect_tasks(
     targets: Iterable[Path | str], device: str = "cpu", dtype: torch.dtype | None = None
 ) -> dict[str, tuple[KernelTask, list[str]]]:
-    """Every distinct kernel (by exact key) of the problems in ``targets`` (files or folders of files)."""
+    """Every distinct kernel (by exact key) of the problems in ``targets`` (files or folders of files). A target that
+    is a recorded task (``*.json``) or a folder of them is taken as it is (see ``recorded_tasks``)."""
     tasks: dict[str, tuple[KernelTask, list[str]]] = {}
-    for path in (p for target in targets for p in find_problems(target)):
+    problem_targets = []
+    for target in targets:
+        recorded = recorded_tasks(target)
+        if recorded is None:
+            problem_targets.append(target)
+        for task, source in recorded or ():
+            tasks.setdefault(task.key, (task, []))[1].append(source)
+    for path in (p for target in problem_targets for p in find_problems(target)):
         problem = load_problem(path, device, dtype)
         session, _ = capture(problem.model, problem.inputs, {"mode": "off"})
         for key, task in session.tasks.items():
             tasks.setdefault(key, (task, []))[1].append(problem.name)
     return tasks
+
+
+def recorded_tasks(target: Path | str) -> list[tuple[KernelTask, str]] | None:
+    """The tasks in a task file (``*.json``) or a folder holding task files and no problem files, each with the
+    folder it came from; None when ``target`` is a problem file or folder. Task files are what ``record_dir`` (for
+    instance vLLM's compiles under the aikg plugin) and ``aikg inspect --save-tasks`` write."""
+    target = Path(target)
+    if target.is_dir() and not any(target.glob("*.py")):
+        files = sorted(target.glob("*.json"))
+    elif target.suffix == ".json":
+        files = [target]
+    else:
+        return None
+    if not files:
+        raise ProblemError(f"{target}: no problem files (*.py) and no task files (*.json) in this folder")
+    loaded = []
+    for path in files:
+        try:
+            loaded.append((KernelTask.load(path), path.parent.name or str(path.parent)))
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise ProblemError(f"{path}: not a task file ({err})") from None
+    return loaded
 
 
 def tune(
