@@ -1,0 +1,1 @@
+"""Hooks that bring accepted kernels into serving stacks which call Inductor themselves (vLLM)."""
