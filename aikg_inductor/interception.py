@@ -414,19 +414,79 @@ def load_cpp_kernel(source: str, ctypes: Sequence[str]) -> Callable[..., None]:
 
 def load_triton_kernel(source: str, device: torch.device) -> Callable[..., None]:
     """Load a Triton kernel source (as in a task); the callable takes the call arguments and launches on the
-    current stream of ``device``."""
+    current stream of ``device``.
+
+    With ``device`` the CPU the kernel runs under Triton's interpreter (``TRITON_INTERPRET=1``, which must be set in
+    this process) on CPU tensors; see ``triton_interpreter_problems``.
+    """
     from torch._inductor.codecache import PyCodeCache
-    from torch._inductor.runtime.triton_heuristics import CachingAutotuner  # noqa: F401 - checked import
+    from torch._inductor.runtime.triton_heuristics import CachingAutotuner
 
     name = "aikg_kernel"
-    module = PyCodeCache.load(prepare_source_for_loading(localise_source(source, device), name))
-    kernel = getattr(module, name)
+    code = prepare_source_for_loading(localise_source(source, device), name)
+    if device.type == "cpu":
+        if problems := triton_interpreter_problems():
+            raise RuntimeError("cannot run Triton kernels under the interpreter here: " + "; ".join(problems))
+        with _no_gpu_driver_switch():
+            kernel = getattr(PyCodeCache.load(code), name)
+        if not (isinstance(kernel, CachingAutotuner) and kernel.triton_interpret):
+            raise RuntimeError(f"{name} did not load as an interpreted Inductor kernel (got {type(kernel).__name__})")
+
+        def interpret(*args: Any) -> None:
+            # CachingAutotuner.run interprets with its first config and Inductor's grid (_interpret_args_grid).
+            kernel.run(*args, stream=0)
+
+        return interpret
+    kernel = getattr(PyCodeCache.load(code), name)
 
     def launch(*args: Any) -> None:
         stream = torch.cuda.current_stream(device).cuda_stream
         kernel.run(*args, stream=stream)
 
     return launch
+
+
+# Versions whose interpreter path in CachingAutotuner (run -> _interpret_args_grid -> fn[grid]) we rely on.
+INTERPRETER_TORCH = ("2.11", "2.12", "2.13")
+
+
+def triton_interpreter_problems() -> list[str]:
+    """Why Inductor-format Triton kernels cannot run on CPU tensors under Triton's interpreter here (empty: they can).
+
+    Inductor's own CachingAutotuner launches through the interpreter when TRITON_INTERPRET=1 was set when it was
+    created: with its first config, on the grid Inductor's grid expression gives. The one obstacle is the module
+    prologue ``triton_helpers.set_driver_to_gpu()``, which raises without a GPU backend; ``_no_gpu_driver_switch``
+    skips it while a kernel module loads (the interpreter needs no driver).
+    """
+    import os
+
+    problems = []
+    if os.environ.get("TRITON_INTERPRET", "0") != "1":
+        problems.append("TRITON_INTERPRET=1 is not set in this process")
+    if not torch.__version__.startswith(INTERPRETER_TORCH):
+        problems.append(f"torch {torch.__version__} is not one of the tested releases {INTERPRETER_TORCH}")
+    try:
+        from torch._inductor.runtime import triton_helpers
+        from torch._inductor.runtime.triton_heuristics import CachingAutotuner
+    except ImportError as err:
+        return [*problems, f"Inductor's Triton runtime does not import: {err}"]
+    if not callable(getattr(triton_helpers, "set_driver_to_gpu", None)):
+        problems.append("triton_helpers.set_driver_to_gpu is gone")
+    if not hasattr(CachingAutotuner, "_interpret_args_grid"):
+        problems.append("CachingAutotuner._interpret_args_grid is gone")
+    return problems
+
+
+@contextlib.contextmanager
+def _no_gpu_driver_switch() -> Iterator[None]:
+    from torch._inductor.runtime import triton_helpers
+
+    original = triton_helpers.set_driver_to_gpu
+    triton_helpers.set_driver_to_gpu = lambda: None
+    try:
+        yield
+    finally:
+        triton_helpers.set_driver_to_gpu = original
 
 
 # --------------------------------------------------------------------------------------------- compiling

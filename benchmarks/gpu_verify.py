@@ -1,7 +1,8 @@
 """The verifier's adversarial cases with Triton kernels on a CUDA GPU (issue 4's GPU run).
 
-Captures Inductor's Triton kernel for ``relu(x + y)`` (fp32, 1M elements) and judges hand-edited variants of it:
-each must be rejected with the right rule, except the last, a tuned configuration of Inductor's softmax kernel,
+Captures Inductor's Triton kernel for ``relu(x + y)`` (fp32, 1M elements) and judges hand-edited variants of it
+(``benchmarks/triton_cases.py``, shared with the CPU suite under Triton's interpreter): each must be rejected with
+the right rule, except the last, a tuned configuration of Inductor's softmax kernel,
 which is accepted only if it is really faster (reported as measured either way).
 
     python benchmarks/gpu_verify.py --out OUT
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import time
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import triton
 from aikg_inductor import capture
 from aikg_inductor.search.proposers.tuner import LaunchConfig, kernel_shape, with_fixed_config
 from aikg_inductor.verify import verify_candidate
+from triton_cases import variants  # benchmarks/triton_cases.py: the same cases the CPU suite interprets
 
 N = 1 << 20
 
@@ -39,53 +40,6 @@ def softmax_task():
     return task
 
 
-def store_line(source: str) -> str:
-    return next(line for line in source.splitlines() if line.strip().startswith("tl.store(out_ptr0"))
-
-
-def variants(source: str) -> dict[str, tuple[str, set[str]]]:
-    """name -> (candidate source, acceptable rules)."""
-    store = store_line(source)
-    value = re.match(r"\s*tl\.store\(out_ptr0 \+ \(x0\), (\w+), (\w+)\)", store)
-    assert value, store
-    tmp, mask = value.groups()
-    mask_expr = "x0 < 1" if mask == "None" else f"{mask} & (x0 < 1)"
-    body = source.split("@triton.jit", 1)
-    jit_def, rest = body[1].split("\n", 2)[1], body[1].split("\n", 2)[2]
-    indent = "    "
-
-    def replace_store(new: str) -> str:
-        return source.replace(store, f"{indent}{new}")
-
-    def prepend_body(line: str) -> str:
-        return source.replace(jit_def + "\n", jit_def + "\n" + indent + line + "\n", 1)
-
-    return {
-        "a wrong value in a corner": (replace_store(
-            f"tl.store(out_ptr0 + (x0), tl.where(x0 == {N - 1}, {tmp} + 1.0, {tmp}), {mask})"), {"mismatch"}),
-        "b writes part of the output": (replace_store(
-            f"tl.store(out_ptr0 + (x0), {tmp}, x0 < {N // 2})"), {"unwritten-output"}),
-        # Volatile loads are re-read every iteration, so the compiler cannot prove the loop away.
-        "c hangs": (prepend_body("while tl.load(in_ptr0, volatile=True) == tl.load(in_ptr0, volatile=True):\n"
-                                 "        pass"), {"timeout"}),
-        "d illegal address": (replace_store(f"tl.store(out_ptr0 + (x0) + 1099511627776, {tmp}, {mask})"),
-                              {"crash", "runtime-error"}),
-        "f mutates an input": (replace_store(
-            f"tl.store(out_ptr0 + (x0), {tmp}, {mask})\n{indent}tl.store(in_ptr0 + (x0), {tmp}, {mask})"),
-            {"input-mutated"}),
-        "g calls torch": (source.replace("import triton\n", "import triton\nimport torch\n", 1)
-                          .replace(jit_def + "\n", jit_def + "\n" + indent + "torch.zeros(1)\n", 1), {"guard:torch",
-                                                                                                       "guard:include"}),
-        "h writes out of bounds": (replace_store(f"tl.store(out_ptr0 + (x0) + 16, {tmp}, {mask})"),
-                                   {"out-of-bounds-write"}),
-        "h reads out of bounds": (source.replace("tl.load(in_ptr1 + (x0)", "tl.load(in_ptr1 + (x0) + 16", 1),
-                                  {"out-of-bounds-read", "mismatch", "nan-inf-mismatch"}),
-        "i opens a file": (source.replace("import triton\n", "import triton\nopen('/tmp/aikg-leak', 'w')\n", 1),
-                           {"guard:system"}),
-        "j correct but slower": (None, {"not-faster"}),  # filled in below: a tiny-block configuration
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True)
@@ -94,10 +48,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     task = add_relu_task()
-    cases = variants(task.source)
-    shape = kernel_shape(task)
-    slow = LaunchConfig((("XBLOCK", 32),), num_warps=1)
-    cases["j correct but slower"] = (with_fixed_config(task, shape, slow), {"not-faster"})
+    cases = variants(task)
     for name, (source, expected) in cases.items():
         if args.cases and name.split()[0] not in args.cases:
             continue

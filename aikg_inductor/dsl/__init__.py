@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any, Callable, Protocol
 
 from ..task import KernelTask
@@ -28,7 +29,16 @@ class UnknownDslError(ValueError):
     pass
 
 
+def triton_interpreted() -> bool:
+    """Whether Triton kernels in this process run under Triton's interpreter on CPU tensors (TRITON_INTERPRET=1)."""
+    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
 def adapter_for(dsl: str) -> DslAdapter:
+    """The adapter that runs ``dsl``'s kernels here; ``triton-cuda`` under TRITON_INTERPRET=1: the interpreter's."""
     if dsl not in _ADAPTERS:
         raise UnknownDslError(f"no adapter for DSL {dsl!r}; known: {', '.join(_ADAPTERS)}")
-    return importlib.import_module(f"{__name__}.{_ADAPTERS[dsl]}").ADAPTER
+    module = _ADAPTERS[dsl]
+    if dsl == "triton-cuda" and triton_interpreted():
+        module = "triton_interpret"
+    return importlib.import_module(f"{__name__}.{module}").ADAPTER

@@ -91,7 +91,7 @@ def _judge(
 ) -> None:
     task_json = task.to_json()
     specs = [t.to_dict() for t in trials]
-    report.device = worker.call({"op": "device", "device_type": task.device_type}, 30)[0]["name"]
+    report.device = worker.call({"op": "device", "device_type": task.device_type, "dsl": task.dsl}, 30)[0]["name"]
 
     # The oracle first: its results are back in this process before any candidate code is loaded in the worker.
     baseline_id = _stage(worker, {"op": "load", "task": task_json, "source": task.source}, compile_timeout_s,

@@ -162,7 +162,7 @@ def judge(
             failure = compare(name, got[name], want[name], scale, errors)
             if failure is None:
                 continue
-            if failure.rule == "mismatch" and _matches_earlier(name, got[name], oracle[:t], task, trials):
+            if failure.rule == "mismatch" and _matches_earlier(name, got[name], oracle[:t], task, trials, scale):
                 failure = Failure("cached-result", f"{name} in trial {t} equals the expected result of an earlier "
                                                    "trial: the candidate returns results from a previous call")
             return _in_trial(failure, t, trial)
@@ -170,11 +170,17 @@ def judge(
 
 
 def _matches_earlier(
-    name: str, got: torch.Tensor, earlier: list[list[torch.Tensor]], task: KernelTask, trials: list[Trial]
+    name: str, got: torch.Tensor, earlier: list[list[torch.Tensor]], task: KernelTask, trials: list[Trial],
+    scale: float,
 ) -> bool:
+    """Whether ``got`` is an earlier trial's expected result. The absolute tolerance is the smaller of the two
+    trials' (against the "large" trial's, any output of magnitude one would match)."""
     for t, storages in enumerate(earlier):
-        previous = live_outputs(task, storages)[name]
-        if compare(name, got, previous, input_scale(trials[t], str(got.dtype).removeprefix("torch.")), Errors()) is None:
+        previous = live_outputs(task, storages).get(name)
+        if previous is None or previous.shape != got.shape:
+            continue
+        both = min(scale, input_scale(trials[t], str(got.dtype).removeprefix("torch.")))
+        if compare(name, got, previous, both, Errors()) is None:
             return True
     return False
 

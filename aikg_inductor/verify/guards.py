@@ -136,6 +136,12 @@ _PY_EVAL = {"eval", "exec", "compile", "__import__", "globals", "locals", "vars"
             "__builtins__", "breakpoint"}
 _PY_SYSTEM = {"open", "input", "exit", "quit", "os", "sys", "subprocess", "socket", "shutil", "pathlib", "ctypes"}
 _PY_ALLOWED_DUNDERS = {"__file__", "__name__"}
+# Inductor's runtime modules import os, torch and more themselves: only the names its kernels import may be taken
+# from them, and no attribute may reach through a module to os, torch, ... (``triton_heuristics.os.system``).
+_PY_RUNTIME_NAMES = {"triton_helpers", "triton_heuristics", "libdevice", "math", "AutotuneHint", "ReductionHint",
+                     "TileHint", "DeviceProperties"}
+_PY_SYSTEM_ATTRS = _PY_SYSTEM | {"system", "popen", "environ", "spawn", "builtins", "importlib", "remove", "unlink",
+                                 "rmdir", "rename", "kill", "fork", "execv", "execve", "putenv"}
 _PY_PLACEHOLDER = "aikg_kernel"
 
 
@@ -168,6 +174,12 @@ def check_triton(baseline: str, source: str) -> GuardViolation | None:
             for name in modules:
                 if not _PY_ALLOWED_MODULES.match(name) or isinstance(node, ast.Import) and name.startswith("torch"):
                     return GuardViolation("guard:include", f"import of {name!r} is not on the allowlist")
+            if isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    if alias.name == "torch" or alias.name in _PY_SYSTEM or (
+                            (node.module or "").startswith("torch") and alias.name not in _PY_RUNTIME_NAMES):
+                        return GuardViolation("guard:include", f"import of {alias.name!r} from {node.module!r} is "
+                                                               "not on the allowlist")
         elif isinstance(node, ast.Name):
             if node.id == "torch":
                 return GuardViolation("guard:torch", "uses torch: kernels compute themselves, not via torch")
@@ -179,6 +191,10 @@ def check_triton(baseline: str, source: str) -> GuardViolation | None:
                 return GuardViolation("guard:eval", f"uses {node.id}")
         elif isinstance(node, ast.Attribute) and node.attr.startswith("__"):
             return GuardViolation("guard:eval", f"reflection through .{node.attr}")
+        elif isinstance(node, ast.Attribute) and node.attr == "torch":
+            return GuardViolation("guard:torch", f"reaches torch through {ast.unparse(node)}")
+        elif isinstance(node, ast.Attribute) and node.attr in _PY_SYSTEM_ATTRS:
+            return GuardViolation("guard:system", f"uses {ast.unparse(node)}")
     want_fn, got_fn = _kernel_def(_parse(baseline)), _kernel_def(module)
     if got_fn is None or want_fn is None:
         return GuardViolation("guard:signature", f"expected exactly one top-level def {KERNEL_NAME}(...)")

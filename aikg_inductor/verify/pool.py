@@ -63,9 +63,9 @@ def _describe_exit(code: int | None) -> str:
 class Worker:
     """One worker process and our end of its socket."""
 
-    def __init__(self, dsls: Sequence[str], threads: int | None = None) -> None:
+    def __init__(self, dsls: Sequence[str], threads: int | None = None, env: dict[str, str] | None = None) -> None:
         ours, theirs = socket.socketpair()
-        env = dict(os.environ)
+        env = {**os.environ, **(env or {})}
         if threads is not None:
             env["OMP_NUM_THREADS"] = str(threads)  # read by libgomp at start: torch's and the kernels' threads
         self.proc = subprocess.Popen(
@@ -134,12 +134,15 @@ class WorkerPool:
     """``size`` warm workers; ``worker()`` lends one exclusively and replaces it if it must not be reused.
 
     ``threads`` caps each worker's OpenMP threads (default: as the environment says). Timings are only valid for
-    the thread count they were taken with; the report's device names it.
+    the thread count they were taken with; the report's device names it. ``env`` adds to the environment workers
+    start with (``{"TRITON_INTERPRET": "1"}``: Triton kernels run under Triton's interpreter on CPU tensors).
     """
 
-    def __init__(self, size: int = 1, dsls: Sequence[str] = ("cpp-cpu",), threads: int | None = None) -> None:
+    def __init__(self, size: int = 1, dsls: Sequence[str] = ("cpp-cpu",), threads: int | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.dsls = tuple(dsls)
         self.threads = threads
+        self.env = dict(env or {})
         self._idle: queue.Queue[Worker] = queue.Queue()
         self._all: set[Worker] = set()
         self._lock = threading.Lock()
@@ -150,7 +153,7 @@ class WorkerPool:
             self._idle.put(self._start())
 
     def _start(self) -> Worker:
-        worker = Worker(self.dsls, self.threads)
+        worker = Worker(self.dsls, self.threads, self.env)
         with self._lock:
             self._all.add(worker)
         log.debug("verify worker %d started", worker.pid)

@@ -71,7 +71,7 @@ def poisoned_tensor(layout: TensorLayout, device: str) -> torch.Tensor:
 def make_values(task: KernelTask, seed: int) -> list[Any]:
     """Argument values for one launch: random inputs, poisoned outputs, and the recorded sizes."""
     generator = torch.Generator().manual_seed(seed)
-    device = task.device_type
+    device = adapter_for(task.dsl).device_type  # "cpu" for Triton kernels under the interpreter
     values: list[Any] = []
     for arg in task.args:
         values.append(_value_for(arg, generator, device))

@@ -75,7 +75,7 @@ class Worker:
                         old.copy_(new)
                 device_flats = previous
             else:
-                device_flats = _to_device(flats, task.device_type)
+                device_flats = _to_device(flats, adapter.device_type)
             kernel(*call_values(task, device_flats))
             adapter.synchronize()
             self.last_flats[job["kernel"]] = device_flats
@@ -83,15 +83,18 @@ class Worker:
         return {"trials": len(job["trials"])}, frames
 
     def time(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+        from ..dsl import adapter_for
+
         task = self.task(job["task"])
+        device_type = adapter_for(task.dsl).device_type  # "cpu" for Triton kernels under the interpreter
         trial = Trial(seed=int(job["seed"]))
         calls = []
         for name in ("baseline", "candidate"):
             kernel = self.kernels[job[name]]
-            values = call_values(task, _to_device(build(task, trial), task.device_type))
+            values = call_values(task, _to_device(build(task, trial), device_type))
             calls.append(lambda kernel=kernel, values=values: kernel(*values))
         screen = bool(job.get("screen"))
-        if task.device_type == "cuda":
+        if device_type == "cuda":
             measurement = measure_gpu(*calls, rounds=SCREEN_GPU_ROUNDS, rep_ms=SCREEN_GPU_REP_MS) if screen \
                 else measure_gpu(*calls)
         else:
@@ -99,7 +102,15 @@ class Worker:
         return measurement.to_dict(), []
 
     def device(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
-        return {"name": device_name(job["device_type"])}, []
+        from ..dsl import adapter_for
+
+        if "dsl" not in job:
+            return {"name": device_name(job["device_type"])}, []
+        adapter = adapter_for(job["dsl"])
+        name = device_name(adapter.device_type)
+        if getattr(adapter, "interpreted", False):
+            name += ", Triton interpreter (timings are the interpreter's, not a GPU's)"
+        return {"name": name}, []
 
 
 def _to_device(flats: list[Any], device_type: str) -> list[Any]:
@@ -132,6 +143,8 @@ def _warm(dsls: list[str]) -> None:
             out = KernelArg("out_ptr0", "buf0", "out", TensorLayout((1,), (1,), "float32"), ctype="float*")
             task = KernelTask("warm", dsl, "cpu", "", "", None, _WARM_CPP, (out,), ())
             adapter.load(task, _WARM_CPP)
+        elif getattr(adapter, "interpreted", False):
+            import torch._inductor.runtime.triton_heuristics  # noqa: F401 - Inductor's Triton runtime, triton
 
 
 def serve(conn: Connection, dsls: list[str]) -> None:

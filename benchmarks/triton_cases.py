@@ -1,0 +1,101 @@
+"""The verifier's adversarial Triton candidates (issue 4, cases a-j), as text edits of Inductor's pointwise kernel.
+
+Shared by the GPU run (``benchmarks/gpu_verify.py``, on an H100) and the CPU suite under Triton's interpreter
+(``tests/test_verify_triton_interpret.py``), so both judge exactly the same sources. The base is Inductor's kernel
+for ``relu(x + y)``: ``tl.store(out_ptr0 + (x0), tmpN, mask)`` with two loads ``in_ptr0``/``in_ptr1``, one size
+argument ``xnumel``. Each candidate differs from the correct kernel in the way its name says.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aikg_inductor.search.proposers.tuner import LaunchConfig, kernel_shape, with_fixed_config
+from aikg_inductor.task import KernelTask
+
+# The tuner's smallest block: many more programs than Inductor's configuration, so slower on a GPU and (more
+# programs to interpret) under the interpreter.
+SLOW_CONFIG = LaunchConfig((("XBLOCK", 32),), num_warps=1)
+
+# A candidate that answers every call after the first from the first call's inputs: a result cached across calls.
+# It wraps the kernel's launcher at module level, which the static guards allow (the tuner's and the LLM's kernels
+# are modules too); only the trials can catch it.
+CACHED_RESULT = '''
+
+_first_inputs = []
+_launch = Placeholder.KERNEL_NAME.run
+
+
+def _replay(*args, **kwargs):
+    if not _first_inputs:
+        _first_inputs.extend(args[:2])
+    _launch(*_first_inputs, *args[2:], **kwargs)
+
+
+Placeholder.KERNEL_NAME.run = _replay
+'''
+
+
+def numel(task: KernelTask) -> int:
+    return next(a.value for a in task.args if a.param == "xnumel")
+
+
+def store_line(source: str) -> str:
+    return next(line for line in source.splitlines() if line.strip().startswith("tl.store(out_ptr0"))
+
+
+def variants(task: KernelTask) -> dict[str, tuple[str, set[str]]]:
+    """name -> (candidate source, acceptable rules), for cases a-j of an add+relu task."""
+    source, n = task.source, numel(task)
+    store = store_line(source)
+    value = re.match(r"\s*tl\.store\(out_ptr0 \+ \(x0\), (\w+), (\w+)\)", store)
+    assert value, store
+    tmp, mask = value.groups()
+    body = source.split("@triton.jit", 1)
+    jit_def = body[1].split("\n", 2)[1]
+    indent = "    "
+
+    def replace_store(new: str) -> str:
+        return source.replace(store, f"{indent}{new}")
+
+    def prepend_body(line: str) -> str:
+        return source.replace(jit_def + "\n", jit_def + "\n" + indent + line + "\n", 1)
+
+    def module_prologue(code: str) -> str:
+        return source.replace("import triton\n", f"import triton\n{code}\n", 1)
+
+    return {
+        "a wrong value in a corner": (replace_store(
+            f"tl.store(out_ptr0 + (x0), tl.where(x0 == {n - 1}, {tmp} + 1.0, {tmp}), {mask})"), {"mismatch"}),
+        "b writes part of the output": (replace_store(
+            f"tl.store(out_ptr0 + (x0), {tmp}, x0 < {n // 2})"), {"unwritten-output"}),
+        # Volatile loads are re-read every iteration, so the compiler cannot prove the loop away.
+        "c hangs": (prepend_body("while tl.load(in_ptr0, volatile=True) == tl.load(in_ptr0, volatile=True):\n"
+                                 "        pass"), {"timeout"}),
+        # 4 TiB past the output: an illegal address on a GPU, a segmentation fault under the interpreter.
+        "d illegal address": (replace_store(f"tl.store(out_ptr0 + (x0) + 1099511627776, {tmp}, {mask})"),
+                              {"crash", "runtime-error"}),
+        "e returns a result cached from an earlier call": (source + CACHED_RESULT, {"cached-result"}),
+        "f mutates an input": (replace_store(
+            f"tl.store(out_ptr0 + (x0), {tmp}, {mask})\n{indent}tl.store(in_ptr0 + (x0), {tmp}, {mask})"),
+            {"input-mutated"}),
+        "g calls torch": (module_prologue("import torch").replace(jit_def + "\n", jit_def + "\n" + indent
+                                                                  + "torch.zeros(1)\n", 1),
+                          {"guard:torch", "guard:include"}),
+        "g reaches torch through Inductor's runtime": (prepend_body("triton_helpers.torch.zeros(1)"),
+                                                       {"guard:torch"}),
+        "h writes out of bounds": (replace_store(f"tl.store(out_ptr0 + (x0) + 16, {tmp}, {mask})"),
+                                   {"out-of-bounds-write"}),
+        "h reads out of bounds": (source.replace("tl.load(in_ptr1 + (x0)", "tl.load(in_ptr1 + (x0) + 16", 1),
+                                  {"out-of-bounds-read", "mismatch", "nan-inf-mismatch"}),
+        "i opens a file": (module_prologue("open('/tmp/aikg-leak', 'w')"), {"guard:system"}),
+        "i runs a subprocess": (module_prologue("import subprocess\nsubprocess.run(['id'])"),
+                                {"guard:include", "guard:system"}),
+        "i opens a socket": (module_prologue("import socket\nsocket.create_connection(('example.com', 80))"),
+                             {"guard:include", "guard:system"}),
+        "i reaches os through Inductor's runtime": (module_prologue(
+            "triton_heuristics.os.system('touch /tmp/aikg-pwned')"), {"guard:system"}),
+        "i imports os from Inductor's runtime": (module_prologue(
+            "from torch._inductor.runtime.triton_heuristics import os as _os\n_os.system('id')"), {"guard:include"}),
+        "j correct but slower": (with_fixed_config(task, kernel_shape(task), SLOW_CONFIG), {"not-faster"}),
+    }
