@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .options import OptionsError, describe_options
+from .options import OptionsError, describe_options, resolve_options
 
 log = logging.getLogger("aikg_inductor")
 
@@ -118,7 +118,6 @@ def _size(text: str) -> int:
 
 def _open_cache(args: argparse.Namespace, create: bool = False) -> Any:
     from .kernel_cache import CacheUnavailableError, KernelCache
-    from .options import resolve_options
 
     directory = args.cache_dir or resolve_options().cache_dir
     if not create and not (directory / "kernels").is_dir():
@@ -406,26 +405,64 @@ def _add_verify_parser(sub: Any) -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from .problem import parse_dtype
     from .tune import tune
 
     overrides = {"kernel_budget_s": args.budget_s, "kernel_budget_candidates": args.budget_candidates,
-                 "margin": args.margin, "cache_dir": args.cache_dir}
-    options = {k: v for k, v in overrides.items() if v is not None}
-    console = _console()
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
-        bar = progress.add_task("capturing kernels", total=None)
-
-        def on_kernel(index: int, total: int, task: Any) -> None:
-            progress.update(bar, total=total, completed=index,
-                            description=f"tuning {task.short_key} ({task.name or task.dsl})")
-
-        results = tune(args.targets, options, args.device, parse_dtype(args.dtype) if args.dtype else None, on_kernel)
+                 "kernel_budget_tokens": args.budget_tokens, "run_budget_s": args.run_budget_s,
+                 "run_budget_tokens": args.run_budget_tokens, "verify_workers": args.workers,
+                 "target_roofline": args.target_roofline, "margin": args.margin, "cache_dir": args.cache_dir}
+    options = resolve_options({k: v for k, v in overrides.items() if v is not None})
+    dtype = parse_dtype(args.dtype) if args.dtype else None
+    try:
+        with _TuneBars(_console()) as bars:
+            results = tune(args.targets, options, args.device, dtype, bars)
+    except KeyboardInterrupt:
+        print("aikg: interrupted; every candidate judged so far is kept in the search history and accepted kernels "
+              "are in the cache. Run the same command again to resume.", file=sys.stderr)
+        return 130
     _print_tune_table(results)
+    _console().print(f"report: aikg report --cache-dir {options.cache_dir}")
     return 0
+
+
+class _TuneBars:
+    """``aikg tune``'s progress: one bar over kernels, one bar per kernel being tuned (candidates judged)."""
+
+    def __init__(self, console: Any) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[best]}"), TimeElapsedColumn(), console=console,
+                                 transient=True)
+        self.overall = self.progress.add_task("capturing kernels", total=None, best="")
+        self.bars: dict[str, Any] = {}
+        self.best: dict[str, float] = {}
+
+    def __enter__(self) -> _TuneBars:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    def kernels_found(self, total: int) -> None:
+        self.progress.update(self.overall, total=total, description="kernels")
+
+    def kernel_started(self, task: Any, budget: int) -> None:
+        self.bars[task.key] = self.progress.add_task(f"  {task.short_key} {task.name or task.dsl}", total=budget,
+                                                     best="")
+
+    def attempt_judged(self, task: Any, attempt: Any) -> None:
+        if attempt.report.accepted:
+            self.best[task.key] = max(self.best.get(task.key, 0.0), attempt.report.speedup or 0.0)
+        best = f"best {self.best[task.key]:.3f}x" if task.key in self.best else ""
+        self.progress.update(self.bars[task.key], advance=1, best=best)
+
+    def kernel_finished(self, row: Any) -> None:
+        if row.task.key in self.bars:
+            self.progress.remove_task(self.bars.pop(row.task.key))
+        self.progress.advance(self.overall)
 
 
 def _print_tune_table(results: list[Any]) -> None:
@@ -440,17 +477,18 @@ def _print_tune_table(results: list[Any]) -> None:
     for row in results:
         ops = _op_names(row.task.origins)
         if row.outcome is None:
-            table.add_row(row.task.short_key, ", ".join(row.problems), ops, "0", "-", "-", "0", "0", "already cached")
+            table.add_row(row.task.short_key, ", ".join(row.problems), ops, "0", "-", "-", "0", "0", row.skipped)
             continue
         outcome = row.outcome
-        speedups = [a.report.speedup for a in outcome.attempts if a.report.speedup is not None]
+        speedups = [a.report.speedup for a in outcome.attempts if a.correct]
+        tried = str(outcome.candidates_tried) + (f" (+{outcome.resumed} earlier)" if outcome.resumed else "")
         accepted += outcome.entry is not None
         unverified = sum(int(spent.get("rejected", 0)) for spent in outcome.spending.values())
         verdicts = rejection_summary(outcome.attempts) if outcome.attempts else ""
         if unverified:
             verdicts += f"{', ' if verdicts else ''}{unverified} LLM repl{'y' if unverified == 1 else 'ies'} " \
                         "rejected before verification"
-        table.add_row(row.task.short_key, ", ".join(row.problems), ops, str(outcome.candidates_tried),
+        table.add_row(row.task.short_key, ", ".join(row.problems), ops, tried,
                       verdicts or "-",
                       f"{max(speedups):.3f}x" if speedups else "-", f"{row.tokens:,}", f"{outcome.elapsed_s:.1f}",
                       "accepted" if outcome.entry is not None else outcome.reason)
@@ -470,7 +508,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from .agents import LlmClient, LlmConfig, LlmError
     from .agents.docpacks import discover
     from .kernel_cache import CacheUnavailableError, KernelCache
-    from .options import resolve_options
 
     problems = 0
     print(f"torch {torch.__version__}, triton {interception.triton_version_or_none() or 'not installed'}")
@@ -551,7 +588,14 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("targets", nargs="+", type=Path, help="problem files or folders of them; or recorded task "
                       "files (*.json, from record_dir or inspect --save-tasks) or folders of them")
     tune.add_argument("--budget-s", type=float, help="wall-time budget per kernel (option kernel_budget_s)")
-    tune.add_argument("--budget-candidates", type=int, help="candidates per kernel (kernel_budget_candidates)")
+    tune.add_argument("--budget-candidates", type=int, help="candidates per kernel, earlier runs on it included "
+                      "(kernel_budget_candidates)")
+    tune.add_argument("--budget-tokens", type=int, help="LLM tokens per kernel (kernel_budget_tokens)")
+    tune.add_argument("--run-budget-s", type=float, help="wall-time budget for the whole run (run_budget_s)")
+    tune.add_argument("--run-budget-tokens", type=int, help="LLM tokens for the whole run (run_budget_tokens)")
+    tune.add_argument("--workers", type=int, help="verifier worker processes per device (verify_workers)")
+    tune.add_argument("--target-roofline", type=float, help="stop a kernel's search once it reaches this fraction "
+                      "of the measured copy bandwidth (target_roofline, default 0.9)")
     tune.add_argument("--margin", type=float, help="required speedup margin (default 0.03)")
     tune.add_argument("--cache-dir", type=Path, help="the kernel cache (default: AIKG_CACHE_DIR or ~/.cache)")
     tune.add_argument("--device", default="cpu", help="device for the models (default: cpu)")

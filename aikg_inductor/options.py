@@ -46,7 +46,16 @@ class Options:
     cache_dir: Path = _opt(default_cache_dir, "where accepted kernels, the background queue and worker logs live")
     record_dir: Path | None = _opt(None, "if set, every captured kernel task is also written here as JSON")
     kernel_budget_s: float = _opt(60.0, "wall-time budget in seconds for tuning one kernel (tune, background)")
-    kernel_budget_candidates: int = _opt(16, "most candidates verified for one kernel")
+    kernel_budget_candidates: int = _opt(16, "most candidates judged for one kernel (over all runs on it)")
+    kernel_budget_tokens: int | None = _opt(None, "most LLM tokens spent on one kernel (none: no limit)")
+    run_budget_s: float | None = _opt(None, "wall-time budget in seconds for a whole tuning run (none: no limit)")
+    run_budget_tokens: int | None = _opt(None, "most LLM tokens spent by a whole tuning run (none: no limit)")
+    target_roofline: float | None = _opt(
+        0.9, "stop searching a kernel once an accepted candidate reaches this fraction of the device's measured "
+        "copy bandwidth (none: never stop early)"
+    )
+    verify_workers: int = _opt(1, "verifier worker processes per device; rounds are compiled and checked in "
+                                  "parallel, timings always one at a time per device")
     margin: float = _opt(0.03, "a candidate must be this much faster than Inductor's kernel (0.03 = 3%)")
     config_file: Path | None = _opt(None, "a YAML file of options; its keys are these option names")
     llm: dict[str, Any] | None = _opt(
@@ -58,6 +67,10 @@ class Options:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Options)}
+_NUMBERS: dict[str, type] = {"kernel_budget_s": float, "kernel_budget_candidates": int, "margin": float,
+                             "kernel_budget_tokens": int, "run_budget_s": float, "run_budget_tokens": int,
+                             "target_roofline": float, "verify_workers": int}
+_OPTIONAL_NUMBERS = {"kernel_budget_tokens", "run_budget_s", "run_budget_tokens", "target_roofline"}
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -76,12 +89,15 @@ def _coerce(name: str, value: Any) -> Any:
                 raise OptionsError("option 'cache_dir' must be a path; got nothing")
             return None
         return Path(os.path.expanduser(str(value)))
-    kind = {"kernel_budget_s": float, "kernel_budget_candidates": int, "margin": float}[name]
+    if name in _OPTIONAL_NUMBERS and (value is None or str(value).lower() in ("", "none")):
+        return None
+    kind = _NUMBERS[name]
     try:
         number = kind(value)
     except (TypeError, ValueError):
         raise OptionsError(f"option {name!r} must be a {kind.__name__}; got {value!r}") from None
-    if number < 0 or (name == "margin" and number >= 1):
+    above = {"margin": 1.0, "target_roofline": 1.5}.get(name)  # a roofline fraction over 1 is a measuring error
+    if number < 0 or (above is not None and number >= above) or (name == "verify_workers" and number < 1):
         raise OptionsError(f"option {name!r} is out of range; got {value!r}")
     return number
 

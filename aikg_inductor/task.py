@@ -26,6 +26,10 @@ _ROLE_BY_PREFIX: tuple[tuple[str, Role], ...] = (
 )
 
 
+_ITEMSIZE = {"float64": 8, "int64": 8, "complex64": 8, "float32": 4, "int32": 4, "float16": 2, "bfloat16": 2,
+             "int16": 2, "int8": 1, "uint8": 1, "bool": 1, "float8_e4m3fn": 1, "float8_e5m2": 1}
+
+
 def role_of(param: str) -> Role | None:
     """The role of a kernel parameter from its Inductor name, or None for kinds we do not handle (workspaces)."""
     for prefix, role in _ROLE_BY_PREFIX:
@@ -46,6 +50,13 @@ class TensorLayout:
         if any(s == 0 for s in self.size):
             return self.offset
         return self.offset + 1 + sum((s - 1) * st for s, st in zip(self.size, self.stride))
+
+    def nbytes(self) -> int:
+        """Bytes of the view's elements (not of its whole storage)."""
+        count = 1
+        for s in self.size:
+            count *= s
+        return count * _ITEMSIZE.get(self.dtype, 4)
 
     def short(self) -> str:
         dims = "x".join(map(str, self.size)) or "scalar"
@@ -101,6 +112,13 @@ class KernelTask:
     @property
     def tensor_args(self) -> tuple[KernelArg, ...]:
         return tuple(a for a in self.args if a.is_tensor)
+
+    @property
+    def bytes_moved(self) -> int:
+        """The least a memory-bound kernel must move: each input read once, each live output written once."""
+        reads = sum(a.layout.nbytes() for a in self.tensor_args if a.role in ("in", "in_out"))
+        writes = sum(a.layout.nbytes() for a in self.tensor_args if a.role in ("out", "in_out") and a.live)
+        return reads + writes
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=1, sort_keys=True)

@@ -1,19 +1,30 @@
-"""Offline pre-tuning: every fused kernel of one or more problem files, tuned once each, results in the cache."""
+"""Offline pre-tuning: every fused kernel of one or more problem files, tuned once each, results in the cache.
+
+Kernels are deduplicated by exact key across all files. Each device gets its own queue: on a machine with several
+GPUs, one kernel is tuned per GPU at a time, each with its own verifier workers. Every judged attempt is in the
+search history as soon as it is judged, so an interrupted run resumes where it stopped when run again.
+"""
 
 from __future__ import annotations
 
+import concurrent.futures as futures
 import dataclasses
+import functools
+import queue
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 import torch
 
 from .backend import capture
 from .kernel_cache import KernelCache
 from .options import Options, resolve_options
-from .pipeline import TuneOutcome, tune_task
+from .pipeline import LocalSink, TuneOutcome, tune_task
 from .problem import ProblemError, find_problems, load_problem
+from .search.evolve import RunBudget
+from .search.proposers import Attempt, Proposer
 from .task import KernelTask
+from .verify.pool import device_pools
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,11 +33,27 @@ class TunedKernel:
 
     task: KernelTask
     problems: tuple[str, ...]  # problem files whose compiled graphs contain this kernel
-    outcome: TuneOutcome | None  # None: an accepted kernel was already in the cache
+    outcome: TuneOutcome | None  # None: not tuned in this run (see ``skipped``)
+    skipped: str = ""  # why it was not tuned: "already cached", "run wall time spent", ...
 
     @property
     def tokens(self) -> int:
         return 0 if self.outcome is None else self.outcome.tokens
+
+
+ProposerFactory = Callable[[KernelTask], Sequence[Proposer]]
+
+
+class TuneProgress(Protocol):
+    """What a progress display is told; every method may be called from a device's worker thread."""
+
+    def kernels_found(self, total: int) -> None: ...
+
+    def kernel_started(self, task: KernelTask, budget: int) -> None: ...
+
+    def attempt_judged(self, task: KernelTask, attempt: Attempt) -> None: ...
+
+    def kernel_finished(self, row: TunedKernel) -> None: ...
 
 
 def collect_tasks(
@@ -77,19 +104,81 @@ def tune(
     options: Mapping[str, Any] | Options | None = None,
     device: str = "cpu",
     dtype: torch.dtype | None = None,
-    on_kernel: Callable[[int, int, KernelTask], None] | None = None,
+    progress: TuneProgress | None = None,
+    proposers: ProposerFactory | None = None,
+    cluster: str | None = None,
 ) -> list[TunedKernel]:
-    """Tune every kernel of the given problem files that the cache does not already hold.
+    """Tune every kernel of the given problem files that the cache does not already hold, within the per-kernel
+    and per-run budgets of ``options``; returns one row per distinct kernel, in the order they were found.
 
-    ``on_kernel(index, total, task)`` is called before each kernel (progress reporting).
-    """
+    ``proposers(task)`` gives the proposers for a kernel (default: ``pipeline.default_proposers``). ``cluster``
+    (``ray`` or ``ray://HOST:PORT``) tunes on a Ray cluster instead of this machine's devices (``cluster.py``);
+    then ``proposers`` must pickle."""
     options = resolve_options(options)
     cache = KernelCache(options.cache_dir)
     tasks = collect_tasks(targets, device, dtype)
-    results = []
-    for index, (task, problems) in enumerate(tasks.values()):
-        if on_kernel is not None:
-            on_kernel(index, len(tasks), task)
-        outcome = None if cache.get(task.key) is not None else tune_task(task, options, cache)
-        results.append(TunedKernel(task, tuple(problems), outcome))
-    return results
+    if progress is not None:
+        progress.kernels_found(len(tasks))
+    rows: dict[str, TunedKernel] = {}
+    todo: dict[str, list[tuple[KernelTask, list[str]]]] = {}
+    sink = LocalSink(cache)
+    for key, (task, problems) in tasks.items():
+        # A kernel already cached is done, unless the run that cached it was cut short: then it resumes.
+        if cache.get(key) is not None and not sink.history.interrupted(key):
+            rows[key] = TunedKernel(task, tuple(problems), None, "already cached")
+        else:
+            todo.setdefault(task.dsl, []).append((task, problems))
+    run_budget = RunBudget(options.run_budget_s, options.run_budget_tokens)
+    if cluster is not None and todo:
+        from .cluster import tune_on_ray  # Ray is imported for a cluster run only
+
+        done = tune_on_ray(cluster, todo, options, sink, run_budget, progress, proposers)
+    else:
+        done = [row for dsl, items in todo.items()
+                for row in _tune_on_devices(dsl, items, options, sink, run_budget, progress, proposers)]
+    for row in done:
+        rows[row.task.key] = row
+    return [rows[key] for key in tasks]
+
+
+def _tune_on_devices(dsl: str, items: list[tuple[KernelTask, list[str]]], options: Options, sink: LocalSink,
+                     run_budget: RunBudget, progress: TuneProgress | None,
+                     proposers: ProposerFactory | None) -> list[TunedKernel]:
+    """One queue of kernels, drained by one thread per device (each with its own verifier pool)."""
+    pending: queue.SimpleQueue[tuple[KernelTask, list[str]]] = queue.SimpleQueue()
+    for item in items:
+        pending.put(item)
+    pools = device_pools(dsl, options.verify_workers)
+    done: list[TunedKernel] = []
+
+    def drain(pool: Any) -> None:
+        while True:
+            try:
+                task, problems = pending.get_nowait()
+            except queue.Empty:
+                return
+            done.append(_tune_one(task, problems, options, sink, run_budget, pool, progress, proposers))
+
+    if len(pools) == 1:
+        drain(pools[0])  # in this thread: Ctrl-C reaches the search directly
+    else:
+        with futures.ThreadPoolExecutor(len(pools), thread_name_prefix="aikg-device") as devices:
+            for finished in futures.as_completed([devices.submit(drain, pool) for pool in pools]):
+                finished.result()
+    return done
+
+
+def _tune_one(task: KernelTask, problems: list[str], options: Options, sink: LocalSink, run_budget: RunBudget,
+              pool: Any, progress: TuneProgress | None, proposers: ProposerFactory | None) -> TunedKernel:
+    if spent := run_budget.exhausted():
+        row = TunedKernel(task, tuple(problems), None, f"{spent} spent")
+    else:
+        if progress is not None:
+            progress.kernel_started(task, options.kernel_budget_candidates)
+        on_attempt = None if progress is None else functools.partial(progress.attempt_judged, task)
+        outcome = tune_task(task, options, sink.cache, None if proposers is None else proposers(task), sink=sink,
+                            run_budget=run_budget, pool=pool, on_attempt=on_attempt)
+        row = TunedKernel(task, tuple(problems), outcome)
+    if progress is not None:
+        progress.kernel_finished(row)
+    return row

@@ -13,7 +13,7 @@ import yaml
 from aikg_inductor import capture
 from aikg_inductor.agents import LlmClient, LlmConfig
 from aikg_inductor.agents.code import parse_signature
-from aikg_inductor.search.proposers import Attempt
+from aikg_inductor.search.proposers import Attempt, SearchContext
 from aikg_inductor.search.proposers.llm import LlmProposer
 from aikg_inductor.verify import runner
 from aikg_inductor.verify.report import VerificationReport
@@ -56,7 +56,7 @@ def test_junk_replies_are_rejected_with_reasons_and_the_budget_holds(task, tmp_p
     script = [SKETCH, "I would vectorise it.", "fix", wrong_signature, "no idea", "   ", "design"]
     with OpenAIStub(script) as stub:
         proposer = proposer_for(stub.url, tmp_path, task_token_budget=660)  # six stub replies of 110 tokens
-        assert proposer.propose(task, [], 1) == []
+        assert proposer.propose(task, SearchContext(), 1) == []
         assert outcomes(proposer, task) == [("design", "ok"), ("code", "rejected"), ("fix", "rejected"),
                                             ("fix", "llm-error")]
         reasons = [r.reason for r in proposer.records[task.key]]
@@ -66,16 +66,16 @@ def test_junk_replies_are_rejected_with_reasons_and_the_budget_holds(task, tmp_p
         assert "no code block in the reply" in aikg_logs.text and "signature differs" in aikg_logs.text
         # The fix prompt carried the Coder's own rejection reason back.
         assert "no code block in the reply" in stub.requests[3]["messages"][1]["content"]
-        assert proposer.propose(task, [], 1) == []  # the conductor takes the last 110 tokens
+        assert proposer.propose(task, SearchContext(), 1) == []  # the conductor takes the last 110 tokens
         assert proposer.records[task.key][-1].outcome == "budget"
         sent = len(stub.requests)
-        assert proposer.propose(task, [], 1) == [] and len(stub.requests) == sent  # stopped: nothing more is sent
+        assert proposer.propose(task, SearchContext(), 1) == [] and len(stub.requests) == sent  # stopped: nothing more is sent
     assert proposer.summary(task.key)["tokens"] == 660
 
 
 def test_endpoint_down_yields_no_candidate(task, tmp_path):
     proposer = proposer_for(f"http://127.0.0.1:{closed_port()}/v1", tmp_path, max_retries=0)
-    assert proposer.propose(task, [], 1) == []
+    assert proposer.propose(task, SearchContext(), 1) == []
     (record,) = proposer.records[task.key]
     assert record.outcome == "llm-error" and "connection failed" in record.reason
 
@@ -84,7 +84,7 @@ def test_candidate_notes_and_verifier_report_drive_the_fix(task, tmp_path):
     code = good_code(task)
     with OpenAIStub([SKETCH, code, "fix", code.replace("Vec(0.f)", "Vec(0.0f)")]) as stub:
         proposer = proposer_for(stub.url, tmp_path)
-        (first,) = proposer.propose(task, [], 1)
+        (first,) = proposer.propose(task, SearchContext(), 1)
         assert first.proposer == "llm" and first.notes["step"] == "code"
         assert parse_signature(first.source, task.dsl) == parse_signature(task.source, task.dsl)
         assert first.notes["sketch"].startswith("SKETCH v1") and first.notes["model"] == "stub-model"
@@ -92,7 +92,7 @@ def test_candidate_notes_and_verifier_report_drive_the_fix(task, tmp_path):
         assert "kernel renamed kernel -> Placeholder.KERNEL_NAME" in first.notes["repairs"]
         report = VerificationReport(verdict="rejected", rule="mismatch", reason="out_ptr0 differs at (0, 3)",
                                     task_key=task.key, dsl=task.dsl)
-        (second,) = proposer.propose(task, [Attempt(first, report)], 1)
+        (second,) = proposer.propose(task, SearchContext.of([Attempt(first, report)]), 1)
     assert second.notes["step"] == "fix"
     conductor_prompt = stub.requests[2]["messages"][1]["content"]
     assert "Allowed next steps: fix, design, stop" in conductor_prompt and "out_ptr0 differs" in conductor_prompt
@@ -106,7 +106,7 @@ def test_replayed_fixture_yields_a_correct_candidate(task, tmp_path):
     replies = yaml.safe_load(FIXTURE.read_text())
     proposer, sketch = replaying_llm_proposer(task, tmp_path / "tr", replies["designer"], replies["coder"])
 
-    (candidate,) = proposer.propose(task, [], 1)
+    (candidate,) = proposer.propose(task, SearchContext(), 1)
     assert candidate.notes["model"] == "fixture-model" and candidate.notes["sketch"] == sketch
     assert parse_signature(candidate.source, task.dsl) == parse_signature(task.source, task.dsl)
     expected = runner.run(task, seed=3)

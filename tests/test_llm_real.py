@@ -15,7 +15,7 @@ import torch
 from aikg_inductor import capture
 from aikg_inductor.agents import LlmClient, LlmConfig
 from aikg_inductor.agents.code import parse_signature
-from aikg_inductor.search.proposers import Attempt
+from aikg_inductor.search.proposers import Attempt, SearchContext
 from aikg_inductor.search.proposers.llm import LlmProposer
 from aikg_inductor.verify import verify_candidate
 
@@ -51,7 +51,7 @@ def config(tmp_path, mode):
 def run_proposer(proposer, task, calls, verify):
     history, candidates = [], []
     for _ in range(calls):
-        for candidate in proposer.propose(task, history, 1):
+        for candidate in proposer.propose(task, SearchContext.of(history), 1):
             candidates.append(candidate)
             if verify:
                 history.insert(0, Attempt(candidate, verify_candidate(task, candidate.source, seed=0)))
@@ -111,7 +111,7 @@ def _replay_with(proposer, task, recorded_history):
     reports = {a.candidate.source: a.report for a in recorded_history}
     history, candidates = [], []
     for _ in range(3):
-        for candidate in proposer.propose(task, history, 1):
+        for candidate in proposer.propose(task, SearchContext.of(history), 1):
             candidates.append(candidate)
             history.insert(0, Attempt(candidate, reports[candidate.source]))
     return candidates, history

@@ -91,4 +91,4 @@ def test_no_proposer_for_cpp_kernels_is_reported(softmax_task, cache_dir):
     outcome = tune_task(softmax_task, resolve_options({"cache_dir": str(cache_dir)}, environ={}),
                         KernelCache(cache_dir))
     assert outcome.entry is None and outcome.candidates_tried == 0
-    assert outcome.reason.startswith("no proposer for cpp-cpu kernels")
+    assert outcome.reason.startswith("no candidate was offered for this cpp-cpu kernel (retrieval;")

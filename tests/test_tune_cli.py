@@ -26,14 +26,15 @@ def aikg_tune(tmp_path, **env):
 def test_tune_without_an_llm_reports_why_no_candidate(tmp_path):
     result = aikg_tune(tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "no proposer for cpp-cpu kernels" in result.stdout and "0 new kernel(s) accepted" in result.stdout
+    assert "no candidate was offered" in result.stdout and "0 new kernel(s) accepted" in result.stdout
 
 
 def test_tune_with_an_llm_reports_rejections_and_tokens_per_kernel(tmp_path):
-    # Every reply after the sketch is prose without code: each is rejected before verification.
+    # Every reply after the sketch is prose without code: each is rejected before verification. One conversation
+    # at a time, so the budget is met exactly (concurrent lanes may overrun it by the requests already in flight).
     with OpenAIStub([SKETCH, "I would vectorise it."]) as stub:
         result = aikg_tune(tmp_path, AIKG_LLM_BASE_URL=stub.url, AIKG_LLM_TASK_TOKEN_BUDGET="660",
-                           AIKG_LLM_BACKOFF_S="0.01")
+                           AIKG_LLM_BACKOFF_S="0.01", AIKG_LLM_CONCURRENCY="1")
     assert result.returncode == 0, result.stderr
     assert "LLM replies rejected" in result.stdout
     assert "660" in result.stdout  # six stub replies of 110 tokens, the task's whole token budget

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from aikg_inductor import KernelTask
-from aikg_inductor.search.proposers import Attempt, Candidate
+from aikg_inductor.search.proposers import Attempt, Candidate, SearchContext
 from aikg_inductor.search.proposers.tuner import (
     MAX_BLOCK_ELEMENTS, LaunchConfig, NotTunableError, TritonConfigTuner, coarse_grid, kernel_shape, neighbours, with_fixed_config,
 )
@@ -78,10 +78,10 @@ def report(speedup):
 def test_later_rounds_explore_around_the_fastest_and_never_repeat():
     task = task_named(SOFTMAX)
     tuner = TritonConfigTuner()
-    first = tuner.propose(task, [], limit=4)
+    first = tuner.propose(task, SearchContext(), limit=4)
     assert len(first) == 4 and all(c.proposer == "tuner" for c in first)
     history = [Attempt(c, report(s)) for c, s in zip(first, (0.9, 1.2, 0.8, 1.0))]
-    second = tuner.propose(task, history, limit=6)
+    second = tuner.propose(task, SearchContext.of(history), limit=6)
     seen = {str(c.notes["config"]) for c in first}
     assert not seen & {str(c.notes["config"]) for c in second}
     best = first[1].notes["config"]
@@ -93,4 +93,28 @@ def test_cpp_kernels_are_not_tunable():
     cpp = KernelTask("k", "cpp-cpu", "cpu", "avx2", "2.13", None, "extern \"C\" void f() {}", (), ())
     with pytest.raises(NotTunableError):
         kernel_shape(cpp)
-    assert TritonConfigTuner().propose(cpp, [], 4) == []
+    assert TritonConfigTuner().propose(cpp, SearchContext(), 4) == []
+
+
+def test_retrieval_applies_a_configuration_won_on_a_similar_kernel(tmp_path):
+    from aikg_inductor import KernelCache
+    from aikg_inductor.kernel_cache import CacheEntry, KernelIndex, task_features
+    from aikg_inductor.search.proposers.retrieval import RetrievalProposer
+
+    won_on, target = task_named("fused_sum"), task_named(SOFTMAX)
+    config = {"XBLOCK": 1, "R0_BLOCK": 4096, "num_warps": 8, "num_stages": 1}
+    cache = KernelCache(tmp_path)
+    KernelIndex(cache).put(CacheEntry(
+        key=won_on.key, source=won_on.source, dsl=won_on.dsl, device_type=won_on.device_type, arch=won_on.arch,
+        torch_version=won_on.torch_version, triton_version=won_on.triton_version, origins=won_on.origins,
+        verification={"speedup": 1.2}, provenance={"proposer": "tuner", "config": config},
+        features=task_features(won_on, None)))
+    retrieval = RetrievalProposer(KernelIndex(cache))
+
+    (candidate,) = retrieval.propose(target, SearchContext(), 4)
+    assert candidate.proposer == "retrieval" and candidate.notes["from_task"] == won_on.key
+    assert candidate.source == with_fixed_config(target, kernel_shape(target), LaunchConfig.from_dict(config))
+    tried = SearchContext.of([Attempt(candidate, report(1.0))])
+    assert retrieval.propose(target, tried, 4) == []  # offered once only
+    # A pointwise kernel has no R0_BLOCK: the configuration does not fit and nothing is offered.
+    assert retrieval.propose(task_named("fused_add_relu"), SearchContext(), 4) == []

@@ -17,8 +17,8 @@ from .report import VerificationReport
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ScreenResult", "VerificationReport", "WorkerPool", "default_pool", "screen_candidates",
-           "verify_candidate"]
+__all__ = ["ScreenResult", "VerificationReport", "WorkerPool", "default_pool", "device_bandwidth",
+           "screen_candidates", "verify_candidate"]
 
 # Compiling a C++ kernel takes about a second warm; a cold toolchain or a large Triton autotune takes much longer.
 COMPILE_TIMEOUT_S = 180.0
@@ -191,3 +191,18 @@ def screen_candidates(
                 worker.retire = isinstance(err, WorkerError)
                 results.append(ScreenResult(None, f"[{getattr(err, 'rule', 'job-failed')}] {err}"))
     return results
+
+
+def device_bandwidth(task: KernelTask, *, pool: WorkerPool | None = None, timeout_s: float = 120.0) -> float | None:
+    """The copy bandwidth (bytes/s) of the device ``task`` runs on, measured once per pool by one of its workers;
+    None when it cannot be measured (the search then has no roofline to stop at)."""
+    pool = pool or default_pool(task.dsl)
+    if pool.bandwidth is None:
+        with pool.worker() as worker, pool.timing_lock:
+            try:
+                pool.bandwidth = float(worker.call({"op": "bandwidth", "device_type": task.device_type},
+                                                   timeout_s)[0]["bytes_per_s"])
+            except (WorkerError, JobFailed) as err:
+                log.warning("aikg: could not measure the device's bandwidth: %s", err)
+                return None
+    return pool.bandwidth

@@ -148,6 +148,7 @@ class WorkerPool:
         self._lock = threading.Lock()
         # On CPU concurrent timings would share cores and skew each other; timing holds this lock.
         self.timing_lock = threading.Lock()
+        self.bandwidth: float | None = None  # the device's copy bandwidth, bytes/s, once measured
         self._closed = False
         for _ in range(size):
             self._idle.put(self._start())
@@ -184,6 +185,11 @@ class WorkerPool:
             if not self._closed:
                 self._idle.put(worker if keep else self._start())
 
+    @property
+    def size(self) -> int:
+        with self._lock:
+            return len(self._all)
+
     def pids(self) -> list[int]:
         with self._lock:
             return [w.pid for w in self._all]
@@ -197,18 +203,32 @@ class WorkerPool:
             worker.kill()
 
 
-_POOLS: dict[tuple[str, ...], WorkerPool] = {}
+_POOLS: dict[tuple[str, int | None], WorkerPool] = {}
 _POOLS_LOCK = threading.Lock()
 
 
-def default_pool(dsl: str) -> WorkerPool:
-    """The process-wide pool for ``dsl`` (size from AIKG_VERIFY_WORKERS, default 1), started on first use."""
+def default_pool(dsl: str, size: int | None = None, device: int | None = None) -> WorkerPool:
+    """The process-wide pool for ``dsl`` (on CUDA device ``device``, if given), started on first use with ``size``
+    workers (default: AIKG_VERIFY_WORKERS, else 1)."""
     with _POOLS_LOCK:
-        key = (dsl,)
+        key = (dsl, device)
         if key not in _POOLS:
-            size = int(os.environ.get("AIKG_VERIFY_WORKERS", "1"))
-            _POOLS[key] = WorkerPool(size, key)
+            size = size or int(os.environ.get("AIKG_VERIFY_WORKERS", "1"))
+            # A pinned worker sees its one card as cuda:0.
+            env = {} if device is None else {"CUDA_VISIBLE_DEVICES": str(device)}
+            _POOLS[key] = WorkerPool(size, (dsl,), env=env)
         return _POOLS[key]
+
+
+def device_pools(dsl: str, size: int | None = None) -> list[WorkerPool]:
+    """One pool per device the DSL runs on: each visible GPU gets its own queue of workers; the CPU has one."""
+    if dsl.endswith("-cuda"):
+        import torch
+
+        count = torch.cuda.device_count()
+        if count > 1:
+            return [default_pool(dsl, size, device) for device in range(count)]
+    return [default_pool(dsl, size)]
 
 
 @atexit.register

@@ -82,6 +82,28 @@ def measure_gpu(
     return Measurement(statistics.median(times["baseline"]), statistics.median(times["candidate"]), rounds)
 
 
+# Copy-bandwidth probe: large enough to stream from memory rather than cache (H100 L2 is 50 MB).
+BANDWIDTH_BYTES = {"cuda": 1 << 30, "cpu": 1 << 27}
+
+
+def copy_bandwidth(device_type: str) -> float:
+    """Bytes per second a device-to-device copy moves (read plus write): the roofline memory-bound kernels face."""
+    import torch
+
+    src = torch.empty(BANDWIDTH_BYTES.get(device_type, 1 << 27) // 4, dtype=torch.float32, device=device_type)
+    src.fill_(1.0)
+    dst = torch.empty_like(src)
+    if device_type == "cuda":
+        import triton.testing
+
+        seconds = triton.testing.do_bench(lambda: dst.copy_(src), warmup=25, rep=GPU_REP_MS,
+                                          return_mode="median") / 1e3
+    else:
+        dst.copy_(src)  # first touch
+        seconds = statistics.median(_batch_seconds(lambda: dst.copy_(src), 1) for _ in range(MIN_SAMPLES))
+    return 2 * src.numel() * src.element_size() / seconds
+
+
 def faster_by_margin(measurements: list[Measurement], margin: float) -> bool:
     """Accept only if every measurement shows the candidate faster than the baseline by more than ``margin``."""
     return bool(measurements) and all(m.speedup > 1.0 + margin for m in measurements)

@@ -6,7 +6,8 @@ parent notices a closed socket or a missed deadline, kills the process group and
 
 Jobs (see ``protocol``): ``load`` (compile a source; reply with an id), ``trials`` (run a loaded kernel on the
 trials' values; reply with every tensor's whole guarded storage after the call), ``time`` (interleaved timing of
-two loaded kernels), ``device`` (the name of the device a DSL runs on).
+two loaded kernels), ``device`` (the name of the device a DSL runs on), ``bandwidth`` (the device's measured copy
+bandwidth, the roofline of memory-bound kernels).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import torch
 
 from ..task import KernelTask
 from . import protocol
-from .timing import SCREEN_CPU_BUDGET_S, SCREEN_GPU_REP_MS, SCREEN_GPU_ROUNDS, measure_cpu, measure_gpu
+from .timing import SCREEN_CPU_BUDGET_S, SCREEN_GPU_REP_MS, SCREEN_GPU_ROUNDS, copy_bandwidth, measure_cpu, measure_gpu
 from .values import Trial, as_bytes, build, call_values
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,9 @@ class Worker:
             name += ", Triton interpreter (timings are the interpreter's, not a GPU's)"
         return {"name": name}, []
 
+    def bandwidth(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+        return {"bytes_per_s": copy_bandwidth(job["device_type"])}, []
+
 
 def _to_device(flats: list[Any], device_type: str) -> list[Any]:
     return [f.to(device_type) if isinstance(f, torch.Tensor) else f for f in flats]
@@ -151,7 +155,8 @@ def serve(conn: Connection, dsls: list[str]) -> None:
     worker = Worker()
     _warm(dsls)
     protocol.send(conn, {"ready": True, "pid": os.getpid()})
-    handlers = {"load": worker.load, "trials": worker.trials, "time": worker.time, "device": worker.device}
+    handlers = {"load": worker.load, "trials": worker.trials, "time": worker.time, "device": worker.device,
+                "bandwidth": worker.bandwidth}
     while True:
         try:
             job, _ = protocol.receive(conn)

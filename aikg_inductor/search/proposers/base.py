@@ -27,9 +27,43 @@ class Attempt:
     candidate: Candidate
     report: VerificationReport
 
+    @property
+    def correct(self) -> bool:
+        """Passed every correctness trial (accepted, or rejected only for not being faster)."""
+        return self.report.accepted or self.report.rule == "not-faster"
+
+
+def speed(attempt: Attempt) -> float:
+    """How good an attempt is for ranking: its verified speedup, 0 for anything that failed before timing."""
+    return (attempt.report.speedup or 0.0) if attempt.correct else 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchContext:
+    """What a proposer is told when asked for candidates: the whole history, and what the search picked from it.
+
+    ``attempts`` holds every attempt on the task so far (earlier runs too), best first, so a proposer can skip what
+    was tried. ``parent`` is the attempt the search wants improved, ``inspirations`` a few correct attempts from the
+    best, middle and worst tiers, ``failures`` recent rejections with their reasons (negative examples). ``lane``
+    names an independent line of work: a stateful proposer keeps one conversation per lane, so lanes can run at
+    the same time.
+    """
+
+    attempts: tuple[Attempt, ...] = ()
+    parent: Attempt | None = None
+    inspirations: tuple[Attempt, ...] = ()
+    failures: tuple[Attempt, ...] = ()
+    lane: int = 0
+
+    @classmethod
+    def of(cls, attempts: Sequence[Attempt]) -> SearchContext:
+        """A context with no choices made: the attempts, best first (what a plain round-by-round loop gives)."""
+        ranked = tuple(sorted(attempts, key=lambda a: -speed(a)))
+        return cls(ranked, parent=ranked[0] if ranked and ranked[0].correct else None)
+
 
 class Proposer(Protocol):
     name: str
 
-    def propose(self, task: KernelTask, history: Sequence[Attempt], limit: int) -> list[Candidate]:
-        """Up to ``limit`` new candidates for ``task``, informed by ``history`` (earlier attempts, best first)."""
+    def propose(self, task: KernelTask, context: SearchContext, limit: int) -> list[Candidate]:
+        """Up to ``limit`` new candidates for ``task``, informed by ``context``."""

@@ -22,11 +22,12 @@ from ...agents.llm import LlmBudgetExceeded, LlmClient, LlmError
 from ...agents.sketch import SketchRejected
 from ...agents.workflow import STOP, Workflow, load_workflow
 from ...task import KernelTask
-from .base import Attempt, Candidate
+from .base import Attempt, Candidate, SearchContext
 
 log = logging.getLogger(__name__)
 
 FEEDBACK_CHARS = 2000  # of a verifier report or compiler output shown back to the agents
+LESSON_CHARS = 200  # of each earlier failure's reason shown to the Designer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,17 +63,20 @@ class LlmProposer:
         self.docs_token_budget = docs_token_budget
         self._examples = examples
         self._baseline_seconds = baseline_seconds
-        self.states: dict[str, TaskState] = {}
+        # The search may run this many conversations per task at once; the client's concurrency bounds requests.
+        self.lanes = self.client.config.concurrency
+        self.states: dict[tuple[str, int], TaskState] = {}
         self.records: dict[str, list[StepRecord]] = {}
         self._docs: dict[str, str] = {}
 
     # ------------------------------------------------------------------ Proposer protocol
 
-    def propose(self, task: KernelTask, history: Sequence[Attempt], limit: int) -> list[Candidate]:
-        state = self.states.setdefault(task.key, TaskState())
+    def propose(self, task: KernelTask, context: SearchContext, limit: int) -> list[Candidate]:
+        # One workflow state per lane: lanes are independent conversations the search may run at the same time.
+        state = self.states.setdefault((task.key, context.lane), TaskState())
         if limit < 1 or state.stopped:
             return []
-        self._absorb_verdict(task, state, history)
+        self._absorb_verdict(task, state, context.attempts)
         while True:
             records = self.records.setdefault(task.key, [])
             decision = self.conductor.next_step(task, state, [r.line() for r in records])
@@ -81,7 +85,7 @@ class LlmProposer:
                 self._note(task, StepRecord(STOP, "stopped", decision.reason, decision.tokens))
                 return []
             try:
-                candidate = self._run(task, state, decision.step, history)
+                candidate = self._run(task, state, decision.step, context)
             except LlmBudgetExceeded as err:
                 state.stopped = True
                 self._note(task, StepRecord(decision.step, "budget", str(err)))
@@ -96,20 +100,21 @@ class LlmProposer:
 
     # ------------------------------------------------------------------ steps
 
-    def _run(self, task: KernelTask, state: TaskState, step: str, history: Sequence[Attempt]) -> Candidate | None:
+    def _run(self, task: KernelTask, state: TaskState, step: str, context: SearchContext) -> Candidate | None:
         spec = self.workflow.steps[step]
         if spec.agent == "designer":
-            self._design(task, state, step, spec.mode, history)
+            self._design(task, state, step, spec.mode, context)
             return None
         return self._code(task, state, step, spec.mode == "fix")
 
-    def _design(self, task: KernelTask, state: TaskState, step: str, mode: str, history: Sequence[Attempt]) -> None:
+    def _design(self, task: KernelTask, state: TaskState, step: str, mode: str, context: SearchContext) -> None:
         feedback = state.feedback  # why the last design was unusable, if it was
         if state.sketch:
             verb = "Improve this plan" if mode == "optimise" else "Propose a different plan than this one"
             feedback = f"{verb}:\n{state.sketch}\nWhat happened: {state.feedback or 'n/a'}"
+        feedback = "\n".join(part for part in (feedback, _lessons(context)) if part)
         given = DesignInput(
-            task, self.docs_for(task), self._examples_for(task), self._baseline_for(task, history), feedback
+            task, self.docs_for(task), self._examples_for(task), self._baseline_for(task, context.attempts), feedback
         )
         try:
             result = self.designer.run(given)
@@ -218,6 +223,24 @@ class LlmProposer:
             "llm_calls": usage.calls,
             "llm_seconds": round(usage.seconds, 2),
         }
+
+
+def _lessons(context: SearchContext) -> str:
+    """What the search learnt so far, for the Designer: the best speeds reached and recent failures with reasons."""
+    lines = []
+    for attempt in (context.parent, *context.inspirations):
+        if attempt is not None and attempt.report.speedup is not None:
+            lines.append(f"- a {attempt.candidate.proposer} candidate ran at {attempt.report.speedup:.2f}x "
+                         f"the baseline{_config_words(attempt)}")
+    for attempt in context.failures:
+        lines.append(f"- avoid: a {attempt.candidate.proposer} candidate was rejected [{attempt.report.rule}]: "
+                     f"{attempt.report.reason[:LESSON_CHARS]}")
+    return "Earlier attempts on this kernel:\n" + "\n".join(lines) if lines else ""
+
+
+def _config_words(attempt: Attempt) -> str:
+    config = attempt.candidate.notes.get("config")
+    return f" with launch configuration {config}" if config else ""
 
 
 def _without_command_line(text: str) -> str:

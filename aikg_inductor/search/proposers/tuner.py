@@ -18,7 +18,7 @@ import itertools
 from typing import Sequence
 
 from ...task import KernelTask
-from .base import Attempt, Candidate
+from .base import Attempt, Candidate, SearchContext, speed
 
 KERNEL_NAME = "Placeholder.KERNEL_NAME"
 _PARSE_NAME = "aikg_kernel_placeholder"
@@ -205,15 +205,14 @@ class TritonConfigTuner:
 
     name = "tuner"
 
-    def propose(self, task: KernelTask, history: Sequence[Attempt], limit: int) -> list[Candidate]:
+    def propose(self, task: KernelTask, context: SearchContext, limit: int) -> list[Candidate]:
         try:
             shape = kernel_shape(task)
         except NotTunableError:
             return []
-        tried = {LaunchConfig.from_dict(a.candidate.notes["config"]) for a in history
-                 if a.candidate.proposer == self.name}
-        best = _fastest_correct(history, self.name)
-        pool = coarse_grid(shape) if best is None else neighbours(best, shape) + coarse_grid(shape)
+        tried = {_config_of(a) for a in context.attempts if a.candidate.proposer == self.name}
+        base = _base_config(context, self.name)
+        pool = coarse_grid(shape) if base is None else neighbours(base, shape) + coarse_grid(shape)
         fresh = []
         for config in pool:
             if config in tried:
@@ -226,9 +225,14 @@ class TritonConfigTuner:
         return fresh
 
 
-def _fastest_correct(history: Sequence[Attempt], proposer: str) -> LaunchConfig | None:
-    """The configuration of the fastest candidate that passed correctness (accepted, or correct but slower)."""
-    timed = [a for a in history if a.candidate.proposer == proposer and a.report.speedup is not None]
-    if not timed:
-        return None
-    return LaunchConfig.from_dict(max(timed, key=lambda a: a.report.speedup).candidate.notes["config"])
+def _config_of(attempt: Attempt) -> LaunchConfig:
+    return LaunchConfig.from_dict(attempt.candidate.notes["config"])
+
+
+def _base_config(context: SearchContext, proposer: str) -> LaunchConfig | None:
+    """The configuration to search around: the search's chosen parent when it is one of ours, else our fastest
+    correct one (accepted, or correct but not faster)."""
+    if context.parent is not None and context.parent.candidate.proposer == proposer:
+        return _config_of(context.parent)
+    correct = [a for a in context.attempts if a.candidate.proposer == proposer and a.correct]
+    return _config_of(max(correct, key=speed)) if correct else None

@@ -1,0 +1,159 @@
+"""The search history: every attempt on every task, kept on disk as it happens, so that a later run resumes where
+an earlier one stopped (Ctrl-C, a crash or a spent budget) and ``aikg report`` can show what the search did.
+
+Records are JSON bytes in a diskcache folder beside the kernel cache (``<cache_dir>/history``), never pickles: the
+history holds LLM-written source as text, and nothing read back from it is executed outside the verifier.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import diskcache
+
+from ..task import KernelTask
+from ..verify.report import VerificationReport
+from .proposers.base import Attempt, Candidate
+
+log = logging.getLogger(__name__)
+
+SCHEMA = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskRun:
+    """How one search run on one task ended: what ``aikg report`` tabulates per kernel."""
+
+    started: float  # time.time() at the start
+    elapsed_s: float
+    attempts: int  # attempts made in this run (earlier runs' are not counted)
+    best_speedup: float | None  # the best accepted speedup over all runs so far, None if nothing was accepted
+    stopped_by: str  # which budget or condition ended the run ("candidates", "wall", "tokens", "roofline", ...)
+    reason: str  # the pipeline's sentence for people
+    tokens: int = 0
+    proposers: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # per proposer: tries, wins
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskRecord:
+    """What the history knows of a task: enough to name it in a report without the task file."""
+
+    key: str
+    name: str
+    dsl: str
+    device_type: str
+    origins: tuple[str, ...]
+
+    @classmethod
+    def of(cls, task: KernelTask) -> TaskRecord:
+        return cls(task.key, task.name, task.dsl, task.device_type, task.origins)
+
+
+@dataclasses.dataclass(frozen=True)
+class LoggedAttempt:
+    """An attempt as the history keeps it: the attempt, when it finished, and which run it belonged to."""
+
+    attempt: Attempt
+    at: float  # time.time() when its verdict came
+    run: int  # 0 for the first run on the task, 1 for the first resumed run, ...
+
+
+class SearchHistory:
+    """Attempts and run summaries per task key, in ``directory`` (usually ``<cache_dir>/history``)."""
+
+    def __init__(self, directory: Path | str) -> None:
+        self.directory = Path(directory)
+        self._db = diskcache.Cache(str(self.directory))
+
+    @classmethod
+    def beside(cls, cache_dir: Path | str) -> SearchHistory:
+        return cls(Path(cache_dir) / "history")
+
+    # ------------------------------------------------------------------ writing
+
+    def begin(self, task: KernelTask) -> int:
+        """Note a new run on ``task``; returns its run number."""
+        with self._db.transact():
+            self._put(f"task/{task.key}", dataclasses.asdict(TaskRecord.of(task)))
+            return int(self._db.incr(f"runs-begun/{task.key}", default=0)) - 1
+
+    def record(self, task_key: str, attempt: Attempt, run: int) -> None:
+        """Append one judged attempt; written at once, so an interrupted run loses nothing judged."""
+        data = {
+            "candidate": {"source": attempt.candidate.source, "proposer": attempt.candidate.proposer,
+                          "notes": attempt.candidate.notes},
+            "report": attempt.report.to_dict(),
+            "at": time.time(),
+            "run": run,
+        }
+        with self._db.transact():
+            n = int(self._db.get(f"count/{task_key}", default=0))
+            self._put(f"attempt/{task_key}/{n}", data)
+            self._db.set(f"count/{task_key}", n + 1)
+
+    def finish(self, task_key: str, run: TaskRun) -> None:
+        with self._db.transact():
+            n = int(self._db.get(f"runs/{task_key}", default=0))
+            self._put(f"run/{task_key}/{n}", dataclasses.asdict(run))
+            self._db.set(f"runs/{task_key}", n + 1)
+
+    # ------------------------------------------------------------------ reading
+
+    def logged(self, task_key: str) -> list[LoggedAttempt]:
+        """Every attempt on ``task_key`` in the order the verdicts came; unreadable records are skipped."""
+        found = []
+        for n in range(int(self._db.get(f"count/{task_key}", default=0))):
+            try:
+                data = self._get(f"attempt/{task_key}/{n}")
+                candidate = Candidate(**data["candidate"])
+                report = VerificationReport.from_dict(data["report"])
+                found.append(LoggedAttempt(Attempt(candidate, report), float(data["at"]), int(data["run"])))
+            except (KeyError, TypeError, ValueError) as err:
+                log.warning("aikg: history record %d of task %s is unreadable (%s); skipped", n, task_key[:12], err)
+        return found
+
+    def attempts(self, task_key: str) -> list[Attempt]:
+        return [logged.attempt for logged in self.logged(task_key)]
+
+    def runs(self, task_key: str) -> list[TaskRun]:
+        found = []
+        for n in range(int(self._db.get(f"runs/{task_key}", default=0))):
+            try:
+                found.append(TaskRun(**self._get(f"run/{task_key}/{n}")))
+            except (KeyError, TypeError, ValueError) as err:
+                log.warning("aikg: run record %d of task %s is unreadable (%s); skipped", n, task_key[:12], err)
+        return found
+
+    def interrupted(self, task_key: str) -> bool:
+        """Whether the last run on ``task_key`` began but never finished (killed, Ctrl-C): a rerun resumes it."""
+        return int(self._db.get(f"runs-begun/{task_key}", default=0)) > int(self._db.get(f"runs/{task_key}", default=0))
+
+    def tasks(self) -> Iterator[TaskRecord]:
+        for key in sorted(k for k in self._db.iterkeys() if isinstance(k, str) and k.startswith("task/")):
+            try:
+                data = self._get(key)
+                yield TaskRecord(**{**data, "origins": tuple(data["origins"])})
+            except (KeyError, TypeError, ValueError) as err:
+                log.warning("aikg: history entry %s is unreadable (%s); skipped", key, err)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # ------------------------------------------------------------------ encoding
+
+    def _put(self, key: str, value: dict[str, Any]) -> None:
+        self._db.set(key, json.dumps({"schema": SCHEMA, **value}).encode())
+
+    def _get(self, key: str) -> dict[str, Any]:
+        raw = self._db.get(key)
+        if not isinstance(raw, bytes):
+            raise KeyError(key)
+        data = json.loads(raw)
+        if data.pop("schema", None) != SCHEMA:
+            raise ValueError(f"unknown schema in {key}")
+        return data
