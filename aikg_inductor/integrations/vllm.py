@@ -40,12 +40,18 @@ _PACKAGE_LOGGER = "aikg_inductor"
 
 
 def register() -> CompileSession | None:
-    """The ``vllm.general_plugins`` entry point. Returns the installed session, or None when it stepped aside."""
+    """The ``vllm.general_plugins`` entry point. Returns the installed session, or None when it stepped aside.
+
+    Never raises: vLLM calls plugins unguarded, and an exception here would stop the server from starting.
+    """
     _show_our_logs()
     try:
         session = _session_for(resolve_options())
     except OptionsError as err:
         log.warning("aikg: bad options (%s); vLLM serves with Inductor's kernels", err)
+        return None
+    except Exception as err:  # noqa: BLE001 - as below: serving goes on without us
+        log.warning("aikg: the vLLM plugin failed (%s); vLLM serves with Inductor's kernels", err)
         return None
     if session is None:
         return None
@@ -56,10 +62,11 @@ def register() -> CompileSession | None:
         else:
             # Before the session is installed: no kernel may be swapped under a hash that does not say so.
             _add_fingerprint_to_vllm_hash()
+        interception.install_session(session)
     except Exception as err:  # noqa: BLE001 - whatever moved, serving must go on without us
+        interception.install_session(None)
         log.warning("aikg: cannot hook this vLLM/torch (%s); vLLM serves with Inductor's kernels", err)
         return None
-    interception.install_session(session)
     return session
 
 
