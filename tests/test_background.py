@@ -17,9 +17,10 @@ def test_background_mode_queues_misses_for_a_worker_process(cache_dir):
     assert pid is not None and pid != os.getpid()
     log = cache_dir / "worker.log"
     deadline = time.monotonic() + 120
-    while "done: no proposer" not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
+    done = "done: no candidate was offered"
+    while done not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert f"task {only_task(double, x).short_key} done: no proposer" in log.read_text()
+    assert f"task {only_task(double, x).short_key} {done}" in log.read_text()
     assert len(TaskQueue(cache_dir)) == 0
 
 
