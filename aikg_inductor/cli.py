@@ -414,9 +414,12 @@ def cmd_tune(args: argparse.Namespace) -> int:
                  "target_roofline": args.target_roofline, "margin": args.margin, "cache_dir": args.cache_dir}
     options = resolve_options({k: v for k, v in overrides.items() if v is not None})
     dtype = parse_dtype(args.dtype) if args.dtype else None
+    cluster_error = _cluster_error(args.cluster)
     try:
         with _TuneBars(_console()) as bars:
-            results = tune(args.targets, options, args.device, dtype, bars)
+            results = tune(args.targets, options, args.device, dtype, bars, cluster=args.cluster)
+    except cluster_error as err:
+        raise UsageError(str(err)) from None
     except KeyboardInterrupt:
         print("aikg: interrupted; every candidate judged so far is kept in the search history and accepted kernels "
               "are in the cache. Run the same command again to resume.", file=sys.stderr)
@@ -424,6 +427,21 @@ def cmd_tune(args: argparse.Namespace) -> int:
     _print_tune_table(results)
     _console().print(f"report: aikg report --cache-dir {options.cache_dir}")
     return 0
+
+
+def _cluster_error(spec: str | None) -> type[Exception]:
+    """Check ``--cluster`` before any kernel is captured; the error a cluster run raises when it cannot start."""
+    if spec is None:
+        return UsageError  # nothing of Ray is imported without --cluster
+    try:
+        from .cluster import ClusterError, parse_address
+    except ImportError as err:
+        raise UsageError(str(err)) from None
+    try:
+        parse_address(spec)
+    except ClusterError as err:
+        raise UsageError(str(err)) from None
+    return ClusterError
 
 
 class _TuneBars:
@@ -600,6 +618,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--cache-dir", type=Path, help="the kernel cache (default: AIKG_CACHE_DIR or ~/.cache)")
     tune.add_argument("--device", default="cpu", help="device for the models (default: cpu)")
     tune.add_argument("--dtype", help="run the models in this floating-point dtype (fp16, bf16, fp32)")
+    tune.add_argument("--cluster", metavar="ray[://HOST:PORT]", help="tune on a Ray cluster: 'ray' joins the one "
+                      "this machine runs (else starts one), ray://HOST:PORT is a Ray client address; one worker per "
+                      "GPU (CPU slot on CPU clusters), results written here (needs the extra aikg-inductor[cluster])")
     tune.set_defaults(func=cmd_tune)
     doctor = sub.add_parser("doctor", help="check the torch hooks, devices, cache, LLM endpoint and doc packs",
                             description="Report what this installation can do; exit 1 if something is broken.")

@@ -134,6 +134,25 @@ def test_concurrency_limit_holds_requests_in_flight(tmp_path):
     assert len(stub.requests) == 3 and stub.max_in_flight == 1
 
 
+def test_a_process_wide_request_gate_limits_requests_across_clients(tmp_path):
+    # What a cluster worker installs (a slot of the cluster's LLM limit); here a plain semaphore of one.
+    from aikg_inductor.agents.llm import set_request_gate
+
+    shared = threading.BoundedSemaphore(1)
+    set_request_gate(lambda: shared)
+    try:
+        with OpenAIStub([("delay", 0.2, "ok")]) as stub:
+            clients = [client_for(stub.url, tmp_path, concurrency=4, transcript_mode="off") for _ in range(2)]
+            threads = [threading.Thread(target=ask, args=(clients[i % 2], f"q{i}")) for i in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        set_request_gate(None)
+    assert len(stub.requests) == 4 and stub.max_in_flight == 1
+
+
 def test_model_is_discovered_and_completions_endpoint_joins_messages(tmp_path):
     with OpenAIStub(["continued"], model="served-model") as stub:
         client = client_for(stub.url, tmp_path, model="", endpoint="completions")

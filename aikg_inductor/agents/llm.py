@@ -8,11 +8,12 @@ had) or ``LlmReplyError`` (an answer came but is unusable); callers log them and
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import threading
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ContextManager, Sequence
 
 import openai
 
@@ -58,6 +59,18 @@ class Usage:
         self.prompt_tokens += reply.prompt_tokens
         self.completion_tokens += reply.completion_tokens
         self.seconds += reply.seconds
+
+
+# Held around every request this process sends, besides each client's own slots: a limit shared with other
+# processes. A cluster run (cluster.py) sets one in each worker, so the endpoint sees at most its concurrency in
+# flight across all hosts. The default holds nothing.
+_request_gate: Callable[[], ContextManager[Any]] = contextlib.nullcontext
+
+
+def set_request_gate(gate: Callable[[], ContextManager[Any]] | None) -> None:
+    """Make every ``LlmClient`` of this process enter ``gate()`` around each request it sends (None: no gate)."""
+    global _request_gate
+    _request_gate = gate or contextlib.nullcontext
 
 
 def _retryable(err: Exception) -> bool:
@@ -186,7 +199,7 @@ class LlmClient:
 
     def _send(self, request: LlmRequest) -> LlmReply:
         start = time.monotonic()
-        with self._slots:
+        with self._slots, _request_gate():
             if request.endpoint == "chat":
                 response = self._with_retries(
                     lambda: self.sdk.chat.completions.create(
