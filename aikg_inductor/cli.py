@@ -515,6 +515,49 @@ def _print_tune_table(results: list[Any]) -> None:
     console.print(f"{accepted} new kernel(s) accepted; details: aikg cache ls")
 
 
+# ------------------------------------------------------------------------------------------------- report
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import ReportError, write_report
+
+    cache_dir = args.cache_dir or resolve_options().cache_dir
+    try:
+        paths = write_report(cache_dir, args.out, args.title)
+    except ReportError as err:
+        raise UsageError(str(err)) from None
+    except OSError as err:  # an --out that is a file, a read-only folder, a full disk
+        raise UsageError(f"{err.filename or args.out}: {err.strerror}") from None
+    if paths.summary.kernels:
+        print(paths.summary.line())
+    else:
+        print(f"nothing was tuned with the cache at {cache_dir} yet (run aikg tune first); the report says so")
+    plots = f", {len(paths.plots)} PNG plot(s)" if paths.plots else ""
+    print(f"wrote {paths.html} (self-contained), {paths.markdown}{plots}")
+    return 0
+
+
+def _add_report_parser(sub: Any) -> None:
+    report = sub.add_parser(
+        "report",
+        help="write a markdown and a self-contained HTML report of what aikg tune did, with plots",
+        description="Read the search history beside the kernel cache (every candidate judged, every run) and the "
+        "cache's accepted kernels, and write into --out: report.md, report.html (one file, plots embedded) and the "
+        "PNG plots. Per kernel: candidates tried over all runs, verdicts by rule, the best accepted speedup or why "
+        "Inductor's kernel stays, time and LLM tokens spent. Plots: speedup per kernel, time and tokens, verdicts by "
+        "rule, and the search curve (best verified speedup against candidates judged, runs marked).",
+        epilog="example: aikg tune examples/ --cache-dir c && aikg report --cache-dir c --out report\n"
+        "then open report/report.html in a browser",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument("--cache-dir", type=Path, metavar="DIR",
+                        help="the cache aikg tune wrote (default: the cache_dir option, AIKG_CACHE_DIR)")
+    report.add_argument("--out", type=Path, default=Path("aikg-report"), metavar="DIR",
+                        help="folder for report.md, report.html and the plots (default: ./aikg-report)")
+    report.add_argument("--title", help="the report's heading (default: 'aikg report: ' and the cache folder)")
+    report.set_defaults(func=cmd_report)
+
+
 # ------------------------------------------------------------------------------------------------- doctor
 
 
@@ -622,6 +665,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "this machine runs (else starts one), ray://HOST:PORT is a Ray client address; one worker per "
                       "GPU (CPU slot on CPU clusters), results written here (needs the extra aikg-inductor[cluster])")
     tune.set_defaults(func=cmd_tune)
+    _add_report_parser(sub)
     doctor = sub.add_parser("doctor", help="check the torch hooks, devices, cache, LLM endpoint and doc packs",
                             description="Report what this installation can do; exit 1 if something is broken.")
     doctor.set_defaults(func=cmd_doctor)
