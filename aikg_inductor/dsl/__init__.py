@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import statistics
+import time
 from typing import Any, Callable, Protocol
 
 from ..task import KernelTask
@@ -20,6 +22,18 @@ class DslAdapter(Protocol):
 
     def synchronize(self) -> None:
         """Wait until the device has finished the work launched so far."""
+
+
+def wall_median_seconds(fn: Callable[[], Any], reps: int, warmup: int) -> float:
+    """Median wall time of ``fn()`` over ``reps`` calls after ``warmup`` calls: timing for host-run kernels."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
 
 
 _ADAPTERS = {"cpp-cpu": "cpp_cpu", "triton-cuda": "triton_cuda"}

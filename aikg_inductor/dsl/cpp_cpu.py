@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import statistics
-import time
 from typing import Any, Callable
 
 from .. import interception
 from ..task import KernelTask
+from . import wall_median_seconds
 
 
 class CppCpuAdapter:
@@ -18,14 +17,7 @@ class CppCpuAdapter:
         return interception.load_cpp_kernel(source, ctypes)
 
     def median_seconds(self, fn: Callable[[], Any], reps: int) -> float:
-        for _ in range(max(2, reps // 10)):
-            fn()
-        samples = []
-        for _ in range(reps):
-            start = time.perf_counter()
-            fn()
-            samples.append(time.perf_counter() - start)
-        return statistics.median(samples)
+        return wall_median_seconds(fn, reps, warmup=max(2, reps // 10))
 
     def synchronize(self) -> None:
         return None

@@ -14,14 +14,13 @@ speed. Timings are the interpreter's, which grow with the number of programs lau
 
 from __future__ import annotations
 
-import statistics
-import time
 from typing import Any, Callable
 
 import torch
 
 from .. import interception
 from ..task import KernelTask
+from . import wall_median_seconds
 
 DEVICE_SUFFIX = "Triton interpreter"
 
@@ -100,13 +99,8 @@ class TritonInterpretAdapter:
         return interception.load_triton_kernel(source, torch.device("cpu"))
 
     def median_seconds(self, fn: Callable[[], Any], reps: int) -> float:
-        fn()
-        samples = []
-        for _ in range(max(3, reps // 10)):
-            start = time.perf_counter()
-            fn()
-            samples.append(time.perf_counter() - start)
-        return statistics.median(samples)
+        # The interpreter is slow: a tenth of the repetitions is enough to rank kernels.
+        return wall_median_seconds(fn, max(3, reps // 10), warmup=1)
 
     def synchronize(self) -> None:
         return None
