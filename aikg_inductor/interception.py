@@ -246,7 +246,7 @@ def _build_task(
 ) -> KernelTask:
     device = V.graph.get_current_device_or_throw()
     kernel_nodes = _scheduler_nodes(nodes)
-    args, dynamic = [], False
+    args, dynamic, exprs = [], False, []
     for param, call_arg, ctype in zip(params, call_args, ctypes):
         role = role_of(param)
         if role is None:
@@ -255,11 +255,16 @@ def _build_task(
             expr = size_exprs.get(str(call_arg), call_arg)
             dynamic = dynamic or not _is_number(expr)
             args.append(KernelArg(param, str(call_arg), role, value=_hint(expr), ctype=ctype))
+            exprs.append(expr)
             continue
         buffer = str(call_arg)
         dynamic = dynamic or _is_symbolic(buffer)
         live = role == "in" or _is_live_after(buffer, kernel_nodes)
         args.append(KernelArg(param, buffer, role, layout=_layout_of(buffer), live=live, ctype=ctype))
+        exprs.append(buffer)
+    symbols: tuple[tuple[str, int], ...] = ()
+    if dynamic:
+        args, symbols = _with_symbolic_sizes(args, exprs)
     dsl = DSL_BY_DEVICE[device.type]
     normalised = normalise_source(source, device.type)
     arch = device_arch(device)
@@ -276,7 +281,61 @@ def _build_task(
         origins=_origins(kernel_nodes),
         name=_fused_name(kernel_nodes),
         dynamic=dynamic,
+        symbols=symbols,
     )
+
+
+def _with_symbolic_sizes(args: list[KernelArg], exprs: list[Any]) -> tuple[list[KernelArg], tuple[tuple[str, int], ...]]:
+    """The arguments with their size expressions recorded (layouts of tensors, values of sizes) and the symbols
+    those use with the values Inductor assumed: what ``evaluate_size`` needs to place the kernel at other sizes."""
+    import dataclasses
+
+    import sympy
+
+    free: set[Any] = set()
+
+    def text(expr: Any) -> str:
+        expr = sympy.sympify(expr)
+        free.update(expr.free_symbols)
+        return str(expr)
+
+    out = []
+    for arg, expr in zip(args, exprs):
+        if arg.layout is None:
+            out.append(dataclasses.replace(arg, expr=text(expr)))
+            continue
+        if expr in V.graph.constants:
+            layout = dataclasses.replace(arg.layout, sym_size=tuple(map(str, arg.layout.size)),
+                                         sym_stride=tuple(map(str, arg.layout.stride)),
+                                         sym_offset=str(arg.layout.offset))
+        else:
+            ir_layout = V.graph.get_buffer(expr).get_layout()
+            layout = dataclasses.replace(arg.layout, sym_size=tuple(text(e) for e in ir_layout.size),
+                                         sym_stride=tuple(text(e) for e in ir_layout.stride),
+                                         sym_offset=text(ir_layout.offset))
+        out.append(dataclasses.replace(arg, layout=layout))
+    symbols = tuple(sorted((str(s), _hint(s)) for s in free))
+    return out, symbols
+
+
+def evaluate_size(expr: str, symbols: dict[str, int]) -> int:
+    """A recorded size expression (``KernelArg.expr``, ``TensorLayout.sym_*``) at concrete symbol values.
+
+    Inductor's expressions use its own sympy functions (FloorDiv, ModularIndexing, CeilDiv, ...), which live in a
+    private torch module; this is the one place that parses them.
+    """
+    import sympy
+    from torch.utils._sympy import functions as sympy_functions
+
+    namespace: dict[str, Any] = {
+        name: value for name, value in vars(sympy_functions).items()
+        if isinstance(value, type) and issubclass(value, sympy.Basic)
+    }
+    namespace.update({name: sympy.Integer(value) for name, value in symbols.items()})
+    value = sympy.sympify(expr, locals=namespace)
+    if not getattr(value, "is_number", False):
+        raise ValueError(f"size expression {expr!r} has symbols without values: {value.free_symbols}")
+    return int(value)
 
 
 def _fused_name(kernel_nodes: list[Any]) -> str:

@@ -44,6 +44,11 @@ class TensorLayout:
     stride: tuple[int, ...]
     dtype: str  # torch dtype name without the "torch." prefix, e.g. "float16"
     offset: int = 0
+    # Dynamic-shape kernels: size, stride and offset as expressions of the task's symbols ("s77", "16*s27"),
+    # recorded with the concrete values above, so the verifier can run the kernel at other sizes. None: static.
+    sym_size: tuple[str, ...] | None = None
+    sym_stride: tuple[str, ...] | None = None
+    sym_offset: str | None = None
 
     def storage_elements(self) -> int:
         """Elements the underlying storage must hold for this view."""
@@ -83,6 +88,7 @@ class KernelArg:
     value: int | None = None  # sizes only: the concrete value the baseline was compiled and measured at
     live: bool = True  # outputs only: read after this kernel (False: scratch only this kernel uses)
     ctype: str | None = None  # C++ kernels: the parameter's C type
+    expr: str | None = None  # sizes of dynamic-shape kernels only: ``value`` as an expression of the task's symbols
 
     @property
     def is_tensor(self) -> bool:
@@ -104,6 +110,8 @@ class KernelTask:
     origins: tuple[str, ...]  # post-grad ATen ops the kernel fuses, e.g. ("aten.amax.default", ...)
     name: str = ""  # Inductor's descriptive fused name, for people
     dynamic: bool = False  # the baseline takes symbolic sizes
+    # Dynamic-shape kernels: each size symbol the argument expressions use, with its value when recorded.
+    symbols: tuple[tuple[str, int], ...] = ()
 
     @property
     def short_key(self) -> str:
@@ -121,14 +129,15 @@ class KernelTask:
         return reads + writes
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=1, sort_keys=True)
+        return json.dumps(_without_unset_symbolic(dataclasses.asdict(self)), indent=1, sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> KernelTask:
         args = tuple(
             KernelArg(**{**a, "layout": _layout_from(a.get("layout"))}) for a in data["args"]
         )
-        return cls(**{**data, "args": args, "origins": tuple(data["origins"])})
+        symbols = tuple((str(name), int(value)) for name, value in data.get("symbols", ()))
+        return cls(**{**data, "args": args, "origins": tuple(data["origins"]), "symbols": symbols})
 
     @classmethod
     def from_json(cls, text: str) -> KernelTask:
@@ -145,11 +154,29 @@ class KernelTask:
         return cls.from_json(Path(path).read_text())
 
 
+def _without_unset_symbolic(data: dict[str, Any]) -> dict[str, Any]:
+    """Static tasks serialise exactly as before symbolic sizes were recorded (no null ``sym_*``/``expr`` keys)."""
+    if not data.get("symbols"):
+        data.pop("symbols", None)
+    for arg in data["args"]:
+        if arg.get("expr") is None:
+            arg.pop("expr", None)
+        layout = arg.get("layout")
+        if layout is not None and layout.get("sym_size") is None:
+            for key in ("sym_size", "sym_stride", "sym_offset"):
+                layout.pop(key, None)
+    return data
+
+
 def _layout_from(data: dict[str, Any] | None) -> TensorLayout | None:
     if data is None:
         return None
+    symbolic = data.get("sym_size") is not None
     return TensorLayout(
-        size=tuple(data["size"]), stride=tuple(data["stride"]), dtype=data["dtype"], offset=data["offset"]
+        size=tuple(data["size"]), stride=tuple(data["stride"]), dtype=data["dtype"], offset=data["offset"],
+        sym_size=tuple(data["sym_size"]) if symbolic else None,
+        sym_stride=tuple(data["sym_stride"]) if symbolic else None,
+        sym_offset=data.get("sym_offset") if symbolic else None,
     )
 
 

@@ -14,7 +14,8 @@ import torch
 
 from ..task import KernelArg, KernelTask
 from .runner import torch_dtype
-from .values import Trial, as_bytes, build, guard_bands_intact, guard_fill, input_scale, poison, view
+from .values import (Trial, as_bytes, build, guard_bands_intact, guard_fill, guard_of, input_scale, poison, sized,
+                     size_variants, view)
 
 # Tolerances per output dtype, as (atol, rtol): |candidate - oracle| <= atol * scale + rtol * |oracle| elementwise,
 # where scale is the trial's input magnitude (1, or values.LARGE for the "large" trial, since absolute rounding
@@ -33,9 +34,13 @@ TOLERANCES: dict[str, tuple[float, float]] = {
 TRIAL_KINDS = ("normal", "large", "tiny", "negative-zero-rows", "normal", "normal")
 
 
-def default_trials(base_seed: int) -> list[Trial]:
+def default_trials(base_seed: int, task: KernelTask | None = None) -> list[Trial]:
+    """The trial plan; for a dynamic-shape ``task`` it ends with one normal trial at each of ``size_variants``."""
     last = len(TRIAL_KINDS) - 1
-    return [Trial(base_seed + i, kind, reuse=i == last) for i, kind in enumerate(TRIAL_KINDS)]  # type: ignore[arg-type]
+    trials = [Trial(base_seed + i, kind, reuse=i == last) for i, kind in enumerate(TRIAL_KINDS)]  # type: ignore[arg-type]
+    for i, symbols in enumerate(size_variants(task) if task is not None else []):
+        trials.append(Trial(base_seed + len(TRIAL_KINDS) + i, "normal", symbols=symbols))
+    return trials
 
 
 @dataclasses.dataclass
@@ -71,10 +76,10 @@ def storages_from_frames(task: KernelTask, frames: list[bytes], trials: int) -> 
 def check_contract(task: KernelTask, trial: Trial, after: list[torch.Tensor]) -> Failure | None:
     """Guard bands intact and inputs unmodified, for one trial's storages after the call."""
     before = [f for f in build(task, trial) if isinstance(f, torch.Tensor)]
-    for arg, b, a in zip(task.tensor_args, before, after):
+    for arg, b, a in zip(sized(task, trial).tensor_args, before, after):
         if a.numel() != b.numel():
             return Failure("harness-error", f"{arg.param}: storage came back with {a.numel()} elements")
-        if not guard_bands_intact(a, b):
+        if not guard_bands_intact(a, b, guard_of(arg, b)):
             return Failure("out-of-bounds-write", f"{arg.param}: memory just outside the buffer was written")
         if arg.role == "in" and not torch.equal(as_bytes(a), as_bytes(b)):
             changed = int((as_bytes(a) != as_bytes(b)).sum())
@@ -154,7 +159,8 @@ def judge(
     for t, trial in enumerate(trials):
         if failure := check_contract(task, trial, candidate[t]):
             return _in_trial(failure, t, trial)
-        want, got = live_outputs(task, oracle[t]), live_outputs(task, candidate[t])
+        at_size = sized(task, trial)
+        want, got = live_outputs(at_size, oracle[t]), live_outputs(at_size, candidate[t])
         for name in want:
             arg = _arg(task, name)
             assert arg.layout is not None
@@ -176,7 +182,7 @@ def _matches_earlier(
     """Whether ``got`` is an earlier trial's expected result. The absolute tolerance is the smaller of the two
     trials' (against the "large" trial's, any output of magnitude one would match)."""
     for t, storages in enumerate(earlier):
-        previous = live_outputs(task, storages).get(name)
+        previous = live_outputs(sized(task, trials[t]), storages).get(name)
         if previous is None or previous.shape != got.shape:
             continue
         both = min(scale, input_scale(trials[t], str(got.dtype).removeprefix("torch.")))
@@ -190,7 +196,7 @@ def _arg(task: KernelTask, param: str) -> KernelArg:
 
 
 def _in_trial(failure: Failure, index: int, trial: Trial) -> Failure:
-    return Failure(failure.rule, f"trial {index} (seed {trial.seed}, {trial.kind}): {failure.message}")
+    return Failure(failure.rule, f"trial {index} (seed {trial.seed}, {trial.label}): {failure.message}")
 
 
 def tolerances_for(task: KernelTask) -> dict[str, list[float]]:

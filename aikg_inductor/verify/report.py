@@ -25,6 +25,8 @@ class VerificationReport:
     seeds: list[int] = dataclasses.field(default_factory=list)
     trials: list[str] = dataclasses.field(default_factory=list)  # trial kinds, one per seed
     sizes: dict[str, str] = dataclasses.field(default_factory=dict)  # kernel parameter -> layout or size value
+    # Dynamic-shape kernels: the other symbol values correctness trials ran at (sizes above are the recorded ones).
+    size_variants: list[dict[str, int]] = dataclasses.field(default_factory=list)
     max_abs_error: float | None = None  # over live outputs, all trials, finite elements
     max_rel_error: float | None = None
     tolerances: dict[str, list[float]] = dataclasses.field(default_factory=dict)  # dtype -> [atol, rtol]

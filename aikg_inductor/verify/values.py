@@ -9,6 +9,7 @@ out-of-bounds write the parent sees), a read past it pulls NaN into the result (
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Literal
 
 import torch
@@ -37,13 +38,63 @@ class Trial:
     # Candidate runs only: refill the previous trial's buffers in place instead of allocating new ones, so a kernel
     # that caches results by pointer is called again with the same pointers and new contents.
     reuse: bool = False
+    # Dynamic-shape tasks: run at these symbol values instead of the recorded ones (see ``sized``).
+    symbols: tuple[tuple[str, int], ...] | None = None
+
+    @property
+    def label(self) -> str:
+        """The kind, and the sizes when they are not the recorded ones: "normal at s27=51, s77=67"."""
+        if not self.symbols:
+            return self.kind
+        return f"{self.kind} at " + ", ".join(f"{name}={value}" for name, value in self.symbols)
 
     def to_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Trial:
+        symbols = data.get("symbols")
+        if symbols is not None:
+            data = {**data, "symbols": tuple((str(k), int(v)) for k, v in symbols)}  # type: ignore[union-attr]
         return cls(**data)  # type: ignore[arg-type]
+
+
+def size_variants(task: KernelTask) -> list[tuple[tuple[str, int], ...]]:
+    """Other sizes to run a dynamic-shape kernel at: every symbol 3 above its recorded value, then 3 below (5 above
+    where that would go under 2, which Inductor specialises). Odd offsets from recorded sizes that are usually
+    multiples of the block sizes give sizes that are not: the masked tails of the kernel run."""
+    if not task.dynamic or not task.symbols:
+        return []
+    up = tuple((name, value + 3) for name, value in task.symbols)
+    down = tuple((name, value - 3 if value - 3 >= 2 else value + 5) for name, value in task.symbols)
+    return [up] if down == up else [up, down]
+
+
+def sized(task: KernelTask, trial: Trial) -> KernelTask:
+    """``task`` as the kernel sees it in ``trial``: layouts and size values at the trial's symbol values."""
+    if not trial.symbols or not task.dynamic:
+        return task
+    return _sized(task, trial.symbols)
+
+
+@functools.lru_cache(maxsize=32)
+def _sized(task: KernelTask, symbols: tuple[tuple[str, int], ...]) -> KernelTask:
+    from ..interception import evaluate_size
+
+    values = dict(symbols)
+    args = []
+    for arg in task.args:
+        if arg.expr is not None:
+            arg = dataclasses.replace(arg, value=evaluate_size(arg.expr, values))
+        elif arg.layout is not None and arg.layout.sym_size is not None:
+            layout = arg.layout
+            assert layout.sym_stride is not None and layout.sym_offset is not None
+            arg = dataclasses.replace(arg, layout=dataclasses.replace(
+                layout, size=tuple(evaluate_size(e, values) for e in layout.sym_size),
+                stride=tuple(evaluate_size(e, values) for e in layout.sym_stride),
+                offset=evaluate_size(layout.sym_offset, values)))
+        args.append(arg)
+    return dataclasses.replace(task, args=tuple(args))
 
 
 def guard_elements(dtype: torch.dtype) -> int:
@@ -103,16 +154,19 @@ def _shape(values: torch.Tensor, arg: KernelArg, trial: Trial) -> torch.Tensor:
 
 
 def build(task: KernelTask, trial: Trial) -> list[torch.Tensor | int | None]:
-    """Flat guarded storages for tensor arguments and the recorded values of size arguments, in call order."""
+    """Flat guarded storages for tensor arguments and the values of size arguments, in call order, at the trial's
+    sizes (``sized``). Where those are smaller than the recorded ones, the guard bands grow by the difference: a
+    kernel that hard-codes the recorded sizes then writes into a band, not into a neighbouring allocation."""
     generator = torch.Generator().manual_seed(trial.seed)
     flats: list[torch.Tensor | int | None] = []
-    for arg in task.args:
+    for recorded, arg in zip(task.args, sized(task, trial).args):
         if arg.layout is None:
             flats.append(arg.value)
             continue
+        assert recorded.layout is not None
         dtype = torch_dtype(arg.layout.dtype)
         interior = _interior(arg, trial, generator)
-        guard = guard_elements(dtype)
+        guard = guard_elements(dtype) + max(0, recorded.layout.storage_elements() - arg.layout.storage_elements())
         flat = guard_fill(dtype, interior.numel() + 2 * guard)
         flat[guard : guard + interior.numel()] = interior
         flats.append(flat)
@@ -122,8 +176,13 @@ def build(task: KernelTask, trial: Trial) -> list[torch.Tensor | int | None]:
 def view(arg: KernelArg, flat: torch.Tensor) -> torch.Tensor:
     """The tensor the kernel sees: the recorded layout placed just after the leading guard band."""
     assert arg.layout is not None
-    guard = guard_elements(flat.dtype)
-    return flat.as_strided(arg.layout.size, arg.layout.stride, arg.layout.offset + guard)
+    return flat.as_strided(arg.layout.size, arg.layout.stride, arg.layout.offset + guard_of(arg, flat))
+
+
+def guard_of(arg: KernelArg, flat: torch.Tensor) -> int:
+    """Elements of guard band on each side of ``flat``, the storage ``build`` made for ``arg`` (at the same sizes)."""
+    assert arg.layout is not None
+    return (flat.numel() - max(arg.layout.storage_elements(), 1)) // 2
 
 
 def call_values(task: KernelTask, flats: list[torch.Tensor | int | None]) -> list[torch.Tensor | int | None]:
@@ -135,8 +194,8 @@ def as_bytes(flat: torch.Tensor) -> torch.Tensor:
     return flat.view(torch.uint8)
 
 
-def guard_bands_intact(after: torch.Tensor, before: torch.Tensor) -> bool:
-    guard = guard_elements(after.dtype)
+def guard_bands_intact(after: torch.Tensor, before: torch.Tensor, guard: int | None = None) -> bool:
+    guard = guard_elements(after.dtype) if guard is None else guard
     return torch.equal(as_bytes(after[:guard]), as_bytes(before[:guard])) and torch.equal(
         as_bytes(after[-guard:]), as_bytes(before[-guard:])
     )

@@ -26,7 +26,7 @@ import torch
 from ..task import KernelTask
 from . import protocol
 from .timing import SCREEN_CPU_BUDGET_S, SCREEN_GPU_REP_MS, SCREEN_GPU_ROUNDS, copy_bandwidth, measure_cpu, measure_gpu
-from .values import Trial, as_bytes, build, call_values
+from .values import Trial, as_bytes, build, call_values, sized
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class Worker:
                 device_flats = previous
             else:
                 device_flats = _to_device(flats, adapter.device_type)
-            kernel(*call_values(task, device_flats))
+            kernel(*call_values(sized(task, trial), device_flats))
             adapter.synchronize()
             self.last_flats[job["kernel"]] = device_flats
             frames.extend(as_bytes(f.cpu()).numpy().tobytes() for f in device_flats if isinstance(f, torch.Tensor))
@@ -147,6 +147,8 @@ def _warm(dsls: list[str]) -> None:
             out = KernelArg("out_ptr0", "buf0", "out", TensorLayout((1,), (1,), "float32"), ctype="float*")
             task = KernelTask("warm", dsl, "cpu", "", "", None, _WARM_CPP, (out,), ())
             adapter.load(task, _WARM_CPP)
+        elif getattr(adapter, "interpreted", False):
+            import torch._inductor.runtime.triton_heuristics  # noqa: F401 - Inductor's Triton runtime, triton
         elif getattr(adapter, "interpreted", False):
             import torch._inductor.runtime.triton_heuristics  # noqa: F401 - Inductor's Triton runtime, triton
 
