@@ -252,9 +252,13 @@ def _round_judge(task: KernelTask, options: Options, verify: Verifier, screen: S
     extra = {} if pool is None else {"pool": pool}
     parallel = max(1, options.verify_workers)
 
+    def screen_one(source: str) -> ScreenResult | None:
+        # Checked per candidate, not per round: a round of slow compiles must not overrun the kernel's budget.
+        return screen(task, [source], **extra)[0] if time.monotonic() < deadline else None
+
     def judge(batch: list[Candidate]) -> list[Attempt]:
         return _judge_round(task, batch, options, lambda source: verify(task, source, margin=options.margin, **extra),
-                            lambda source: screen(task, [source], **extra)[0], deadline, parallel)
+                            screen_one, deadline, parallel)
 
     return judge
 
@@ -264,30 +268,31 @@ def _judge_round(
     batch: list[Candidate],
     options: Options,
     verify_one: Callable[[str], VerificationReport],
-    screen_one: Callable[[str], ScreenResult],
+    screen_one: Callable[[str], ScreenResult | None],
     deadline: float,
     parallel: int,
 ) -> list[Attempt]:
     """Verify a small round outright; screen a large one and verify only its most promising candidates. Both run
-    ``parallel`` candidates at a time (the pool's workers compile and check them; timings stay one at a time)."""
+    ``parallel`` candidates at a time (the pool's workers compile and check them; timings stay one at a time).
+    Candidates the kernel's time budget does not reach are left out: not judged, not recorded."""
     with futures.ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="aikg-verify") as workers:
-        screens: list[ScreenResult | None] = [None] * len(batch)
+        screens: list[ScreenResult | None] = [None] * len(batch)  # None: not screened (a small round, or no time)
         chosen = set(range(len(batch)))
         if len(batch) > VERIFY_PER_ROUND:
             screens = list(workers.map(screen_one, [c.source for c in batch]))
             promising = [i for i, s in enumerate(screens) if s is not None and (s.speedup or 0.0) > 1.0]
             chosen = set(sorted(promising, key=lambda i: -(screens[i].speedup or 0.0))[:VERIFY_PER_ROUND])
-        if time.monotonic() >= deadline:
-            chosen = set()
-        reports = dict(zip(sorted(chosen), workers.map(verify_one, [batch[i].source for i in sorted(chosen)])))
+        verified = sorted(chosen) if time.monotonic() < deadline else []
+        reports = dict(zip(verified, workers.map(verify_one, [batch[i].source for i in verified])))
+    # What the budget did not reach is no attempt: not recorded, so a later run may offer it again.
+    unjudged = {i for i, screened in enumerate(screens) if screened is None and i not in reports}
+    unjudged |= chosen - set(reports)
     return [Attempt(candidate, reports.get(i) or _screened_out(task, options, screens[i]))
-            for i, candidate in enumerate(batch)]
+            for i, candidate in enumerate(batch) if i not in unjudged]
 
 
-def _screened_out(task: KernelTask, options: Options, screened: ScreenResult | None) -> VerificationReport:
-    if screened is None:
-        rule, reason, speedup = "out-of-time", "not verified: the kernel's time budget ran out", None
-    elif screened.speedup is None:
+def _screened_out(task: KernelTask, options: Options, screened: ScreenResult) -> VerificationReport:
+    if screened.speedup is None:
         rule, reason, speedup = "screen-failed", f"failed the quick screen: {screened.error}", None
     else:
         rule, speedup = "screened-out", screened.speedup
