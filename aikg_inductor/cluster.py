@@ -325,7 +325,9 @@ def tune_on_ray(
         try:
             ray.init(address=target, logging_level=logging.WARNING)
         except (ConnectionError, RuntimeError, ValueError) as err:
-            raise ClusterError(f"cannot reach the Ray cluster at {target or 'this machine'}: {err}") from err
+            # Recent Ray clusters use token authentication (Ray 2.60 here): a client must be told to send the token.
+            hint = "; with token authentication set RAY_AUTH_MODE=token here" if target else ""
+            raise ClusterError(f"cannot reach the Ray cluster at {target or 'this machine'}: {err}{hint}") from err
     run_id = uuid.uuid4().hex[:12]
     inbox = ray.remote(Inbox).options(name=f"aikg-inbox-{run_id}", num_cpus=0, scheduling_strategy=_here()).remote()
     llm_slots = _llm_slots(options, f"aikg-llm-slots-{run_id}")
