@@ -192,3 +192,9 @@ def test_keyboard_interrupt_stops_the_search_at_once():
     with pytest.raises(KeyboardInterrupt):
         # The judge runs in a worker thread; the interrupt must surface in the caller, as Ctrl-C would.
         PopulationSearch(TASK, [Counting("t", [1.0])], judge, Budget(None, 4)).run()
+
+
+def test_proposers_starting_together_split_the_budget_rather_than_the_first_taking_it_all():
+    retrieval, tuner = Counting("retrieval", [1.0], stop_after=1), Counting("tuner", [1.0])
+    PopulationSearch(TASK, [retrieval, tuner], judge_by_table(speed_in), Budget(None, 10)).run()
+    assert retrieval.limits[0] == 5 and tuner.limits[0] == 5

@@ -194,14 +194,16 @@ class PopulationSearch:
         idle.sort(key=lambda lane: -self.stats[lane.proposer.name].score(total))
         if not idle:
             return
-        best_score = self.stats[idle[0].proposer.name].score(total)
-        for lane in idle:
-            room = self._room()
-            if room <= 0:
+        scores = [self.stats[lane.proposer.name].score(total) for lane in idle]
+        room, best, together = self._room(), scores[0], sum(scores)
+        for lane, score in zip(idle, scores):
+            if self._room() <= 0:
                 return
-            # Rounds shrink with a proposer's score relative to the best one's: the budget flows to what works.
-            share = self.stats[lane.proposer.name].score(total) / best_score if best_score > 0 else 1.0
-            limit = min(room, max(1, round(self.round_size * share)))
+            # Rounds shrink with a proposer's score relative to the best one's, so the budget flows to what works;
+            # lanes starting together split what is left by score, so the first cannot take it all.
+            relative = score / best if best > 0 else 1.0
+            fair = room * score / together if together > 0 else room
+            limit = min(self._room(), max(1, round(min(self.round_size * relative, fair))))
             context = self._context_for(lane)
             busy[pool.submit(self._one_round, lane, context, limit)] = (lane, limit)
             self.reserved += limit
