@@ -417,7 +417,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     cluster_error = _cluster_error(args.cluster)
     try:
         with _TuneBars(_console()) as bars:
-            results = tune(args.targets, options, args.device, dtype, bars, cluster=args.cluster)
+            results = tune(args.targets, options, args.device, dtype, bars, cluster=args.cluster, retune=args.retune)
     except cluster_error as err:
         raise UsageError(str(err)) from None
     except KeyboardInterrupt:
@@ -657,6 +657,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--workers", type=int, help="verifier worker processes per device (verify_workers)")
     tune.add_argument("--target-roofline", type=float, help="stop a kernel's search once it reaches this fraction "
                       "of the measured copy bandwidth (target_roofline, default 0.9)")
+    tune.add_argument("--retune", action="store_true", help="search again kernels an earlier run finished (their "
+                      "candidate budget counts every run: raise --budget-candidates); by default a rerun resumes only "
+                      "what was cut short")
     tune.add_argument("--margin", type=float, help="required speedup margin (default 0.03)")
     tune.add_argument("--cache-dir", type=Path, help="the kernel cache (default: AIKG_CACHE_DIR or ~/.cache)")
     tune.add_argument("--device", default="cpu", help="device for the models (default: cpu)")

@@ -107,9 +107,14 @@ def tune(
     progress: TuneProgress | None = None,
     proposers: ProposerFactory | None = None,
     cluster: str | None = None,
+    retune: bool = False,
 ) -> list[TunedKernel]:
-    """Tune every kernel of the given problem files that the cache does not already hold, within the per-kernel
-    and per-run budgets of ``options``; returns one row per distinct kernel, in the order they were found.
+    """Tune every kernel of the given problem files that is not done yet, within the per-kernel and per-run budgets
+    of ``options``; returns one row per distinct kernel, in the order they were found.
+
+    Done means cached, or searched to the end of its own budget by an earlier run; a kernel whose run was cut short
+    (killed, Ctrl-C, the run budget) resumes. ``retune`` searches done kernels again: their candidate budget counts
+    every run, so raise it to get more candidates.
 
     ``proposers(task)`` gives the proposers for a kernel (default: ``pipeline.default_proposers``). ``cluster``
     (``ray`` or ``ray://HOST:PORT``) tunes on a Ray cluster instead of this machine's devices (``cluster.py``);
@@ -123,9 +128,8 @@ def tune(
     todo: dict[str, list[tuple[KernelTask, list[str]]]] = {}
     sink = LocalSink(cache)
     for key, (task, problems) in tasks.items():
-        # A kernel already cached is done, unless the run that cached it was cut short: then it resumes.
-        if cache.get(key) is not None and not sink.history.interrupted(key):
-            rows[key] = TunedKernel(task, tuple(problems), None, "already cached")
+        if not retune and (done_why := _done(key, cache, sink)):
+            rows[key] = TunedKernel(task, tuple(problems), None, done_why)
         else:
             todo.setdefault(task.dsl, []).append((task, problems))
     run_budget = RunBudget(options.run_budget_s, options.run_budget_tokens)
@@ -139,6 +143,18 @@ def tune(
     for row in done:
         rows[row.task.key] = row
     return [rows[key] for key in tasks]
+
+
+def _done(key: str, cache: KernelCache, sink: LocalSink) -> str | None:
+    """Why an earlier run leaves nothing to do for kernel ``key``, or None when it must be (re)searched."""
+    if sink.history.interrupted(key):
+        return None  # killed or interrupted mid-search: resume
+    if cache.get(key) is not None:
+        return "already cached"
+    runs = sink.history.runs(key)
+    if runs and not runs[-1].stopped_by.startswith("run "):  # a run budget cut it short: resume
+        return f"searched before ({runs[-1].stopped_by}); --retune to search again"
+    return None
 
 
 def _tune_on_devices(dsl: str, items: list[tuple[KernelTask, list[str]]], options: Options, sink: LocalSink,

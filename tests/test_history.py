@@ -36,6 +36,8 @@ def test_attempts_and_runs_read_back_in_order_across_processes(tmp_path):
     (finished,) = again.runs(TASK.key)
     assert finished.best_speedup == 1.2 and finished.proposers == {"llm": {"candidates": 2}}
     assert again.interrupted(TASK.key)  # run 1 began and never finished
+    again.finish(TASK.key, TaskRun(0.0, 1.0, 0, 1.2, "candidates", "resumed and done"))
+    assert not again.interrupted(TASK.key) and len(again.runs(TASK.key)) == 2
 
 
 def test_a_damaged_record_is_skipped_with_a_warning(tmp_path, caplog):

@@ -13,6 +13,7 @@ import time
 
 from aikg_inductor import KernelCache
 from aikg_inductor.search.history import SearchHistory
+from aikg_inductor.search.proposers import Candidate
 from conftest import REPO
 
 BUDGET = 6
@@ -89,3 +90,31 @@ def test_a_killed_run_resumes_and_finishes_within_its_budget(tmp_path):
     runs = history.runs(record.key)
     assert len(runs) == 1 and runs[0].attempts == BUDGET - done_before  # the killed run never finished
     assert KernelCache(cache_dir).get(record.key) is not None  # the fused kernel is faster: accepted and kept
+
+
+class SlowerCopy:
+    """Offers Inductor's own kernel with a harmless comment: correct, never faster."""
+
+    name = "copy"
+
+    def propose(self, task, context, limit):
+        tried = {a.candidate.source for a in context.attempts}
+        fresh = [task.source + f"\n// copy {i}\n" for i in range(100)]
+        return [Candidate(s, self.name) for s in fresh if s not in tried][:1]
+
+
+def test_a_rerun_skips_kernels_searched_to_the_end_unless_asked_to_retune(tmp_path):
+    from aikg_inductor.tune import tune
+
+    options = {"cache_dir": str(tmp_path / "cache"), "kernel_budget_candidates": 1, "kernel_budget_s": 300,
+               "target_roofline": None}
+    problem = [REPO / "examples/softmax_scale.py"]
+    (first,) = tune(problem, options, proposers=lambda task: [SlowerCopy()])
+    assert first.outcome is not None and first.outcome.stopped_by == "candidates" and first.outcome.entry is None
+
+    (second,) = tune(problem, options, proposers=lambda task: [SlowerCopy()])
+    assert second.outcome is None and second.skipped.startswith("searched before (candidates)")
+
+    (third,) = tune(problem, {**options, "kernel_budget_candidates": 2}, proposers=lambda task: [SlowerCopy()],
+                   retune=True)
+    assert third.outcome is not None and third.outcome.resumed == 1 and len(third.outcome.attempts) == 1

@@ -80,7 +80,9 @@ class SearchHistory:
         """Note a new run on ``task``; returns its run number."""
         with self._db.transact():
             self._put(f"task/{task.key}", dataclasses.asdict(TaskRecord.of(task)))
-            return int(self._db.incr(f"runs-begun/{task.key}", default=0)) - 1
+            run = int(self._db.incr(f"runs-begun/{task.key}", default=0)) - 1
+            self._db.set(f"open/{task.key}", run)  # until finish(): a run cut short leaves this behind
+            return run
 
     def record(self, task_key: str, attempt: Attempt, run: int) -> None:
         """Append one judged attempt; written at once, so an interrupted run loses nothing judged."""
@@ -101,6 +103,7 @@ class SearchHistory:
             n = int(self._db.get(f"runs/{task_key}", default=0))
             self._put(f"run/{task_key}/{n}", dataclasses.asdict(run))
             self._db.set(f"runs/{task_key}", n + 1)
+            self._db.delete(f"open/{task_key}")
 
     # ------------------------------------------------------------------ reading
 
@@ -131,7 +134,7 @@ class SearchHistory:
 
     def interrupted(self, task_key: str) -> bool:
         """Whether the last run on ``task_key`` began but never finished (killed, Ctrl-C): a rerun resumes it."""
-        return int(self._db.get(f"runs-begun/{task_key}", default=0)) > int(self._db.get(f"runs/{task_key}", default=0))
+        return f"open/{task_key}" in self._db
 
     def tasks(self) -> Iterator[TaskRecord]:
         for key in sorted(k for k in self._db.iterkeys() if isinstance(k, str) and k.startswith("task/")):
