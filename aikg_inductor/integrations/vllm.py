@@ -14,7 +14,7 @@ Options resolve as everywhere else (``AIKG_*`` variables, ``AIKG_CONFIG_FILE``).
   so ``register`` wraps ``CompilationConfig.compute_hash``; the wrapper adds the installed session's token, and
   nothing while no session is installed.
 - ``off`` with ``record_dir``: every fused kernel vLLM compiles is written there as a task, for
-  ``aikg tune --tasks DIR``. Inductor's graph caches are bypassed so that every kernel is seen; run it with
+  ``aikg tune DIR``. Inductor's graph caches are bypassed so that every kernel is seen; run it with
   ``VLLM_DISABLE_COMPILE_CACHE=1`` so that vLLM's own cache does not skip the compile either.
 
 With no cache or an empty one, ``register`` changes nothing. With an unreadable or tampered cache, bad options, or a
