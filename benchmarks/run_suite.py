@@ -114,8 +114,8 @@ def summarise(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"# aikg benchmark suite on {meta['card']}",
         "",
         f"torch {meta['torch']}, triton {meta['triton']}, measured copy bandwidth {meta['copy_bandwidth_gbs']:.0f} GB/s; "
-        f"median of {ROUNDS} interleaved rounds of `do_bench` medians (L2 flushed). aikg: tuner only, no LLM; "
-        f"per-kernel budget {meta['kernel_budget_candidates']} candidates / {meta['kernel_budget_s']} s.",
+        f"median of {ROUNDS} interleaved rounds of `do_bench` medians (L2 flushed). aikg: no LLM (the search over "
+        f"the tuner and retrieval proposers); per-kernel budget {meta['kernel_budget_candidates']} candidates / {meta['kernel_budget_s']} s.",
         "",
         "| problem | dtype | eager us | Inductor us | max-autotune us | aikg us | aikg vs Inductor | "
         "aikg vs max-autotune | BW fraction Inductor / aikg | compile s Inductor / aikg cold / aikg warm | "
@@ -166,7 +166,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_xticks(range(len(ok)), labels, rotation=60, ha="right", fontsize=7)
     ax.set_ylabel("speedup over Inductor default")
-    ax.set_title(f"aikg (tuner only) on {rows[0].get('card', '') if rows else ''}")
+    ax.set_title(f"aikg (no LLM) on {rows[0].get('card', '') if rows else ''}")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=130)
