@@ -165,7 +165,7 @@ def tune_task(
                           result.stopped_by, len(previous))
     best = max((speed(a) for a in (*previous, *result.attempts) if a.report.accepted), default=None)
     sink.finished(task, TaskRun(wall_started, outcome.elapsed_s, len(result.attempts), best, result.stopped_by,
-                                reason, outcome.tokens, result.proposers))
+                                reason, outcome.tokens, result.proposers, run))
     log.info("aikg: task %s: %s", task.short_key, reason)
     return outcome
 

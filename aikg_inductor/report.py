@@ -175,12 +175,14 @@ def _row(history: SearchHistory, record: TaskRecord, cached: tuple[Any, float | 
 def _unfinished_runs(logged: Sequence[LoggedAttempt], finished: Sequence[TaskRun]) -> dict[int, list[LoggedAttempt]]:
     """Attempts of runs that never wrote a finished-run record, by run number.
 
-    Run numbers count runs begun, finished records only runs that ended, so the two are matched by time: an attempt
-    belongs to a finished run when its verdict came inside that run's wall-clock window."""
+    Finished records carry their run number; records written before runs were numbered are matched by time: an
+    attempt belongs to such a run when its verdict came inside that run's wall-clock window."""
+    inside = {r.run for r in finished if r.run >= 0}
     # A run's window opens before its first verdict and closes after its last (both clocks are read together in
     # the pipeline); the slack covers wall-clock against monotonic-clock drift, far less than a process start.
     slack = 0.25
-    inside = {a.run for a in logged for r in finished if r.started - slack <= a.at <= r.started + r.elapsed_s + slack}
+    inside |= {a.run for a in logged for r in finished
+               if r.run < 0 and r.started - slack <= a.at <= r.started + r.elapsed_s + slack}
     unfinished: dict[int, list[LoggedAttempt]] = {}
     for attempt in logged:
         if attempt.run not in inside:

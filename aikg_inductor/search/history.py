@@ -37,6 +37,7 @@ class TaskRun:
     reason: str  # the pipeline's sentence for people
     tokens: int = 0
     proposers: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # per proposer: tries, wins
+    run: int = -1  # the number begin() gave this run (-1: written before runs were numbered)
 
 
 @dataclasses.dataclass(frozen=True)
