@@ -640,10 +640,14 @@ def build_parser() -> argparse.ArgumentParser:
         "tune",
         help="pre-tune every fused kernel of problem files into the cache (no LLM needed)",
         description="Capture the fused kernels of each problem file (or every *.py in a folder), deduplicate them "
-        "by exact key, and tune each kernel the cache does not hold yet: the config tuner (Triton kernels), and the "
-        "LLM agents when AIKG_LLM_BASE_URL or OPENAI_BASE_URL is set. Every candidate goes through the verifier; "
-        "accepted kernels go into the cache, where torch.compile(backend='aikg') finds them.",
-        epilog="example: aikg tune examples/ --budget-s 30\n\n" + EPILOG_OPTIONS,
+        "by exact key, and search each kernel that is not done yet: retrieval of what won on similar kernels, the "
+        "config tuner (Triton kernels), and the LLM agents when AIKG_LLM_BASE_URL or OPENAI_BASE_URL is set, "
+        "within the per-kernel and per-run budgets. Every candidate goes through the verifier; accepted kernels go "
+        "into the cache, where torch.compile(backend='aikg') finds them. Every verdict is kept in the search "
+        "history beside the cache: a killed or interrupted run resumes when the same command runs again, and "
+        "'aikg report' shows what happened.",
+        epilog="examples:\n  aikg tune examples/ --budget-s 30\n  aikg tune examples/ --budget-candidates 32 --retune"
+        "\n  aikg report --out report\n\n" + EPILOG_OPTIONS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     tune.add_argument("targets", nargs="+", type=Path, help="problem files or folders of them; or recorded task "
