@@ -146,9 +146,9 @@ def device_name(device_type: str) -> str:
             model = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), model)
     except OSError:
         pass
-    from torch._inductor.cpu_vec_isa import pick_vec_isa
+    from .. import interception
 
-    return f"{model} ({pick_vec_isa() or 'scalar'}, {torch.get_num_threads()} threads)"
+    return f"{model} ({interception.device_arch(torch.device('cpu'))}, {torch.get_num_threads()} threads)"
 
 
 def _warm(dsls: list[str]) -> None:
@@ -162,10 +162,6 @@ def _warm(dsls: list[str]) -> None:
             out = KernelArg("out_ptr0", "buf0", "out", TensorLayout((1,), (1,), "float32"), ctype="float*")
             task = KernelTask("warm", dsl, "cpu", "", "", None, _WARM_CPP, (out,), ())
             adapter.load(task, _WARM_CPP)
-        elif getattr(adapter, "interpreted", False):
-            import torch._inductor.runtime.triton_heuristics  # noqa: F401 - Inductor's Triton runtime, triton
-        elif getattr(adapter, "interpreted", False):
-            import torch._inductor.runtime.triton_heuristics  # noqa: F401 - Inductor's Triton runtime, triton
 
 
 def serve(conn: Connection, dsls: list[str]) -> None:

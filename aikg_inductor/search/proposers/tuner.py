@@ -15,7 +15,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import itertools
-from typing import Sequence
 
 from ...task import KernelTask
 from .base import Attempt, Candidate, SearchContext, speed
