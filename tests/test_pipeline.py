@@ -92,3 +92,30 @@ def test_no_proposer_for_cpp_kernels_is_reported(softmax_task, cache_dir):
                         KernelCache(cache_dir))
     assert outcome.entry is None and outcome.candidates_tried == 0
     assert outcome.reason.startswith("no candidate was offered for this cpp-cpu kernel (retrieval;")
+
+
+def test_the_kernel_budget_is_checked_per_candidate_and_unreached_ones_are_not_recorded(softmax_task, cache_dir):
+    """TEST DOUBLES for the screen and the verifier (slow stand-ins), to check the budget arithmetic alone: on the
+    H100 a round of slow compiles once ran far past the kernel's wall budget."""
+    import time
+
+    from aikg_inductor.search.history import SearchHistory
+    from aikg_inductor.verify import ScreenResult
+
+    def slow_screen(task, sources, **_):
+        time.sleep(0.4)
+        return [ScreenResult(0.5) for _ in sources]
+
+    def never_verify(task, source, **_):
+        raise AssertionError("nothing screened slower than the baseline is verified")
+
+    options = resolve_options({"cache_dir": str(cache_dir), "kernel_budget_s": 1.0, "target_roofline": None},
+                              environ={})
+    started = time.monotonic()
+    outcome = tune_task(softmax_task, options, KernelCache(cache_dir),
+                        proposers=[FixedProposer([f"// {i}\n{FAST}" for i in range(8)])],
+                        verify=never_verify, screen=slow_screen)
+    assert time.monotonic() - started < 2.5
+    assert 1 <= len(outcome.attempts) <= 3 and all(a.report.rule == "screened-out" for a in outcome.attempts)
+    history = SearchHistory.beside(cache_dir)
+    assert len(history.attempts(softmax_task.key)) == len(outcome.attempts)  # the unreached ones are not recorded
