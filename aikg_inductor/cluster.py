@@ -215,13 +215,13 @@ class ShippedRetrieval(RetrievalProposer):
     def __init__(self, found: Sequence[tuple[str, dict[str, Any]]]) -> None:
         self.found = list(found)
 
-    def _reusable(self, task: KernelTask) -> list[tuple[str, dict[str, Any]]]:
+    def reusable(self, task: KernelTask) -> list[tuple[str, dict[str, Any]]]:
         return self.found
 
 
 def retrieved(cache: KernelCache, task: KernelTask) -> tuple[tuple[str, dict[str, Any]], ...]:
     """What retrieval finds for ``task`` in ``cache``, to ship to a worker that has no cache."""
-    return tuple(RetrievalProposer(KernelIndex(cache))._reusable(task))
+    return tuple(RetrievalProposer(KernelIndex(cache)).reusable(task))
 
 
 class TuneWorker:

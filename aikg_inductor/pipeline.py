@@ -52,7 +52,7 @@ class TuneOutcome:
 
     @property
     def tokens(self) -> int:
-        return sum(int(spent.get("tokens", 0)) for spent in self.spending.values())
+        return _tokens_in(self.spending)
 
 
 class ResultSink(Protocol):
@@ -153,16 +153,15 @@ def tune_task(
     search = PopulationSearch(
         task, proposers, _round_judge(task, options, verify, screen, pool, started), _budget_for(options),
         previous=previous, on_attempt=recorder.attempted,
-        tokens_spent=lambda: _tokens(proposers, task), roofline=_roofline(task, options, pool),
+        tokens_spent=lambda: _tokens_in(_spending(proposers, task)), roofline=_roofline(task, options, pool),
         target_roofline=options.target_roofline, run_budget=run_budget,
     )
     result = search.run()
-    if run_budget is not None:
-        run_budget.charge(tokens=_tokens(proposers, task))
     reason = _reason(task, proposers, result.attempts, previous, recorder)
-    spending = {p.name: p.summary(task.key) for p in proposers if hasattr(p, "summary")}
-    outcome = TuneOutcome(task.key, recorder.entry, result.attempts, reason, time.monotonic() - started, spending,
-                          result.stopped_by, len(previous))
+    outcome = TuneOutcome(task.key, recorder.entry, result.attempts, reason, time.monotonic() - started,
+                          _spending(proposers, task), result.stopped_by, len(previous))
+    if run_budget is not None:
+        run_budget.charge(tokens=outcome.tokens)
     best = max((speed(a) for a in (*previous, *result.attempts) if a.report.accepted), default=None)
     sink.finished(task, TaskRun(wall_started, outcome.elapsed_s, len(result.attempts), best, result.stopped_by,
                                 reason, outcome.tokens, result.proposers, run))
@@ -204,8 +203,13 @@ def _budget_for(options: Options) -> Budget:
     return Budget(options.kernel_budget_s, options.kernel_budget_candidates, options.kernel_budget_tokens)
 
 
-def _tokens(proposers: Sequence[Proposer], task: KernelTask) -> int:
-    return sum(int(p.summary(task.key).get("tokens", 0)) for p in proposers if hasattr(p, "summary"))
+def _spending(proposers: Sequence[Proposer], task: KernelTask) -> dict[str, dict[str, Any]]:
+    """What proposers that keep accounts (the LLM proposer) have spent on ``task``, by proposer."""
+    return {p.name: p.summary(task.key) for p in proposers if hasattr(p, "summary")}
+
+
+def _tokens_in(spending: dict[str, dict[str, Any]]) -> int:
+    return sum(int(spent.get("tokens", 0)) for spent in spending.values())
 
 
 def _roofline(task: KernelTask, options: Options, pool: WorkerPool | None) -> Callable[[Attempt], float | None] | None:

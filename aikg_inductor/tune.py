@@ -128,7 +128,7 @@ def tune(
     todo: dict[str, list[tuple[KernelTask, list[str]]]] = {}
     sink = LocalSink(cache)
     for key, (task, problems) in tasks.items():
-        if not retune and (done_why := _done(key, cache, sink)):
+        if not retune and (done_why := _done(key, sink)):
             rows[key] = TunedKernel(task, tuple(problems), None, done_why)
         else:
             todo.setdefault(task.dsl, []).append((task, problems))
@@ -145,11 +145,11 @@ def tune(
     return [rows[key] for key in tasks]
 
 
-def _done(key: str, cache: KernelCache, sink: LocalSink) -> str | None:
+def _done(key: str, sink: LocalSink) -> str | None:
     """Why an earlier run leaves nothing to do for kernel ``key``, or None when it must be (re)searched."""
     if sink.history.interrupted(key):
         return None  # killed or interrupted mid-search: resume
-    if cache.get(key) is not None:
+    if sink.cache.get(key) is not None:
         return "already cached"
     runs = sink.history.runs(key)
     if runs and not runs[-1].stopped_by.startswith("run "):  # a run budget cut it short: resume

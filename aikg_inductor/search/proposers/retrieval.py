@@ -31,13 +31,14 @@ class RetrievalProposer:
     def propose(self, task: KernelTask, context: SearchContext, limit: int) -> list[Candidate]:
         tried = {a.candidate.source for a in context.attempts}
         fresh: list[Candidate] = []
-        for source, notes in self._reusable(task):
+        for source, notes in self.reusable(task):
             if source not in tried and len(fresh) < limit:
                 tried.add(source)
                 fresh.append(Candidate(source, self.name, notes))
         return fresh
 
-    def _reusable(self, task: KernelTask) -> list[tuple[str, dict]]:
+    def reusable(self, task: KernelTask) -> list[tuple[str, dict]]:
+        """What won on similar kernels in the cache, as (source, notes) candidates for ``task``."""
         try:
             similar = self.index.similar(task, k=self.neighbours)
         except CacheUnavailableError as err:
