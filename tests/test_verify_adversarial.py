@@ -176,3 +176,25 @@ def test_k_correct_and_faster(task, pool):
     assert len(set(report.seeds)) == len(report.seeds) >= 4
     assert {"large", "tiny", "negative-zero-rows"} <= set(report.trials)
     assert report.device
+
+
+def test_a_stray_write_into_the_oracle_held_by_the_worker_is_caught(task):
+    """The worker keeps the baseline's results next to candidate code; a write into them, even one no comparison
+    looks at (a scratch output's interior), is caught by the checksum taken before the candidate ran. The worker
+    runs in this process here (the kernels are Inductor's own) so the test can make that write itself."""
+    from aikg_inductor.verify.correctness import default_trials
+    from aikg_inductor.verify.worker import Worker
+
+    worker, task_json = Worker(), task.to_json()
+    kernel = worker.load({"task": task_json, "source": task.source})[0]["kernel"]
+    trials = [t.to_dict() for t in default_trials(7)]
+    assert worker.oracle({"task": task_json, "kernel": kernel, "trials": trials})[0]["failure"] is None
+    clean = worker.judge({"task": task_json, "kernel": kernel, "trials": trials})[0]
+    assert clean["failure"] is None and clean["max_abs"] == 0
+
+    scratch = next(i for i, a in enumerate(task.tensor_args) if a.role == "out" and not a.live)
+    storages, _ = next(iter(worker.oracles.values()))
+    storages[scratch][len(storages[scratch]) // 2] = 12345.0
+    header = worker.judge({"task": task_json, "kernel": kernel, "trials": trials})[0]
+    assert header["failure"]["rule"] == "out-of-bounds-write", header
+    assert "baseline's results" in header["failure"]["message"]

@@ -93,17 +93,16 @@ def _judge(
     report: VerificationReport,
 ) -> None:
     task_json = task.to_json()
-    specs = [t.to_dict() for t in trials]
     report.device = worker.call({"op": "device", "device_type": task.device_type, "dsl": task.dsl}, 30)[0]["name"]
 
-    # The oracle first: its results are back in this process before any candidate code is loaded in the worker.
+    # The oracle first, before any candidate code is loaded in the worker; the worker keeps its results.
     baseline_id = _stage(worker, {"op": "load", "task": task_json, "source": task.source}, compile_timeout_s,
                          "baseline compile", harness=True)[0]["kernel"]
     recorded = [t for t in trials if not t.symbols]
-    oracle = _oracle(worker, task, task_json, baseline_id, recorded, timeout_s)
+    _oracle(worker, task_json, baseline_id, recorded, timeout_s)
     if variants := [t for t in trials if t.symbols]:
         try:
-            oracle += _oracle(worker, task, task_json, baseline_id, variants, timeout_s)
+            _oracle(worker, task_json, baseline_id, variants, timeout_s)
         except _Rejected as err:
             if not worker.alive():
                 raise
@@ -111,21 +110,17 @@ def _judge(
             log.warning("aikg: verify %s: the baseline does not run at other sizes (%s); recorded sizes only",
                         task.short_key, err)
             trials[:] = recorded
-            specs = [t.to_dict() for t in trials]
             report.seeds, report.trials = [t.seed for t in trials], [t.label for t in trials]
             report.size_variants = []
 
     worker.candidates += 1
     candidate_id = _stage(worker, {"op": "load", "task": task_json, "source": source}, compile_timeout_s,
                           "candidate compile")[0]["kernel"]
-    header, frames = _stage(worker, {"op": "trials", "task": task_json, "kernel": candidate_id, "trials": specs},
-                            timeout_s, "candidate trials")
-    errors = correctness.Errors()
-    failure = correctness.judge(task, trials, oracle, correctness.storages_from_frames(task, frames, len(trials)),
-                                errors)
-    report.max_abs_error, report.max_rel_error = errors.max_abs, errors.max_rel
-    if failure:
-        raise _Rejected(failure.rule, failure.message)
+    header, _ = _stage(worker, {"op": "judge", "task": task_json, "kernel": candidate_id,
+                                "trials": [t.to_dict() for t in trials]}, timeout_s, "candidate trials")
+    report.max_abs_error, report.max_rel_error = header["max_abs"], header["max_rel"]
+    if failure := header["failure"]:
+        raise _Rejected(failure["rule"], failure["message"])
 
     measurements = []
     with pool.timing_lock:
@@ -146,17 +141,13 @@ def _judge(
     report.reason = f"correct on {len(trials)} trials and {report.speedup:.3f}x faster than the baseline"
 
 
-def _oracle(worker: Worker, task: KernelTask, task_json: str, baseline_id: str, trials: list[correctness.Trial],
-            timeout_s: float) -> list[list]:
-    """The baseline's storages after each trial, checked against the recorded contract."""
-    header, frames = _stage(worker, {"op": "trials", "task": task_json, "kernel": baseline_id,
-                                     "trials": [{**t.to_dict(), "reuse": False} for t in trials]},
-                            timeout_s, "baseline trials", harness=True)
-    oracle = correctness.storages_from_frames(task, frames, len(trials))
-    for trial, storages in zip(trials, oracle):
-        if failure := correctness.check_contract(task, trial, storages):
-            raise _Rejected("harness-error", f"the baseline breaks the recorded contract: {failure.message}")
-    return oracle
+def _oracle(worker: Worker, task_json: str, baseline_id: str, trials: list[correctness.Trial],
+            timeout_s: float) -> None:
+    """Run the baseline on ``trials`` in the worker, which keeps its results; it must keep the recorded contract."""
+    header, _ = _stage(worker, {"op": "oracle", "task": task_json, "kernel": baseline_id,
+                                "trials": [t.to_dict() for t in trials]}, timeout_s, "baseline trials", harness=True)
+    if failure := header["failure"]:
+        raise _Rejected("harness-error", f"the baseline breaks the recorded contract: {failure['message']}")
 
 
 def _stage(worker: Worker, job: dict, timeout_s: float, what: str, harness: bool = False) -> tuple[dict, list[bytes]]:

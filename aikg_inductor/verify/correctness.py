@@ -1,9 +1,9 @@
-"""Judging a candidate's outputs against the baseline's on identical inputs (run in the parent, on data only).
+"""Judging a candidate's outputs against the baseline's on identical inputs (data only; run in the worker).
 
-The worker sends back every tensor's whole guarded storage after each call; ``values.build`` tells us what it held
-before. Checks per trial, in order: guard bands untouched (else ``out-of-bounds-write``), inputs unmodified unless
-their role is ``in_out`` (else ``input-mutated``), then every live output against the oracle. Scratch outputs
-(``live=False``) may hold anything inside their own storage.
+The worker keeps each trial's values as drawn (``values.build``) and the baseline's storages after its call, both
+on the device, and checks the candidate's storages after its call, trial by trial, in order: guard bands untouched
+(else ``out-of-bounds-write``), inputs unmodified unless their role is ``in_out`` (else ``input-mutated``), then
+every live output against the oracle. Scratch outputs (``live=False``) may hold anything inside their own storage.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import dataclasses
 import torch
 
 from ..task import KernelArg, KernelTask
-from .runner import torch_dtype
-from .values import (Trial, as_bytes, build, guard_bands_intact, guard_fill, guard_of, input_scale, poison, sized,
+from .values import (Trial, as_bytes, guard_bands_intact, guard_fill, guard_of, input_scale, poison, sized,
                      size_variants, view)
 
 # Tolerances per output dtype, as (atol, rtol): |candidate - oracle| <= atol * scale + rtol * |oracle| elementwise,
@@ -57,29 +56,11 @@ class Errors:
     max_rel: float = 0.0
 
 
-def storages_from_frames(task: KernelTask, frames: list[bytes], trials: int) -> list[list[torch.Tensor]]:
-    """Per trial, per tensor argument: the storage after the call, rebuilt from the worker's raw bytes."""
-    tensor_args = task.tensor_args
-    if len(frames) != trials * len(tensor_args):
-        raise ValueError(f"worker sent {len(frames)} buffers, expected {trials * len(tensor_args)}")
-    out = []
-    for t in range(trials):
-        row = []
-        for i, arg in enumerate(tensor_args):
-            assert arg.layout is not None
-            raw = torch.frombuffer(bytearray(frames[t * len(tensor_args) + i]), dtype=torch.uint8)
-            row.append(raw.view(torch_dtype(arg.layout.dtype)))
-        out.append(row)
-    return out
-
-
 def check_contract(
-    task: KernelTask, trial: Trial, after: list[torch.Tensor], before: list[torch.Tensor] | None = None
+    task: KernelTask, trial: Trial, after: list[torch.Tensor], before: list[torch.Tensor]
 ) -> Failure | None:
-    """Guard bands intact and inputs unmodified, for one trial's storages after the call. ``before`` defaults to
-    the trial's values rebuilt; the oracle's storages (already checked) serve as well and cost nothing."""
-    if before is None:
-        before = [f for f in build(task, trial) if isinstance(f, torch.Tensor)]
+    """Guard bands intact and inputs unmodified, for one trial's storages after the call. ``before`` is what they
+    held before it: the trial's values as drawn, or the oracle's storages (already checked), which serve as well."""
     for arg, b, a in zip(sized(task, trial).tensor_args, before, after):
         if a.numel() != b.numel():
             return Failure("harness-error", f"{arg.param}: storage came back with {a.numel()} elements")
@@ -124,9 +105,9 @@ def compare(
     if unwritten.any():
         idx = _first_index(unwritten)
         element = as_bytes(got[idx].reshape(1).clone())
-        if element.equal(as_bytes(torch.tensor([poison(got.dtype)], dtype=got.dtype))):
+        if element.equal(as_bytes(torch.tensor([poison(got.dtype)], dtype=got.dtype, device=got.device))):
             rule, what = "unwritten-output", "still holds the NaN poison: never written"
-        elif element.equal(as_bytes(guard_fill(got.dtype, 1))):
+        elif element.equal(as_bytes(guard_fill(got.dtype, 1, got.device))):
             rule, what = "out-of-bounds-read", "is the guard band's NaN: read from outside a buffer"
         else:
             rule, what = "nan-inf-mismatch", "is NaN"
@@ -155,30 +136,33 @@ def compare(
     return None
 
 
-def judge(
+def judge_trial(
     task: KernelTask,
     trials: list[Trial],
+    t: int,
     oracle: list[list[torch.Tensor]],
-    candidate: list[list[torch.Tensor]],
+    candidate: list[torch.Tensor],
     errors: Errors,
 ) -> Failure | None:
-    """The first failure of the candidate over all trials, or None if it matched the oracle everywhere."""
-    for t, trial in enumerate(trials):
-        if failure := check_contract(task, trial, candidate[t], before=oracle[t]):
-            return _in_trial(failure, t, trial)
-        at_size = sized(task, trial)
-        want, got = live_outputs(at_size, oracle[t]), live_outputs(at_size, candidate[t])
-        for name in want:
-            arg = _arg(task, name)
-            assert arg.layout is not None
-            scale = input_scale(trial, arg.layout.dtype)
-            failure = compare(name, got[name], want[name], scale, errors)
-            if failure is None:
-                continue
-            if failure.rule == "mismatch" and _matches_earlier(name, got[name], oracle[:t], task, trials, scale):
-                failure = Failure("cached-result", f"{name} in trial {t} equals the expected result of an earlier "
-                                                   "trial: the candidate returns results from a previous call")
-            return _in_trial(failure, t, trial)
+    """The candidate's failure in trial ``t`` (``candidate``: its storages after the call), or None if it matched
+    the oracle there. ``oracle`` holds the baseline's storages for trials ``0..t`` (earlier ones expose a result
+    cached from a previous call)."""
+    trial = trials[t]
+    if failure := check_contract(task, trial, candidate, before=oracle[t]):
+        return _in_trial(failure, t, trial)
+    at_size = sized(task, trial)
+    want, got = live_outputs(at_size, oracle[t]), live_outputs(at_size, candidate)
+    for name in want:
+        arg = _arg(task, name)
+        assert arg.layout is not None
+        scale = input_scale(trial, arg.layout.dtype)
+        failure = compare(name, got[name], want[name], scale, errors)
+        if failure is None:
+            continue
+        if failure.rule == "mismatch" and _matches_earlier(name, got[name], oracle[:t], task, trials, scale):
+            failure = Failure("cached-result", f"{name} in trial {t} equals the expected result of an earlier "
+                                               "trial: the candidate returns results from a previous call")
+        return _in_trial(failure, t, trial)
     return None
 
 

@@ -1,9 +1,9 @@
-"""Argument values for one verification trial, rebuilt bit for bit from a small spec.
+"""Argument values for one verification trial, built bit for bit from a small spec on the kernel's device.
 
-The parent (the judge) and the worker (which runs kernels) both call ``build``: inputs never travel to the worker,
-and the parent knows exactly what every buffer held before the call. Every tensor lives inside a larger flat
-storage with guard bands on both sides, filled with the poison value: a write past a buffer changes a band (an
-out-of-bounds write the parent sees), a read past it pulls NaN into the result (a mismatch the parent sees).
+Only the spec travels to the worker; it draws the values where the kernel runs (on a GPU, the GPU's own generator),
+so no input crosses the host. Every tensor lives inside a larger flat storage with guard bands on both sides,
+filled with the poison value: a write past a buffer changes a band (an out-of-bounds write), a read past it pulls
+NaN into the result (a mismatch).
 """
 
 from __future__ import annotations
@@ -112,11 +112,11 @@ _GUARD_NAN_BITS = {torch.float64: (torch.int64, 0x7FF800000000AB1D), torch.float
                    torch.float16: (torch.int16, 0x7E1D), torch.bfloat16: (torch.int16, 0x7FDD)}
 
 
-def guard_fill(dtype: torch.dtype, n: int) -> torch.Tensor:
+def guard_fill(dtype: torch.dtype, n: int, device: torch.device | str = "cpu") -> torch.Tensor:
     if dtype in _GUARD_NAN_BITS:
         int_dtype, bits = _GUARD_NAN_BITS[dtype]
-        return torch.full((n,), bits, dtype=int_dtype).view(dtype)
-    return torch.full((n,), poison(dtype), dtype=dtype)
+        return torch.full((n,), bits, dtype=int_dtype, device=device).view(dtype)
+    return torch.full((n,), poison(dtype), dtype=dtype, device=device)
 
 
 def input_scale(trial: Trial, dtype_name: str) -> float:
@@ -128,13 +128,14 @@ def _interior(arg: KernelArg, trial: Trial, generator: torch.Generator) -> torch
     assert arg.layout is not None
     dtype = torch_dtype(arg.layout.dtype)
     n = max(arg.layout.storage_elements(), 1)
+    device = generator.device
     if arg.role == "out":
-        return torch.full((n,), poison(dtype), dtype=dtype)
+        return torch.full((n,), poison(dtype), dtype=dtype, device=device)
     if dtype == torch.bool:
-        return torch.randint(0, 2, (n,), generator=generator).bool()
+        return torch.randint(0, 2, (n,), generator=generator, device=device).bool()
     if not dtype.is_floating_point:
-        return torch.randint(0, INT_INPUT_HIGH, (n,), generator=generator).to(dtype)
-    return _shape(torch.randn(n, generator=generator, dtype=torch.float64), arg, trial)
+        return torch.randint(0, INT_INPUT_HIGH, (n,), generator=generator, device=device).to(dtype)
+    return _shape(torch.randn(n, generator=generator, dtype=torch.float64, device=device), arg, trial)
 
 
 def _shape(values: torch.Tensor, arg: KernelArg, trial: Trial) -> torch.Tensor:
@@ -153,11 +154,12 @@ def _shape(values: torch.Tensor, arg: KernelArg, trial: Trial) -> torch.Tensor:
     return values.to(torch_dtype(name))
 
 
-def build(task: KernelTask, trial: Trial) -> list[torch.Tensor | int | None]:
-    """Flat guarded storages for tensor arguments and the values of size arguments, in call order, at the trial's
-    sizes (``sized``). Where those are smaller than the recorded ones, the guard bands grow by the difference: a
-    kernel that hard-codes the recorded sizes then writes into a band, not into a neighbouring allocation."""
-    generator = torch.Generator().manual_seed(trial.seed)
+def build(task: KernelTask, trial: Trial, device: torch.device | str = "cpu") -> list[torch.Tensor | int | None]:
+    """Flat guarded storages on ``device`` for tensor arguments and the values of size arguments, in call order, at
+    the trial's sizes (``sized``). Where those are smaller than the recorded ones, the guard bands grow by the
+    difference: a kernel that hard-codes the recorded sizes then writes into a band, not into a neighbouring
+    allocation. The same spec on the same kind of device gives the same bits."""
+    generator = torch.Generator(device=device).manual_seed(trial.seed)
     flats: list[torch.Tensor | int | None] = []
     for recorded, arg in zip(task.args, sized(task, trial).args):
         if arg.layout is None:
@@ -167,7 +169,7 @@ def build(task: KernelTask, trial: Trial) -> list[torch.Tensor | int | None]:
         dtype = torch_dtype(arg.layout.dtype)
         interior = _interior(arg, trial, generator)
         guard = guard_elements(dtype) + max(0, recorded.layout.storage_elements() - arg.layout.storage_elements())
-        flat = guard_fill(dtype, interior.numel() + 2 * guard)
+        flat = guard_fill(dtype, interior.numel() + 2 * guard, device)
         flat[guard : guard + interior.numel()] = interior
         flats.append(flat)
     return flats

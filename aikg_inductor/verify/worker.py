@@ -4,10 +4,17 @@ Run as ``python -m aikg_inductor.verify.worker FD [DSL ...]`` by ``pool.Worker``
 Candidate code is only ever loaded here. A crash, hang or abort takes this process down and nothing else; the
 parent notices a closed socket or a missed deadline, kills the process group and starts a fresh worker.
 
-Jobs (see ``protocol``): ``load`` (compile a source; reply with an id), ``trials`` (run a loaded kernel on the
-trials' values; reply with every tensor's whole guarded storage after the call), ``time`` (interleaved timing of
-two loaded kernels), ``device`` (the name of the device a DSL runs on), ``bandwidth`` (the device's measured copy
-bandwidth, the roofline of memory-bound kernels).
+Jobs (see ``protocol``): ``load`` (compile a source; reply with an id), ``oracle`` (run the baseline on the trials'
+values and keep its storages), ``judge`` (run a candidate on the same trials and compare it with the oracle;
+reply with the first failure and the largest errors), ``time`` (interleaved timing of two loaded kernels),
+``device`` (the name of the device a DSL runs on), ``bandwidth`` (the device's measured copy bandwidth, the
+roofline of memory-bound kernels).
+
+Inputs are drawn and outputs compared where the kernel runs, so nothing of the size of the data crosses the
+process boundary or the host bus. The judge therefore shares a process with candidate code; what keeps a candidate
+from reaching it is the static guards (no imports outside the DSL's allowlist, no reflection, no torch), and a
+checksum of the oracle's storages, taken before the candidate loads and checked after it ran, catches a stray
+write into them.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import torch
 from ..task import KernelTask
 from . import protocol
 from .timing import SCREEN_CPU_BUDGET_S, SCREEN_GPU_REP_MS, SCREEN_GPU_ROUNDS, copy_bandwidth, measure_cpu, measure_gpu
+from .correctness import Errors, Failure, check_contract, judge_trial
 from .values import Trial, as_bytes, build, call_values, sized
 
 log = logging.getLogger(__name__)
@@ -46,8 +54,10 @@ class Worker:
         # The previous trial's storages per kernel: what a ``reuse`` trial refills in place.
         self.last_flats: dict[str, list[Any]] = {}
         # Each trial's values as drawn, on the device: the baseline and the candidate run on the same trials, so
-        # the second run clones them instead of drawing and copying them to the device again.
+        # the second run clones them instead of drawing them again.
         self.pristine: dict[tuple[Any, ...], list[Any]] = {}
+        # The baseline's storages after each trial, and their checksums taken before any candidate ran.
+        self.oracles: dict[tuple[Any, ...], tuple[list[torch.Tensor], list[int]]] = {}
 
     def task(self, text: str) -> KernelTask:
         key = hashlib.sha256(text.encode()).hexdigest()
@@ -64,38 +74,60 @@ class Worker:
             self.kernels[kernel_id] = adapter_for(task.dsl).load(task, job["source"])
         return {"kernel": kernel_id}, []
 
-    def trials(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+    def oracle(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+        """Run the baseline on each trial and keep its storages; a baseline that breaks the contract fails."""
+        task = self.task(job["task"])
+        for spec in job["trials"]:
+            trial = Trial.from_dict({**spec, "reuse": False})
+            drawn = [f for f in self._drawn(job["task"], task, trial) if isinstance(f, torch.Tensor)]
+            storages = self._run(job["task"], task, job["kernel"], trial)
+            if failure := check_contract(task, trial, storages, before=drawn):
+                return {"failure": _failure(failure)}, []
+            self.oracles[_trial_key(job["task"], trial)] = (storages, [_checksum(s) for s in storages])
+            _forget_oldest(self.oracles)
+        return {"failure": None}, []
+
+    def judge(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+        """Run a candidate on the trials the oracle ran, checking each against it as it comes."""
+        task = self.task(job["task"])
+        trials = [Trial.from_dict(spec) for spec in job["trials"]]
+        oracle = [self.oracles[_trial_key(job["task"], t)] for t in trials]
+        errors = Errors()
+        failure = None
+        for t, trial in enumerate(trials):
+            storages = self._run(job["task"], task, job["kernel"], trial)
+            if failure := judge_trial(task, trials, t, [o[0] for o in oracle[: t + 1]], storages, errors):
+                break
+        if failure is None and any(_checksum(s) != c for storages, sums in oracle for s, c in zip(storages, sums)):
+            failure = Failure("out-of-bounds-write", "the baseline's results, held in the verifier, changed while "
+                                                     "the candidate ran: it wrote outside its buffers")
+        return {"failure": failure and _failure(failure), "max_abs": errors.max_abs, "max_rel": errors.max_rel}, []
+
+    def _run(self, task_text: str, task: KernelTask, kernel_id: str, trial: Trial) -> list[torch.Tensor]:
+        """One call of a loaded kernel on ``trial``'s values; the tensor storages after it."""
         from ..dsl import adapter_for
 
-        task = self.task(job["task"])
-        kernel = self.kernels[job["kernel"]]
         adapter = adapter_for(task.dsl)
-        frames: list[bytes] = []
-        for spec in job["trials"]:
-            trial = Trial.from_dict(spec)
-            flats = [f.clone() if isinstance(f, torch.Tensor) else f
-                     for f in self._drawn(job["task"], task, trial, adapter.device_type)]
-            previous = self.last_flats.get(job["kernel"])
-            if trial.reuse and previous is not None:
-                for old, new in zip(previous, flats):
-                    if isinstance(old, torch.Tensor):
-                        old.copy_(new)
-                device_flats = previous
-            else:
-                device_flats = flats
-            kernel(*call_values(sized(task, trial), device_flats))
-            adapter.synchronize()
-            self.last_flats[job["kernel"]] = device_flats
-            frames.extend(as_bytes(f.cpu()).numpy().tobytes() for f in device_flats if isinstance(f, torch.Tensor))
-        return {"trials": len(job["trials"])}, frames
+        flats = [f.clone() if isinstance(f, torch.Tensor) else f for f in self._drawn(task_text, task, trial)]
+        previous = self.last_flats.get(kernel_id)
+        if trial.reuse and previous is not None:
+            for old, new in zip(previous, flats):
+                if isinstance(old, torch.Tensor):
+                    old.copy_(new)
+            flats = previous
+        self.kernels[kernel_id](*call_values(sized(task, trial), flats))
+        adapter.synchronize()
+        self.last_flats[kernel_id] = flats
+        return [f for f in flats if isinstance(f, torch.Tensor)]
 
-    def _drawn(self, task_text: str, task: KernelTask, trial: Trial, device_type: str) -> list[Any]:
+    def _drawn(self, task_text: str, task: KernelTask, trial: Trial) -> list[Any]:
         """``trial``'s values for ``task`` on the device, drawn once per task and trial (never handed out: clone)."""
-        key = (hashlib.sha256(task_text.encode()).hexdigest(), trial.seed, trial.kind, trial.symbols)
+        from ..dsl import adapter_for
+
+        key = _trial_key(task_text, trial)
         if key not in self.pristine:
-            if len(self.pristine) >= MAX_DRAWN_TRIALS:
-                self.pristine.pop(next(iter(self.pristine)))  # the oldest: trials come in order, once per kernel
-            self.pristine[key] = _to_device(build(task, trial), device_type)
+            self.pristine[key] = build(task, trial, adapter_for(task.dsl).device_type)
+            _forget_oldest(self.pristine)
         return self.pristine[key]
 
     def time(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
@@ -107,7 +139,7 @@ class Worker:
         calls = []
         for name in ("baseline", "candidate"):
             kernel = self.kernels[job[name]]
-            values = call_values(task, _to_device(build(task, trial), device_type))
+            values = call_values(task, build(task, trial, device_type))
             calls.append(lambda kernel=kernel, values=values: kernel(*values))
         screen = bool(job.get("screen"))
         if device_type == "cuda":
@@ -132,8 +164,22 @@ class Worker:
         return {"bytes_per_s": copy_bandwidth(job["device_type"])}, []
 
 
-def _to_device(flats: list[Any], device_type: str) -> list[Any]:
-    return [f.to(device_type) if isinstance(f, torch.Tensor) else f for f in flats]
+def _trial_key(task_text: str, trial: Trial) -> tuple[Any, ...]:
+    return hashlib.sha256(task_text.encode()).hexdigest(), trial.seed, trial.kind, trial.symbols
+
+
+def _forget_oldest(drawn: dict[tuple[Any, ...], Any]) -> None:
+    """Keep one verification's trials: they come in order, once per kernel, so the oldest goes first."""
+    while len(drawn) > MAX_DRAWN_TRIALS:
+        drawn.pop(next(iter(drawn)))
+
+
+def _checksum(storage: torch.Tensor) -> int:
+    return int(as_bytes(storage).sum(dtype=torch.int64))
+
+
+def _failure(failure: Failure) -> dict[str, str]:
+    return {"rule": failure.rule, "message": failure.message}
 
 
 def device_name(device_type: str) -> str:
@@ -168,8 +214,8 @@ def serve(conn: Connection, dsls: list[str]) -> None:
     worker = Worker()
     _warm(dsls)
     protocol.send(conn, {"ready": True, "pid": os.getpid()})
-    handlers = {"load": worker.load, "trials": worker.trials, "time": worker.time, "device": worker.device,
-                "bandwidth": worker.bandwidth}
+    handlers = {"load": worker.load, "oracle": worker.oracle, "judge": worker.judge, "time": worker.time,
+                "device": worker.device, "bandwidth": worker.bandwidth}
     while True:
         try:
             job, _ = protocol.receive(conn)
