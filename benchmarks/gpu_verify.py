@@ -65,18 +65,20 @@ def main() -> None:
     soft = softmax_task() if wants_k else None
     for config in k_configs:
         soft_shape = kernel_shape(soft)
+        started = time.perf_counter()
         report = verify_candidate(soft, with_fixed_config(soft, soft_shape, config))
         rows.append({"case": f"k softmax {config.as_dict()}", "expected": ["accepted if faster"], "rule": report.rule,
                      "reason": report.reason[:300], "ok": report.accepted or report.rule == "not-faster",
+                     "seconds": round(time.perf_counter() - started, 1),
                      "speedup": report.speedup, "baseline_s": report.baseline_s, "candidate_s": report.candidate_s})
         print(f"k softmax {config.as_dict()}: {report.verdict} {report.rule} {report.reason[:200]}", flush=True)
     meta = {"card": torch.cuda.get_device_name(), "torch": torch.__version__, "triton": triton.__version__}
     (args.out / f"gpu_verify{'_' + ''.join(args.cases) if args.cases else ''}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     lines = [f"# Verifier adversarial cases, Triton, {meta['card']} (torch {meta['torch']}, triton {meta['triton']})",
-             "", "| case | expected rule | got | as expected | reason |", "|---|---|---|---|---|"]
+             "", "| case | expected rule | got | as expected | verify s | reason |", "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['case']} | {', '.join(r['expected'])} | {r['rule']} | {'yes' if r['ok'] else 'NO'} | "
-                     f"{r['reason'][:160].replace('|', '/')} |")
+                     f"{r['seconds']} | {r['reason'][:160].replace('|', '/')} |")
     (args.out / f"gpu_verify{'_' + ''.join(args.cases) if args.cases else ''}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -10,7 +10,7 @@ device-to-device copy bandwidth measured in the same run.
     python benchmarks/run_suite.py --out OUT benchmarks/problems/softmax.py:fp16,bf16 benchmarks/models/gpt2_block.py:bf16
 
 Writes OUT/suite.json (after every problem, so an interrupted run keeps what it measured), OUT/suite.md and
-OUT/suite.png.
+OUT/suite.png. On a lent GPU machine, ``. benchmarks/gpu_env.sh`` first installs what its image lacks.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ import triton.testing
 from aikg_inductor.problem import load_problem, parse_dtype
 
 VARIANTS = ("eager", "inductor", "max-autotune", "aikg cold", "aikg warm")
-ROUNDS = 5
+ROUNDS = 5  # the default of --rounds
+# The model benchmarks (benchmarks/models): matmul-bound, so no bandwidth fraction, and kept apart in summaries.
+MODELS = {path.stem for path in (Path(__file__).parent / "models").glob("*.py")}
 TOLERANCE = {torch.float32: 1e-4, torch.float16: 2e-2, torch.bfloat16: 5e-2}
 
 
@@ -72,7 +74,8 @@ def _compile_variants(model: torch.nn.Module, cache_dir: str) -> dict[str, Calla
     }
 
 
-def bench_problem(path: Path, dtype: torch.dtype, cache_dir: str, bandwidth: float) -> dict[str, Any]:
+def bench_problem(path: Path, dtype: torch.dtype, cache_dir: str, bandwidth: float,
+                  rounds: int = ROUNDS) -> dict[str, Any]:
     problem = load_problem(path, "cuda", dtype)
     inputs = problem.inputs
     fns = _compile_variants(problem.model, cache_dir)
@@ -86,7 +89,7 @@ def bench_problem(path: Path, dtype: torch.dtype, cache_dir: str, bandwidth: flo
             compile_s[name] = time.perf_counter() - start
         errors = {name: _max_error(out, outputs["eager"]) for name, out in outputs.items()}
         times: dict[str, list[float]] = {name: [] for name in fns}
-        for round_ in range(ROUNDS):
+        for round_ in range(rounds):
             order = list(fns.items()) if round_ % 2 == 0 else list(reversed(fns.items()))
             for name, fn in order:
                 times[name].append(triton.testing.do_bench(lambda: fn(*inputs), warmup=25, rep=100,
@@ -104,6 +107,38 @@ def bench_problem(path: Path, dtype: torch.dtype, cache_dir: str, bandwidth: flo
     }
 
 
+def search_records(cache_dir: str, seen: set[str]) -> list[dict[str, Any]]:
+    """What the search did on each kernel tuned since the last call (kernels in ``seen`` are skipped, then added):
+    candidates per proposer, verdicts, the best accepted speedup and after how many candidates it came, seconds."""
+    from collections import Counter
+
+    from aikg_inductor.search.history import SearchHistory
+
+    history = SearchHistory.beside(cache_dir)
+    records = []
+    try:
+        for task in history.tasks():
+            if task.key in seen:
+                continue
+            seen.add(task.key)
+            attempts = [logged.attempt for logged in sorted(history.logged(task.key), key=lambda logged: logged.at)]
+            accepted = [(i, a) for i, a in enumerate(attempts, 1) if a.report.accepted]
+            best_at, best = max(accepted, key=lambda pair: pair[1].report.speedup or 0.0, default=(None, None))
+            runs = history.runs(task.key)
+            records.append({
+                "key": task.key[:12], "name": task.name, "candidates": len(attempts),
+                "by_proposer": dict(Counter(a.candidate.proposer for a in attempts)),
+                "verdicts": dict(Counter(a.report.rule or "accepted" for a in attempts)),
+                "best_accepted_speedup": best.report.speedup if best else None,
+                "best_by": best.candidate.proposer if best else None, "best_at_candidate": best_at,
+                "verify_s": [round(a.report.elapsed_s, 2) for a in attempts],
+                "search_s": sum(r.elapsed_s for r in runs), "stopped_by": runs[-1].stopped_by if runs else None,
+            })
+    finally:
+        history.close()
+    return records
+
+
 def _geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
 
@@ -114,8 +149,8 @@ def summarise(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"# aikg benchmark suite on {meta['card']}",
         "",
         f"torch {meta['torch']}, triton {meta['triton']}, measured copy bandwidth {meta['copy_bandwidth_gbs']:.0f} GB/s; "
-        f"median of {ROUNDS} interleaved rounds of `do_bench` medians (L2 flushed). aikg: no LLM (the search over "
-        f"the tuner and retrieval proposers); per-kernel budget {meta['kernel_budget_candidates']} candidates / {meta['kernel_budget_s']} s.",
+        f"median of {meta.get('rounds', ROUNDS)} interleaved rounds of `do_bench` medians (L2 flushed). aikg: no LLM (the population "
+        f"search over the tuner and retrieval proposers); per-kernel budget {meta['kernel_budget_candidates']} candidates / {meta['kernel_budget_s']} s.",
         "",
         "| problem | dtype | eager us | Inductor us | max-autotune us | aikg us | aikg vs Inductor | "
         "aikg vs max-autotune | BW fraction Inductor / aikg | compile s Inductor / aikg cold / aikg warm | "
@@ -134,19 +169,42 @@ def summarise(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     for r in rows:
         if "error" in r:
             lines.append(f"| {r['problem']} | {r['dtype']} | failed: {r['error']} |")
-    if ok:
-        vs_ind = [r["speedup_vs_inductor"]["aikg warm"] for r in ok]
-        vs_ma = [r["speedup_vs_max_autotune"]["aikg warm"] for r in ok]
-        bw = sorted(r["bandwidth_fraction"]["aikg warm"] for r in ok)
-        warm_ratio = [r["compile_s"]["aikg warm"] / r["compile_s"]["inductor"] for r in ok]
-        lines += [
-            "",
-            f"- geometric-mean speedup of aikg (warm cache) over Inductor default: {_geomean(vs_ind):.3f}x "
-            f"(worst {min(vs_ind):.3f}x, best {max(vs_ind):.3f}x)",
-            f"- geometric-mean speedup over max-autotune-no-cudagraphs: {_geomean(vs_ma):.3f}x",
-            f"- median fraction of copy bandwidth, aikg: {statistics.median(bw):.2f}",
-            f"- warm-cache compile time over Inductor default compile time: median {statistics.median(warm_ratio):.2f}x",
-        ]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in ok:
+        group = "models" if r["problem"] in MODELS else f"fused, {r['dtype']}"
+        groups.setdefault(group, []).append(r)
+    if len(groups) > 1:
+        groups["all fused problems"] = [r for r in ok if r["problem"] not in MODELS]
+    lines += ["", "| group | rows | geomean vs Inductor (worst, best) | geomean vs max-autotune | "
+                  "rows over 2% slower than Inductor | median BW fraction Inductor / aikg | warm compile / Inductor |",
+              "|---|---|---|---|---|---|---|"]
+    for group, members in groups.items():
+        if not members:
+            continue
+        vs_ind = [r["speedup_vs_inductor"]["aikg warm"] for r in members]
+        vs_ma = [r["speedup_vs_max_autotune"]["aikg warm"] for r in members]
+        slower = [f"{r['problem']} {r['dtype']} {v:.3f}x" for r, v in zip(members, vs_ind) if v < 0.98]
+        bw = "n/a (matmul-bound)" if group == "models" else (
+            f"{statistics.median(r['bandwidth_fraction']['inductor'] for r in members):.2f} / "
+            f"{statistics.median(r['bandwidth_fraction']['aikg warm'] for r in members):.2f}")
+        warm = statistics.median(r["compile_s"]["aikg warm"] / r["compile_s"]["inductor"] for r in members)
+        lines.append(f"| {group} | {len(members)} | {_geomean(vs_ind):.3f}x ({min(vs_ind):.3f}x, {max(vs_ind):.3f}x) | "
+                     f"{_geomean(vs_ma):.3f}x | {', '.join(slower) or 'none'} | {bw} | {warm:.2f}x |")
+    kernels = [(r, k) for r in ok for k in r.get("kernels", [])]
+    if kernels:
+        lines += ["", "## What the search did per kernel", "",
+                  "| problem | dtype | kernel | candidates (by proposer) | verdicts | best accepted (by, at candidate) | "
+                  "search s | s per verification (median) | stopped by |", "|---|---|---|---|---|---|---|---|---|"]
+        for r, k in kernels:
+            best = (f"{k['best_accepted_speedup']:.3f}x ({k['best_by']}, #{k['best_at_candidate']})"
+                    if k["best_accepted_speedup"] else "-")
+            verified = [v for v in k["verify_s"] if v > 0]  # screened-out candidates were never verified
+            verify_s = f"{statistics.median(verified):.1f}" if verified else "-"
+            name = k["name"] if len(k["name"]) <= 48 else k["name"][:45] + "..."
+            lines.append(f"| {r['problem']} | {r['dtype']} | {name} ({k['key']}) | {k['candidates']} "
+                         f"({', '.join(f'{p} {n}' for p, n in k['by_proposer'].items())}) | "
+                         f"{', '.join(f'{v} {n}' for v, n in k['verdicts'].items())} | {best} | "
+                         f"{k['search_s']:.0f} | {verify_s} | {k['stopped_by']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -180,6 +238,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--budget-candidates", type=int, default=12)
     parser.add_argument("--budget-s", type=float, default=40.0)
+    parser.add_argument("--rounds", type=int, default=ROUNDS,
+                        help="interleaved timing rounds per variant (each a do_bench median); the report takes "
+                             "their median")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.merge:
@@ -193,16 +254,20 @@ def main() -> None:
     torch._dynamo.config.cache_size_limit = 64
     meta = {"card": torch.cuda.get_device_name(), "torch": torch.__version__, "triton": triton.__version__,
             "python": platform.python_version(), "copy_bandwidth_gbs": copy_bandwidth() / 1e9,
-            "kernel_budget_candidates": args.budget_candidates, "kernel_budget_s": args.budget_s}
+            "kernel_budget_candidates": args.budget_candidates, "kernel_budget_s": args.budget_s,
+            "rounds": args.rounds}
     print(f"{meta['card']}: copy bandwidth {meta['copy_bandwidth_gbs']:.0f} GB/s", flush=True)
     cache_dir = tempfile.mkdtemp(prefix="aikg-suite-")
     rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for spec in args.specs:
         path_text, _, dtypes = spec.partition(":")
         for dtype_name in (dtypes or "fp16").split(","):
             started = time.perf_counter()
             try:
-                row = bench_problem(Path(path_text), parse_dtype(dtype_name), cache_dir, meta["copy_bandwidth_gbs"] * 1e9)
+                row = bench_problem(Path(path_text), parse_dtype(dtype_name), cache_dir,
+                                    meta["copy_bandwidth_gbs"] * 1e9, args.rounds)
+                row["kernels"] = search_records(cache_dir, seen)
             except Exception as err:  # noqa: BLE001 - one failing problem must not lose the others' numbers
                 traceback.print_exc()
                 row = {"problem": Path(path_text).stem, "dtype": dtype_name, "error": f"{type(err).__name__}: {err}"}
