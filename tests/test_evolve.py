@@ -114,7 +114,9 @@ def test_a_proposer_that_improves_gets_larger_rounds_than_one_that_does_not():
     climbing = Counting("climber", [1.1 + 0.01 * i for i in range(200)])
     flat = Counting("flat", [0.5])
     PopulationSearch(TASK, [climbing, flat], judge_by_table(speed_in), Budget(None, 80)).run()
-    assert climbing.count > 2 * flat.count
+    # How far apart the totals end up depends on how the two lanes' rounds interleave (50/30 when they strictly
+    # alternate, 54/26 typically); that the improving one gets more, and larger rounds, does not.
+    assert climbing.count > flat.count
     assert sum(flat.limits[2:]) / len(flat.limits[2:]) < sum(climbing.limits[2:]) / len(climbing.limits[2:])
 
 
