@@ -32,8 +32,8 @@ import torch
 
 from ..task import KernelTask
 from . import protocol
-from .timing import SCREEN_CPU_BUDGET_S, SCREEN_GPU_REP_MS, SCREEN_GPU_ROUNDS, copy_bandwidth, measure_cpu, measure_gpu
 from .correctness import Errors, Failure, check_contract, judge_trial
+from .timing import SCREEN_CPU_BUDGET_S, SCREEN_GPU_REP_MS, SCREEN_GPU_ROUNDS, copy_bandwidth, measure_cpu, measure_gpu
 from .values import Trial, as_bytes, build, call_values, sized
 
 log = logging.getLogger(__name__)
