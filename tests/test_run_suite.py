@@ -59,3 +59,33 @@ def test_the_merged_report_groups_rows_flags_slow_ones_and_lists_what_the_search
     # the median verification time skips screened-out candidates (never verified: 0 s)
     assert "10 (tuner 9, retrieval 1)" in kernel_row and "1.250x (tuner, #7)" in kernel_row and "| 2.0 |" in kernel_row
     assert (out / "suite.png").stat().st_size > 10_000
+
+
+def test_the_search_record_of_a_kernel_is_read_from_the_history_beside_the_cache(tmp_path):
+    from aikg_inductor.search.history import SearchHistory, TaskRun
+    from aikg_inductor.search.proposers import Attempt, Candidate
+    from aikg_inductor.task import KernelTask
+    from aikg_inductor.verify import VerificationReport
+
+    task = KernelTask("b" * 64, "triton-cuda", "cuda", "sm90", "2.11", None, "src", (), (), "fused_sum")
+
+    def attempt(proposer: str, rule: str | None, speedup: float | None, elapsed_s: float) -> Attempt:
+        report = VerificationReport(verdict="accepted" if rule is None else "rejected", rule=rule, reason="",
+                                    task_key=task.key, dsl=task.dsl, speedup=speedup, elapsed_s=elapsed_s)
+        return Attempt(Candidate(f"{proposer} {rule} {speedup}", proposer), report)
+
+    history = SearchHistory.beside(tmp_path)
+    run = history.begin(task)
+    for a in (attempt("tuner", "screened-out", None, 0.0), attempt("tuner", None, 1.1, 1.5),
+              attempt("retrieval", "mismatch", None, 0.9), attempt("tuner", None, 1.3, 1.7)):
+        history.record(task.key, a, run)
+    history.finish(task.key, TaskRun(0.0, 12.5, 4, 1.3, "candidates", "accepted"))
+    history.close()
+
+    seen: set[str] = set()
+    (record,) = run_suite.search_records(str(tmp_path), seen)
+    assert record["candidates"] == 4 and record["by_proposer"] == {"tuner": 3, "retrieval": 1}
+    assert record["verdicts"] == {"screened-out": 1, "accepted": 2, "mismatch": 1}
+    assert (record["best_accepted_speedup"], record["best_by"], record["best_at_candidate"]) == (1.3, "tuner", 4)
+    assert record["search_s"] == 12.5 and record["stopped_by"] == "candidates"
+    assert run_suite.search_records(str(tmp_path), seen) == []  # a later problem does not list it again
