@@ -128,15 +128,18 @@ def _judge(
             header, _ = _stage(worker, {"op": "time", "task": task_json, "baseline": baseline_id,
                                         "candidate": candidate_id, "seed": trials[-1].seed + 1 + i,
                                         "budget_s": TIMING_BUDGET_S}, timeout_s, "timing")
-            measurements.append(timing.Measurement(header["baseline_s"], header["candidate_s"], header["samples"]))
+            measurements.append(timing.Measurement(header["baseline_s"], header["candidate_s"], header["samples"],
+                                                   header["control_s"]))
             if not timing.faster_by_margin(measurements, margin):
                 break  # already lost: a confirming run cannot change the verdict
     report.baseline_s = [m.baseline_s for m in measurements]
     report.candidate_s = [m.candidate_s for m in measurements]
+    report.timing_noise = [m.noise for m in measurements]
     report.speedup = min(m.speedup for m in measurements)
     if not timing.faster_by_margin(measurements, margin) or len(measurements) < 2:
-        raise _Rejected("not-faster", f"correct, but speedup {report.speedup:.3f}x is not above 1 + margin "
-                                      f"({1 + margin:.2f}x) in both measurements")
+        raise _Rejected("not-faster", f"correct, but speedup {report.speedup:.3f}x is not above 1 + margin + timing "
+                                      f"noise ({1 + margin:.2f}x + {max(report.timing_noise):.3f}) in both "
+                                      "measurements")
     report.verdict, report.rule = "accepted", None
     report.reason = f"correct on {len(trials)} trials and {report.speedup:.3f}x faster than the baseline"
 

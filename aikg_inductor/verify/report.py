@@ -32,6 +32,9 @@ class VerificationReport:
     tolerances: dict[str, list[float]] = dataclasses.field(default_factory=dict)  # dtype -> [atol, rtol]
     baseline_s: list[float] = dataclasses.field(default_factory=list)  # median per measurement
     candidate_s: list[float] = dataclasses.field(default_factory=list)
+    # Per measurement: how far the baseline and its control arm (the baseline timed again) disagreed, relative; the
+    # speedup had to exceed 1 + margin + this.
+    timing_noise: list[float] = dataclasses.field(default_factory=list)
     speedup: float | None = None  # the smaller of the measurements' speedups (baseline / candidate)
     margin: float = 0.03
     elapsed_s: float = 0.0
@@ -58,8 +61,10 @@ class VerificationReport:
         if self.max_abs_error is not None:
             tols = ", ".join(f"{d} atol={a:g} rtol={r:g}" for d, (a, r) in self.tolerances.items())
             lines.append(f"max abs error {self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g} ({tols})")
-        for i, (b, c) in enumerate(zip(self.baseline_s, self.candidate_s), 1):
-            lines.append(f"timing {i}: baseline {b * 1e6:,.2f} us, candidate {c * 1e6:,.2f} us, speedup {b / c:.3f}x")
+        for i, (b, c) in enumerate(zip(self.baseline_s, self.candidate_s)):
+            noise = f" (timing noise {self.timing_noise[i]:.1%})" if i < len(self.timing_noise) else ""
+            lines.append(f"timing {i + 1}: baseline {b * 1e6:,.2f} us, candidate {c * 1e6:,.2f} us, "
+                         f"speedup {b / c:.3f}x{noise}")
         if self.speedup is not None:
             lines.append(f"speedup {self.speedup:.3f}x (margin {self.margin:.0%})")
         lines.append(f"verified in {self.elapsed_s:.2f} s")

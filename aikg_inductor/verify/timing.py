@@ -1,8 +1,10 @@
 """Timing a candidate against its baseline: measured in the worker, judged in the parent.
 
-One measurement interleaves the two kernels in one worker on identical inputs (separate buffers), so drift in
-clocks, caches or neighbours hits both alike. The verifier takes two measurements and accepts only when the
-candidate beats the baseline by more than the margin in both.
+One measurement interleaves the kernels in one worker on the same buffers, so drift in clocks, caches or
+neighbours hits both alike and neither gets luckier memory. A verdict's measurement also times the baseline a
+second time as a third arm, the control: how far baseline and control disagree is how far this measurement can be
+trusted, and the candidate must beat the baseline by the margin plus that noise. The verifier takes two
+measurements and accepts only when the candidate wins both.
 """
 
 from __future__ import annotations
@@ -30,10 +32,16 @@ class Measurement:
     baseline_s: float
     candidate_s: float
     samples: int
+    control_s: float | None = None  # the baseline again, as its own arm (verdict measurements only)
 
     @property
     def speedup(self) -> float:
         return self.baseline_s / self.candidate_s if self.candidate_s > 0 else float("inf")
+
+    @property
+    def noise(self) -> float:
+        """How far the baseline and its control disagree (relative): what this measurement cannot resolve."""
+        return abs(self.baseline_s / self.control_s - 1.0) if self.control_s else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -46,40 +54,54 @@ def _batch_seconds(fn: Callable[[], Any], calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
-def measure_cpu(baseline: Callable[[], Any], candidate: Callable[[], Any], budget_s: float) -> Measurement:
-    """Median wall time per call of each kernel, samples interleaved (ABBA order), warm-up excluded."""
+def _arms(baseline: Callable[[], Any], candidate: Callable[[], Any],
+          control: Callable[[], Any] | None) -> list[tuple[str, Callable[[], Any]]]:
+    return [("baseline", baseline), ("candidate", candidate)] + ([("control", control)] if control else [])
+
+
+def _measurement(times: dict[str, list[float]], samples: int) -> Measurement:
+    control = times.get("control")
+    return Measurement(statistics.median(times["baseline"]), statistics.median(times["candidate"]), samples,
+                       statistics.median(control) if control else None)
+
+
+def measure_cpu(baseline: Callable[[], Any], candidate: Callable[[], Any], budget_s: float,
+                control: Callable[[], Any] | None = None) -> Measurement:
+    """Median wall time per call of each arm, samples interleaved (the order reversed every other sample), warm-up
+    excluded."""
+    arms = _arms(baseline, candidate, control)
     for _ in range(WARMUP_CALLS):  # page faults, OpenMP thread start, first touch of the output buffers
-        baseline()
-        candidate()
-    single = max(_batch_seconds(baseline, 3), _batch_seconds(candidate, 3), 1e-9)
+        for _, fn in arms:
+            fn()
+    single = max(max(_batch_seconds(fn, 3) for _, fn in arms), 1e-9)
     calls = max(1, int(MIN_SAMPLE_S / single))
-    pair_s = calls * single * 2
-    samples = int(min(MAX_SAMPLES, max(MIN_SAMPLES, budget_s / pair_s)))
-    times: dict[str, list[float]] = {"baseline": [], "candidate": []}
+    round_s = calls * single * len(arms)
+    samples = int(min(MAX_SAMPLES, max(MIN_SAMPLES, budget_s / round_s)))
+    times: dict[str, list[float]] = {name: [] for name, _ in arms}
     # On a busy machine calls can turn slow after calibration; the deadline keeps a measurement near its budget.
     deadline = time.perf_counter() + 2 * budget_s
     for i in range(samples):
         if i >= MIN_SAMPLES and i % 2 == 0 and time.perf_counter() > deadline:
             samples = i
             break
-        order = (("baseline", baseline), ("candidate", candidate))
-        for name, fn in order if i % 2 == 0 else reversed(order):
+        for name, fn in arms if i % 2 == 0 else reversed(arms):
             times[name].append(_batch_seconds(fn, calls))
-    return Measurement(statistics.median(times["baseline"]), statistics.median(times["candidate"]), samples)
+    return _measurement(times, samples)
 
 
 def measure_gpu(
-    baseline: Callable[[], Any], candidate: Callable[[], Any], rounds: int = GPU_ROUNDS, rep_ms: int = GPU_REP_MS
+    baseline: Callable[[], Any], candidate: Callable[[], Any], rounds: int = GPU_ROUNDS, rep_ms: int = GPU_REP_MS,
+    control: Callable[[], Any] | None = None,
 ) -> Measurement:
-    """Median of ``do_bench`` medians (CUDA events, L2 flushed between reps), kernels alternating per round."""
+    """Median of ``do_bench`` medians (CUDA events, L2 flushed between reps), arms alternating per round."""
     import triton.testing
 
-    times: dict[str, list[float]] = {"baseline": [], "candidate": []}
+    arms = _arms(baseline, candidate, control)
+    times: dict[str, list[float]] = {name: [] for name, _ in arms}
     for i in range(rounds):
-        order = (("baseline", baseline), ("candidate", candidate))
-        for name, fn in order if i % 2 == 0 else reversed(order):
+        for name, fn in arms if i % 2 == 0 else reversed(arms):
             times[name].append(triton.testing.do_bench(fn, warmup=25, rep=rep_ms, return_mode="median") / 1e3)
-    return Measurement(statistics.median(times["baseline"]), statistics.median(times["candidate"]), rounds)
+    return _measurement(times, rounds)
 
 
 # Copy-bandwidth probe: large enough to stream from memory rather than cache (H100 L2 is 50 MB).
@@ -105,5 +127,6 @@ def copy_bandwidth(device_type: str) -> float:
 
 
 def faster_by_margin(measurements: list[Measurement], margin: float) -> bool:
-    """Accept only if every measurement shows the candidate faster than the baseline by more than ``margin``."""
-    return bool(measurements) and all(m.speedup > 1.0 + margin for m in measurements)
+    """Accept only if every measurement shows the candidate faster than the baseline by more than ``margin`` plus
+    that measurement's noise."""
+    return bool(measurements) and all(m.speedup > 1.0 + margin + m.noise for m in measurements)

@@ -135,18 +135,17 @@ class Worker:
 
         task = self.task(job["task"])
         device_type = adapter_for(task.dsl).device_type  # "cpu" for Triton kernels under the interpreter
-        trial = Trial(seed=int(job["seed"]))
-        calls = []
-        for name in ("baseline", "candidate"):
-            kernel = self.kernels[job[name]]
-            values = call_values(task, build(task, trial, device_type))
-            calls.append(lambda kernel=kernel, values=values: kernel(*values))
+        values = call_values(task, build(task, Trial(seed=int(job["seed"])), device_type))
+        baseline, candidate = self.kernels[job["baseline"]], self.kernels[job["candidate"]]
         screen = bool(job.get("screen"))
+        arms = {"baseline": lambda: baseline(*values), "candidate": lambda: candidate(*values),
+                # a screen only ranks: no control arm, no noise estimate
+                "control": None if screen else lambda: baseline(*values)}
         if device_type == "cuda":
-            measurement = measure_gpu(*calls, rounds=SCREEN_GPU_ROUNDS, rep_ms=SCREEN_GPU_REP_MS) if screen \
-                else measure_gpu(*calls)
+            measurement = measure_gpu(**arms, rounds=SCREEN_GPU_ROUNDS, rep_ms=SCREEN_GPU_REP_MS) if screen \
+                else measure_gpu(**arms)
         else:
-            measurement = measure_cpu(*calls, budget_s=SCREEN_CPU_BUDGET_S if screen else float(job["budget_s"]))
+            measurement = measure_cpu(**arms, budget_s=SCREEN_CPU_BUDGET_S if screen else float(job["budget_s"]))
         return measurement.to_dict(), []
 
     def device(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
