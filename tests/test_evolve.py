@@ -200,3 +200,19 @@ def test_proposers_starting_together_split_the_budget_rather_than_the_first_taki
     retrieval, tuner = Counting("retrieval", [1.0], stop_after=1), Counting("tuner", [1.0])
     PopulationSearch(TASK, [retrieval, tuner], judge_by_table(speed_in), Budget(None, 10)).run()
     assert retrieval.limits[0] == 5 and tuner.limits[0] == 5
+
+
+def test_proposers_are_told_when_the_kernel_or_the_run_wall_budget_ends():
+    kernel_only = Counting("tuner", [1.1])
+    before = time.monotonic()
+    PopulationSearch(TASK, [kernel_only], judge_by_table(speed_in), Budget(30.0, 2), round_size=1).run()
+    assert all(before + 30.0 <= c.deadline <= time.monotonic() + 30.0 for c in kernel_only.contexts)
+
+    run = RunBudget(wall_s=5.0)
+    both = Counting("tuner", [1.1])
+    PopulationSearch(TASK, [both], judge_by_table(speed_in), Budget(30.0, 2), round_size=1, run_budget=run).run()
+    assert all(c.deadline == run.deadline for c in both.contexts)  # the run's ends first
+
+    unbounded = Counting("tuner", [1.1])
+    PopulationSearch(TASK, [unbounded], judge_by_table(speed_in), Budget(None, 2), round_size=1).run()
+    assert all(c.deadline is None for c in unbounded.contexts)

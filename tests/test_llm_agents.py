@@ -112,3 +112,14 @@ def test_replayed_fixture_yields_a_correct_candidate(task, tmp_path):
     expected = runner.run(task, seed=3)
     got = runner.run(task, candidate.source, seed=3)
     torch.testing.assert_close(got, expected)
+
+
+def test_no_step_is_taken_once_the_wall_budget_is_spent_and_a_later_run_carries_on(task, tmp_path):
+    import time
+
+    with OpenAIStub([SKETCH, good_code(task)]) as stub:
+        proposer = proposer_for(stub.url, tmp_path)
+        spent = SearchContext(deadline=time.monotonic() - 1.0)
+        assert proposer.propose(task, spent, 1) == [] and stub.requests == []
+        (candidate,) = proposer.propose(task, SearchContext(deadline=time.monotonic() + 60.0), 1)
+        assert len(stub.requests) == 2 and "out_ptr0" in candidate.source

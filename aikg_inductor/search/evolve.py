@@ -279,7 +279,9 @@ class PopulationSearch:
         correct = [a for a in ranked if a.correct]
         failures = [a for a in reversed(self.population) if not a.correct][:FAILURES_SHOWN]
         parent = self._pick_parent(correct)
-        return SearchContext(tuple(ranked), parent, self._inspirations(correct, parent), tuple(failures), lane.lane)
+        deadlines = [d for d in (self.deadline, self.run_budget and self.run_budget.deadline) if d is not None]
+        return SearchContext(tuple(ranked), parent, self._inspirations(correct, parent), tuple(failures), lane.lane,
+                             min(deadlines, default=None))
 
     def _pick_parent(self, correct: list[Attempt]) -> Attempt | None:
         """Rank-based UCB: a good rank, or few children so far, makes a parent likely."""

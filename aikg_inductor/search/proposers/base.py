@@ -46,7 +46,8 @@ class SearchContext:
     was tried. ``parent`` is the attempt the search wants improved, ``inspirations`` a few correct attempts from the
     best, middle and worst tiers, ``failures`` recent rejections with their reasons (negative examples). ``lane``
     names an independent line of work: a stateful proposer keeps one conversation per lane, so lanes can run at
-    the same time.
+    the same time. ``deadline`` (``time.monotonic()``) is when the kernel's or the run's wall budget ends: a proposer
+    that works in steps (the LLM's design, code and fix) stops taking new ones then.
     """
 
     attempts: tuple[Attempt, ...] = ()
@@ -54,6 +55,7 @@ class SearchContext:
     inspirations: tuple[Attempt, ...] = ()
     failures: tuple[Attempt, ...] = ()
     lane: int = 0
+    deadline: float | None = None
 
     @classmethod
     def of(cls, attempts: Sequence[Attempt]) -> SearchContext:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import statistics
+import time
 from typing import Any, Callable, Sequence
 
 from ...agents.coder import CodeInput, Coder, CodeReplyRejected
@@ -78,6 +79,11 @@ class LlmProposer:
             return []
         self._absorb_verdict(task, state, context.attempts)
         while True:
+            if context.deadline is not None and time.monotonic() >= context.deadline:
+                # The wall budget is spent mid-way (code that failed its checks keeps the loop fixing): no new
+                # step now, and the conversation stays open for a later run with budget left.
+                log.info("aikg: task %s: llm waits for a later run: the wall-time budget is spent", task.short_key)
+                return []
             records = self.records.setdefault(task.key, [])
             decision = self.conductor.next_step(task, state, [r.line() for r in records])
             if decision.step == STOP:
