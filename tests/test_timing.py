@@ -43,6 +43,8 @@ def test_the_gpu_measurement_interleaves_three_arms(monkeypatch):
 
     monkeypatch.setattr(triton.testing, "do_bench", do_bench)
     m = measure_gpu(lambda: "baseline", lambda: "candidate", rounds=3, control=lambda: "control")
-    assert order[:3] == ["baseline", "candidate", "control"] and order[3:6] == ["control", "candidate", "baseline"]
+    # every arm takes every position once in three rounds
+    assert order == ["baseline", "candidate", "control", "candidate", "control", "baseline",
+                     "control", "baseline", "candidate"]
     assert (m.baseline_s, m.candidate_s, m.control_s) == (20e-6, 10e-6, 22e-6)
     assert abs(m.noise - (1 - 20 / 22)) < 1e-9

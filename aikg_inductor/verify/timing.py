@@ -59,6 +59,13 @@ def _arms(baseline: Callable[[], Any], candidate: Callable[[], Any],
     return [("baseline", baseline), ("candidate", candidate)] + ([("control", control)] if control else [])
 
 
+def _in_turn(arms: list[tuple[str, Callable[[], Any]]], i: int) -> list[tuple[str, Callable[[], Any]]]:
+    """Sample ``i``'s order: rotated, so every arm takes every position equally often (an arm always timed
+    second would carry whatever running second costs, and the control would not see it)."""
+    shift = i % len(arms)
+    return arms[shift:] + arms[:shift]
+
+
 def _measurement(times: dict[str, list[float]], samples: int) -> Measurement:
     control = times.get("control")
     return Measurement(statistics.median(times["baseline"]), statistics.median(times["candidate"]), samples,
@@ -67,8 +74,7 @@ def _measurement(times: dict[str, list[float]], samples: int) -> Measurement:
 
 def measure_cpu(baseline: Callable[[], Any], candidate: Callable[[], Any], budget_s: float,
                 control: Callable[[], Any] | None = None) -> Measurement:
-    """Median wall time per call of each arm, samples interleaved (the order reversed every other sample), warm-up
-    excluded."""
+    """Median wall time per call of each arm, samples interleaved (in rotating order), warm-up excluded."""
     arms = _arms(baseline, candidate, control)
     for _ in range(WARMUP_CALLS):  # page faults, OpenMP thread start, first touch of the output buffers
         for _, fn in arms:
@@ -81,10 +87,10 @@ def measure_cpu(baseline: Callable[[], Any], candidate: Callable[[], Any], budge
     # On a busy machine calls can turn slow after calibration; the deadline keeps a measurement near its budget.
     deadline = time.perf_counter() + 2 * budget_s
     for i in range(samples):
-        if i >= MIN_SAMPLES and i % 2 == 0 and time.perf_counter() > deadline:
+        if i >= MIN_SAMPLES and i % len(arms) == 0 and time.perf_counter() > deadline:  # whole rotations only
             samples = i
             break
-        for name, fn in arms if i % 2 == 0 else reversed(arms):
+        for name, fn in _in_turn(arms, i):
             times[name].append(_batch_seconds(fn, calls))
     return _measurement(times, samples)
 
@@ -93,13 +99,13 @@ def measure_gpu(
     baseline: Callable[[], Any], candidate: Callable[[], Any], rounds: int = GPU_ROUNDS, rep_ms: int = GPU_REP_MS,
     control: Callable[[], Any] | None = None,
 ) -> Measurement:
-    """Median of ``do_bench`` medians (CUDA events, L2 flushed between reps), arms alternating per round."""
+    """Median of ``do_bench`` medians (CUDA events, L2 flushed between reps), arms in rotating order per round."""
     import triton.testing
 
     arms = _arms(baseline, candidate, control)
     times: dict[str, list[float]] = {name: [] for name, _ in arms}
     for i in range(rounds):
-        for name, fn in arms if i % 2 == 0 else reversed(arms):
+        for name, fn in _in_turn(arms, i):
             times[name].append(triton.testing.do_bench(fn, warmup=25, rep=rep_ms, return_mode="median") / 1e3)
     return _measurement(times, rounds)
 
