@@ -32,8 +32,9 @@ class VerificationReport:
     tolerances: dict[str, list[float]] = dataclasses.field(default_factory=dict)  # dtype -> [atol, rtol]
     baseline_s: list[float] = dataclasses.field(default_factory=list)  # median per measurement
     candidate_s: list[float] = dataclasses.field(default_factory=list)
-    # Per measurement: how far the baseline and its control arm (the baseline timed again) disagreed, relative; the
-    # speedup had to exceed 1 + margin + this.
+    # Per measurement: how far the baseline and its control arm (the baseline timed again) disagreed, relative, or
+    # on CPU the largest share of the time a worker thread waited for a core, if larger; the speedup had to exceed
+    # 1 + margin + this.
     timing_noise: list[float] = dataclasses.field(default_factory=list)
     speedup: float | None = None  # the smaller of the measurements' speedups (baseline / candidate)
     margin: float = 0.03

@@ -3,13 +3,15 @@
 One measurement interleaves the kernels in one worker on the same buffers, so drift in clocks, caches or
 neighbours hits both alike and neither gets luckier memory. A verdict's measurement also times the baseline a
 second time as a third arm, the control: how far baseline and control disagree is how far this measurement can be
-trusted, and the candidate must beat the baseline by the margin plus that noise. The verifier takes two
-measurements and accepts only when the candidate wins both.
+trusted. On CPU, other processes taking the cores is measured directly too (the time the worker's threads waited
+on the run queue). The candidate must beat the baseline by the margin plus the larger of the two. The verifier
+takes two measurements and accepts only when the candidate wins both.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import statistics
 import time
 from typing import Any, Callable
@@ -33,6 +35,9 @@ class Measurement:
     candidate_s: float
     samples: int
     control_s: float | None = None  # the baseline again, as its own arm (verdict measurements only)
+    # CPU: the largest share of the sampling time any of the worker's threads spent ready to run but waiting for a
+    # core (other processes had it), from the kernel's scheduler statistics; None where Linux does not keep them.
+    run_queue_wait: float | None = None
 
     @property
     def speedup(self) -> float:
@@ -40,8 +45,10 @@ class Measurement:
 
     @property
     def noise(self) -> float:
-        """How far the baseline and its control disagree (relative): what this measurement cannot resolve."""
-        return abs(self.baseline_s / self.control_s - 1.0) if self.control_s else 0.0
+        """What this measurement cannot resolve: how far the baseline and its control disagree (relative), or the
+        share of the time a thread of it waited for a core other processes held, whichever is larger."""
+        disagreement = abs(self.baseline_s / self.control_s - 1.0) if self.control_s else 0.0
+        return max(disagreement, self.run_queue_wait or 0.0)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -66,10 +73,10 @@ def _in_turn(arms: list[tuple[str, Callable[[], Any]]], i: int) -> list[tuple[st
     return arms[shift:] + arms[:shift]
 
 
-def _measurement(times: dict[str, list[float]], samples: int) -> Measurement:
+def _measurement(times: dict[str, list[float]], samples: int, run_queue_wait: float | None = None) -> Measurement:
     control = times.get("control")
     return Measurement(statistics.median(times["baseline"]), statistics.median(times["candidate"]), samples,
-                       statistics.median(control) if control else None)
+                       statistics.median(control) if control else None, run_queue_wait)
 
 
 def measure_cpu(baseline: Callable[[], Any], candidate: Callable[[], Any], budget_s: float,
@@ -85,14 +92,39 @@ def measure_cpu(baseline: Callable[[], Any], candidate: Callable[[], Any], budge
     samples = int(min(MAX_SAMPLES, max(MIN_SAMPLES, budget_s / round_s)))
     times: dict[str, list[float]] = {name: [] for name, _ in arms}
     # On a busy machine calls can turn slow after calibration; the deadline keeps a measurement near its budget.
-    deadline = time.perf_counter() + 2 * budget_s
+    started, waited = time.perf_counter(), _run_queue_waits()
+    deadline = started + 2 * budget_s
     for i in range(samples):
         if i >= MIN_SAMPLES and i % len(arms) == 0 and time.perf_counter() > deadline:  # whole rotations only
             samples = i
             break
         for name, fn in _in_turn(arms, i):
             times[name].append(_batch_seconds(fn, calls))
-    return _measurement(times, samples)
+    return _measurement(times, samples, _largest_wait_share(waited, time.perf_counter() - started))
+
+
+def _run_queue_waits() -> dict[str, int] | None:
+    """Nanoseconds each thread of this process has spent runnable but not running (Linux schedstat)."""
+    try:
+        threads = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    waits = {}
+    for tid in threads:
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as stat:
+                waits[tid] = int(stat.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that ended meanwhile, or no scheduler statistics
+    return waits or None
+
+
+def _largest_wait_share(before: dict[str, int] | None, wall_s: float) -> float | None:
+    after = _run_queue_waits()
+    if before is None or after is None or wall_s <= 0:
+        return None
+    waits = [after[tid] - before.get(tid, 0) for tid in after]
+    return min(1.0, max(waits, default=0) / 1e9 / wall_s)
 
 
 def measure_gpu(
