@@ -19,7 +19,9 @@ from typing import Any, Callable
 # CPU: one sample times a batch of back-to-back calls lasting at least this long, so timer resolution and call
 # overhead do not dominate microsecond kernels.
 MIN_SAMPLE_S = 200e-6
-MIN_SAMPLES = 7
+# Samples per arm at the least, budget or not: memory-bound kernels on a shared machine time in two modes (another
+# process streaming memory or not), and a median of 7 could land in different modes for identical kernels.
+MIN_SAMPLES = 15
 MAX_SAMPLES = 201
 WARMUP_CALLS = 10
 # GPU: rounds of do_bench per kernel, alternating; do_bench itself flushes L2 and takes a median of many reps.
