@@ -1,3 +1,4 @@
+import contextlib
 import logging
 from pathlib import Path
 
@@ -14,6 +15,21 @@ def _fresh_dynamo():
     torch.compiler.reset()
     yield
     torch.compiler.reset()
+
+
+@pytest.fixture
+def restore_torch_configs():
+    """Puts back, after the test, the Inductor and functorch settings it may change.
+
+    Through torch's own ``config.patch``: ``monkeypatch.setattr`` on a torch config module is undone by deleting the
+    attribute under some pytest releases (9.2), which hides the setting from every later test.
+    """
+    names = {torch._inductor.config: ("fx_graph_cache", "fx_graph_remote_cache"),
+             torch._functorch.config: ("enable_autograd_cache", "enable_remote_autograd_cache")}
+    with contextlib.ExitStack() as stack:
+        for module, keys in names.items():
+            stack.enter_context(module.patch({key: getattr(module, key) for key in keys}))
+        yield
 
 
 @pytest.fixture

@@ -54,10 +54,6 @@ def test_an_installed_session_is_seen_outside_activate_and_activate_wins(monkeyp
     assert interception.CacheKeyPass().uuid() == "aikg-inactive"
 
 
-def test_bypass_graph_caches_turns_off_the_caches_it_names(monkeypatch):
-    for name in ("fx_graph_cache", "fx_graph_remote_cache"):
-        monkeypatch.setattr(torch._inductor.config, name, getattr(torch._inductor.config, name))
-    for name in ("enable_autograd_cache", "enable_remote_autograd_cache"):
-        monkeypatch.setattr(torch._functorch.config, name, getattr(torch._functorch.config, name))
+def test_bypass_graph_caches_turns_off_the_caches_it_names(restore_torch_configs):
     interception.bypass_graph_caches()
     assert torch._inductor.config.fx_graph_cache is False and torch._functorch.config.enable_autograd_cache is False

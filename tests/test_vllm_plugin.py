@@ -21,13 +21,10 @@ from test_core_swap import CPP_TIMES, N, entry_for
 
 
 @pytest.fixture(autouse=True)
-def _clean_plugin_state(monkeypatch):
+def _clean_plugin_state(monkeypatch, restore_torch_configs):
     for name in [k for k in os.environ if k.startswith("AIKG_")]:
         monkeypatch.delenv(name)
-    # Recording mode turns Inductor's graph caches off for the process; give the rest of the suite its caches back.
-    monkeypatch.setattr(torch._inductor.config, "fx_graph_cache", torch._inductor.config.fx_graph_cache)
-    monkeypatch.setattr(torch._inductor.config, "fx_graph_remote_cache", torch._inductor.config.fx_graph_remote_cache)
-    monkeypatch.setattr(torch._functorch.config, "enable_autograd_cache", torch._functorch.config.enable_autograd_cache)
+    # Recording mode turns Inductor's graph caches off for the process: restore_torch_configs gives them back.
     yield
     interception.install_session(None)
 
