@@ -88,3 +88,32 @@ def test_a_rejection_of_the_candidate_itself_is_not_retried(task, tmp_path):
     tune_task(task, options, KernelCache(tmp_path), proposers=[ScriptedProposer(sources)], verify=verify,
               screen=screen)
     assert verified == sources[:VERIFY_PER_ROUND]  # a wrong kernel is a verdict: the round verifies no more
+
+
+def test_one_compile_in_mode_tune_shares_one_run_budget(tmp_path, monkeypatch, restore_torch_configs):
+    """TEST DOUBLE for tune_task (records what it is handed): every kernel of one compile, the backward graph's too,
+    gets the same RunBudget, with the deadline of option run_budget_s, so a whole model's tuning stays within it."""
+    import time
+
+    import torch
+
+    from aikg_inductor import pipeline
+    from aikg_inductor.problem import load_problem
+    from conftest import REPO
+
+    budgets = []
+
+    def recording_tune_task(task, options, cache, run_budget=None, **_):
+        budgets.append(run_budget)
+        return pipeline.TuneOutcome(task.key, None, (), "scripted", 0.0)
+
+    monkeypatch.setattr(pipeline, "tune_task", recording_tune_task)
+    problem = load_problem(REPO / "examples/layernorm_gelu.py")
+    started = time.monotonic()
+    compiled = torch.compile(problem.model, backend="aikg",
+                             options={"mode": "tune", "cache_dir": str(tmp_path), "run_budget_s": 1000})
+    x = problem.inputs[0].requires_grad_()
+    compiled(x).sum().backward()
+    assert len(budgets) >= 2, "forward and backward should have a kernel each at least"
+    assert all(b is budgets[0] for b in budgets)
+    assert started + 1000 <= budgets[0].deadline <= time.monotonic() + 1000
