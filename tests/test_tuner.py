@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from aikg_inductor import KernelTask
-from aikg_inductor.search.proposers import Attempt, Candidate, SearchContext
+from aikg_inductor.search.proposers import Attempt, SearchContext
 from aikg_inductor.search.proposers.tuner import (
     MAX_BLOCK_ELEMENTS, LaunchConfig, NotTunableError, TritonConfigTuner, coarse_grid, descent_neighbours,
     inductor_configs, kernel_shape, with_fixed_config,

@@ -10,7 +10,6 @@ configuration by a fixed cost landscape), since the move logic, not a GPU's timi
 from __future__ import annotations
 
 import math
-import os
 
 import pytest
 

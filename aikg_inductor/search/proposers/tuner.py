@@ -31,7 +31,7 @@ import logging
 
 from ... import interception
 from ...task import KernelTask
-from .base import Attempt, Candidate, SearchContext, speed
+from .base import Attempt, Candidate, SearchContext
 
 KERNEL_NAME = "Placeholder.KERNEL_NAME"
 _PARSE_NAME = "aikg_kernel_placeholder"
