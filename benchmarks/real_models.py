@@ -56,7 +56,7 @@ class Workload:
     build: Callable[[str, torch.dtype, bool], tuple[torch.nn.Module, list[torch.Tensor]]]  # device, dtype, smoke
     dtype: torch.dtype
     train: bool = False
-    estimate_s: float = 60.0  # what one workload took on the GPU (compiles, tuning, timing), to plan the deadline
+    estimate_s: float = 60.0  # a guess at one workload's time on an H200 (compiles, tuning, timing), to plan the deadline
 
 
 def _layer_config(family: str, smoke: bool) -> Any:
@@ -157,22 +157,22 @@ def _standalone(make: Callable[[int], torch.nn.Module], gib: float = 1.0, cols: 
 def workloads() -> list[Workload]:
     """Every workload, in the order the GPU run takes them (most informative first, so a deadline cuts the rest)."""
     out = [
-        Workload("rmsnorm-1g-bf16", "memory", _standalone(RMSNorm), torch.bfloat16, estimate_s=40),
-        Workload("layernorm-1g-fp32", "memory", _standalone(lambda w: torch.nn.LayerNorm(w)), torch.float32,
-                 estimate_s=40),
+        Workload("rmsnorm-1g-bf16", "memory", _standalone(RMSNorm), torch.bfloat16, estimate_s=60),
         Workload("softmax-1g-fp16", "memory", _standalone(lambda w: Reduce("softmax", -1)), torch.float16,
-                 estimate_s=40),
-        Workload("colsum-1g-fp32", "memory", _standalone(lambda w: Reduce("sum", 0)), torch.float32, estimate_s=40),
-        Workload("llama-infer-bf16", "model", _transformer("llama"), torch.bfloat16, estimate_s=120),
-        Workload("llama-train-bf16", "model", _transformer("llama"), torch.bfloat16, train=True, estimate_s=200),
-        Workload("gpt2-infer-fp16", "model", _transformer("gpt2"), torch.float16, estimate_s=90),
-        Workload("bert-infer-fp32", "model", _transformer("bert"), torch.float32, estimate_s=90),
-        Workload("qwen2-infer-bf16", "model", _transformer("qwen2"), torch.bfloat16, estimate_s=120),
-        Workload("mistral-infer-fp16", "model", _transformer("mistral"), torch.float16, estimate_s=120),
-        Workload("t5-infer-bf16", "model", _transformer("t5"), torch.bfloat16, estimate_s=90),
-        Workload("vit-infer-fp16", "model", _transformer("vit"), torch.float16, estimate_s=90),
-        Workload("gpt2-train-fp32", "model", _transformer("gpt2"), torch.float32, train=True, estimate_s=150),
-        Workload("bert-train-bf16", "model", _transformer("bert"), torch.bfloat16, train=True, estimate_s=150),
+                 estimate_s=60),
+        Workload("llama-infer-bf16", "model", _transformer("llama"), torch.bfloat16, estimate_s=150),
+        Workload("llama-train-bf16", "model", _transformer("llama"), torch.bfloat16, train=True, estimate_s=220),
+        Workload("layernorm-1g-fp32", "memory", _standalone(lambda w: torch.nn.LayerNorm(w)), torch.float32,
+                 estimate_s=60),
+        Workload("colsum-1g-fp32", "memory", _standalone(lambda w: Reduce("sum", 0)), torch.float32, estimate_s=60),
+        Workload("gpt2-infer-fp16", "model", _transformer("gpt2"), torch.float16, estimate_s=100),
+        Workload("bert-infer-fp32", "model", _transformer("bert"), torch.float32, estimate_s=100),
+        Workload("qwen2-infer-bf16", "model", _transformer("qwen2"), torch.bfloat16, estimate_s=150),
+        Workload("mistral-infer-fp16", "model", _transformer("mistral"), torch.float16, estimate_s=150),
+        Workload("t5-infer-bf16", "model", _transformer("t5"), torch.bfloat16, estimate_s=100),
+        Workload("vit-infer-fp16", "model", _transformer("vit"), torch.float16, estimate_s=100),
+        Workload("gpt2-train-fp32", "model", _transformer("gpt2"), torch.float32, train=True, estimate_s=180),
+        Workload("bert-train-bf16", "model", _transformer("bert"), torch.bfloat16, train=True, estimate_s=180),
     ]
     return out
 
