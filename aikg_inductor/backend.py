@@ -29,6 +29,7 @@ class CompileSession:
         self.cache = self._open_cache() if options.mode != "off" else None
         # Fixed for the whole compile: Inductor's cache key and the kernels we swap in must agree.
         self._token = "off" if self.cache is None else f"{options.mode}-{self.cache.fingerprint()}"
+        self._run_budget: Any = None  # mode tune: one RunBudget (run_budget_s, run_budget_tokens) for the compile
 
     def _open_cache(self) -> KernelCache | None:
         try:
@@ -65,8 +66,11 @@ class CompileSession:
         assert self.cache is not None
         if self.options.mode == "tune":
             from .pipeline import tune_task
+            from .search.evolve import RunBudget
 
-            outcome = tune_task(task, self.options, self.cache)
+            if self._run_budget is None:  # every kernel of this compile (the backward graph's too) shares it
+                self._run_budget = RunBudget(self.options.run_budget_s, self.options.run_budget_tokens)
+            outcome = tune_task(task, self.options, self.cache, run_budget=self._run_budget)
             if outcome.entry is not None:
                 self.swapped[task.key] = "tuned"
                 return outcome.entry.source

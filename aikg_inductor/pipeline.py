@@ -27,6 +27,9 @@ from .verify import ScreenResult, VerificationReport, WorkerPool, device_bandwid
 log = logging.getLogger(__name__)
 
 VERIFY_PER_ROUND = 2  # of a larger round, only the best by a quick screen go through full verification
+# Verdicts on the harness, not the candidate (the verifier broke, or the kernel is too large to judge here): the
+# next-ranked screened candidate is verified in its place, so one such fault never ends a round.
+HARNESS_RULES = frozenset({"harness-error", "too-large"})
 
 Verifier = Callable[..., VerificationReport]
 Screener = Callable[..., list[ScreenResult]]
@@ -278,21 +281,45 @@ def _judge_round(
 ) -> list[Attempt]:
     """Verify a small round outright; screen a large one and verify only its most promising candidates. Both run
     ``parallel`` candidates at a time (the pool's workers compile and check them; timings stay one at a time).
-    Candidates the kernel's time budget does not reach are left out: not judged, not recorded."""
+    A verification that ends in a fault of the harness (``HARNESS_RULES``) says nothing of the candidate, so the
+    next-ranked screened candidate is verified in its place. Candidates the kernel's time budget does not reach
+    are left out: not judged, not recorded."""
     with futures.ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="aikg-verify") as workers:
         screens: list[ScreenResult | None] = [None] * len(batch)  # None: not screened (a small round, or no time)
-        chosen = set(range(len(batch)))
+        ranked = list(range(len(batch)))
         if len(batch) > VERIFY_PER_ROUND:
             screens = list(workers.map(screen_one, [c.source for c in batch]))
             promising = [i for i, s in enumerate(screens) if s is not None and (s.speedup or 0.0) > 1.0]
-            chosen = set(sorted(promising, key=lambda i: -(screens[i].speedup or 0.0))[:VERIFY_PER_ROUND])
-        verified = sorted(chosen) if time.monotonic() < deadline else []
-        reports = dict(zip(verified, workers.map(verify_one, [batch[i].source for i in verified])))
+            ranked = sorted(promising, key=lambda i: -(screens[i].speedup or 0.0))
+        wanted = len(ranked) if len(batch) <= VERIFY_PER_ROUND else VERIFY_PER_ROUND
+        reports, unreached = _verify_ranked(batch, ranked, wanted, verify_one, workers, deadline)
     # What the budget did not reach is no attempt: not recorded, so a later run may offer it again.
-    unjudged = {i for i, screened in enumerate(screens) if screened is None and i not in reports}
-    unjudged |= chosen - set(reports)
+    unjudged = {i for i, screened in enumerate(screens) if screened is None and i not in reports} | unreached
     return [Attempt(candidate, reports.get(i) or _screened_out(task, options, screens[i]))
             for i, candidate in enumerate(batch) if i not in unjudged]
+
+
+def _verify_ranked(batch: list[Candidate], ranked: list[int], wanted: int,
+                   verify_one: Callable[[str], VerificationReport], workers: futures.Executor,
+                   deadline: float) -> tuple[dict[int, VerificationReport], set[int]]:
+    """Verify candidates in ``ranked`` order until ``wanted`` of them got a verdict on the candidate itself (not a
+    harness fault) or the ranking runs out. Returns the reports, and the candidates the deadline kept from
+    verification that would have been verified."""
+    reports: dict[int, VerificationReport] = {}
+    queue = list(ranked)
+    while queue:
+        judged = sum(1 for r in reports.values() if r.rule not in HARNESS_RULES)
+        if judged >= wanted:
+            break
+        if time.monotonic() >= deadline:
+            return reports, set(queue[:wanted - judged])
+        chosen, queue = queue[:wanted - judged], queue[wanted - judged:]
+        reports.update(zip(chosen, workers.map(verify_one, [batch[i].source for i in chosen])))
+        for i in chosen:
+            if reports[i].rule in HARNESS_RULES:
+                log.warning("aikg: verification of a candidate ended in %s (%s); verifying the next-ranked one",
+                            reports[i].rule, reports[i].reason[:200])
+    return reports, set()
 
 
 def _screened_out(task: KernelTask, options: Options, screened: ScreenResult) -> VerificationReport:

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from aikg_inductor import KernelTask
-from aikg_inductor.search.proposers import Attempt, Candidate, SearchContext
+from aikg_inductor.search.proposers import Attempt, SearchContext
 from aikg_inductor.search.proposers.tuner import (
-    MAX_BLOCK_ELEMENTS, LaunchConfig, NotTunableError, TritonConfigTuner, coarse_grid, kernel_shape, neighbours, with_fixed_config,
+    MAX_BLOCK_ELEMENTS, LaunchConfig, NotTunableError, TritonConfigTuner, coarse_grid, descent_neighbours,
+    inductor_configs, kernel_shape, with_fixed_config,
 )
 from aikg_inductor.verify import VerificationReport
 
@@ -75,18 +76,19 @@ def report(speedup):
                               speedup=speedup)
 
 
-def test_later_rounds_explore_around_the_fastest_and_never_repeat():
+def test_later_rounds_descend_from_the_fastest_and_never_repeat():
     task = task_named(SOFTMAX)
+    shape = kernel_shape(task)
     tuner = TritonConfigTuner()
-    first = tuner.propose(task, SearchContext(), limit=4)
-    assert len(first) == 4 and all(c.proposer == "tuner" for c in first)
-    history = [Attempt(c, report(s)) for c, s in zip(first, (0.9, 1.2, 0.8, 1.0))]
-    second = tuner.propose(task, SearchContext.of(history), limit=6)
+    first = tuner.propose(task, SearchContext(), limit=8)
+    assert [c.notes["config"] for c in first] == [c.as_dict() for c in inductor_configs(shape)]
+    history = [Attempt(c, report(s)) for c, s in zip(first, (1.0, 1.2, 0.8, 0.9, 0.7, 0.6))]
+    second = tuner.propose(task, SearchContext.of(history), limit=8)
+    best = LaunchConfig.from_dict(first[1].notes["config"])
     seen = {str(c.notes["config"]) for c in first}
-    assert not seen & {str(c.notes["config"]) for c in second}
-    best = first[1].notes["config"]
-    expected = {str(c.as_dict()) for c in neighbours(LaunchConfig.from_dict(best), kernel_shape(task))} - seen
-    assert {str(c.notes["config"]) for c in second[: len(expected)]} <= expected
+    expected = {str(c.as_dict()) for c in descent_neighbours(best, shape)} - seen
+    assert expected and {str(c.notes["config"]) for c in second} == expected
+    assert all(c.notes["stage"] == "descent" for c in second)
 
 
 def test_cpp_kernels_are_not_tunable():

@@ -6,8 +6,20 @@ picks a few launch configurations at run time. The tuner keeps the kernel body a
 candidate has no run-time autotuning left. A looped reduction whose ``R0_BLOCK`` covers the whole reduction runs
 its loops once: the persistent shape, reached by configuration alone.
 
-Round one proposes a coarse grid over block sizes (warps set to give each thread a few elements); later rounds
-propose the neighbours of the fastest verified candidate (warps and stages, blocks halved and doubled).
+The search, in the order candidates are offered:
+1. **Inductor's own configurations**: those its heuristic gives this kernel (its run-time autotuner picks one of
+   them: that pick is Inductor's default kernel, the verifier's baseline), then the wider set max-autotune
+   benchmarks. They come from Inductor's config generators themselves (``interception.inductor_heuristic_configs``).
+2. **Coordinate descent** from the fastest measured so far, as max-autotune's ``coordinate_descent_tuning`` does:
+   each block size doubled and halved (up to the size hint and Triton's block limit) and the warps doubled and
+   halved. A round offers the whole neighbourhood at once and nothing else, and the next round moves to the best
+   of it, so the walk max-autotune makes from the heuristic's best is among what the tuner measures.
+3. **Beyond it**, once the neighbourhood of the best is spent: two steps per field, the pipeline stages, trading
+   one block for another at the same tile size, a looped reduction's whole row in one block (the persistent shape),
+   then a coarse grid over tile sizes. Split reductions are separate kernels in Inductor, so a split size is not
+   something one kernel's configuration can change.
+"Fastest measured" ranks the verified speedup of a correct candidate, and the screen's estimate of one the round did
+not verify; acceptance is always the verifier's.
 """
 
 from __future__ import annotations
@@ -15,15 +27,21 @@ from __future__ import annotations
 import ast
 import dataclasses
 import itertools
+import logging
 
+from ... import interception
 from ...task import KernelTask
-from .base import Attempt, Candidate, SearchContext, speed
+from .base import Attempt, Candidate, SearchContext
 
 KERNEL_NAME = "Placeholder.KERNEL_NAME"
 _PARSE_NAME = "aikg_kernel_placeholder"
 TUNABLE_KINDS = ("pointwise", "reduction", "persistent_reduction")
 
-MAX_BLOCK_ELEMENTS = 16384  # larger tiles spill registers on every GPU we target
+log = logging.getLogger(__name__)
+
+MAX_BLOCK_ELEMENTS = 16384  # the coarse grid stays below this: larger tiles spill registers on every GPU we target
+MAX_DESCENT_ELEMENTS = 65536  # descent goes no further (Inductor's own configs may, and are offered as they are)
+MAX_WARPS = 32  # 1024 threads per block
 MIN_BLOCK_ELEMENTS = 128  # smaller tiles leave most of a warp idle
 PREFERRED_BLOCK_ELEMENTS = 4096  # round one starts around here: enough bytes in flight without spilling
 ELEMENTS_PER_THREAD = 16  # the warps heuristic for round one (H100 softmax: 4096 elements, 8 warps won)
@@ -64,9 +82,11 @@ class TritonKernelShape:
     block_params: tuple[str, ...]  # the tl.constexpr parameters of the kernel, in order
     numels: dict[str, int]  # "x", "y", "r0" -> the iteration-space size the kernel is compiled for
     decorator_lines: tuple[int, int]  # the heuristic decorator's lines, as a 0-based half-open range
-    filename: str
-    triton_meta: str
-    inductor_meta: str
+    arguments: tuple[tuple[str, str], ...]  # the decorator's keyword arguments, as source text
+    size_hints: dict[str, int]  # "x" -> 8192, "r0_" -> 4096: the padded sizes Inductor bounds blocks by
+
+    def argument(self, name: str) -> str:
+        return dict(self.arguments)[name]
 
 
 def _parse(source: str) -> ast.Module:
@@ -90,8 +110,12 @@ def kernel_shape(task: KernelTask) -> TritonKernelShape:
         raise NotTunableError(f"heuristic {ast.unparse(decorator)[:60]!r} is not one the tuner handles")
     source = task.source.replace(KERNEL_NAME, _PARSE_NAME)
     keywords = {k.arg: ast.get_source_segment(source, k.value) for k in decorator.keywords}
-    if not {"filename", "triton_meta", "inductor_meta"} <= keywords.keys():
-        raise NotTunableError("the heuristic decorator lacks filename, triton_meta or inductor_meta")
+    if not {"filename", "triton_meta", "inductor_meta", "size_hints"} <= keywords.keys():
+        raise NotTunableError("the heuristic decorator lacks size_hints, filename, triton_meta or inductor_meta")
+    try:
+        size_hints = {str(k): int(v) for k, v in ast.literal_eval(keywords["size_hints"]).items()}
+    except (ValueError, TypeError, AttributeError, SyntaxError):
+        raise NotTunableError(f"size_hints {keywords['size_hints'][:60]!r} is not a literal dict") from None
     block_params = tuple(
         a.arg for a in function.args.args
         if a.annotation is not None and ast.unparse(a.annotation) == "tl.constexpr"
@@ -103,9 +127,8 @@ def kernel_shape(task: KernelTask) -> TritonKernelShape:
         block_params=block_params,
         numels=numels,
         decorator_lines=(decorator.lineno - 1, decorator.end_lineno),
-        filename=keywords["filename"],
-        triton_meta=keywords["triton_meta"],
-        inductor_meta=keywords["inductor_meta"],
+        arguments=tuple(keywords.items()),
+        size_hints=size_hints,
     )
 
 
@@ -114,8 +137,8 @@ def with_fixed_config(task: KernelTask, shape: TritonKernelShape, config: Launch
     lines = task.source.splitlines()
     first, end = shape.decorator_lines
     decorator = (
-        f"@triton_heuristics.fixed_config(\n    config={config.as_dict()!r},\n    filename={shape.filename},\n"
-        f"    triton_meta={shape.triton_meta},\n    inductor_meta={shape.inductor_meta},\n)"
+        f"@triton_heuristics.fixed_config(\n    config={config.as_dict()!r},\n    filename={shape.argument('filename')},\n"
+        f"    triton_meta={shape.argument('triton_meta')},\n    inductor_meta={shape.argument('inductor_meta')},\n)"
     )
     return "\n".join([*lines[:first], decorator, *lines[end:]])
 
@@ -139,12 +162,23 @@ def _warps_for(elements: int) -> int:
     return min(16, max(1, _next_pow2(elements // (WARP_SIZE * ELEMENTS_PER_THREAD))))
 
 
+def _dim_of(param: str) -> str:
+    return param.removesuffix("BLOCK").rstrip("_").lower()  # XBLOCK -> x, R0_BLOCK -> r0
+
+
+def block_limit(shape: TritonKernelShape, param: str) -> int:
+    """The largest size ``param`` may take: the size hint of the dimension it tiles, within Triton's block limit
+    (how Inductor's coordinate descent bounds it)."""
+    dim = _dim_of(param)
+    hint = shape.size_hints.get(dim, shape.size_hints.get(f"{dim}_")) or _next_pow2(shape.numels.get(dim, 1))
+    return min(interception.inductor_block_limits().get(param, MAX_DESCENT_ELEMENTS), _next_pow2(hint))
+
+
 def _block_choices(shape: TritonKernelShape) -> dict[str, list[int]]:
     """Candidate sizes for each block parameter, bounded by the dimension it tiles."""
     choices = {}
     for param in shape.block_params:
-        dim = param.removesuffix("BLOCK").rstrip("_").lower()  # XBLOCK -> x, R0_BLOCK -> r0
-        extent = _next_pow2(shape.numels.get(dim, 1))
+        extent = _next_pow2(shape.numels.get(_dim_of(param), 1))
         low = 16 if shape.kind == "pointwise" and len(shape.block_params) == 1 else 1
         choices[param] = [v for v in _pow2_upto(min(extent, MAX_BLOCK_ELEMENTS), low)]
     return choices
@@ -155,9 +189,25 @@ def _persistent_rblock(shape: TritonKernelShape) -> int:
     return _next_pow2(shape.numels.get("r0", 1)) if shape.kind == "persistent_reduction" else 1
 
 
+def inductor_configs(shape: TritonKernelShape) -> list[LaunchConfig]:
+    """Inductor's own configurations for this kernel: its heuristic's (default mode) first, then the ones only
+    max-autotune adds. A configuration that does not set every block parameter of the kernel is left out."""
+    configs: list[LaunchConfig] = []
+    for max_autotune in (False, True):
+        for raw in interception.inductor_heuristic_configs(shape.kind, dict(shape.arguments),
+                                                           max_autotune=max_autotune):
+            if not all(param in raw for param in shape.block_params):
+                continue
+            config = LaunchConfig(tuple((param, int(raw[param])) for param in shape.block_params),
+                                  int(raw["num_warps"]), int(raw["num_stages"]))
+            if config not in configs:
+                configs.append(config)
+    return configs
+
+
 def coarse_grid(shape: TritonKernelShape) -> list[LaunchConfig]:
-    """Round one: block-size combinations that fit, with the warps heuristic, in an order that spreads the first
-    few candidates over tile sizes (mid-sized first) and, within a size, over tile shapes (the reduction block
+    """The last resort: block-size combinations that fit, with the warps heuristic, in an order that spreads the
+    first few candidates over tile sizes (mid-sized first) and, within a size, over tile shapes (the reduction block
     widest first, since whole rows in one program is what beats Inductor's looped reductions most often)."""
     choices = _block_choices(shape)
     hidden = _persistent_rblock(shape)
@@ -181,57 +231,93 @@ def _shape_preference(config: LaunchConfig, shape: TritonKernelShape) -> list[in
     return [-size for size in reversed(sizes)]  # the innermost (reduction) block widest
 
 
-def neighbours(config: LaunchConfig, shape: TritonKernelShape) -> list[LaunchConfig]:
-    """Configurations one step from ``config``: warps and stages, and each block halved or doubled."""
-    choices = _block_choices(shape)
-    hidden = _persistent_rblock(shape)
-    around = [dataclasses.replace(config, num_warps=w) for w in (config.num_warps // 2, config.num_warps * 2)
-              if 1 <= w <= 16]
-    around += [dataclasses.replace(config, num_stages=s) for s in (1, 2, 3) if s != config.num_stages]
-    for i, (param, size) in enumerate(config.blocks):
-        for new in (size // 2, size * 2):
-            if new in choices[param]:
-                blocks = config.blocks[:i] + ((param, new),) + config.blocks[i + 1:]
-                around.append(dataclasses.replace(config, blocks=blocks))
-    return [c for c in around if MIN_BLOCK_ELEMENTS <= c.elements * hidden <= MAX_BLOCK_ELEMENTS]
+def _with_block(config: LaunchConfig, index: int, size: int) -> LaunchConfig:
+    param = config.blocks[index][0]
+    return dataclasses.replace(config, blocks=config.blocks[:index] + ((param, size),) + config.blocks[index + 1:])
+
+
+def _fits(config: LaunchConfig, shape: TritonKernelShape) -> bool:
+    return (all(1 <= size <= block_limit(shape, param) for param, size in config.blocks)
+            and 1 <= config.num_warps <= MAX_WARPS
+            and config.elements * _persistent_rblock(shape) <= MAX_DESCENT_ELEMENTS)
+
+
+def descent_neighbours(config: LaunchConfig, shape: TritonKernelShape, radius: int = 1) -> list[LaunchConfig]:
+    """Coordinate descent's neighbourhood, as max-autotune's: one field at a time (each block size, then the
+    warps) multiplied and divided by ``2**radius``."""
+    step = 2**radius
+    around = []
+    for i, (_, size) in enumerate(config.blocks):
+        around += [_with_block(config, i, size * step), _with_block(config, i, size // step)]
+    around += [dataclasses.replace(config, num_warps=config.num_warps * step),
+               dataclasses.replace(config, num_warps=config.num_warps // step)]
+    return [c for c in around if c != config and _fits(c, shape)]
+
+
+def wider_neighbours(config: LaunchConfig, shape: TritonKernelShape) -> list[LaunchConfig]:
+    """Where the tuner goes beyond coordinate descent: two steps per field, the pipeline stages, one block traded
+    for another at the same tile size, and a looped reduction's whole row in one block (its loop then runs once:
+    the persistent shape)."""
+    around = descent_neighbours(config, shape, radius=2)
+    around += [dataclasses.replace(config, num_stages=s) for s in (1, 2, 3, 4) if s != config.num_stages]
+    for i, j in itertools.permutations(range(len(config.blocks)), 2):
+        (_, a), (_, b) = config.blocks[i], config.blocks[j]
+        around.append(_with_block(_with_block(config, i, a * 2), j, b // 2))
+    sizes = dict(config.blocks)
+    if shape.kind == "reduction" and "R0_BLOCK" in sizes:
+        whole = min(block_limit(shape, "R0_BLOCK"), _next_pow2(shape.numels.get("r0", 1)))
+        row = _with_block(config, shape.block_params.index("R0_BLOCK"), whole)
+        around += [row, dataclasses.replace(row, num_warps=_warps_for(row.elements))]
+    return [c for c in around if c != config and _fits(c, shape)]
 
 
 # ------------------------------------------------------------------------------------------------- the proposer
 
 
 class TritonConfigTuner:
-    """A Proposer over launch configurations of Inductor's own Triton kernel."""
+    """A Proposer over launch configurations of Inductor's own Triton kernel (the module docstring gives the
+    order of the search)."""
 
     name = "tuner"
 
     def propose(self, task: KernelTask, context: SearchContext, limit: int) -> list[Candidate]:
+        """The next stage's untried configurations: Inductor's own while any is untried; then the descent
+        neighbourhood of the fastest measured; once that is spent, what lies beyond it. A round holds one stage
+        only, so each descent step starts from the best of the step before."""
         try:
             shape = kernel_shape(task)
         except NotTunableError:
             return []
         tried = {_config_of(a) for a in context.attempts if a.candidate.proposer == self.name}
-        base = _base_config(context, self.name)
-        pool = coarse_grid(shape) if base is None else neighbours(base, shape) + coarse_grid(shape)
-        fresh = []
-        for config in pool:
-            if config in tried:
-                continue
-            tried.add(config)
-            fresh.append(Candidate(with_fixed_config(task, shape, config), self.name,
-                                   {"config": config.as_dict(), "heuristic": shape.kind}))
-            if len(fresh) == limit:
-                break
-        return fresh
+        best = _fastest_measured(context, self.name)
+        stages = [("inductor", inductor_configs(shape))]
+        if best is not None:
+            stages += [("descent", descent_neighbours(best, shape)), ("beyond", wider_neighbours(best, shape))]
+        stages.append(("grid", coarse_grid(shape)))
+        for stage, configs in stages:
+            fresh = list(dict.fromkeys(c for c in configs if c not in tried))[:limit]
+            if fresh:
+                log.debug("aikg: task %s: tuner offers %d %s configuration(s)", task.short_key, len(fresh), stage)
+                return [Candidate(with_fixed_config(task, shape, config), self.name,
+                                  {"config": config.as_dict(), "heuristic": shape.kind, "stage": stage})
+                        for config in fresh]
+        return []
 
 
 def _config_of(attempt: Attempt) -> LaunchConfig:
     return LaunchConfig.from_dict(attempt.candidate.notes["config"])
 
 
-def _base_config(context: SearchContext, proposer: str) -> LaunchConfig | None:
-    """The configuration to search around: the search's chosen parent when it is one of ours, else our fastest
-    correct one (accepted, or correct but not faster)."""
-    if context.parent is not None and context.parent.candidate.proposer == proposer:
-        return _config_of(context.parent)
-    correct = [a for a in context.attempts if a.candidate.proposer == proposer and a.correct]
-    return _config_of(max(correct, key=speed)) if correct else None
+def measured_speedup(attempt: Attempt) -> float | None:
+    """What the search measured of an attempt's speed: the verified speedup of a correct one, or the screen's
+    estimate of one its round did not verify (never used for acceptance, only to choose where to search)."""
+    if attempt.correct or attempt.report.rule == "screened-out":
+        return attempt.report.speedup
+    return None
+
+
+def _fastest_measured(context: SearchContext, proposer: str) -> LaunchConfig | None:
+    """Where coordinate descent stands: our fastest measured configuration so far."""
+    measured = [(speed, a) for a in context.attempts if a.candidate.proposer == proposer
+                and (speed := measured_speedup(a)) is not None]
+    return _config_of(max(measured, key=lambda pair: pair[0])[1]) if measured else None
