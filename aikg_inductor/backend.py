@@ -26,6 +26,7 @@ class CompileSession:
         self.options = options
         self.tasks: dict[str, KernelTask] = {}
         self.swapped: dict[str, str] = {}  # task key -> origin of the replacement ("cache" or "tuned")
+        self._warned_unsearchable: set[str] = set()  # DSLs already warned about in this compile (mode tune)
         self.cache = self._open_cache() if options.mode != "off" else None
         # Fixed for the whole compile: Inductor's cache key and the kernels we swap in must agree.
         self._token = "off" if self.cache is None else f"{options.mode}-{self.cache.fingerprint()}"
@@ -67,6 +68,7 @@ class CompileSession:
             from .pipeline import tune_task
 
             outcome = tune_task(task, self.options, self.cache)
+            self._warn_if_unsearchable(task, outcome.proposer_status)
             if outcome.entry is not None:
                 self.swapped[task.key] = "tuned"
                 return outcome.entry.source
@@ -76,6 +78,19 @@ class CompileSession:
             if TaskQueue(self.options.cache_dir).push(task):
                 ensure_worker(self.options)
         return None
+
+    def _warn_if_unsearchable(self, task: KernelTask, status: Sequence[Any]) -> None:
+        """Mode tune with no proposer that can search this kind of kernel (no LLM on CPU, a dead endpoint): said once
+        per compile and kind of kernel, with the reasons, instead of tuning in silence."""
+        from .search.history import can_search
+
+        if can_search(status) or task.dsl in self._warned_unsearchable:
+            return
+        self._warned_unsearchable.add(task.dsl)
+        missing = "; ".join(f"{s.name}: {s.why}" for s in status if not s.available)
+        log.warning("aikg: mode tune: no proposer can search %s kernels here (%s); this compile keeps Inductor's "
+                    "kernels, except those retrieval finds accepted for similar kernels in the cache", task.dsl,
+                    missing)
 
     def use_graph_caches(self) -> bool:
         # Modes that act on misses (record, tune, queue) must see every kernel, which a graph-cache hit would

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -24,8 +25,30 @@ class UsageError(Exception):
 def _console() -> Any:
     from rich.console import Console
 
-    # Piped output (CI logs, files) gets rich's 80 columns by default: too narrow for kernel tables.
-    return Console(width=None if sys.stdout.isatty() else 160)
+    # Piped output (CI logs, files) gets rich's 80 columns by default: too narrow for kernel tables. COLUMNS, when
+    # set, wins (rich reads it), so a script can ask for rows that never wrap.
+    wide_enough = sys.stdout.isatty() or "COLUMNS" in os.environ
+    return Console(width=None if wide_enough else 160)
+
+
+def _device(requested: str | None) -> str:
+    """``--device``: the GPU when this torch sees one and none was named, else cpu; a device this build cannot
+    use is a usage error, before any model is built."""
+    import torch
+
+    if requested is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise UsageError(f"--device {requested}: not a device (use cpu or cuda)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        build = "this torch build has no CUDA" if torch.version.cuda is None else "torch sees no GPU"
+        raise UsageError(f"--device {requested}: {build} (torch {torch.__version__}); install a CUDA build of torch "
+                         "or use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise UsageError(f"--device {requested}: this machine has {torch.cuda.device_count()} GPU(s)")
+    return requested
 
 
 def _op_names(origins: Sequence[str]) -> str:
@@ -41,7 +64,7 @@ def _inspect_rows(args: argparse.Namespace) -> tuple[list[dict[str, Any]], Any]:
     from .problem import load_problem, parse_dtype
     from .verify import runner
 
-    problem = load_problem(args.file, args.device, parse_dtype(args.dtype) if args.dtype else None)
+    problem = load_problem(args.file, _device(args.device), parse_dtype(args.dtype) if args.dtype else None)
     session, _ = capture(problem.model, problem.inputs, {"mode": "off"})
     rows = []
     for task in session.tasks.values():
@@ -414,16 +437,21 @@ def cmd_tune(args: argparse.Namespace) -> int:
                  "target_roofline": args.target_roofline, "margin": args.margin, "cache_dir": args.cache_dir}
     options = resolve_options({k: v for k, v in overrides.items() if v is not None})
     dtype = parse_dtype(args.dtype) if args.dtype else None
+    device = _device(args.device)
     cluster_error = _cluster_error(args.cluster)
+    skipped: list[Exception] = []
     try:
         with _TuneBars(_console()) as bars:
-            results = tune(args.targets, options, args.device, dtype, bars, cluster=args.cluster, retune=args.retune)
+            results = tune(args.targets, options, device, dtype, bars, cluster=args.cluster, retune=args.retune,
+                           on_skip=skipped.append)
     except cluster_error as err:
         raise UsageError(str(err)) from None
     except KeyboardInterrupt:
         print("aikg: interrupted; every candidate judged so far is kept in the search history and accepted kernels "
               "are in the cache. Run the same command again to resume.", file=sys.stderr)
         return 130
+    for err in skipped:  # after the progress bars, which would swallow them
+        print(f"aikg: skipped {err}", file=sys.stderr)
     _print_tune_table(results)
     _console().print(f"report: aikg report --cache-dir {options.cache_dir}")
     return 0
@@ -484,18 +512,23 @@ class _TuneBars:
 
 
 def _print_tune_table(results: list[Any]) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from .pipeline import rejection_summary
+    from .search.history import describe_status
 
     table = Table(title=f"aikg tune: {len(results)} kernel(s)")
-    for column in ("key", "problems", "fuses", "tried", "verdicts", "best speedup", "tokens", "seconds", "result"):
+    table.add_column("key", no_wrap=True, min_width=12)
+    for column in ("problems", "fuses", "tried", "verdicts", "best speedup", "tokens", "seconds",
+                   "result (and which proposers could work)"):
         table.add_column(column, overflow="fold")
     accepted = 0
     for row in results:
-        ops = _op_names(row.task.origins)
+        ops = escape(_op_names(row.task.origins))
+        problems = escape(", ".join(row.problems))
         if row.outcome is None:
-            table.add_row(row.task.short_key, ", ".join(row.problems), ops, "0", "-", "-", "0", "0", row.skipped)
+            table.add_row(row.task.short_key, problems, ops, "0", "-", "-", "0", "0", escape(row.skipped))
             continue
         outcome = row.outcome
         speedups = [a.report.speedup for a in outcome.attempts if a.correct]
@@ -506,10 +539,10 @@ def _print_tune_table(results: list[Any]) -> None:
         if unverified:
             verdicts += f"{', ' if verdicts else ''}{unverified} LLM repl{'y' if unverified == 1 else 'ies'} " \
                         "rejected before verification"
-        table.add_row(row.task.short_key, ", ".join(row.problems), ops, tried,
-                      verdicts or "-",
+        result = "accepted" if outcome.entry is not None else outcome.reason
+        table.add_row(row.task.short_key, problems, ops, tried, escape(verdicts or "-"),
                       f"{max(speedups):.3f}x" if speedups else "-", f"{row.tokens:,}", f"{outcome.elapsed_s:.1f}",
-                      "accepted" if outcome.entry is not None else outcome.reason)
+                      escape(f"{result}\n{describe_status(outcome.proposer_status)}"))
     console = _console()
     console.print(table)
     console.print(f"{accepted} new kernel(s) accepted; details: aikg cache ls")
@@ -566,9 +599,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     import torch
 
     from . import interception
-    from .agents import LlmClient, LlmConfig, LlmError
+    from .agents import LlmConfig
     from .agents.docpacks import discover
     from .kernel_cache import CacheUnavailableError, KernelCache
+    from .pipeline import llm_status
 
     problems = 0
     print(f"torch {torch.__version__}, triton {interception.triton_version_or_none() or 'not installed'}")
@@ -590,18 +624,26 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         problems += 1
         print(f"cache: {err}")
     config = LlmConfig.resolve()
+    llm = llm_status(config)
     if config.base_url is None:
-        print("LLM: no endpoint configured (set AIKG_LLM_BASE_URL or OPENAI_BASE_URL); the tuner still runs")
+        print(f"LLM: no endpoint configured (set AIKG_LLM_BASE_URL or OPENAI_BASE_URL); {_without_llm(torch)}")
+    elif llm.available:
+        print(f"LLM: {llm.why} answers ({config.endpoint} endpoint)")
     else:
-        try:
-            model = LlmClient(dataclasses.replace(config, max_retries=0, timeout_s=5.0)).ping()
-            print(f"LLM: {config.base_url} answers; model {model} ({config.endpoint} endpoint)")
-        except LlmError as err:
-            problems += 1
-            print(f"LLM: {config.base_url} not usable: {err}")
+        problems += 1
+        print(f"LLM: {llm.why}; {_without_llm(torch)}")
     for dsl, pack in sorted(discover().items()):
         print(f"doc pack {dsl}: {pack.root} (adapter {pack.adapter})")
     return 1 if problems else 0
+
+
+def _without_llm(torch: Any) -> str:
+    """What proposes candidates on this machine with no LLM."""
+    if torch.cuda.is_available():
+        return "the config tuner still proposes for Triton (CUDA) kernels; C++ (CPU) kernels get only retrieval " \
+               "of kernels accepted before"
+    return "no GPU here, so no proposer searches: C++ (CPU) kernels get candidates only from the LLM agents, " \
+           "besides retrieval of kernels accepted before"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -629,7 +671,8 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true", help="print the tasks as JSON instead of a table")
     inspect.add_argument("--show", metavar="KEY", help="print the source of the kernel whose key starts with KEY")
     inspect.add_argument("--save-tasks", metavar="DIR", type=Path, help="also write each task to DIR/<key>.json")
-    inspect.add_argument("--device", default="cpu", help="device for the model and inputs (default: cpu)")
+    inspect.add_argument("--device", help="device for the model and inputs (default: cuda when torch sees a GPU, "
+                         "else cpu)")
     inspect.add_argument("--dtype", help="run the model and its floating-point inputs in this dtype (fp16, bf16, "
                          "fp32); default: as the file builds them")
     inspect.add_argument("--reps", type=int, default=50, help="timed repetitions per kernel (default: 50)")
@@ -666,7 +709,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "what was cut short")
     tune.add_argument("--margin", type=float, help="required speedup margin (default 0.03)")
     tune.add_argument("--cache-dir", type=Path, help="the kernel cache (default: AIKG_CACHE_DIR or ~/.cache)")
-    tune.add_argument("--device", default="cpu", help="device for the models (default: cpu)")
+    tune.add_argument("--device", help="device for the models (default: cuda when torch sees a GPU, else cpu)")
     tune.add_argument("--dtype", help="run the models in this floating-point dtype (fp16, bf16, fp32)")
     tune.add_argument("--cluster", metavar="ray[://HOST:PORT]", help="tune on a Ray cluster: 'ray' joins the one "
                       "this machine runs (else starts one), ray://HOST:PORT is a Ray client address; one worker per "
