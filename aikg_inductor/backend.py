@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any, Callable, Mapping, Sequence
 
@@ -9,7 +10,7 @@ import torch
 
 from . import interception
 from .kernel_cache import CacheUnavailableError, KernelCache
-from .options import Options, resolve_options
+from .options import Options, OptionsError, resolve_options
 from .task import KernelTask
 
 log = logging.getLogger(__name__)
@@ -119,9 +120,14 @@ def aikg_backend(
 ) -> Callable[..., Any]:
     """The ``torch.compile(backend="aikg", options={...})`` entry point (registered as a Dynamo backend).
 
-    ``mode`` is torch.compile's own mode argument (e.g. "max-autotune"); it goes to Inductor.
+    ``mode`` is torch.compile's own mode argument (e.g. "max-autotune"); it goes to Inductor. Bad options raise
+    ``OptionsError`` at the first call of the compiled model (torch.compile calls no backend before), as itself.
     """
-    return compile_graph(gm, example_inputs, CompileSession(resolve_options(options)), inductor_mode=mode)
+    try:
+        resolved = resolve_options(options)
+    except OptionsError as err:
+        raise interception.BackendOptionsError(f"aikg: {err}", inspect.currentframe()) from None
+    return compile_graph(gm, example_inputs, CompileSession(resolved), inductor_mode=mode)
 
 
 def capture(

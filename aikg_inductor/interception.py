@@ -28,6 +28,7 @@ from torch._inductor.codegen.triton import TritonScheduling
 from torch._inductor.custom_graph_pass import CustomGraphModulePass
 from torch._inductor.virtualized import V
 
+from .options import OptionsError
 from .task import KernelArg, KernelTask, TensorLayout, role_of, task_key
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,32 @@ def check_private_apis() -> None:
             problems.append(f"{cls.__name__}.define_kernel takes {got}, expected {params}")
     if problems:
         raise UnsupportedTorchError("aikg-inductor cannot hook this torch: " + "; ".join(problems))
+
+
+# --------------------------------------------------------------------------------------------- errors for the user
+
+# Dynamo wraps whatever a backend raises in BackendCompilerFailed, whose message asks to report a bug to PyTorch,
+# except ShortenTraceback (torch._dynamo.exc, torch 2.11 to 2.13), which it re-raises as it is with its traceback cut
+# to the frame it names. A bad option is the user's mistake, not PyTorch's: our error is also one of those.
+try:
+    from torch._dynamo.exc import ShortenTraceback as _DynamoPassesOn
+
+    _PASSED_ON: tuple[type[Exception], ...] = (_DynamoPassesOn,)
+except ImportError:  # a Dynamo without it wraps our error but keeps its message
+    _PASSED_ON = ()
+
+
+class BackendOptionsError(OptionsError, *_PASSED_ON):  # type: ignore[misc]
+    """Bad ``options=`` for ``torch.compile(backend="aikg")``: reaches the caller as itself (an ``OptionsError``),
+    not as a PyTorch bug."""
+
+    def __init__(self, message: str, frame: Any = None) -> None:
+        Exception.__init__(self, message)
+        self.message = message
+        self.first_useful_frame = frame  # where Dynamo cuts the traceback: the backend's own frame
+
+    def __str__(self) -> str:
+        return self.message  # Dynamo appends hints to args ("Set TORCHDYNAMO_VERBOSE=1 ..."); the message stays ours
 
 
 # --------------------------------------------------------------------------------------------- describing kernels

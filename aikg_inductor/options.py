@@ -70,6 +70,10 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Options)}
 _NUMBERS: dict[str, type] = {"kernel_budget_s": float, "kernel_budget_candidates": int, "margin": float,
                              "kernel_budget_tokens": int, "run_budget_s": float, "run_budget_tokens": int,
                              "target_roofline": float, "verify_workers": int}
+# (lowest allowed, first value too high); numbers not listed must be >= 0. A roofline fraction over 1 is already a
+# measuring error, so up to 1.5 is tolerated.
+_RANGES: dict[str, tuple[float, float | None]] = {"margin": (0, 1), "target_roofline": (0, 1.5),
+                                                  "verify_workers": (1, None)}
 _OPTIONAL_NUMBERS = {"kernel_budget_tokens", "run_budget_s", "run_budget_tokens", "target_roofline"}
 
 
@@ -96,9 +100,10 @@ def _coerce(name: str, value: Any) -> Any:
         number = kind(value)
     except (TypeError, ValueError):
         raise OptionsError(f"option {name!r} must be a {kind.__name__}; got {value!r}") from None
-    above = {"margin": 1.0, "target_roofline": 1.5}.get(name)  # a roofline fraction over 1 is a measuring error
-    if number < 0 or (above is not None and number >= above) or (name == "verify_workers" and number < 1):
-        raise OptionsError(f"option {name!r} is out of range; got {value!r}")
+    low, below = _RANGES.get(name, (0, None))
+    if number < low or (below is not None and number >= below):
+        allowed = f">= {low}" if below is None else f"from {low} up to (not including) {below}"
+        raise OptionsError(f"option {name!r} must be {allowed}; got {value!r}")
     return number
 
 
