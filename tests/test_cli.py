@@ -70,6 +70,20 @@ def test_missing_file_and_bad_option_value_exit_2(tmp_path):
     assert bad_env.returncode == 2 and "option 'margin' must be a float" in bad_env.stderr
 
 
+def test_a_device_this_torch_cannot_use_is_one_line_and_exit_2():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this torch has a GPU: --device cuda is valid here")
+    result = aikg("inspect", "examples/softmax_scale.py", "--device", "cuda")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"aikg: error: --device cuda: this torch build has no CUDA (torch {torch.__version__}); install a CUDA build "
+        "of torch or use --device cpu"]
+    assert aikg("tune", "examples/softmax_scale.py", "--device", "gpu").stderr.startswith(
+        "aikg: error: --device gpu: not a device (use cpu or cuda)")
+
+
 def test_help_teaches_the_options():
     result = aikg("--help")
     assert result.returncode == 0

@@ -100,3 +100,33 @@ def test_runs_no_proposer_could_search_leave_the_kernel_open_until_an_endpoint_a
     assert again.returncode == 0, again.stderr
     assert f"searched before ({runs[-1].stopped_by}); --retune to search again" in again.stdout
     assert len(stub.requests) == asked and len(_history_runs(cache_dir)[1]) == 3
+
+
+def test_one_bad_problem_file_in_a_folder_is_skipped_with_its_line_and_the_rest_is_tuned(tmp_path):
+    import shutil
+
+    folder = tmp_path / "problems"
+    folder.mkdir()
+    shutil.copy(REPO / "examples/softmax_scale.py", folder)
+    (folder / "broken.py").write_text("def broken(:\n")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("AIKG_", "OPENAI_"))}
+
+    def tune(target):
+        return subprocess.run([sys.executable, "-m", "aikg_inductor.cli", "tune", str(target), "--cache-dir",
+                               str(tmp_path / "cache"), "--budget-s", "30"],
+                              capture_output=True, text=True, cwd=REPO, env=environ, timeout=600)
+
+    mixed = tune(folder)
+    assert mixed.returncode == 0, mixed.stderr
+    skipped = [line for line in mixed.stderr.splitlines() if "broken.py" in line]
+    assert skipped == [f"aikg: skipped {folder / 'broken.py'}: cannot be imported: SyntaxError: invalid syntax "
+                       "(broken.py, line 1)"]
+    assert "aikg tune: 1 kernel(s)" in mixed.stdout and "softmax_scale" in mixed.stdout
+
+    (folder / "softmax_scale.py").unlink()
+    (folder / "no_model.py").write_text("x = 1\n")
+    nothing = tune(folder)
+    assert nothing.returncode == 2 and "Traceback" not in nothing.stderr
+    assert nothing.stderr.strip().splitlines() == [
+        "aikg: error: none of the 2 problem files could be used; the first: "
+        f"{folder / 'broken.py'}: cannot be imported: SyntaxError: invalid syntax (broken.py, line 1)"]
