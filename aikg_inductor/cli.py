@@ -59,7 +59,7 @@ def _op_names(origins: Sequence[str]) -> str:
 # ------------------------------------------------------------------------------------------------- inspect
 
 
-def _inspect_rows(args: argparse.Namespace) -> tuple[list[dict[str, Any]], Any]:
+def _inspect_rows(args: argparse.Namespace, timed: bool = True) -> tuple[list[dict[str, Any]], Any]:
     from .backend import capture
     from .problem import load_problem, parse_dtype
     from .verify import runner
@@ -68,17 +68,19 @@ def _inspect_rows(args: argparse.Namespace) -> tuple[list[dict[str, Any]], Any]:
     session, _ = capture(problem.model, problem.inputs, {"mode": "off"})
     rows = []
     for task in session.tasks.values():
-        try:
-            baseline_s: float | None = runner.median_seconds(task, reps=args.reps)
-        except Exception as err:  # noqa: BLE001 - a kernel we cannot run alone is still worth listing
-            log.warning("aikg: cannot time kernel %s alone: %s", task.short_key, err)
-            baseline_s = None
+        baseline_s: float | None = None
+        if timed:
+            try:
+                baseline_s = runner.median_seconds(task, reps=args.reps)
+            except Exception as err:  # noqa: BLE001 - a kernel we cannot run alone is still worth listing
+                log.warning("aikg: cannot time kernel %s alone: %s", task.short_key, err)
         rows.append({"task": task, "baseline_median_s": baseline_s})
     return rows, problem
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    rows, problem = _inspect_rows(args)
+    # Printing a source needs the compile (the kernels exist only once Inductor made them), not the timings.
+    rows, problem = _inspect_rows(args, timed=not args.show)
     if args.save_tasks:
         for row in rows:
             row["task"].save(args.save_tasks)
@@ -87,7 +89,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         if not matches:
             raise UsageError(f"no kernel of {args.file} has a key starting with {args.show!r}")
         for task in matches:
-            print(f"# kernel {task.key} ({task.dsl}, {task.name})\n{task.source}\n")
+            # stdout carries the source alone (`--show KEY > cand.cpp` is a candidate to edit); the label is for
+            # people.
+            print(f"# kernel {task.key} ({task.dsl}, {task.name})", file=sys.stderr)
+            print(task.source)
         return 0
     if args.json:
         payload = [
@@ -95,16 +100,19 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         ]
         print(json.dumps({"problem": str(problem.path), "kernels": payload}, indent=1))
         return 0
-    _print_inspect_table(problem, rows, args.save_tasks)
+    _print_inspect_table(problem, rows, args.save_tasks, args.reps)
     return 0
 
 
-def _print_inspect_table(problem: Any, rows: list[dict[str, Any]], saved_to: Path | None) -> None:
+def _print_inspect_table(problem: Any, rows: list[dict[str, Any]], saved_to: Path | None, reps: int) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"{problem.name}: {len(rows)} fused kernel(s) from Inductor")
-    for column in ("key", "dsl", "fuses (ATen ops)", "arguments (role: dtype[shape])", "baseline median"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=escape(f"{problem.name}: {len(rows)} fused kernel(s) from Inductor"))
+    table.add_column("key", no_wrap=True, min_width=12)
+    # escape(): "[shape]" would otherwise be read as rich markup and vanish from the header
+    for column in ("dsl", "fuses (ATen ops)", "arguments (role: dtype[shape])", "baseline median"):
+        table.add_column(escape(column), overflow="fold")
     for row in rows:
         task = row["task"]
         ops = _op_names(task.origins)
@@ -114,9 +122,13 @@ def _print_inspect_table(problem: Any, rows: list[dict[str, Any]], saved_to: Pat
             for a in task.args
         )
         median = row["baseline_median_s"]
-        table.add_row(task.short_key, task.dsl, ops, argdesc, "-" if median is None else f"{median * 1e6:,.1f} us")
+        table.add_row(task.short_key, task.dsl, escape(ops), escape(argdesc),
+                      "-" if median is None else f"{median * 1e6:,.1f} us")
     console = _console()
     console.print(table)
+    console.print(f"baseline median: each kernel alone, median of {reps} runs after a warm-up. Indicative only: on a "
+                  "busy machine it can be many times the idle figure; aikg verify and aikg tune time candidate and "
+                  "baseline interleaved, with a control arm, instead.")
     if saved_to:
         console.print(f"tasks saved to {saved_to}")
     console.print("show a kernel's source: aikg inspect FILE --show KEY")

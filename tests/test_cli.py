@@ -39,9 +39,14 @@ def test_inspect_table_and_show():
     table = aikg("inspect", "examples/softmax_scale.py", "--reps", "5")
     assert table.returncode == 0, table.stderr
     assert "fused kernel(s) from Inductor" in table.stdout
-    key = json.loads(aikg("inspect", "examples/softmax_scale.py", "--json", "--reps", "1").stdout)["kernels"][0]["key"]
-    shown = aikg("inspect", "examples/softmax_scale.py", "--show", key[:8], "--reps", "1")
-    assert shown.returncode == 0 and 'extern "C"' in shown.stdout
+    assert "dtype[shape]" in table.stdout  # not eaten as rich markup
+    assert "median of 5 runs" in table.stdout and "Indicative only" in table.stdout
+    (kernel,) = json.loads(aikg("inspect", "examples/softmax_scale.py", "--json", "--reps", "1").stdout)["kernels"]
+    shown = aikg("inspect", "examples/softmax_scale.py", "--show", kernel["key"][:8])
+    assert shown.returncode == 0, shown.stderr
+    # `--show KEY > cand.cpp` gives the source alone, a candidate to edit; the label goes to stderr
+    assert shown.stdout == kernel["source"] + "\n" and 'extern "C"' in shown.stdout
+    assert f"# kernel {kernel['key']} (cpp-cpu, " in shown.stderr
 
 
 BAD_FILES = {
