@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import sys
 from typing import Any, Callable, Mapping, Sequence
 
 import torch
@@ -45,13 +46,28 @@ class CompileSession:
     def on_kernel(self, task: KernelTask) -> str | None:
         self._record(task)
         if self.cache is None:
+            self._print_choice(task, "Inductor's (mode off)" if self.options.mode == "off" else
+                               "Inductor's (no usable cache)")
             return None
         entry = self.cache.get(task.key)
         if entry is not None:
             self.swapped[task.key] = "cache"
             log.info("aikg: kernel %s (%s) replaced from the cache", task.short_key, task.name)
+            self._print_choice(task, f"replaced from the cache ({_verified_speedup(entry)})")
             return entry.source
         return self._handle_miss(task)
+
+    def _print_choice(self, task: KernelTask, choice: str) -> None:
+        """Option ``print_choices`` (AIKG_PRINT_CHOICES=1): each kernel's choice on stderr, whatever the log level."""
+        if self.options.print_choices:
+            print(f"aikg: kernel {task.short_key} ({task.name or task.dsl}): {choice}", file=sys.stderr, flush=True)
+
+    def on_graph_cache_hit(self) -> None:
+        """Inductor loaded a compiled graph from its caches: no kernel went through ``on_kernel``."""
+        if self.options.print_choices:
+            print(f"aikg: a graph came from Inductor's graph cache: its kernels were chosen when it was first compiled, "
+                  f"under this same set of accepted kernels ({self._token}); they are not listed again",
+                  file=sys.stderr, flush=True)
 
     def _record(self, task: KernelTask) -> None:
         if task.key in self.tasks:
@@ -72,12 +88,17 @@ class CompileSession:
             self._warn_if_unsearchable(task, outcome.proposer_status)
             if outcome.entry is not None:
                 self.swapped[task.key] = "tuned"
+                self._print_choice(task, f"replaced by a kernel tuned now ({_verified_speedup(outcome.entry)})")
                 return outcome.entry.source
+            self._print_choice(task, f"Inductor's kept: {outcome.reason}")
         elif self.options.mode == "background":
             from .background import TaskQueue, ensure_worker
 
             if TaskQueue(self.options.cache_dir).push(task):
                 ensure_worker(self.options)
+            self._print_choice(task, "Inductor's for now (queued for the background worker)")
+        else:
+            self._print_choice(task, "Inductor's (not in the cache)")
         return None
 
     def _warn_if_unsearchable(self, task: KernelTask, status: Sequence[Any]) -> None:
@@ -98,6 +119,11 @@ class CompileSession:
         # skip; in mode tune the accepted set also grows during the compile, so a graph-cache entry written then
         # would be filed under a fingerprint that no longer describes it. Only mode cache uses the graph caches.
         return self.options.mode == "cache"
+
+
+def _verified_speedup(entry: Any) -> str:
+    speedup = entry.verification.get("speedup")
+    return f"{speedup:.3f}x when verified" if isinstance(speedup, (int, float)) else "verified"
 
 
 def compile_graph(

@@ -48,6 +48,9 @@ class KernelSession(Protocol):
     def cache_token(self) -> str:
         """A string that changes whenever the kernels this session would swap in change."""
 
+    def on_graph_cache_hit(self) -> None:
+        """Called when Inductor's or AOTAutograd's graph cache answered: no kernel went through ``on_kernel``."""
+
 
 _ACTIVE: contextvars.ContextVar[KernelSession | None] = contextvars.ContextVar("aikg_session", default=None)
 # A serving stack (vLLM) calls Inductor itself, in threads and processes we do not control, so there a session is
@@ -605,5 +608,19 @@ def compile_with_inductor(
             return compile_fx_inner(gm, example_inputs, **kwargs)
 
     install()
+    hits = _graph_cache_hits()
     with activate(session), caches:
-        return compile_fx(gm, example_inputs, inner_compile=inner_compile, config_patches=patches or None)
+        compiled = compile_fx(gm, example_inputs, inner_compile=inner_compile, config_patches=patches or None)
+    if _graph_cache_hits() != hits:
+        session.on_graph_cache_hit()
+    return compiled
+
+
+def _graph_cache_hits() -> int:
+    """Hits of Inductor's FX graph cache and AOTAutograd's cache so far in this process (Dynamo's counters)."""
+    try:
+        from torch._dynamo.utils import counters
+
+        return counters["inductor"]["fxgraph_cache_hit"] + counters["aot_autograd"]["autograd_cache_hit"]
+    except (ImportError, AttributeError, KeyError, TypeError):  # moved in a later torch: no notice, no failure
+        return 0
