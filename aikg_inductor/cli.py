@@ -395,6 +395,10 @@ def _find_task(spec: str, tasks_dir: Path) -> Any:
 def cmd_verify(args: argparse.Namespace) -> int:
     from .verify import verify_candidate
 
+    least = resolve_options().margin
+    if args.store and args.margin < least:
+        raise UsageError(f"--store needs --margin of at least {least:g}: the cache holds only kernels faster than "
+                         "Inductor's by the margin (option margin)")
     task = _find_task(args.task, args.tasks_dir)
     try:
         source = args.candidate.read_text()
@@ -405,7 +409,33 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), indent=1))
     else:
         print(report.summary())
+    if args.store:
+        _store_verified(args, task, source, report)
     return 0 if report.accepted else 1
+
+
+def _store_verified(args: argparse.Namespace, task: Any, source: str, report: Any) -> None:
+    """``aikg verify --store``: an accepted candidate goes into the cache the way the search stores its own."""
+    from .kernel_cache import CacheUnavailableError
+    from .pipeline import LocalSink, store_if_faster
+    from .search.proposers import Attempt, Candidate
+
+    if not report.accepted:
+        print("not stored: only an accepted candidate goes into the cache", file=sys.stderr)
+        return
+    cache = _open_cache(args, create=True)
+    try:
+        attempt = Attempt(Candidate(source, "aikg verify", {"candidate_file": str(args.candidate)}), report)
+        entry = store_if_faster(LocalSink(cache), task, attempt)
+    except CacheUnavailableError as err:
+        raise UsageError(str(err)) from None
+    finally:
+        cache.close()
+    if entry is None:
+        print(f"not stored: the cache at {cache.directory} holds a kernel at least as fast for {task.short_key}",
+              file=sys.stderr)
+    else:
+        print(f"stored kernel {task.short_key} in {cache.directory} ({report.speedup:.3f}x)", file=sys.stderr)
 
 
 def _add_verify_parser(sub: Any) -> None:
@@ -430,6 +460,11 @@ def _add_verify_parser(sub: Any) -> None:
                         help="required speedup over the baseline, as a fraction (default: 0.03)")
     verify.add_argument("--timeout", type=float, default=30.0, metavar="S",
                         help="seconds one run of the candidate may take before its worker is killed (default: 30)")
+    verify.add_argument("--store", action="store_true",
+                        help="if accepted, put the candidate into the kernel cache (unless it holds one at least as "
+                        "fast), as aikg tune stores what it accepts; needs --margin of at least the margin option")
+    verify.add_argument("--cache-dir", type=Path, metavar="DIR",
+                        help="the cache --store writes (default: the cache_dir option, AIKG_CACHE_DIR)")
     verify.set_defaults(func=cmd_verify)
 
 

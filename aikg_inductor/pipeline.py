@@ -262,16 +262,27 @@ class _Recorder:
             self.then(attempt)
 
     def _store_if_best(self, attempt: Attempt) -> None:
-        stored = self.sink.stored_speedup(self.task)
-        if stored is not None and speed(attempt) <= stored:
-            return
-        entry = _entry_for(self.task, attempt.candidate, attempt.report)
         try:
-            self.sink.store(entry)
-            self.entry, self.store_error = entry, None
+            entry = store_if_faster(self.sink, self.task, attempt)
+            if entry is not None:
+                self.entry, self.store_error = entry, None
         except CacheUnavailableError as err:
             self.store_error = str(err)
             log.error("aikg: task %s: accepted a candidate but could not store it: %s", self.task.short_key, err)
+
+
+def store_if_faster(sink: ResultSink, task: KernelTask, attempt: Attempt) -> CacheEntry | None:
+    """Keep an accepted attempt's kernel unless the cache holds one at least as fast for ``task``; returns the entry
+    stored, if any (raises CacheUnavailableError when it cannot be kept). The one way accepted kernels enter the
+    cache: the search and ``aikg verify --store`` both come here."""
+    if not attempt.report.accepted:
+        raise ValueError("only an accepted attempt may be stored")
+    stored = sink.stored_speedup(task)
+    if stored is not None and speed(attempt) <= stored:
+        return None
+    entry = entry_for(task, attempt.candidate, attempt.report)
+    sink.store(entry)
+    return entry
 
 
 def _budget_for(options: Options) -> Budget:
@@ -398,7 +409,7 @@ def rejection_summary(attempts: Sequence[Attempt]) -> str:
     return ", ".join(f"{n} {rule}" for rule, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "none tried"
 
 
-def _entry_for(task: KernelTask, candidate: Candidate, report: VerificationReport) -> CacheEntry:
+def entry_for(task: KernelTask, candidate: Candidate, report: VerificationReport) -> CacheEntry:
     sketch = candidate.notes.get("sketch")
     return CacheEntry(
         key=task.key,
