@@ -565,11 +565,13 @@ def _print_tune_table(results: list[Any]) -> None:
     from .pipeline import rejection_summary
     from .search.history import describe_status
 
-    table = Table(title=f"aikg tune: {len(results)} kernel(s)")
+    table = Table(title=f"aikg tune: {len(results)} kernel(s)", expand=True)
+    # Keys never wrap (they are what people copy); the result, with which proposers could work and why, gets the
+    # room; the other columns fold when the terminal is narrow.
     table.add_column("key", no_wrap=True, min_width=12)
-    for column in ("problems", "fuses", "tried", "verdicts", "best speedup", "tokens", "seconds",
-                   "result (and which proposers could work)"):
-        table.add_column(column, overflow="fold")
+    for column, share in (("problems", 1), ("fuses", 1), ("tried", None), ("verdicts", 1), ("best speedup", None),
+                          ("tokens", None), ("seconds", None), ("result; proposers", 4)):
+        table.add_column(column, overflow="fold", ratio=share)
     accepted = 0
     for row in results:
         ops = escape(_op_names(row.task.origins))
@@ -586,7 +588,12 @@ def _print_tune_table(results: list[Any]) -> None:
         if unverified:
             verdicts += f"{', ' if verdicts else ''}{unverified} LLM repl{'y' if unverified == 1 else 'ies'} " \
                         "rejected before verification"
-        result = "accepted" if outcome.entry is not None else outcome.reason
+        if outcome.entry is not None:
+            result = "accepted"
+        elif not outcome.attempts and not outcome.resumed:
+            result = "no candidate offered; Inductor's kernel kept"  # the proposers line below says why
+        else:
+            result = outcome.reason
         table.add_row(row.task.short_key, problems, ops, tried, escape(verdicts or "-"),
                       f"{max(speedups):.3f}x" if speedups else "-", f"{row.tokens:,}", f"{outcome.elapsed_s:.1f}",
                       escape(f"{result}\n{describe_status(outcome.proposer_status)}"))

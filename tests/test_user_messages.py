@@ -48,3 +48,27 @@ def test_mode_tune_with_no_proposer_warns_once_per_compile_with_the_reasons(tmp_
     assert len(warned) == 1, warned
     assert "no proposer can search cpp-cpu kernels here" in warned[0]
     assert "tuner: Triton (CUDA) kernels only" in warned[0] and "llm: needs an LLM endpoint" in warned[0]
+
+
+def test_the_tune_table_keeps_keys_whole_and_says_why_at_100_columns(monkeypatch, capsys):
+    from aikg_inductor import cli
+    from aikg_inductor.pipeline import TuneOutcome
+    from aikg_inductor.search.history import ProposerStatus
+    from aikg_inductor.tune import TunedKernel
+    from conftest import double, only_task
+
+    task = only_task(double, torch.randn(8))
+    status = (ProposerStatus("retrieval", True, "re-offers kernels accepted for similar kernels", searches=False),
+              ProposerStatus("tuner", False, "Triton (CUDA) kernels only"),
+              ProposerStatus("llm", False, "needs an LLM endpoint: set AIKG_LLM_BASE_URL or OPENAI_BASE_URL"))
+    outcome = TuneOutcome(task.key, None, (), "no candidate was offered", 0.2, proposer_status=status)
+    rows = [TunedKernel(task, ("softmax_scale", "layernorm_gelu"), outcome),
+            TunedKernel(task, ("softmax_scale",), None, "searched before (candidates); --retune to search again")]
+    monkeypatch.setenv("COLUMNS", "100")
+    cli._print_tune_table(rows)
+    lines = capsys.readouterr().out.splitlines()
+    assert max(map(len, lines)) <= 100
+    assert sum(f"│ {task.short_key} │" in line for line in lines) == 2  # whole, in the key column
+    result_cells = " ".join(line.rsplit("│", 2)[-2].strip() for line in lines if line.count("│") > 2)
+    assert "no candidate offered; Inductor's kernel kept available: retrieval; not available: tuner (Triton (CUDA) " \
+        "kernels only), llm (needs an LLM endpoint: set AIKG_LLM_BASE_URL or OPENAI_BASE_URL)" in result_cells
