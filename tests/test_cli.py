@@ -93,3 +93,19 @@ def test_help_teaches_the_options():
     result = aikg("--help")
     assert result.returncode == 0
     assert "AIKG_MODE" in result.stdout and "inspect" in result.stdout
+
+
+def test_doctor_says_what_proposes_on_this_machine_without_an_llm(tmp_path):
+    import os
+
+    import torch
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("AIKG_", "OPENAI_"))}
+    result = subprocess.run([sys.executable, "-m", "aikg_inductor.cli", "doctor"], capture_output=True, text=True,
+                            cwd=REPO, env={**environ, "AIKG_CACHE_DIR": str(tmp_path / "cache")}, timeout=300)
+    [llm] = [line for line in result.stdout.splitlines() if line.startswith("LLM:")]
+    assert llm.startswith("LLM: no endpoint configured (set AIKG_LLM_BASE_URL or OPENAI_BASE_URL); ")
+    if torch.cuda.is_available():
+        assert "the config tuner still proposes for Triton (CUDA) kernels" in llm
+    else:
+        assert "no GPU here, so no proposer searches" in llm and "tuner" not in llm
