@@ -565,13 +565,11 @@ def _print_tune_table(results: list[Any]) -> None:
     from .pipeline import rejection_summary
     from .search.history import describe_status
 
-    table = Table(title=f"aikg tune: {len(results)} kernel(s)", expand=True)
-    # Keys never wrap (they are what people copy); the result, with which proposers could work and why, gets the
-    # room; the other columns fold when the terminal is narrow.
+    table = Table(title=f"aikg tune: {len(results)} kernel(s)")
+    # Keys never wrap (they are what people copy); the other columns fold when the terminal is narrow.
     table.add_column("key", no_wrap=True, min_width=12)
-    for column, share in (("problems", 1), ("fuses", 1), ("tried", None), ("verdicts", 1), ("best speedup", None),
-                          ("tokens", None), ("seconds", None), ("result; proposers", 4)):
-        table.add_column(column, overflow="fold", ratio=share)
+    for column in ("problems", "fuses", "tried", "verdicts", "best speedup", "tokens", "seconds", "result; proposers"):
+        table.add_column(column, overflow="fold")
     accepted = 0
     for row in results:
         ops = escape(_op_names(row.task.origins))
