@@ -2,26 +2,43 @@
 
 Use it through ``torch.compile(model, backend="aikg", options={...})`` (no import needed), ``aikg`` on the command
 line, or this API.
+
+The names below are imported on first use (PEP 562): importing the package must not import torch, so that
+``aikg --help`` and the commands that need no model start in well under a second.
 """
 
-from .backend import aikg_backend, capture
-from .interception import install
-from .kernel_cache import CacheEntry, KernelCache
-from .options import Options, OptionsError, resolve_options
-from .task import KernelArg, KernelTask, TensorLayout
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "CacheEntry",
-    "KernelArg",
-    "KernelCache",
-    "KernelTask",
-    "Options",
-    "OptionsError",
-    "TensorLayout",
-    "aikg_backend",
-    "capture",
-    "install",
-    "resolve_options",
-]
+_EXPORTS = {
+    "aikg_backend": "backend",
+    "capture": "backend",
+    "install": "interception",
+    "CacheEntry": "kernel_cache",
+    "KernelCache": "kernel_cache",
+    "Options": "options",
+    "OptionsError": "options",
+    "resolve_options": "options",
+    "KernelArg": "task",
+    "KernelTask": "task",
+    "TensorLayout": "task",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aikg_inductor' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
+import sys
 from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
 from . import interception
 from .kernel_cache import CacheUnavailableError, KernelCache
-from .options import Options, resolve_options
+from .options import Options, OptionsError, resolve_options
 from .task import KernelTask
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,7 @@ class CompileSession:
         self.options = options
         self.tasks: dict[str, KernelTask] = {}
         self.swapped: dict[str, str] = {}  # task key -> origin of the replacement ("cache" or "tuned")
+        self._warned_unsearchable: set[str] = set()  # DSLs already warned about in this compile (mode tune)
         self.cache = self._open_cache() if options.mode != "off" else None
         # Fixed for the whole compile: Inductor's cache key and the kernels we swap in must agree.
         self._token = "off" if self.cache is None else f"{options.mode}-{self.cache.fingerprint()}"
@@ -44,13 +47,28 @@ class CompileSession:
     def on_kernel(self, task: KernelTask) -> str | None:
         self._record(task)
         if self.cache is None:
+            self._print_choice(task, "Inductor's (mode off)" if self.options.mode == "off" else
+                               "Inductor's (no usable cache)")
             return None
         entry = self.cache.get(task.key)
         if entry is not None:
             self.swapped[task.key] = "cache"
             log.info("aikg: kernel %s (%s) replaced from the cache", task.short_key, task.name)
+            self._print_choice(task, f"replaced from the cache ({_verified_speedup(entry)})")
             return entry.source
         return self._handle_miss(task)
+
+    def _print_choice(self, task: KernelTask, choice: str) -> None:
+        """Option ``print_choices`` (AIKG_PRINT_CHOICES=1): each kernel's choice on stderr, whatever the log level."""
+        if self.options.print_choices:
+            print(f"aikg: kernel {task.short_key} ({task.name or task.dsl}): {choice}", file=sys.stderr, flush=True)
+
+    def on_graph_cache_hit(self) -> None:
+        """Inductor loaded a compiled graph from its caches: no kernel went through ``on_kernel``."""
+        if self.options.print_choices:
+            print(f"aikg: a graph came from Inductor's graph cache: its kernels were chosen when it was first compiled, "
+                  f"under this same set of accepted kernels ({self._token}); they are not listed again",
+                  file=sys.stderr, flush=True)
 
     def _record(self, task: KernelTask) -> None:
         if task.key in self.tasks:
@@ -71,21 +89,45 @@ class CompileSession:
             if self._run_budget is None:  # every kernel of this compile (the backward graph's too) shares it
                 self._run_budget = RunBudget(self.options.run_budget_s, self.options.run_budget_tokens)
             outcome = tune_task(task, self.options, self.cache, run_budget=self._run_budget)
+            self._warn_if_unsearchable(task, outcome.proposer_status)
             if outcome.entry is not None:
                 self.swapped[task.key] = "tuned"
+                self._print_choice(task, f"replaced by a kernel tuned now ({_verified_speedup(outcome.entry)})")
                 return outcome.entry.source
+            self._print_choice(task, f"Inductor's kept: {outcome.reason}")
         elif self.options.mode == "background":
             from .background import TaskQueue, ensure_worker
 
             if TaskQueue(self.options.cache_dir).push(task):
                 ensure_worker(self.options)
+            self._print_choice(task, "Inductor's for now (queued for the background worker)")
+        else:
+            self._print_choice(task, "Inductor's (not in the cache)")
         return None
+
+    def _warn_if_unsearchable(self, task: KernelTask, status: Sequence[Any]) -> None:
+        """Mode tune with no proposer that can search this kind of kernel (no LLM on CPU, a dead endpoint): said once
+        per compile and kind of kernel, with the reasons, instead of tuning in silence."""
+        from .search.history import can_search
+
+        if can_search(status) or task.dsl in self._warned_unsearchable:
+            return
+        self._warned_unsearchable.add(task.dsl)
+        missing = "; ".join(f"{s.name}: {s.why}" for s in status if not s.available)
+        log.warning("aikg: mode tune: no proposer can search %s kernels here (%s); this compile keeps Inductor's "
+                    "kernels, except those retrieval finds accepted for similar kernels in the cache", task.dsl,
+                    missing)
 
     def use_graph_caches(self) -> bool:
         # Modes that act on misses (record, tune, queue) must see every kernel, which a graph-cache hit would
         # skip; in mode tune the accepted set also grows during the compile, so a graph-cache entry written then
         # would be filed under a fingerprint that no longer describes it. Only mode cache uses the graph caches.
         return self.options.mode == "cache"
+
+
+def _verified_speedup(entry: Any) -> str:
+    speedup = entry.verification.get("speedup")
+    return f"{speedup:.3f}x when verified" if isinstance(speedup, (int, float)) else "verified"
 
 
 def compile_graph(
@@ -108,9 +150,14 @@ def aikg_backend(
 ) -> Callable[..., Any]:
     """The ``torch.compile(backend="aikg", options={...})`` entry point (registered as a Dynamo backend).
 
-    ``mode`` is torch.compile's own mode argument (e.g. "max-autotune"); it goes to Inductor.
+    ``mode`` is torch.compile's own mode argument (e.g. "max-autotune"); it goes to Inductor. Bad options raise
+    ``OptionsError`` at the first call of the compiled model (torch.compile calls no backend before), as itself.
     """
-    return compile_graph(gm, example_inputs, CompileSession(resolve_options(options)), inductor_mode=mode)
+    try:
+        resolved = resolve_options(options)
+    except OptionsError as err:
+        raise interception.BackendOptionsError(f"aikg: {err}", inspect.currentframe()) from None
+    return compile_graph(gm, example_inputs, CompileSession(resolved), inductor_mode=mode)
 
 
 def capture(

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -24,8 +25,30 @@ class UsageError(Exception):
 def _console() -> Any:
     from rich.console import Console
 
-    # Piped output (CI logs, files) gets rich's 80 columns by default: too narrow for kernel tables.
-    return Console(width=None if sys.stdout.isatty() else 160)
+    # Piped output (CI logs, files) gets rich's 80 columns by default: too narrow for kernel tables. COLUMNS, when
+    # set, wins (rich reads it), so a script can ask for rows that never wrap.
+    wide_enough = sys.stdout.isatty() or "COLUMNS" in os.environ
+    return Console(width=None if wide_enough else 160)
+
+
+def _device(requested: str | None) -> str:
+    """``--device``: the GPU when this torch sees one and none was named, else cpu; a device this build cannot
+    use is a usage error, before any model is built."""
+    import torch
+
+    if requested is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise UsageError(f"--device {requested}: not a device (use cpu or cuda)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        build = "this torch build has no CUDA" if torch.version.cuda is None else "torch sees no GPU"
+        raise UsageError(f"--device {requested}: {build} (torch {torch.__version__}); install a CUDA build of torch "
+                         "or use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise UsageError(f"--device {requested}: this machine has {torch.cuda.device_count()} GPU(s)")
+    return requested
 
 
 def _op_names(origins: Sequence[str]) -> str:
@@ -36,26 +59,28 @@ def _op_names(origins: Sequence[str]) -> str:
 # ------------------------------------------------------------------------------------------------- inspect
 
 
-def _inspect_rows(args: argparse.Namespace) -> tuple[list[dict[str, Any]], Any]:
+def _inspect_rows(args: argparse.Namespace, timed: bool = True) -> tuple[list[dict[str, Any]], Any]:
     from .backend import capture
     from .problem import load_problem, parse_dtype
     from .verify import runner
 
-    problem = load_problem(args.file, args.device, parse_dtype(args.dtype) if args.dtype else None)
+    problem = load_problem(args.file, _device(args.device), parse_dtype(args.dtype) if args.dtype else None)
     session, _ = capture(problem.model, problem.inputs, {"mode": "off"})
     rows = []
     for task in session.tasks.values():
-        try:
-            baseline_s: float | None = runner.median_seconds(task, reps=args.reps)
-        except Exception as err:  # noqa: BLE001 - a kernel we cannot run alone is still worth listing
-            log.warning("aikg: cannot time kernel %s alone: %s", task.short_key, err)
-            baseline_s = None
+        baseline_s: float | None = None
+        if timed:
+            try:
+                baseline_s = runner.median_seconds(task, reps=args.reps)
+            except Exception as err:  # noqa: BLE001 - a kernel we cannot run alone is still worth listing
+                log.warning("aikg: cannot time kernel %s alone: %s", task.short_key, err)
         rows.append({"task": task, "baseline_median_s": baseline_s})
     return rows, problem
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    rows, problem = _inspect_rows(args)
+    # Printing a source needs the compile (the kernels exist only once Inductor made them), not the timings.
+    rows, problem = _inspect_rows(args, timed=not args.show)
     if args.save_tasks:
         for row in rows:
             row["task"].save(args.save_tasks)
@@ -64,7 +89,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         if not matches:
             raise UsageError(f"no kernel of {args.file} has a key starting with {args.show!r}")
         for task in matches:
-            print(f"# kernel {task.key} ({task.dsl}, {task.name})\n{task.source}\n")
+            # stdout carries the source alone (`--show KEY > cand.cpp` is a candidate to edit); the label is for
+            # people.
+            print(f"# kernel {task.key} ({task.dsl}, {task.name})", file=sys.stderr)
+            print(task.source)
         return 0
     if args.json:
         payload = [
@@ -72,16 +100,19 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         ]
         print(json.dumps({"problem": str(problem.path), "kernels": payload}, indent=1))
         return 0
-    _print_inspect_table(problem, rows, args.save_tasks)
+    _print_inspect_table(problem, rows, args.save_tasks, args.reps)
     return 0
 
 
-def _print_inspect_table(problem: Any, rows: list[dict[str, Any]], saved_to: Path | None) -> None:
+def _print_inspect_table(problem: Any, rows: list[dict[str, Any]], saved_to: Path | None, reps: int) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"{problem.name}: {len(rows)} fused kernel(s) from Inductor")
-    for column in ("key", "dsl", "fuses (ATen ops)", "arguments (role: dtype[shape])", "baseline median"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=escape(f"{problem.name}: {len(rows)} fused kernel(s) from Inductor"))
+    table.add_column("key", no_wrap=True, min_width=12)
+    # escape(): "[shape]" would otherwise be read as rich markup and vanish from the header
+    for column in ("dsl", "fuses (ATen ops)", "arguments (role: dtype[shape])", "baseline median"):
+        table.add_column(escape(column), overflow="fold")
     for row in rows:
         task = row["task"]
         ops = _op_names(task.origins)
@@ -91,9 +122,13 @@ def _print_inspect_table(problem: Any, rows: list[dict[str, Any]], saved_to: Pat
             for a in task.args
         )
         median = row["baseline_median_s"]
-        table.add_row(task.short_key, task.dsl, ops, argdesc, "-" if median is None else f"{median * 1e6:,.1f} us")
+        table.add_row(task.short_key, task.dsl, escape(ops), escape(argdesc),
+                      "-" if median is None else f"{median * 1e6:,.1f} us")
     console = _console()
     console.print(table)
+    console.print(f"baseline median: each kernel alone, median of {reps} runs after a warm-up. Indicative only: on a "
+                  "busy machine it can be many times the idle figure; aikg verify and aikg tune time candidate and "
+                  "baseline interleaved, with a control arm, instead.")
     if saved_to:
         console.print(f"tasks saved to {saved_to}")
     console.print("show a kernel's source: aikg inspect FILE --show KEY")
@@ -360,6 +395,10 @@ def _find_task(spec: str, tasks_dir: Path) -> Any:
 def cmd_verify(args: argparse.Namespace) -> int:
     from .verify import verify_candidate
 
+    least = resolve_options().margin
+    if args.store and args.margin < least:
+        raise UsageError(f"--store needs --margin of at least {least:g}: the cache holds only kernels faster than "
+                         "Inductor's by the margin (option margin)")
     task = _find_task(args.task, args.tasks_dir)
     try:
         source = args.candidate.read_text()
@@ -370,7 +409,33 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), indent=1))
     else:
         print(report.summary())
+    if args.store:
+        _store_verified(args, task, source, report)
     return 0 if report.accepted else 1
+
+
+def _store_verified(args: argparse.Namespace, task: Any, source: str, report: Any) -> None:
+    """``aikg verify --store``: an accepted candidate goes into the cache the way the search stores its own."""
+    from .kernel_cache import CacheUnavailableError
+    from .pipeline import LocalSink, store_if_faster
+    from .search.proposers import Attempt, Candidate
+
+    if not report.accepted:
+        print("not stored: only an accepted candidate goes into the cache", file=sys.stderr)
+        return
+    cache = _open_cache(args, create=True)
+    try:
+        attempt = Attempt(Candidate(source, "aikg verify", {"candidate_file": str(args.candidate)}), report)
+        entry = store_if_faster(LocalSink(cache), task, attempt)
+    except CacheUnavailableError as err:
+        raise UsageError(str(err)) from None
+    finally:
+        cache.close()
+    if entry is None:
+        print(f"not stored: the cache at {cache.directory} holds a kernel at least as fast for {task.short_key}",
+              file=sys.stderr)
+    else:
+        print(f"stored kernel {task.short_key} in {cache.directory} ({report.speedup:.3f}x)", file=sys.stderr)
 
 
 def _add_verify_parser(sub: Any) -> None:
@@ -395,6 +460,11 @@ def _add_verify_parser(sub: Any) -> None:
                         help="required speedup over the baseline, as a fraction (default: 0.03)")
     verify.add_argument("--timeout", type=float, default=30.0, metavar="S",
                         help="seconds one run of the candidate may take before its worker is killed (default: 30)")
+    verify.add_argument("--store", action="store_true",
+                        help="if accepted, put the candidate into the kernel cache (unless it holds one at least as "
+                        "fast), as aikg tune stores what it accepts; needs --margin of at least the margin option")
+    verify.add_argument("--cache-dir", type=Path, metavar="DIR",
+                        help="the cache --store writes (default: the cache_dir option, AIKG_CACHE_DIR)")
     verify.set_defaults(func=cmd_verify)
 
 
@@ -414,16 +484,21 @@ def cmd_tune(args: argparse.Namespace) -> int:
                  "target_roofline": args.target_roofline, "margin": args.margin, "cache_dir": args.cache_dir}
     options = resolve_options({k: v for k, v in overrides.items() if v is not None})
     dtype = parse_dtype(args.dtype) if args.dtype else None
+    device = _device(args.device)
     cluster_error = _cluster_error(args.cluster)
+    skipped: list[Exception] = []
     try:
         with _TuneBars(_console()) as bars:
-            results = tune(args.targets, options, args.device, dtype, bars, cluster=args.cluster, retune=args.retune)
+            results = tune(args.targets, options, device, dtype, bars, cluster=args.cluster, retune=args.retune,
+                           on_skip=skipped.append)
     except cluster_error as err:
         raise UsageError(str(err)) from None
     except KeyboardInterrupt:
         print("aikg: interrupted; every candidate judged so far is kept in the search history and accepted kernels "
               "are in the cache. Run the same command again to resume.", file=sys.stderr)
         return 130
+    for err in skipped:  # after the progress bars, which would swallow them
+        print(f"aikg: skipped {err}", file=sys.stderr)
     _print_tune_table(results)
     _console().print(f"report: aikg report --cache-dir {options.cache_dir}")
     return 0
@@ -484,18 +559,23 @@ class _TuneBars:
 
 
 def _print_tune_table(results: list[Any]) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from .pipeline import rejection_summary
+    from .search.history import describe_status
 
     table = Table(title=f"aikg tune: {len(results)} kernel(s)")
-    for column in ("key", "problems", "fuses", "tried", "verdicts", "best speedup", "tokens", "seconds", "result"):
+    # Keys never wrap (they are what people copy); the other columns fold when the terminal is narrow.
+    table.add_column("key", no_wrap=True, min_width=12)
+    for column in ("problems", "fuses", "tried", "verdicts", "best speedup", "tokens", "seconds", "result; proposers"):
         table.add_column(column, overflow="fold")
     accepted = 0
     for row in results:
-        ops = _op_names(row.task.origins)
+        ops = escape(_op_names(row.task.origins))
+        problems = escape(", ".join(row.problems))
         if row.outcome is None:
-            table.add_row(row.task.short_key, ", ".join(row.problems), ops, "0", "-", "-", "0", "0", row.skipped)
+            table.add_row(row.task.short_key, problems, ops, "0", "-", "-", "0", "0", escape(row.skipped))
             continue
         outcome = row.outcome
         speedups = [a.report.speedup for a in outcome.attempts if a.correct]
@@ -506,10 +586,15 @@ def _print_tune_table(results: list[Any]) -> None:
         if unverified:
             verdicts += f"{', ' if verdicts else ''}{unverified} LLM repl{'y' if unverified == 1 else 'ies'} " \
                         "rejected before verification"
-        table.add_row(row.task.short_key, ", ".join(row.problems), ops, tried,
-                      verdicts or "-",
+        if outcome.entry is not None:
+            result = "accepted"
+        elif not outcome.attempts and not outcome.resumed:
+            result = "no candidate offered; Inductor's kernel kept"  # the proposers line below says why
+        else:
+            result = outcome.reason
+        table.add_row(row.task.short_key, problems, ops, tried, escape(verdicts or "-"),
                       f"{max(speedups):.3f}x" if speedups else "-", f"{row.tokens:,}", f"{outcome.elapsed_s:.1f}",
-                      "accepted" if outcome.entry is not None else outcome.reason)
+                      escape(f"{result}\n{describe_status(outcome.proposer_status)}"))
     console = _console()
     console.print(table)
     console.print(f"{accepted} new kernel(s) accepted; details: aikg cache ls")
@@ -566,9 +651,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     import torch
 
     from . import interception
-    from .agents import LlmClient, LlmConfig, LlmError
+    from .agents import LlmConfig
     from .agents.docpacks import discover
     from .kernel_cache import CacheUnavailableError, KernelCache
+    from .pipeline import llm_status
 
     problems = 0
     print(f"torch {torch.__version__}, triton {interception.triton_version_or_none() or 'not installed'}")
@@ -590,18 +676,26 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         problems += 1
         print(f"cache: {err}")
     config = LlmConfig.resolve()
+    llm = llm_status(config)
     if config.base_url is None:
-        print("LLM: no endpoint configured (set AIKG_LLM_BASE_URL or OPENAI_BASE_URL); the tuner still runs")
+        print(f"LLM: no endpoint configured (set AIKG_LLM_BASE_URL or OPENAI_BASE_URL); {_without_llm(torch)}")
+    elif llm.available:
+        print(f"LLM: {llm.why} answers ({config.endpoint} endpoint)")
     else:
-        try:
-            model = LlmClient(dataclasses.replace(config, max_retries=0, timeout_s=5.0)).ping()
-            print(f"LLM: {config.base_url} answers; model {model} ({config.endpoint} endpoint)")
-        except LlmError as err:
-            problems += 1
-            print(f"LLM: {config.base_url} not usable: {err}")
+        problems += 1
+        print(f"LLM: {llm.why}; {_without_llm(torch)}")
     for dsl, pack in sorted(discover().items()):
         print(f"doc pack {dsl}: {pack.root} (adapter {pack.adapter})")
     return 1 if problems else 0
+
+
+def _without_llm(torch: Any) -> str:
+    """What proposes candidates on this machine with no LLM."""
+    if torch.cuda.is_available():
+        return "the config tuner still proposes for Triton (CUDA) kernels; C++ (CPU) kernels get only retrieval " \
+               "of kernels accepted before"
+    return "no GPU here, so no proposer searches: C++ (CPU) kernels get candidates only from the LLM agents, " \
+           "besides retrieval of kernels accepted before"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -629,7 +723,8 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true", help="print the tasks as JSON instead of a table")
     inspect.add_argument("--show", metavar="KEY", help="print the source of the kernel whose key starts with KEY")
     inspect.add_argument("--save-tasks", metavar="DIR", type=Path, help="also write each task to DIR/<key>.json")
-    inspect.add_argument("--device", default="cpu", help="device for the model and inputs (default: cpu)")
+    inspect.add_argument("--device", help="device for the model and inputs (default: cuda when torch sees a GPU, "
+                         "else cpu)")
     inspect.add_argument("--dtype", help="run the model and its floating-point inputs in this dtype (fp16, bf16, "
                          "fp32); default: as the file builds them")
     inspect.add_argument("--reps", type=int, default=50, help="timed repetitions per kernel (default: 50)")
@@ -666,7 +761,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "what was cut short")
     tune.add_argument("--margin", type=float, help="required speedup margin (default 0.03)")
     tune.add_argument("--cache-dir", type=Path, help="the kernel cache (default: AIKG_CACHE_DIR or ~/.cache)")
-    tune.add_argument("--device", default="cpu", help="device for the models (default: cpu)")
+    tune.add_argument("--device", help="device for the models (default: cuda when torch sees a GPU, else cpu)")
     tune.add_argument("--dtype", help="run the models in this floating-point dtype (fp16, bf16, fp32)")
     tune.add_argument("--cluster", metavar="ray[://HOST:PORT]", help="tune on a Ray cluster: 'ray' joins the one "
                       "this machine runs (else starts one), ray://HOST:PORT is a Ray client address; one worker per "

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from .kernel_cache import CacheEntry, CacheUnavailableError, KernelCache, KernelIndex
 from .options import Options
-from .pipeline import LocalSink, TuneOutcome, default_proposers, tune_task
+from .pipeline import RETRIEVAL_STATUS, LocalSink, TuneOutcome, proposer_status, proposers_for, tune_task
 from .search.evolve import RunBudget
 from .search.history import TaskRun
 from .search.proposers import Attempt
@@ -246,12 +246,14 @@ class TuneWorker:
         task = job.task
         # The verifier's pool: the process-wide one for the DSL, on the GPU Ray gave this actor.
         pool = default_pool(task.dsl, self.options.verify_workers)
+        status = None  # proposers given by the caller: each taken as available
         if self.proposers is not None:
             proposers = list(self.proposers(task))
         else:  # the cache stays with the driver: retrieval's finds came with the job
-            proposers = [ShippedRetrieval(job.retrieved), *default_proposers(task, self.options)]
+            status = (RETRIEVAL_STATUS, *proposer_status(task, self.options))
+            proposers = [ShippedRetrieval(job.retrieved), *proposers_for(task, self.options, None, status)]
         return tune_task(task, self.options, None, proposers, sink=ForwardingSink(self.inbox, job),
-                         run_budget=RunBudget(job.run_wall_s, job.run_tokens), pool=pool)
+                         run_budget=RunBudget(job.run_wall_s, job.run_tokens), pool=pool, status=status)
 
 
 # ------------------------------------------------------------------------------------------------- the driver

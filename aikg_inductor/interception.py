@@ -28,6 +28,7 @@ from torch._inductor.codegen.triton import TritonScheduling
 from torch._inductor.custom_graph_pass import CustomGraphModulePass
 from torch._inductor.virtualized import V
 
+from .options import OptionsError
 from .task import KernelArg, KernelTask, TensorLayout, role_of, task_key
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,9 @@ class KernelSession(Protocol):
 
     def cache_token(self) -> str:
         """A string that changes whenever the kernels this session would swap in change."""
+
+    def on_graph_cache_hit(self) -> None:
+        """Called when Inductor's or AOTAutograd's graph cache answered: no kernel went through ``on_kernel``."""
 
 
 _ACTIVE: contextvars.ContextVar[KernelSession | None] = contextvars.ContextVar("aikg_session", default=None)
@@ -130,6 +134,32 @@ def check_private_apis() -> None:
             problems.append(f"{cls.__name__}.define_kernel takes {got}, expected {params}")
     if problems:
         raise UnsupportedTorchError("aikg-inductor cannot hook this torch: " + "; ".join(problems))
+
+
+# --------------------------------------------------------------------------------------------- errors for the user
+
+# Dynamo wraps whatever a backend raises in BackendCompilerFailed, whose message asks to report a bug to PyTorch,
+# except ShortenTraceback (torch._dynamo.exc, torch 2.11 to 2.13), which it re-raises as it is with its traceback cut
+# to the frame it names. A bad option is the user's mistake, not PyTorch's: our error is also one of those.
+try:
+    from torch._dynamo.exc import ShortenTraceback as _DynamoPassesOn
+
+    _PASSED_ON: tuple[type[Exception], ...] = (_DynamoPassesOn,)
+except ImportError:  # a Dynamo without it wraps our error but keeps its message
+    _PASSED_ON = ()
+
+
+class BackendOptionsError(OptionsError, *_PASSED_ON):  # type: ignore[misc]
+    """Bad ``options=`` for ``torch.compile(backend="aikg")``: reaches the caller as itself (an ``OptionsError``),
+    not as a PyTorch bug."""
+
+    def __init__(self, message: str, frame: Any = None) -> None:
+        Exception.__init__(self, message)
+        self.message = message
+        self.first_useful_frame = frame  # where Dynamo cuts the traceback: the backend's own frame
+
+    def __str__(self) -> str:
+        return self.message  # Dynamo appends hints to args ("Set TORCHDYNAMO_VERBOSE=1 ..."); the message stays ours
 
 
 # --------------------------------------------------------------------------------------------- describing kernels
@@ -578,8 +608,22 @@ def compile_with_inductor(
             return compile_fx_inner(gm, example_inputs, **kwargs)
 
     install()
+    hits = _graph_cache_hits()
     with activate(session), caches:
-        return compile_fx(gm, example_inputs, inner_compile=inner_compile, config_patches=patches or None)
+        compiled = compile_fx(gm, example_inputs, inner_compile=inner_compile, config_patches=patches or None)
+    if _graph_cache_hits() != hits:
+        session.on_graph_cache_hit()
+    return compiled
+
+
+def _graph_cache_hits() -> int:
+    """Hits of Inductor's FX graph cache and AOTAutograd's cache so far in this process (Dynamo's counters)."""
+    try:
+        from torch._dynamo.utils import counters
+
+        return counters["inductor"]["fxgraph_cache_hit"] + counters["aot_autograd"]["autograd_cache_hit"]
+    except (ImportError, AttributeError, KeyError, TypeError):  # moved in a later torch: no notice, no failure
+        return 0
 
 
 # --------------------------------------------------------------------------------------------- Triton heuristics

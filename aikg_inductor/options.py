@@ -58,6 +58,10 @@ class Options:
                                   "parallel, timings always one at a time per device")
     margin: float = _opt(0.03, "a candidate must be this much faster than Inductor's kernel (0.03 = 3%)")
     config_file: Path | None = _opt(None, "a YAML file of options; its keys are these option names")
+    print_choices: bool = _opt(
+        False, "print each kernel's choice to stderr as a compile makes it: replaced from the cache, tuned now, or "
+        "Inductor's kept and why (like TRITON_PRINT_AUTOTUNING); a graph from Inductor's graph cache is named as such"
+    )
     llm: dict[str, Any] | None = _opt(
         None, "LLM endpoint settings over AIKG_LLM_*/OPENAI_* (keys: base_url, model, api_key, endpoint, ...)"
     )
@@ -70,6 +74,11 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Options)}
 _NUMBERS: dict[str, type] = {"kernel_budget_s": float, "kernel_budget_candidates": int, "margin": float,
                              "kernel_budget_tokens": int, "run_budget_s": float, "run_budget_tokens": int,
                              "target_roofline": float, "verify_workers": int}
+# (lowest allowed, first value too high); numbers not listed must be >= 0. A roofline fraction over 1 is already a
+# measuring error, so up to 1.5 is tolerated.
+_RANGES: dict[str, tuple[float, float | None]] = {"margin": (0, 1), "target_roofline": (0, 1.5),
+                                                  "verify_workers": (1, None)}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 _OPTIONAL_NUMBERS = {"kernel_budget_tokens", "run_budget_s", "run_budget_tokens", "target_roofline"}
 
 
@@ -79,6 +88,13 @@ def _coerce(name: str, value: Any) -> Any:
         if value not in MODES:
             raise OptionsError(f"option 'mode' must be one of {', '.join(MODES)}; got {value!r}")
         return value
+    if name == "print_choices":
+        if isinstance(value, bool):
+            return value
+        spelled = str(value).strip().lower()
+        if spelled not in _TRUE | _FALSE:
+            raise OptionsError(f"option 'print_choices' must be true or false (1/0, yes/no, on/off); got {value!r}")
+        return spelled in _TRUE
     if name == "llm":
         if value is not None and not isinstance(value, Mapping):
             raise OptionsError(f"option 'llm' must be a mapping of LLM settings; got {value!r}")
@@ -96,9 +112,10 @@ def _coerce(name: str, value: Any) -> Any:
         number = kind(value)
     except (TypeError, ValueError):
         raise OptionsError(f"option {name!r} must be a {kind.__name__}; got {value!r}") from None
-    above = {"margin": 1.0, "target_roofline": 1.5}.get(name)  # a roofline fraction over 1 is a measuring error
-    if number < 0 or (above is not None and number >= above) or (name == "verify_workers" and number < 1):
-        raise OptionsError(f"option {name!r} is out of range; got {value!r}")
+    low, below = _RANGES.get(name, (0, None))
+    if number < low or (below is not None and number >= below):
+        allowed = f">= {low}" if below is None else f"from {low} up to (not including) {below}"
+        raise OptionsError(f"option {name!r} must be {allowed}; got {value!r}")
     return number
 
 

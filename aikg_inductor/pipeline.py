@@ -12,13 +12,14 @@ from __future__ import annotations
 import concurrent.futures as futures
 import dataclasses
 import logging
+import threading
 import time
 from typing import Any, Callable, Protocol, Sequence
 
 from .kernel_cache import CacheEntry, CacheUnavailableError, KernelCache, KernelIndex, task_features
 from .options import Options
 from .search.evolve import Budget, PopulationSearch, RunBudget
-from .search.history import SearchHistory, TaskRun
+from .search.history import ProposerStatus, SearchHistory, TaskRun, can_search
 from .search.proposers import Attempt, Candidate, Proposer, speed
 from .task import KernelTask
 from .verify import ScreenResult, VerificationReport, WorkerPool, device_bandwidth, screen_candidates, \
@@ -48,6 +49,8 @@ class TuneOutcome:
     spending: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     stopped_by: str = ""  # the budget or condition that ended the search
     resumed: int = 0  # attempts from earlier runs the search started from
+    proposer_status: tuple[ProposerStatus, ...] = ()  # which proposers could work on it, and why (not)
+    searched_to_end: bool = False  # see TaskRun.searched_to_end
 
     @property
     def candidates_tried(self) -> int:
@@ -105,24 +108,87 @@ class LocalSink:
         self.history.finish(task.key, run)
 
 
-def default_proposers(task: KernelTask, options: Options, cache: KernelCache | None = None) -> list[Proposer]:
-    """The proposers that can work on ``task``: retrieval of what won on similar kernels (given a cache), the
-    config tuner for Triton kernels, then the LLM agents when an endpoint is configured (option ``llm``,
-    ``AIKG_LLM_BASE_URL`` or ``OPENAI_BASE_URL``)."""
-    from .agents.config import LlmConfig
-    from .search.proposers.retrieval import RetrievalProposer
-    from .search.proposers.tuner import TritonConfigTuner
+RETRIEVAL_STATUS = ProposerStatus("retrieval", True, "re-offers kernels accepted for similar kernels in the cache",
+                                  searches=False)
+LLM_PROBE_TTL_S = 300.0  # an endpoint's answer (or silence) is trusted this long: one probe per run, not per kernel
+LLM_PROBE_TIMEOUT_S = 10.0
+_llm_probes: dict[tuple[str, str], tuple[float, ProposerStatus]] = {}
+_llm_probes_lock = threading.Lock()
 
-    proposers: list[Proposer] = [RetrievalProposer(KernelIndex(cache))] if cache is not None else []
+
+def llm_status(config: Any) -> ProposerStatus:
+    """Whether the LLM agents can work: an endpoint is configured and answers (``GET /models``, no retries).
+
+    Asked once per endpoint every ``LLM_PROBE_TTL_S``: a dead endpoint must make the LLM unavailable, and say why,
+    rather than look like a proposer that had nothing to offer."""
+    if config.base_url is None:
+        return ProposerStatus("llm", False, "needs an LLM endpoint: set AIKG_LLM_BASE_URL or OPENAI_BASE_URL")
+    if config.transcript_mode == "replay":
+        return ProposerStatus("llm", True, f"replays the transcripts in {config.transcript_dir}")
+    probe = (config.base_url, config.api_key)
+    with _llm_probes_lock:
+        known = _llm_probes.get(probe)
+        if known is not None and time.monotonic() - known[0] < LLM_PROBE_TTL_S:
+            return known[1]
+        status = _probe_llm(config)
+        _llm_probes[probe] = (time.monotonic(), status)
+        return status
+
+
+def _probe_llm(config: Any) -> ProposerStatus:
+    from .agents.llm import LlmClient, LlmError  # the openai client is imported only when an endpoint is set
+
+    # model="" makes the client list the endpoint's models even when one is configured: that is the contact.
+    quick = dataclasses.replace(config, model="", max_retries=0, timeout_s=min(config.timeout_s, LLM_PROBE_TIMEOUT_S))
+    try:
+        served = LlmClient(quick).ping()
+    except LlmError as err:
+        log.warning("aikg: the LLM endpoint %s did not answer (%s); the LLM agents sit this run out",
+                    config.base_url, err)
+        return ProposerStatus("llm", False, f"endpoint {config.base_url} did not answer: {err}")
+    return ProposerStatus("llm", True, f"{config.model or served} at {config.base_url}")
+
+
+def proposer_status(task: KernelTask, options: Options, cache: KernelCache | None = None) -> tuple[ProposerStatus, ...]:
+    """Which of the built-in proposers can work on ``task``, and why each can or cannot."""
+    from .agents.config import LlmConfig
+
+    status = []
+    if cache is not None:
+        status.append(RETRIEVAL_STATUS)
     if task.dsl == "triton-cuda":
+        status.append(ProposerStatus("tuner", True, "tunes the kernel's Triton launch configuration"))
+    else:
+        status.append(ProposerStatus("tuner", False, "Triton (CUDA) kernels only"))
+    status.append(llm_status(LlmConfig.resolve(options.llm)))
+    return tuple(status)
+
+
+def proposers_for(task: KernelTask, options: Options, cache: KernelCache | None,
+                  status: Sequence[ProposerStatus]) -> list[Proposer]:
+    """The built-in proposers that ``status`` (from ``proposer_status``) says are available for ``task``."""
+    available = {s.name for s in status if s.available}
+    proposers: list[Proposer] = []
+    if "retrieval" in available and cache is not None:
+        from .search.proposers.retrieval import RetrievalProposer
+
+        proposers.append(RetrievalProposer(KernelIndex(cache)))
+    if "tuner" in available:
+        from .search.proposers.tuner import TritonConfigTuner
+
         proposers.append(TritonConfigTuner())
-    llm_config = LlmConfig.resolve(options.llm)
-    if llm_config.base_url is not None:
-        from .agents.llm import LlmClient  # the openai client is imported only when it is used
+    if "llm" in available:
+        from .agents.config import LlmConfig
+        from .agents.llm import LlmClient
         from .search.proposers.llm import LlmProposer
 
-        proposers.append(LlmProposer(LlmClient(llm_config)))
+        proposers.append(LlmProposer(LlmClient(LlmConfig.resolve(options.llm))))
     return proposers
+
+
+def given_status(proposers: Sequence[Proposer]) -> tuple[ProposerStatus, ...]:
+    """Proposers a caller chose (tests, benchmarks, ``tune(proposers=...)``) are taken as able to search."""
+    return tuple(ProposerStatus(p.name, True, "given by the caller") for p in proposers)
 
 
 def tune_task(
@@ -137,9 +203,12 @@ def tune_task(
     run_budget: RunBudget | None = None,
     pool: WorkerPool | None = None,
     on_attempt: Callable[[Attempt], None] | None = None,
+    status: Sequence[ProposerStatus] | None = None,
 ) -> TuneOutcome:
     """Search for a verified faster kernel for ``task``, resuming from earlier runs in the history.
 
+    ``proposers`` default to the built-in ones available for the task (``proposer_status``); ``status`` says which
+    proposers could work and why (default: the built-ins' status, or every given proposer as available).
     Results go to ``sink`` (default: ``cache`` and the history beside it). ``pool`` is the verifier's worker pool
     (default: the process-wide one for the task's DSL); ``run_budget`` is shared by every task of one run;
     ``on_attempt`` sees each attempt once it is judged and recorded (progress bars).
@@ -149,7 +218,11 @@ def tune_task(
         if cache is None:
             raise ValueError("tune_task needs a cache or a sink")
         sink = LocalSink(cache)
-    proposers = default_proposers(task, options, cache) if proposers is None else proposers
+    if proposers is None:
+        status = proposer_status(task, options, cache) if status is None else tuple(status)
+        proposers = proposers_for(task, options, cache, status)
+    else:
+        status = given_status(proposers) if status is None else tuple(status)
     previous = sink.previous(task)
     run = sink.begin(task)
     recorder = _Recorder(task, sink, run, on_attempt)
@@ -160,14 +233,16 @@ def tune_task(
         target_roofline=options.target_roofline, run_budget=run_budget,
     )
     result = search.run()
-    reason = _reason(task, proposers, result.attempts, previous, recorder)
+    reason = _reason(task, status, result.attempts, previous, recorder)
+    spending = _spending(proposers, task)
+    to_end = _searched_to_end(result.stopped_by, status, [*previous, *result.attempts], _tokens_in(spending))
     outcome = TuneOutcome(task.key, recorder.entry, result.attempts, reason, time.monotonic() - started,
-                          _spending(proposers, task), result.stopped_by, len(previous))
+                          spending, result.stopped_by, len(previous), status, to_end)
     if run_budget is not None:
         run_budget.charge(tokens=outcome.tokens)
     best = max((speed(a) for a in (*previous, *result.attempts) if a.report.accepted), default=None)
     sink.finished(task, TaskRun(wall_started, outcome.elapsed_s, len(result.attempts), best, result.stopped_by,
-                                reason, outcome.tokens, result.proposers, run))
+                                reason, outcome.tokens, result.proposers, run, status, to_end))
     log.info("aikg: task %s: %s", task.short_key, reason)
     return outcome
 
@@ -190,16 +265,27 @@ class _Recorder:
             self.then(attempt)
 
     def _store_if_best(self, attempt: Attempt) -> None:
-        stored = self.sink.stored_speedup(self.task)
-        if stored is not None and speed(attempt) <= stored:
-            return
-        entry = _entry_for(self.task, attempt.candidate, attempt.report)
         try:
-            self.sink.store(entry)
-            self.entry, self.store_error = entry, None
+            entry = store_if_faster(self.sink, self.task, attempt)
+            if entry is not None:
+                self.entry, self.store_error = entry, None
         except CacheUnavailableError as err:
             self.store_error = str(err)
             log.error("aikg: task %s: accepted a candidate but could not store it: %s", self.task.short_key, err)
+
+
+def store_if_faster(sink: ResultSink, task: KernelTask, attempt: Attempt) -> CacheEntry | None:
+    """Keep an accepted attempt's kernel unless the cache holds one at least as fast for ``task``; returns the entry
+    stored, if any (raises CacheUnavailableError when it cannot be kept). The one way accepted kernels enter the
+    cache: the search and ``aikg verify --store`` both come here."""
+    if not attempt.report.accepted:
+        raise ValueError("only an accepted attempt may be stored")
+    stored = sink.stored_speedup(task)
+    if stored is not None and speed(attempt) <= stored:
+        return None
+    entry = entry_for(task, attempt.candidate, attempt.report)
+    sink.store(entry)
+    return entry
 
 
 def _budget_for(options: Options) -> Budget:
@@ -230,7 +316,17 @@ def _roofline(task: KernelTask, options: Options, pool: WorkerPool | None) -> Ca
     return fraction
 
 
-def _reason(task: KernelTask, proposers: Sequence[Proposer], attempts: Sequence[Attempt],
+def _searched_to_end(stopped_by: str, status: Sequence[ProposerStatus], attempts: Sequence[Attempt],
+                     tokens: int) -> bool:
+    """Whether this run finished the kernel: a proposer that could offer candidates spent its budget or ran out of
+    ideas. Not when a run budget cut the search short, when only retrieval could work (no LLM on CPU, a dead
+    endpoint), or when nothing was judged and no token spent (an endpoint that died after answering the probe)."""
+    if stopped_by.startswith("run ") or not can_search(status):
+        return False
+    return bool(attempts) or tokens > 0
+
+
+def _reason(task: KernelTask, status: Sequence[ProposerStatus], attempts: Sequence[Attempt],
             previous: Sequence[Attempt], recorder: _Recorder) -> str:
     everything = [*previous, *attempts]
     if recorder.store_error is not None:
@@ -241,8 +337,8 @@ def _reason(task: KernelTask, proposers: Sequence[Proposer], attempts: Sequence[
     if any(a.report.accepted for a in everything):
         return "the cache already holds the best accepted kernel; nothing faster was found in this run"
     if not everything:
-        who = ", ".join(p.name for p in proposers) or "no proposer"
-        return f"no candidate was offered for this {task.dsl} kernel ({who}; see the log for why); " \
+        why = [f"{s.name} offered none" if s.available else f"{s.name}: {s.why}" for s in status]
+        return f"no candidate was offered for this {task.dsl} kernel ({'; '.join(why) or 'no proposer'}); " \
                "Inductor's kernel kept"
     for rule, example in {a.report.rule: a.report.reason for a in reversed(attempts)}.items():
         log.info("aikg: task %s: e.g. %s: %s", task.short_key, rule, example[:500])
@@ -340,7 +436,7 @@ def rejection_summary(attempts: Sequence[Attempt]) -> str:
     return ", ".join(f"{n} {rule}" for rule, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "none tried"
 
 
-def _entry_for(task: KernelTask, candidate: Candidate, report: VerificationReport) -> CacheEntry:
+def entry_for(task: KernelTask, candidate: Candidate, report: VerificationReport) -> CacheEntry:
     sketch = candidate.notes.get("sketch")
     return CacheEntry(
         key=task.key,

@@ -10,9 +10,13 @@ import importlib.util
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported inside the functions that build models: the ``aikg`` commands that only catch ProblemError
+# (all of them) must not pay for importing torch.
 
 
 class ProblemError(ValueError):
@@ -45,6 +49,8 @@ def _call(module: Any, name: str, path: Path) -> Any:
 def load_problem(path: Path | str, device: str = "cpu", dtype: torch.dtype | None = None) -> Problem:
     """Import a problem file and build its model and inputs on ``device``; ``dtype`` (if given) replaces the
     floating-point dtype of the model and of the floating-point inputs."""
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise ProblemError(f"{path}: no such file")
@@ -72,6 +78,8 @@ def load_problem(path: Path | str, device: str = "cpu", dtype: torch.dtype | Non
 
 
 def _move(value: Any, device: str, dtype: torch.dtype | None) -> Any:
+    import torch
+
     if not isinstance(value, torch.Tensor):
         return value
     if dtype is not None and value.is_floating_point():
@@ -81,6 +89,8 @@ def _move(value: Any, device: str, dtype: torch.dtype | None) -> Any:
 
 def parse_dtype(name: str) -> torch.dtype:
     """A dtype from a user's spelling: fp16/float16/half, bf16/bfloat16, fp32/float32/float."""
+    import torch
+
     aliases = {"fp16": "float16", "half": "float16", "bf16": "bfloat16", "fp32": "float32", "float": "float32"}
     dtype = getattr(torch, aliases.get(name, name), None)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:

@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .search.history import LoggedAttempt, SearchHistory, TaskRecord, TaskRun
+from .search.history import LoggedAttempt, ProposerStatus, SearchHistory, TaskRecord, TaskRun, describe_status
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class KernelRow:
     cached_speedup: float | None  # the speedup of the kernel the cache holds for it, if any
     last_reason: str  # the pipeline's sentence for the last finished run ("" if none finished)
     in_history: bool = True  # False: only the cache knows it (imported, or tuned before the history existed)
+    proposer_status: tuple[ProposerStatus, ...] = ()  # which proposers could work on it in the last finished run
 
     @property
     def key(self) -> str:
@@ -169,7 +170,8 @@ def _row(history: SearchHistory, record: TaskRecord, cached: tuple[Any, float | 
     seconds = sum(r.elapsed_s for r in finished) + sum(_span(attempts) for attempts in unfinished.values())
     tokens = sum(r.tokens for r in finished) + sum(_tokens_seen(attempts) for attempts in unfinished.values())
     return KernelRow(record, logged, len(finished) + len(unfinished), len(unfinished), seconds, tokens,
-                     None if cached is None else cached[1], finished[-1].reason if finished else "")
+                     None if cached is None else cached[1], finished[-1].reason if finished else "",
+                     proposer_status=finished[-1].proposer_status if finished else ())
 
 
 def _unfinished_runs(logged: Sequence[LoggedAttempt], finished: Sequence[TaskRun]) -> dict[int, list[LoggedAttempt]]:
@@ -238,7 +240,8 @@ def write_report(cache_dir: Path | str, out_dir: Path | str, title: str | None =
     figure = _matplotlib()  # checked before anything is written, so a missing dependency leaves no half report
     out_dir.mkdir(parents=True, exist_ok=True)
     title = title or f"aikg report: {cache_dir}"
-    plots = _write_plots(rows, _margin(rows), out_dir, figure) if rows else {}
+    # Plots of nothing would say nothing: with no candidate judged, the table's reasons are the report.
+    plots = _write_plots(rows, _margin(rows), out_dir, figure) if any(r.attempts for r in rows) else {}
     for stale in set(PLOT_TITLES) - set(plots):  # an earlier report's plots would contradict this one
         (out_dir / f"{stale}.png").unlink(missing_ok=True)
     summary = Summary.of(rows)
@@ -268,7 +271,10 @@ def _margin(rows: Sequence[KernelRow]) -> float:
 NOTHING_TUNED = "Nothing was tuned with this cache yet: run `aikg tune FILE|DIR --cache-dir {cache_dir}` first."
 
 COLUMNS = ("key", "kernel (fused ATen ops)", "dsl", "device", "candidates", "runs", "verdicts", "best speedup",
-           "time", "tokens")
+           "time", "tokens", "proposers (last run)")
+
+NOTHING_JUDGED = "No candidate was judged on any kernel, so there is nothing to plot. Why, per kernel: the best " \
+                 "speedup and proposers columns above."
 
 
 def _cells(row: KernelRow) -> list[str]:
@@ -281,7 +287,13 @@ def _cells(row: KernelRow) -> list[str]:
     if not row.in_history:
         candidates, runs, verdicts = "-", "-", "in the cache only (no search history here)"
     return [row.key[:12], kernel, row.record.dsl, row.device, candidates, runs, verdicts, row.outcome(),
-            _duration(row.seconds), f"{row.tokens:,}"]
+            _duration(row.seconds), f"{row.tokens:,}", _describe_status(row.proposer_status)]
+
+
+def _describe_status(status: Sequence[ProposerStatus]) -> str:
+    if not status:
+        return "-"  # no finished run, or one recorded before proposers' availability was
+    return describe_status(status)
 
 
 def _rule_order(counts: Counter[str]) -> list[tuple[str, int]]:
@@ -309,6 +321,8 @@ def _markdown(title: str, stamp: str, cache_dir: Path, rows: Sequence[KernelRow]
     if not rows:
         return "\n".join([*lines, NOTHING_TUNED.format(cache_dir=cache_dir), ""])
     lines += [f"**{summary.line()}**", "", _md_table(COLUMNS, [_cells(r) for r in rows]), ""]
+    if not plots:
+        lines += [NOTHING_JUDGED, ""]
     for name, path in plots.items():
         lines += [f"![{PLOT_TITLES[name]}]({path.name})", ""]
     examples = _examples(rows)
@@ -352,6 +366,8 @@ def _html(title: str, stamp: str, cache_dir: Path, rows: Sequence[KernelRow], su
             f"<td class='{klass}'>{esc(c)}</td>" if i == COLUMNS.index("best speedup") else f"<td>{esc(c)}</td>"
             for i, c in enumerate(cells)) + "</tr>")
     parts.append("</table>")
+    if not plots:
+        parts.append(f"<p>{esc(NOTHING_JUDGED)}</p>")
     for name, path in plots.items():
         data = base64.b64encode(path.read_bytes()).decode()
         parts.append(f"<h2>{esc(PLOT_TITLES[name])}</h2><img alt='{esc(PLOT_TITLES[name])}' "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures as futures
 import dataclasses
 import functools
+import logging
 import queue
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
@@ -19,12 +20,15 @@ import torch
 from .backend import capture
 from .kernel_cache import KernelCache
 from .options import Options, resolve_options
-from .pipeline import LocalSink, TuneOutcome, tune_task
+from .pipeline import LocalSink, TuneOutcome, given_status, proposer_status, tune_task
 from .problem import ProblemError, find_problems, load_problem
 from .search.evolve import RunBudget
+from .search.history import ProposerStatus
 from .search.proposers import Attempt, Proposer
 from .task import KernelTask
 from .verify.pool import device_pools
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,10 +61,14 @@ class TuneProgress(Protocol):
 
 
 def collect_tasks(
-    targets: Iterable[Path | str], device: str = "cpu", dtype: torch.dtype | None = None
+    targets: Iterable[Path | str], device: str = "cpu", dtype: torch.dtype | None = None,
+    on_skip: Callable[[ProblemError], None] | None = None,
 ) -> dict[str, tuple[KernelTask, list[str]]]:
     """Every distinct kernel (by exact key) of the problems in ``targets`` (files or folders of files). A target that
-    is a recorded task (``*.json``) or a folder of them is taken as it is (see ``recorded_tasks``)."""
+    is a recorded task (``*.json``) or a folder of them is taken as it is (see ``recorded_tasks``).
+
+    A problem file that cannot be loaded or compiled is skipped: ``on_skip`` gets its one-line error (default: a
+    warning in the log) and the other files are tuned. When no file could be used, the error is raised."""
     tasks: dict[str, tuple[KernelTask, list[str]]] = {}
     problem_targets = []
     for target in targets:
@@ -69,12 +77,37 @@ def collect_tasks(
             problem_targets.append(target)
         for task, source in recorded or ():
             tasks.setdefault(task.key, (task, []))[1].append(source)
-    for path in (p for target in problem_targets for p in find_problems(target)):
-        problem = load_problem(path, device, dtype)
-        session, _ = capture(problem.model, problem.inputs, {"mode": "off"})
-        for key, task in session.tasks.items():
-            tasks.setdefault(key, (task, []))[1].append(problem.name)
+    paths = [p for target in problem_targets for p in find_problems(target)]
+    skipped: list[ProblemError] = []
+    for path in paths:
+        try:
+            captured = _capture_problem(path, device, dtype)
+        except ProblemError as err:
+            skipped.append(err)
+            continue
+        for key, task in captured.items():
+            tasks.setdefault(key, (task, []))[1].append(Path(path).stem)
+    if skipped and len(skipped) == len(paths) and not tasks:
+        if len(skipped) == 1:
+            raise skipped[0]
+        raise ProblemError(f"none of the {len(paths)} problem files could be used; the first: {skipped[0]}")
+    for err in skipped:
+        (on_skip or _log_skip)(err)
     return tasks
+
+
+def _capture_problem(path: Path, device: str, dtype: torch.dtype | None) -> dict[str, KernelTask]:
+    problem = load_problem(path, device, dtype)
+    try:
+        session, _ = capture(problem.model, problem.inputs, {"mode": "off"})
+    except Exception as err:  # noqa: BLE001 - the user's model does not compile: that file is skipped, not the run
+        first_line = (str(err).strip().splitlines() or [""])[0]
+        raise ProblemError(f"{path}: torch.compile failed: {type(err).__name__}: {first_line}") from None
+    return session.tasks
+
+
+def _log_skip(err: ProblemError) -> None:
+    log.warning("aikg: skipped %s", err)
 
 
 def recorded_tasks(target: Path | str) -> list[tuple[KernelTask, str]] | None:
@@ -108,27 +141,32 @@ def tune(
     proposers: ProposerFactory | None = None,
     cluster: str | None = None,
     retune: bool = False,
+    on_skip: Callable[[ProblemError], None] | None = None,
 ) -> list[TunedKernel]:
     """Tune every kernel of the given problem files that is not done yet, within the per-kernel and per-run budgets
     of ``options``; returns one row per distinct kernel, in the order they were found.
 
-    Done means cached, or searched to the end of its own budget by an earlier run; a kernel whose run was cut short
-    (killed, Ctrl-C, the run budget) resumes. ``retune`` searches done kernels again: their candidate budget counts
-    every run, so raise it to get more candidates.
+    Done means cached, or searched to the end by an earlier run (``TaskRun.searched_to_end``: a proposer that could
+    offer candidates spent its budget) with no proposer available now that was not then; a kernel whose run was cut
+    short (killed, Ctrl-C, the run budget) or that no proposer could search resumes. ``retune`` searches done
+    kernels again: their candidate budget counts every run, so raise it to get more candidates. A problem file that
+    cannot be used is skipped (``on_skip``, see ``collect_tasks``).
 
-    ``proposers(task)`` gives the proposers for a kernel (default: ``pipeline.default_proposers``). ``cluster``
+    ``proposers(task)`` gives the proposers for a kernel (default: the built-in ones available, see
+    ``pipeline.proposer_status``). ``cluster``
     (``ray`` or ``ray://HOST:PORT``) tunes on a Ray cluster instead of this machine's devices (``cluster.py``);
     then ``proposers`` must pickle."""
     options = resolve_options(options)
     cache = KernelCache(options.cache_dir)
-    tasks = collect_tasks(targets, device, dtype)
+    tasks = collect_tasks(targets, device, dtype, on_skip)
     if progress is not None:
         progress.kernels_found(len(tasks))
     rows: dict[str, TunedKernel] = {}
     todo: dict[str, list[tuple[KernelTask, list[str]]]] = {}
     sink = LocalSink(cache)
     for key, (task, problems) in tasks.items():
-        if not retune and (done_why := _done(key, sink)):
+        now = proposer_status(task, options, cache) if proposers is None else given_status(proposers(task))
+        if not retune and (done_why := _done(key, sink, now)):
             rows[key] = TunedKernel(task, tuple(problems), None, done_why)
         else:
             todo.setdefault(task.dsl, []).append((task, problems))
@@ -145,16 +183,22 @@ def tune(
     return [rows[key] for key in tasks]
 
 
-def _done(key: str, sink: LocalSink) -> str | None:
-    """Why an earlier run leaves nothing to do for kernel ``key``, or None when it must be (re)searched."""
+def _done(key: str, sink: LocalSink, now: Sequence[ProposerStatus]) -> str | None:
+    """Why an earlier run leaves nothing to do for kernel ``key``, or None when it must be (re)searched.
+
+    ``now`` is which proposers could work on it in this run: one available now that was not in the last run (an LLM
+    endpoint set since, or answering again) gets its chance."""
     if sink.history.interrupted(key):
         return None  # killed or interrupted mid-search: resume
     if sink.cache.get(key) is not None:
         return "already cached"
     runs = sink.history.runs(key)
-    if runs and not runs[-1].stopped_by.startswith("run "):  # a run budget cut it short: resume
-        return f"searched before ({runs[-1].stopped_by}); --retune to search again"
-    return None
+    if not runs or not runs[-1].searched_to_end:
+        return None  # never run, cut short by a run budget, or nobody could search it
+    before = {s.name for s in runs[-1].proposer_status if s.available}
+    if any(s.available and s.searches and s.name not in before for s in now):
+        return None
+    return f"searched before ({runs[-1].stopped_by}); --retune to search again"
 
 
 def _tune_on_devices(dsl: str, items: list[tuple[KernelTask, list[str]]], options: Options, sink: LocalSink,

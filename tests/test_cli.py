@@ -39,9 +39,14 @@ def test_inspect_table_and_show():
     table = aikg("inspect", "examples/softmax_scale.py", "--reps", "5")
     assert table.returncode == 0, table.stderr
     assert "fused kernel(s) from Inductor" in table.stdout
-    key = json.loads(aikg("inspect", "examples/softmax_scale.py", "--json", "--reps", "1").stdout)["kernels"][0]["key"]
-    shown = aikg("inspect", "examples/softmax_scale.py", "--show", key[:8], "--reps", "1")
-    assert shown.returncode == 0 and 'extern "C"' in shown.stdout
+    assert "dtype[shape]" in table.stdout  # not eaten as rich markup
+    assert "median of 5 runs" in table.stdout and "Indicative only" in table.stdout
+    (kernel,) = json.loads(aikg("inspect", "examples/softmax_scale.py", "--json", "--reps", "1").stdout)["kernels"]
+    shown = aikg("inspect", "examples/softmax_scale.py", "--show", kernel["key"][:8])
+    assert shown.returncode == 0, shown.stderr
+    # `--show KEY > cand.cpp` gives the source alone, a candidate to edit; the label goes to stderr
+    assert shown.stdout == kernel["source"] + "\n" and 'extern "C"' in shown.stdout
+    assert f"# kernel {kernel['key']} (cpp-cpu, " in shown.stderr
 
 
 BAD_FILES = {
@@ -70,7 +75,37 @@ def test_missing_file_and_bad_option_value_exit_2(tmp_path):
     assert bad_env.returncode == 2 and "option 'margin' must be a float" in bad_env.stderr
 
 
+def test_a_device_this_torch_cannot_use_is_one_line_and_exit_2():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this torch has a GPU: --device cuda is valid here")
+    result = aikg("inspect", "examples/softmax_scale.py", "--device", "cuda")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"aikg: error: --device cuda: this torch build has no CUDA (torch {torch.__version__}); install a CUDA build "
+        "of torch or use --device cpu"]
+    assert aikg("tune", "examples/softmax_scale.py", "--device", "gpu").stderr.startswith(
+        "aikg: error: --device gpu: not a device (use cpu or cuda)")
+
+
 def test_help_teaches_the_options():
     result = aikg("--help")
     assert result.returncode == 0
     assert "AIKG_MODE" in result.stdout and "inspect" in result.stdout
+
+
+def test_doctor_says_what_proposes_on_this_machine_without_an_llm(tmp_path):
+    import os
+
+    import torch
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("AIKG_", "OPENAI_"))}
+    result = subprocess.run([sys.executable, "-m", "aikg_inductor.cli", "doctor"], capture_output=True, text=True,
+                            cwd=REPO, env={**environ, "AIKG_CACHE_DIR": str(tmp_path / "cache")}, timeout=300)
+    [llm] = [line for line in result.stdout.splitlines() if line.startswith("LLM:")]
+    assert llm.startswith("LLM: no endpoint configured (set AIKG_LLM_BASE_URL or OPENAI_BASE_URL); ")
+    if torch.cuda.is_available():
+        assert "the config tuner still proposes for Triton (CUDA) kernels" in llm
+    else:
+        assert "no GPU here, so no proposer searches" in llm and "tuner" not in llm

@@ -167,3 +167,22 @@ def test_modes_that_act_on_misses_see_every_kernel_despite_warm_graph_caches(cac
                               options={"mode": "off", "cache_dir": str(cache_dir), "record_dir": str(record_dir)})
             torch.testing.assert_close(f(x), x * 2)
             assert len(list(record_dir.glob("*.json"))) == 1, f"compile {attempt} saw no kernel"
+
+
+def test_print_choices_names_each_replaced_kernel_and_says_when_a_graph_came_from_the_graph_cache(
+        cache_dir, tmp_path, capsys, monkeypatch):
+    x = torch.randn(N)
+    task = only_task(double, x)
+    KernelCache(cache_dir).put(entry_for(task, CPP_TIMES.format(n=N, factor="3.25")))
+    monkeypatch.setenv("AIKG_PRINT_CHOICES", "1")
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))  # graph caches of this test alone
+    capsys.readouterr()
+    with torch._inductor.config.patch(fx_graph_cache=True), \
+            torch._functorch.config.patch(enable_autograd_cache=True):
+        torch.testing.assert_close(compile_aikg(double, cache_dir)(x), x * 3.25)
+        compiled = capsys.readouterr().err
+        torch.testing.assert_close(compile_aikg(double, cache_dir)(x), x * 3.25)
+        loaded = capsys.readouterr().err
+    assert f"aikg: kernel {task.short_key} ({task.name}): replaced from the cache (verified)" in compiled
+    assert "graph cache" not in compiled
+    assert "aikg: a graph came from Inductor's graph cache" in loaded and "replaced" not in loaded

@@ -44,17 +44,22 @@ def test_options_instance_passes_through():
     assert resolve_options(given) is given
 
 
-def test_llm_settings_ride_in_options_and_reach_the_llm_proposer(tmp_path):
-    from aikg_inductor.pipeline import default_proposers
+def test_llm_settings_ride_in_options_and_reach_the_llm_proposer(tmp_path, monkeypatch):
+    from aikg_inductor.pipeline import proposer_status, proposers_for
     from conftest import double, only_task
+    from openai_stub import OpenAIStub
 
     import torch
 
+    for name in ("AIKG_LLM_BASE_URL", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
     task = only_task(double, torch.randn(8))
-    assert default_proposers(task, resolve_options({}, environ={})) == []  # CPU task, no endpoint: nobody
-    options = resolve_options({"llm": {"base_url": "http://127.0.0.1:9/v1", "model": "m",
-                                       "transcript_dir": str(tmp_path)}}, environ={})
-    (llm,) = default_proposers(task, options)
-    assert llm.name == "llm" and llm.client.config.base_url == "http://127.0.0.1:9/v1"
+    nobody = resolve_options({}, environ={})
+    assert proposers_for(task, nobody, None, proposer_status(task, nobody)) == []  # CPU task, no endpoint: nobody
+    with OpenAIStub(["unused"]) as stub:  # TEST DOUBLE for an LLM server: the probe lists its models
+        options = resolve_options({"llm": {"base_url": stub.url, "model": "m", "transcript_dir": str(tmp_path)}},
+                                  environ={})
+        (llm,) = proposers_for(task, options, None, proposer_status(task, options))
+    assert llm.name == "llm" and llm.client.config.base_url == stub.url
     with pytest.raises(OptionsError, match="'llm' must be a mapping"):
         resolve_options({"llm": "http://x"}, environ={})

@@ -87,11 +87,16 @@ def test_a_large_round_is_screened_and_only_the_best_verified(softmax_task, seri
     assert outcome.entry is not None and outcome.entry.provenance["proposer"] == "fixed"
 
 
-def test_no_proposer_for_cpp_kernels_is_reported(softmax_task, cache_dir):
+def test_no_proposer_for_cpp_kernels_is_reported(softmax_task, cache_dir, monkeypatch):
+    for name in ("AIKG_LLM_BASE_URL", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
     outcome = tune_task(softmax_task, resolve_options({"cache_dir": str(cache_dir)}, environ={}),
                         KernelCache(cache_dir))
     assert outcome.entry is None and outcome.candidates_tried == 0
-    assert outcome.reason.startswith("no candidate was offered for this cpp-cpu kernel (retrieval;")
+    assert outcome.reason == "no candidate was offered for this cpp-cpu kernel (retrieval offered none; tuner: " \
+        "Triton (CUDA) kernels only; llm: needs an LLM endpoint: set AIKG_LLM_BASE_URL or OPENAI_BASE_URL); " \
+        "Inductor's kernel kept"
+    assert not outcome.searched_to_end  # nobody could search it: a later run with an endpoint must
 
 
 def test_the_kernel_budget_is_checked_per_candidate_and_unreached_ones_are_not_recorded(softmax_task, cache_dir):

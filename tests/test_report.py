@@ -164,6 +164,8 @@ def test_accepted_kernels_known_only_to_the_cache_are_listed(tmp_path):
 def test_report_after_a_real_tune_without_an_llm(tmp_path):
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("AIKG_", "OPENAI_"))}
     cache_dir, out = tmp_path / "cache", tmp_path / "report"
+    (out / "speedup.png").parent.mkdir()
+    (out / "speedup.png").write_bytes(b"an earlier report's plot")  # must not survive: it would contradict this one
 
     def aikg(*args):
         result = subprocess.run([sys.executable, "-m", "aikg_inductor.cli", *args], capture_output=True, text=True,
@@ -178,5 +180,11 @@ def test_report_after_a_real_tune_without_an_llm(tmp_path):
     [row] = [cells for cells in map(_cells, markdown.splitlines()) if cells and len(cells[0]) == 12]
     assert row[2] == "cpp-cpu" and row[4] == "0" and row[5] == "1"
     assert row[7].startswith("Inductor kept: no candidate was offered")
+    # Why, in the report itself: which proposers could not work and what each needs (issue 16, item 3) ...
+    assert "llm: needs an LLM endpoint: set AIKG_LLM_BASE_URL" in row[7]
+    assert row[10] == ("available: retrieval; not available: tuner (Triton (CUDA) kernels only), llm (needs an LLM "
+                       "endpoint: set AIKG_LLM_BASE_URL or OPENAI_BASE_URL)")
+    # ... and no plots of nothing: the page says why there are none.
     page = (out / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 4 and "Inductor kept" in page
+    assert "data:image/png;base64," not in page and "Inductor kept" in page
+    assert "No candidate was judged on any kernel" in page and not list(out.glob("*.png"))

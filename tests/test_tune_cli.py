@@ -26,7 +26,7 @@ def aikg_tune(tmp_path, **env):
 def test_tune_without_an_llm_reports_why_no_candidate(tmp_path):
     result = aikg_tune(tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "no candidate was offered" in result.stdout and "0 new kernel(s) accepted" in result.stdout
+    assert "no candidate offered" in result.stdout and "0 new kernel(s) accepted" in result.stdout
 
 
 def test_tune_with_an_llm_reports_rejections_and_tokens_per_kernel(tmp_path):
@@ -39,3 +39,94 @@ def test_tune_with_an_llm_reports_rejections_and_tokens_per_kernel(tmp_path):
     assert "LLM replies rejected" in result.stdout
     assert "660" in result.stdout  # six stub replies of 110 tokens, the task's whole token budget
     assert "no code block in the reply" in result.stderr  # each rejection is logged with its reason
+
+
+def _history_runs(cache_dir):
+    from aikg_inductor.search.history import SearchHistory
+
+    history = SearchHistory.beside(cache_dir)
+    try:
+        (task,) = history.tasks()
+        return task.key, history.runs(task.key)
+    finally:
+        history.close()
+
+
+def _closed_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # nothing listens once it is closed: connections are refused
+
+
+def test_runs_no_proposer_could_search_leave_the_kernel_open_until_an_endpoint_answers(tmp_path):
+    """Issue 16 items 2 and 3: a run with no LLM on CPU, then one with a dead endpoint, must not mark the kernel
+    searched; each row says which proposers could not work and why; with an endpoint that answers, the kernel is
+    searched, and only then finished."""
+    wide = {"COLUMNS": "1000"}  # rows unwrapped, so a reason reads as one line
+    cache_dir = tmp_path / "cache"
+
+    alone = aikg_tune(tmp_path, **wide)
+    assert alone.returncode == 0, alone.stderr
+    assert "not available: tuner (Triton (CUDA) kernels only), llm (needs an LLM endpoint: set AIKG_LLM_BASE_URL" \
+        in alone.stdout
+    assert "see the log" not in alone.stdout
+    key, runs = _history_runs(cache_dir)
+    assert [run.searched_to_end for run in runs] == [False]
+    assert {s.name: s.available for s in runs[0].proposer_status} == {"retrieval": True, "tuner": False, "llm": False}
+
+    dead = f"http://127.0.0.1:{_closed_port()}/v1"
+    refused = aikg_tune(tmp_path, AIKG_LLM_BASE_URL=dead, **wide)
+    assert refused.returncode == 0, refused.stderr
+    assert "searched before" not in refused.stdout
+    assert f"llm (endpoint {dead} did not answer: " in refused.stdout and "Connection refused" in refused.stdout
+    _, runs = _history_runs(cache_dir)
+    assert [run.searched_to_end for run in runs] == [False, False]
+    assert runs[1].proposer_status[-1].why.startswith(f"endpoint {dead} did not answer")
+
+    with OpenAIStub([SKETCH, "I would vectorise it."]) as stub:
+        llm = dict(AIKG_LLM_BASE_URL=stub.url, AIKG_LLM_TASK_TOKEN_BUDGET="660", AIKG_LLM_BACKOFF_S="0.01",
+                   AIKG_LLM_CONCURRENCY="1", **wide)
+        searched = aikg_tune(tmp_path, **llm)
+        assert searched.returncode == 0, searched.stderr
+        assert stub.requests, "the endpoint was never asked"
+        _, runs = _history_runs(cache_dir)
+        assert runs[-1].tokens == 660 and runs[-1].searched_to_end
+        assert "available: retrieval, llm" in searched.stdout
+
+        asked = len(stub.requests)
+        again = aikg_tune(tmp_path, **llm)
+    assert again.returncode == 0, again.stderr
+    assert f"searched before ({runs[-1].stopped_by}); --retune to search again" in again.stdout
+    assert len(stub.requests) == asked and len(_history_runs(cache_dir)[1]) == 3
+
+
+def test_one_bad_problem_file_in_a_folder_is_skipped_with_its_line_and_the_rest_is_tuned(tmp_path):
+    import shutil
+
+    folder = tmp_path / "problems"
+    folder.mkdir()
+    shutil.copy(REPO / "examples/softmax_scale.py", folder)
+    (folder / "broken.py").write_text("def broken(:\n")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("AIKG_", "OPENAI_"))}
+
+    def tune(target):
+        return subprocess.run([sys.executable, "-m", "aikg_inductor.cli", "tune", str(target), "--cache-dir",
+                               str(tmp_path / "cache"), "--budget-s", "30"],
+                              capture_output=True, text=True, cwd=REPO, env=environ, timeout=600)
+
+    mixed = tune(folder)
+    assert mixed.returncode == 0, mixed.stderr
+    skipped = [line for line in mixed.stderr.splitlines() if "broken.py" in line]
+    assert skipped == [f"aikg: skipped {folder / 'broken.py'}: cannot be imported: SyntaxError: invalid syntax "
+                       "(broken.py, line 1)"]
+    assert "aikg tune: 1 kernel(s)" in mixed.stdout and "softmax_scale" in mixed.stdout
+
+    (folder / "softmax_scale.py").unlink()
+    (folder / "no_model.py").write_text("x = 1\n")
+    nothing = tune(folder)
+    assert nothing.returncode == 2 and "Traceback" not in nothing.stderr
+    assert nothing.stderr.strip().splitlines() == [
+        "aikg: error: none of the 2 problem files could be used; the first: "
+        f"{folder / 'broken.py'}: cannot be imported: SyntaxError: invalid syntax (broken.py, line 1)"]

@@ -54,3 +54,36 @@ def test_verify_unknown_task_is_a_usage_error(tmp_path):
     result = aikg("verify", "--task", "feedbeef", "--tasks-dir", str(tmp_path), "--candidate", str(FUSED))
     assert result.returncode == 2
     assert "no task" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_store_refuses_a_margin_below_the_caches(tasks_dir, tmp_path):
+    key = next(tasks_dir.glob("*.json")).stem
+    result = aikg("verify", "--task", key, "--tasks-dir", str(tasks_dir), "--candidate", str(FUSED), "--store",
+                  "--margin", "-0.5", "--cache-dir", str(tmp_path / "cache"))
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+        "aikg: error: --store needs --margin of at least 0.03: the cache holds only kernels faster than Inductor's "
+        "by the margin (option margin)"]
+    assert not (tmp_path / "cache").exists()
+
+
+def test_store_puts_an_accepted_candidate_into_the_cache_as_the_search_does(tasks_dir, tmp_path, monkeypatch,
+                                                                            capsys):
+    """TEST DOUBLE for the verifier's verdict (an accepted report at a chosen speedup): whether this kernel beats
+    Inductor's by 3% on a shared 2-core machine is noise; what is tested is where an accepted candidate goes."""
+    from aikg_inductor import KernelCache, cli, verify
+    from aikg_inductor.verify.report import VerificationReport
+
+    key = next(tasks_dir.glob("*.json")).stem
+    speedups = iter([1.5, 1.2])
+    monkeypatch.setattr(verify, "verify_candidate", lambda task, source, **_: VerificationReport(
+        "accepted", None, "test double: accepted", task.key, task.dsl, speedup=next(speedups)))
+    cache_dir = tmp_path / "cache"
+    command = ["verify", "--task", key, "--tasks-dir", str(tasks_dir), "--candidate", str(FUSED), "--store",
+               "--cache-dir", str(cache_dir)]
+    assert cli.main(command) == 0
+    assert f"stored kernel {key[:12]} in {cache_dir} (1.500x)" in capsys.readouterr().err
+    assert cli.main(command) == 0  # a slower one does not replace it
+    assert "not stored: the cache at" in capsys.readouterr().err
+    entry = KernelCache(cache_dir).get(key)  # signed like any entry: get() checks it
+    assert entry is not None and entry.source == FUSED.read_text()
+    assert entry.provenance["proposer"] == "aikg verify" and entry.verification["speedup"] == 1.5

@@ -94,8 +94,9 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         number = kind(value)
     except (TypeError, ValueError):
         raise LlmConfigError(f"{name!r} in {where} must be a {kind.__name__}; got {value!r}") from None
-    if number < 0 or (name in ("concurrency", "max_tokens") and number < 1):
-        raise LlmConfigError(f"{name!r} in {where} is out of range; got {value!r}")
+    lowest = 1 if name in ("concurrency", "max_tokens") else 0
+    if number < lowest:
+        raise LlmConfigError(f"{name!r} in {where} must be >= {lowest}; got {value!r}")
     return number
 
 

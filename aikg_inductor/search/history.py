@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import diskcache
 
@@ -23,6 +23,36 @@ from .proposers.base import Attempt, Candidate
 log = logging.getLogger(__name__)
 
 SCHEMA = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class ProposerStatus:
+    """Whether one proposer could work on a kernel in a run, and why or why not. Decided once, where the proposers
+    are chosen (``pipeline.proposer_status``), then shown in ``aikg tune``'s table and kept in the run's record, so
+    ``aikg report`` says the same."""
+
+    name: str  # "retrieval", "tuner", "llm", or a caller's own proposer
+    available: bool
+    why: str  # for people: what it does here, or what it needs ("needs an LLM endpoint: set AIKG_LLM_BASE_URL")
+    # Retrieval only re-offers what won on other kernels: its running dry says nothing about this kernel, so only a
+    # proposer that searches can finish a kernel (see ``TaskRun.searched_to_end``).
+    searches: bool = True
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.why})"
+
+
+def can_search(status: Sequence[ProposerStatus]) -> bool:
+    """Whether a proposer that searches (not only retrieval) is available."""
+    return any(s.available and s.searches for s in status)
+
+
+def describe_status(status: Sequence[ProposerStatus]) -> str:
+    """"available: retrieval, llm; not available: tuner (Triton (CUDA) kernels only)" for a table row."""
+    available = [s.name for s in status if s.available]
+    missing = [s.describe() for s in status if not s.available]
+    parts = ([f"available: {', '.join(available)}"] if available else ["no proposer available"])
+    return "; ".join(parts + ([f"not available: {', '.join(missing)}"] if missing else []))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +68,16 @@ class TaskRun:
     tokens: int = 0
     proposers: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # per proposer: tries, wins
     run: int = -1  # the number begin() gave this run (-1: written before runs were numbered)
+    proposer_status: tuple[ProposerStatus, ...] = ()  # which proposers could work on the kernel in this run
+    # A proposer that could offer candidates spent its budget (or its ideas): a rerun skips the kernel unless asked
+    # to retune or a proposer is available that was not. False for runs where nobody could search (no LLM on CPU, a
+    # dead endpoint), that nothing came of, or that a run budget cut short; and for records older than this field.
+    searched_to_end: bool = False
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> TaskRun:
+        status = tuple(ProposerStatus(**s) for s in data.pop("proposer_status", ()))
+        return cls(**data, proposer_status=status)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,7 +168,7 @@ class SearchHistory:
         found = []
         for n in range(int(self._db.get(f"runs/{task_key}", default=0))):
             try:
-                found.append(TaskRun(**self._get(f"run/{task_key}/{n}")))
+                found.append(TaskRun.from_record(self._get(f"run/{task_key}/{n}")))
             except (KeyError, TypeError, ValueError) as err:
                 log.warning("aikg: run record %d of task %s is unreadable (%s); skipped", n, task_key[:12], err)
         return found
