@@ -15,7 +15,15 @@ import logging
 import time
 from typing import Any, Callable, Protocol, Sequence
 
-from .kernel_cache import CacheEntry, CacheUnavailableError, KernelCache, KernelIndex, task_features
+from .kernel_cache import (
+    CacheEntry,
+    CacheUnavailableError,
+    KernelCache,
+    KernelIndex,
+    Provenance,
+    Verification,
+    task_features,
+)
 from .options import Options
 from .search.evolve import Budget, PopulationSearch, RunBudget
 from .search.history import SearchHistory, TaskRun
@@ -96,7 +104,7 @@ class LocalSink:
 
     def stored_speedup(self, task: KernelTask) -> float | None:
         entry = self.cache.get(task.key)
-        return None if entry is None else entry.verification.get("speedup")
+        return None if entry is None else entry.verification.speedup
 
     def finished(self, task: KernelTask, run: TaskRun) -> None:
         self.history.finish(task.key, run)
@@ -190,7 +198,7 @@ class _Recorder:
         stored = self.sink.stored_speedup(self.task)
         if stored is not None and speed(attempt) <= stored:
             return
-        entry = _entry_for(self.task, attempt.candidate, attempt.report)
+        entry = entry_for(self.task, attempt.candidate, attempt.report)
         try:
             self.sink.store(entry)
             self.entry, self.store_error = entry, None
@@ -234,7 +242,7 @@ def _reason(task: KernelTask, proposers: Sequence[Proposer], attempts: Sequence[
         return f"accepted a candidate but could not store it: {recorder.store_error}"
     if recorder.entry is not None:
         best = recorder.entry
-        return f"accepted a {best.provenance['proposer']} candidate, {best.verification['speedup']:.3f}x faster"
+        return f"accepted a {best.provenance.proposer} candidate, {best.verification.speedup:.3f}x faster"
     if any(a.report.accepted for a in everything):
         return "the cache already holds the best accepted kernel; nothing faster was found in this run"
     if not everything:
@@ -313,7 +321,8 @@ def rejection_summary(attempts: Sequence[Attempt]) -> str:
     return ", ".join(f"{n} {rule}" for rule, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "none tried"
 
 
-def _entry_for(task: KernelTask, candidate: Candidate, report: VerificationReport) -> CacheEntry:
+def entry_for(task: KernelTask, candidate: Candidate, report: VerificationReport) -> CacheEntry:
+    """The cache entry for ``candidate``, accepted for ``task`` by ``report``: the one place entries are built."""
     sketch = candidate.notes.get("sketch")
     return CacheEntry(
         key=task.key,
@@ -324,8 +333,8 @@ def _entry_for(task: KernelTask, candidate: Candidate, report: VerificationRepor
         torch_version=task.torch_version,
         triton_version=task.triton_version,
         origins=task.origins,
-        verification=report.to_dict(),
-        provenance={"proposer": candidate.proposer, **{k: v for k, v in candidate.notes.items() if k != "sketch"}},
+        verification=Verification.from_report(report),
+        provenance=Provenance.from_candidate(candidate.proposer, candidate.notes),
         features=task_features(task, sketch),
         sketch=sketch,
     )

@@ -212,7 +212,7 @@ def _cached_speedups(cache_dir: Path) -> dict[str, tuple[Any, float | None]]:
         log.warning("aikg: report without the cache's accepted kernels: %s", err)
         return {}
     try:
-        return {entry.key: (entry, _as_float(entry.verification.get("speedup"))) for entry in cache.entries()}
+        return {entry.key: (entry, entry.verification.speedup) for entry in cache.entries()}
     finally:
         cache.close()
 
@@ -543,7 +543,3 @@ def _duration(seconds: float) -> str:
 def _geomean(values: Sequence[float]) -> float | None:
     values = [v for v in values if v > 0]
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else None
-
-
-def _as_float(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) else None

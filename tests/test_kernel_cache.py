@@ -22,9 +22,9 @@ from aikg_inductor.kernel_cache import (
     CacheUnavailableError,
     KernelCache,
     KernelIndex,
-    task_features,
 )
 from aikg_inductor.task import KernelArg, KernelTask, TensorLayout
+from cache_entries import accepted_entry
 from conftest import REPO
 
 SOFTMAX = ("aten.amax.default", "aten.sub.Tensor", "aten.exp.default", "aten.sum.dim_IntList", "aten.div.Tensor")
@@ -42,11 +42,9 @@ def make_task(key: str, origins=SOFTMAX, rows: int = 4096, cols: int = 4096, dty
                       triton_version=None, source=f"// kernel {key}", args=args, origins=origins)
 
 
-def make_entry(task: KernelTask, proposer: str = "test", sketch: str | None = None) -> CacheEntry:
-    return CacheEntry(key=task.key, source=f"// accepted for {task.key}", dsl=task.dsl, device_type=task.device_type,
-                      arch=task.arch, torch_version=task.torch_version, triton_version=task.triton_version,
-                      origins=task.origins, verification={"timings": {"baseline_s": 2e-5, "candidate_s": 1e-5}},
-                      provenance={"proposer": proposer}, features=task_features(task, sketch), sketch=sketch)
+def make_entry(task: KernelTask, proposer: str = "test", sketch: str | None = None, speedup: float = 2.0,
+               source: str | None = None) -> CacheEntry:
+    return accepted_entry(task, source, speedup, proposer, {"sketch": sketch} if sketch else None)
 
 
 def fill(cache: KernelCache, n: int, prefix: str = "k") -> list[str]:
@@ -99,7 +97,7 @@ def test_tampered_entry_is_refused_once_and_reported_by_verify(cache_dir, caplog
     code, out, _ = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), "verify")
     assert code == 1
     assert f"tampered  {keys[0][:12]}" in out and f"tampered  {keys[1][:12]}" in out
-    assert "3 entries checked: 2 tampered" in out
+    assert "3 entries checked: 2 tampered, 0 rolled-back" in out
     assert not marker.exists()
 
 
@@ -145,15 +143,9 @@ def test_four_processes_write_and_read_1000_entries_without_loss(cache_dir):
     cache = KernelCache(cache_dir)
     entries = list(cache.entries())
     assert len(entries) == len(list(cache.keys())) == WRITERS * OWN + SHARED
+    # The manifest kept under contention names exactly the records that were stored last: none is refused.
     assert cache.verify_all() == []
-    # The fingerprint kept incrementally under contention equals one computed afresh from what is stored.
-    fresh_dir = cache_dir.parent / "fresh"
-    fresh_dir.mkdir()
-    shutil.copy(cache_dir / "secret.key", fresh_dir / "secret.key")
-    fresh = KernelCache(fresh_dir)
-    for entry in entries:
-        fresh.put(entry)
-    assert fresh.fingerprint() == cache.fingerprint()
+    assert KernelCache(cache_dir, read_only=True).fingerprint() == cache.fingerprint()
 
 
 def test_fingerprint_and_similar_agree_across_processes(cache_dir):
@@ -187,10 +179,12 @@ def test_fingerprint_changes_only_with_the_accepted_set(cache_dir):
     empty = cache.fingerprint()
     entry = make_entry(make_task("a"))
     first = cache.put(entry)
-    assert first.previous_fingerprint == empty and first.fingerprint == cache.fingerprint() != empty
-    assert not first.replaced
+    assert not first.replaced and first.revision == cache.revision() != first.previous_revision
+    with_a = cache.fingerprint()
+    assert with_a != empty
     cache.get("a"), cache.get("missing"), list(cache.entries())
-    assert cache.fingerprint() == first.fingerprint
+    assert cache.fingerprint() == with_a and cache.revision() == first.revision
+    assert cache.put(make_entry(make_task("a"), speedup=3.0)).replaced and cache.fingerprint() not in (with_a, empty)
     assert cache.remove("a") and cache.fingerprint() == empty
     assert not cache.remove("a")
 
@@ -307,23 +301,67 @@ def _set_read_only(path: Path, read_only: bool) -> None:
     os.chmod(path, 0o555 if read_only else 0o755)
 
 
-def test_read_only_cache_gives_a_clear_error_and_loses_nothing(cache_dir, capsys):
+def _tree_state(path: Path) -> dict[str, tuple[int, int]]:
+    return {str(f.relative_to(path)): (f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(path.rglob("*"))}
+
+
+def test_read_only_cache_serves_lists_and_verifies_without_writing(cache_dir, capsys):
     cache = KernelCache(cache_dir)
     keys = fill(cache, 10)
     fingerprint = cache.fingerprint()
+    cache.close()
+    before = _tree_state(cache_dir)
     _set_read_only(cache_dir, True)
     try:
-        with pytest.raises(CacheUnavailableError, match="cannot write to the kernel cache"):
-            cache.put(make_entry(make_task("late")))
-        with pytest.raises(CacheUnavailableError, match=str(cache_dir)):
-            KernelCache(cache_dir)
-        code, out, err = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), "ls")
-        assert code == 2 and err.startswith("aikg: error: cannot open the kernel cache") and err.count("\n") == 1
+        assert not os.access(cache_dir, os.W_OK)  # what the cache looks at; true for root too under chattr +i
+        served = KernelCache(cache_dir)
+        assert served.read_only and served.fingerprint() == fingerprint
+        assert served.get(keys[3]) is not None and sorted(e.key for e in served.entries()) == keys
+        assert KernelIndex(served).similar(make_task("q", LAYERNORM), 2)  # the index is built in memory
+        with pytest.raises(CacheUnavailableError, match="read-only"):
+            served.put(make_entry(make_task("late")))
+        served.close()
+        for argv in (("ls",), ("ls", "--json"), ("show", keys[0]), ("stats",), ("verify",)):
+            code, out, err = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), *argv)
+            assert code in (0, 1) and err == "", (argv, err)  # verify exits 1: the test entries are stale
+        code, out, err = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), "rm", keys[0])
+        assert code == 2 and "read-only" in err and err.count("\n") == 1
     finally:
-        cache.close()
         _set_read_only(cache_dir, False)
-    reopened = KernelCache(cache_dir)
-    assert sorted(e.key for e in reopened.entries()) == keys and reopened.fingerprint() == fingerprint
+    assert _tree_state(cache_dir) == before  # nothing was written, not even sqlite's side files
+    assert sorted(e.key for e in KernelCache(cache_dir).entries()) == keys
+
+
+def test_bad_cache_dir_is_one_line_and_exit_2_and_loses_nothing(tmp_path, capsys):
+    a_file = tmp_path / "file"
+    a_file.write_text("not a cache")
+    for argv in (("cache", "--cache-dir", str(a_file), "ls"), ("cache", "import", str(a_file), "--cache-dir",
+                                                                str(a_file), "--trust", str(a_file))):
+        code, _, err = run_cli(capsys, *argv)
+        assert code == 2 and "is a file" in err and err.count("\n") == 1, err
+
+    corrupt = tmp_path / "corrupt"
+    filled = KernelCache(corrupt)
+    fill(filled, 2)
+    filled.close()  # the last connection checkpoints the write-ahead log into the database file
+    assert not (corrupt / "kernels" / "cache.db-wal").exists()
+    database = corrupt / "kernels" / "cache.db"
+    damaged = b"garbage " * 512 + database.read_bytes()[4096:]
+    database.write_bytes(damaged)
+    for action in ("ls", "verify", "rm"):
+        code, _, err = run_cli(capsys, "cache", action, "--cache-dir", str(corrupt), *(["k0"] if action == "rm" else []))
+        assert code == 2 and err.startswith("aikg: error: cannot open the kernel cache") and err.count("\n") == 1, err
+    assert database.read_bytes() == damaged  # never deleted or rewritten
+
+    unwritable = tmp_path / "locked"
+    unwritable.mkdir()
+    _set_read_only(unwritable, True)
+    try:
+        code, _, err = run_cli(capsys, "cache", "import", str(a_file), "--cache-dir", str(unwritable / "c"),
+                               "--trust", str(a_file))
+        assert code == 2 and "cannot open the kernel cache" in err and err.count("\n") == 1, err
+    finally:
+        _set_read_only(unwritable, False)
 
 
 # ------------------------------------------------------------------------------------------------- bundles and CLI
@@ -358,16 +396,89 @@ def test_export_import_round_trip_needs_a_trusted_key(tmp_path, capsys):
                            "--trust", str(trusted))
     assert "0 added, 0 replaced, 6 unchanged" in out
 
-    data = json.loads(bundle.read_text())
-    data["entries"][0] = data["entries"][0].replace("// accepted", "// injected")
-    bundle.write_text(json.dumps(data))
+    data = bundle.read_bytes()
+    bundle.write_bytes(data.replace(b"// accepted", b"// injected", 1))
     code, _, err = run_cli(capsys, "cache", "--cache-dir", str(target_dir), "import", str(bundle),
                            "--trust", str(trusted))
-    assert code == 2 and "modified" in err
-    bundle.write_text(bundle.read_text()[:100])
-    code, _, err = run_cli(capsys, "cache", "--cache-dir", str(target_dir), "import", str(bundle),
-                           "--trust", str(trusted))
-    assert code == 2 and "not valid JSON" in err and err.count("\n") == 1
+    assert code == 2 and "modified" in err and err.count("\n") == 1
+    for damaged in (data[:100], data[:-1], data + b"x", b"{" + data):
+        bundle.write_bytes(damaged)
+        code, _, err = run_cli(capsys, "cache", "--cache-dir", str(target_dir), "import", str(bundle),
+                               "--trust", str(trusted))
+        assert code == 2 and err.count("\n") == 1 and ("truncated" in err or "not an aikg kernel bundle" in err), err
+    assert len(KernelCache(target_dir)) == 6
+
+
+def test_trust_refuses_short_or_empty_keys_and_warns_on_loose_key_files(tmp_path, capsys, caplog):
+    source_dir, bundle = tmp_path / "a", tmp_path / "kernels.bundle"
+    fill(KernelCache(source_dir), 2)
+    assert run_cli(capsys, "cache", "export", str(bundle), "--cache-dir", str(source_dir))[0] == 0
+    for size in (0, 1, 31):
+        weak = tmp_path / f"weak{size}.key"
+        weak.write_bytes(b"k" * size)
+        os.chmod(weak, 0o600)
+        code, _, err = run_cli(capsys, "cache", "import", str(bundle), "--trust", str(weak),
+                               "--cache-dir", str(tmp_path / "b"))
+        assert code == 2 and f"is {size} bytes; a key must be at least 32 bytes" in err and err.count("\n") == 1
+
+    caplog.set_level(logging.WARNING, logger="aikg_inductor")
+    trusted = source_dir / "export.key"
+    os.chmod(trusted, 0o644)
+    code, out, _ = run_cli(capsys, "cache", "import", str(bundle), "--trust", str(trusted),
+                           "--cache-dir", str(tmp_path / "b"))
+    assert code == 0 and "2 added" in out
+    assert f"the key file {trusted} can be read by other users (mode 644)" in caplog.text
+    os.chmod(source_dir / "secret.key", 0o640)
+    KernelCache(source_dir).close()
+    assert f"the key file {source_dir / 'secret.key'} can be read by other users (mode 640)" in caplog.text
+
+
+def _fake_bundle(path: Path, declared: int, actual: int) -> None:
+    """A bundle header declaring ``declared`` body bytes, then ``actual`` bytes of zeros (a sparse file: no disk)."""
+    header = f"aikg-kernel-bundle v2 {declared}\n".encode()
+    with open(path, "wb") as handle:
+        handle.write(header)
+        handle.truncate(len(header) + actual)
+
+
+def _import_cost(cache: KernelCache, path: Path, key: Path, **cap) -> tuple[str, float, int]:
+    import time
+    import tracemalloc
+
+    from aikg_inductor.kernel_cache import BundleError, import_bundle
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    with pytest.raises(BundleError) as refused:
+        import_bundle(cache, path, key, **cap)
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return str(refused.value), seconds, peak
+
+
+def test_import_refuses_a_huge_bundle_at_once_and_streams_a_large_one_in_bounded_memory(tmp_path):
+    from aikg_inductor.kernel_cache import DEFAULT_MAX_BUNDLE_BYTES
+
+    cache = KernelCache(tmp_path / "c")
+    key = tmp_path / "trusted.key"
+    key.write_bytes(os.urandom(32))
+    huge = tmp_path / "huge.bundle"
+    # 1 GiB: over the default cap, whether the header says so or hides it.
+    for declared in (2**30, 1000):
+        _fake_bundle(huge, declared, 2**30)
+        message, seconds, peak = _import_cost(cache, huge, key)
+        assert "over the import cap" in message and f"{DEFAULT_MAX_BUNDLE_BYTES:,}" in message
+        assert seconds < 1.0 and peak < 1 * 2**20, (seconds, peak)
+    # 64 MiB under a raised cap: read through the signature check in chunks, refused unparsed.
+    _fake_bundle(huge, 64 * 2**20, 64 * 2**20)
+    message, seconds, peak = _import_cost(cache, huge, key, max_bytes=128 * 2**20)
+    assert "truncated or damaged" in message and peak < 4 * 2**20, peak
+    with open(huge, "ab") as handle:
+        handle.write(b"0" * 64 + b"\n")
+    message, seconds, peak = _import_cost(cache, huge, key, max_bytes=128 * 2**20)
+    assert "not signed by the trusted key" in message and peak < 4 * 2**20, peak
+    assert len(cache) == 0
 
 
 def test_cache_commands(cache_dir, capsys):
