@@ -3,6 +3,7 @@ directories, bundles between caches, and the ``aikg cache`` commands."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing
@@ -63,7 +64,7 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 def edit_record(cache_dir: Path, key: str, **columns) -> None:
     """Change the stored row of ``key`` behind the cache's back, as an attacker with write access could."""
-    with sqlite3.connect(cache_dir / "kernels" / "cache.db") as db:
+    with contextlib.closing(sqlite3.connect(cache_dir / "kernels" / "cache.db")) as db, db:
         sets = ", ".join(f"{name} = ?" for name in columns)
         assert db.execute(f"UPDATE Cache SET {sets} WHERE key = ?", (*columns.values(), key)).rowcount == 1
 
@@ -106,6 +107,115 @@ def test_verify_reports_entries_stale_for_this_torch(cache_dir, capsys):
     fill(cache, 2)  # made for torch "2.13.0"; the running torch is "2.13.0+cpu" or another build
     code, out, _ = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), "verify")
     assert code == 1 and out.count("stale") == 3 and "built for torch 2.13.0" in out
+
+
+def stored_row(cache_dir: Path, key: str) -> tuple:
+    with contextlib.closing(sqlite3.connect(cache_dir / "kernels" / "cache.db")) as db:
+        return db.execute("SELECT value, mode, filename FROM Cache WHERE key = ?", (key,)).fetchone()
+
+
+def put_row_back(cache_dir: Path, key: str, row: tuple) -> None:
+    """Restore an older stored row of ``key``, as an attacker with write access to the folder could."""
+    with contextlib.closing(sqlite3.connect(cache_dir / "kernels" / "cache.db")) as db, db:
+        db.execute("DELETE FROM Cache WHERE key = ?", (key,))
+        db.execute("INSERT INTO Cache (key, raw, store_time, expire_time, access_time, access_count, tag, size, "
+                   "mode, filename, value) VALUES (?, 1, 0, NULL, 0, 0, NULL, 0, ?, ?, ?)", (key, row[1], row[2], row[0]))
+
+
+def test_an_older_signed_entry_put_back_is_refused_and_reported(cache_dir, caplog, capsys):
+    cache = KernelCache(cache_dir)
+    keys = fill(cache, 3)
+    task = make_task(keys[0])
+    first = stored_row(cache_dir, keys[0])
+    cache.put(make_entry(task, speedup=3.0, source="// the fixed kernel"))
+    fingerprint = cache.fingerprint()
+    caplog.set_level(logging.WARNING, logger="aikg_inductor")
+
+    put_row_back(cache_dir, keys[0], first)  # a validly signed record, just not the newest
+    assert cache.get(keys[0]) is None
+    assert "rolled back" in caplog.text and "older than" in caplog.text
+    assert cache.fingerprint() != fingerprint  # the set of entries that verify changed: Inductor's key changes
+    code, out, _ = run_cli(capsys, "cache", "verify", "--cache-dir", str(cache_dir))
+    assert code == 1 and f"rolled-back {keys[0][:12]}" in out and "0 tampered, 1 rolled-back" in out
+
+    # A removed key stays removed: its old record put back is refused too.
+    removed = stored_row(cache_dir, keys[1])
+    cache.remove(keys[1])
+    put_row_back(cache_dir, keys[1], removed)
+    assert cache.get(keys[1]) is None and "the key was removed" in caplog.text
+
+    # The whole database file put back from an older copy, beside the newer manifest.
+    database = cache_dir / "kernels" / "cache.db"
+    cache.put(make_entry(make_task(keys[2]), speedup=4.0))
+    cache.close()
+    old_copy = database.read_bytes()
+    cache = KernelCache(cache_dir)
+    cache.put(make_entry(make_task(keys[2]), speedup=5.0))
+    cache.close()
+    assert not (cache_dir / "kernels" / "cache.db-wal").exists()  # all of it is in the database file
+    database.write_bytes(old_copy)
+    reopened = KernelCache(cache_dir)
+    assert reopened.get(keys[2]) is None
+    assert {f.key: f.status for f in reopened.verify_all()}[keys[2]] == "rolled-back"
+
+
+def test_a_missing_or_modified_manifest_refuses_every_entry(cache_dir, caplog):
+    cache = KernelCache(cache_dir)
+    keys = fill(cache, 2)
+    manifest = cache_dir / "manifest.json"
+    original = manifest.read_bytes()
+    caplog.set_level(logging.WARNING, logger="aikg_inductor")
+    manifest.write_bytes(original.replace(b'"sequence":2', b'"sequence":9'))
+    assert KernelCache(cache_dir).get(keys[0]) is None and "fails its signature" in caplog.text
+    manifest.unlink()
+    fresh = KernelCache(cache_dir)
+    assert list(fresh.entries()) == [] and "manifest.json is missing" in caplog.text
+    assert fresh.fingerprint() == KernelCache(cache_dir / "empty").fingerprint()
+    # Writing again starts a new manifest; the unlisted entries stay refused, the new one is served.
+    fresh.put(make_entry(make_task("new")))
+    assert [e.key for e in fresh.entries()] == ["new"]
+
+
+def _legacy_record(cache: KernelCache, entry: CacheEntry, verification: dict, provenance: dict) -> bytes:
+    """A record as aikg wrote it before schema 2: the report's dict and the candidate's notes, schema 1."""
+    import dataclasses
+
+    data = {**dataclasses.asdict(entry), "verification": verification, "provenance": provenance, "schema": 1}
+    payload = json.dumps(data, sort_keys=True).encode()
+    return cache.sign_bytes(payload).encode() + b":" + payload
+
+
+def test_schema_1_entries_are_converted_or_ignored_with_one_warning(cache_dir, caplog):
+    import dataclasses
+
+    from cache_entries import accepted_report
+
+    import diskcache
+
+    KernelCache(cache_dir).close()
+    cache = KernelCache(cache_dir)
+    good, bad = make_task("old-good"), make_task("old-bad")
+    report = accepted_report(good, speedup=1.7)
+    old_db = diskcache.Cache(str(cache_dir / "kernels"))  # the writer of old aikg: no manifest
+    old_db.set(good.key, _legacy_record(cache, make_entry(good), report.to_dict(),
+                                        {"proposer": "llm", "model": "m", "step": 3, "lane": "explore"}))
+    old_db.set(bad.key, _legacy_record(cache, make_entry(bad), {"timings": {"baseline_s": 2e-5}},
+                                       {"proposer": "test"}))
+    old_db.close()
+    (cache_dir / "manifest.json").unlink(missing_ok=True)
+
+    caplog.set_level(logging.WARNING, logger="aikg_inductor")
+    legacy = KernelCache(cache_dir)
+    entry = legacy.get(good.key)
+    assert entry is not None and entry.verification.speedup == 1.7
+    assert entry.verification.baseline_s == tuple(report.baseline_s) and entry.provenance.model == "m"
+    assert legacy.get(bad.key) is None and legacy.get(bad.key) is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "cannot be converted" in warnings[0], warnings
+    # The first write adopts the valid schema-1 entries into the manifest; they keep being served.
+    legacy.put(make_entry(make_task("new")))
+    assert sorted(e.key for e in KernelCache(cache_dir).entries()) == ["new", "old-good"]
+    assert dataclasses.asdict(entry)["verification"]["schema"] == 1
 
 
 # ------------------------------------------------------------------------------------------------- concurrency
@@ -490,7 +600,10 @@ def test_cache_commands(cache_dir, capsys):
     listed = json.loads(out)
     assert code == 0 and [e["key"] for e in listed] == keys and "source" not in listed[0]
     code, out, _ = run_cli(capsys, *d, "ls")
-    assert code == 0 and "2.00x" in out and keys[0][:12] in out
+    assert code == 0 and "2.00x" in out and keys[0][:12] in out  # the speedup the verifier's report gave
+    assert run_cli(capsys, "cache", "ls", "--cache-dir", str(cache_dir)) == (0, out, "")  # either side of the action
+    code, _, err = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), "ls", "--cache-dir", str(cache_dir / "x"))
+    assert code == 2 and "no kernel cache at" in err  # the one after the action wins
 
     code, out, _ = run_cli(capsys, *d, "show", keys[2])
     assert code == 0 and f"// accepted for {keys[2]}" in out

@@ -263,12 +263,15 @@ class KernelCache:
         return sum(1 for _ in self.keys())
 
     def fingerprint(self) -> str:
-        """The set of entries ``get`` would return, as 32 hex digits (the same in every process)."""
+        """The set of entries ``get`` would return, as 32 hex digits (the same in every process). Warns (once per
+        key) about each entry it leaves out: on a warm graph cache no ``get`` may ever run to say so."""
         valid = []
         for key in self.keys():
             verdict = self._judge(key)
             if verdict is not None and verdict.entry is not None:
                 valid.append((key, verdict.signature))
+            elif verdict is not None:
+                self._warn(key, verdict.reason)
         return _entry_set_hash(valid)
 
     def revision(self) -> str:
