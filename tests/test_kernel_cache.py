@@ -188,9 +188,8 @@ def _legacy_record(cache: KernelCache, entry: CacheEntry, verification: dict, pr
 def test_schema_1_entries_are_converted_or_ignored_with_one_warning(cache_dir, caplog):
     import dataclasses
 
-    from cache_entries import accepted_report
-
     import diskcache
+    from cache_entries import accepted_report
 
     KernelCache(cache_dir).close()
     cache = KernelCache(cache_dir)
@@ -432,9 +431,9 @@ def test_read_only_cache_serves_lists_and_verifies_without_writing(cache_dir, ca
             served.put(make_entry(make_task("late")))
         served.close()
         for argv in (("ls",), ("ls", "--json"), ("show", keys[0]), ("stats",), ("verify",)):
-            code, out, err = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), *argv)
+            code, _, err = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), *argv)
             assert code in (0, 1) and err == "", (argv, err)  # verify exits 1: the test entries are stale
-        code, out, err = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), "rm", keys[0])
+        code, _, err = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), "rm", keys[0])
         assert code == 2 and "read-only" in err and err.count("\n") == 1
     finally:
         _set_read_only(cache_dir, False)

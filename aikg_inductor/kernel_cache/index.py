@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import secrets
-from pathlib import Path
 from typing import Iterator, NamedTuple
 
 import faiss
