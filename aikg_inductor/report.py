@@ -152,7 +152,7 @@ def collect(cache_dir: Path | str) -> list[KernelRow]:
     rows = []
     # Opening a diskcache creates its folder: a cache with no history stays without one.
     if (cache_dir / "history").is_dir():
-        history = SearchHistory.beside(cache_dir)
+        history = SearchHistory.beside(cache_dir, read_only=True)
         try:
             rows = [_row(history, record, cached.pop(record.key, None)) for record in history.tasks()]
         finally:

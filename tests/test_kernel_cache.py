@@ -414,11 +414,16 @@ def _tree_state(path: Path) -> dict[str, tuple[int, int]]:
     return {str(f.relative_to(path)): (f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(path.rglob("*"))}
 
 
-def test_read_only_cache_serves_lists_and_verifies_without_writing(cache_dir, capsys):
+def test_read_only_cache_serves_lists_verifies_and_reports_without_writing(cache_dir, capsys, tmp_path):
+    from aikg_inductor.search.history import SearchHistory
+
     cache = KernelCache(cache_dir)
     keys = fill(cache, 10)
     fingerprint = cache.fingerprint()
     cache.close()
+    history = SearchHistory.beside(cache_dir)
+    history.begin(make_task(keys[0]))
+    history.close()
     before = _tree_state(cache_dir)
     _set_read_only(cache_dir, True)
     try:
@@ -435,6 +440,8 @@ def test_read_only_cache_serves_lists_and_verifies_without_writing(cache_dir, ca
             assert code in (0, 1) and err == "", (argv, err)  # verify exits 1: the test entries are stale
         code, _, err = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), "rm", keys[0])
         assert code == 2 and "read-only" in err and err.count("\n") == 1
+        code, out, err = run_cli(capsys, "report", "--cache-dir", str(cache_dir), "--out", str(tmp_path / "r"))
+        assert code == 0 and "10 kernel(s), 10 accepted" in out, err
     finally:
         _set_read_only(cache_dir, False)
     assert _tree_state(cache_dir) == before  # nothing was written, not even sqlite's side files

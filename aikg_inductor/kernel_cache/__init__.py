@@ -11,6 +11,7 @@ from .store import (
     KernelCache,
     Platform,
     PutResult,
+    ReadOnlyDiskcache,
 )
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Platform",
     "Provenance",
     "PutResult",
+    "ReadOnlyDiskcache",
     "RecordError",
     "SentenceEmbedder",
     "Verification",

@@ -96,8 +96,10 @@ class _SafeDisk(diskcache.Disk):
         return super().fetch(mode, filename, value, read)
 
 
-class _ReadOnlyRecords:
-    """The part of ``diskcache.Cache`` the cache reads, over a database opened read-only.
+class ReadOnlyDiskcache:
+    """The reading part of ``diskcache.Cache`` (get, iterkeys, in) over a diskcache folder opened read-only; values
+    that would need unpickling are refused (``UnsafeRecordError``). The kernel cache and the search history use it
+    on folders this process cannot write.
 
     diskcache's own constructor writes (tables, settings), so it cannot open a read-only database. This reads its
     table directly (the same rows, decoded by the same ``_SafeDisk``) through an sqlite connection opened with
@@ -128,6 +130,9 @@ class _ReadOnlyRecords:
         row = self._db.execute("SELECT mode, filename, value FROM Cache WHERE key = ? AND raw = 1 AND "
                                "(expire_time IS NULL OR expire_time > strftime('%s', 'now'))", (key,)).fetchone()
         return default if row is None else self._disk.fetch(row[0], row[1], row[2], False)
+
+    def __contains__(self, key: str) -> bool:
+        return self.get(key) is not None
 
     def iterkeys(self) -> Iterator[Any]:
         for key, raw in self._db.execute("SELECT key, raw FROM Cache ORDER BY rowid").fetchall():
@@ -226,7 +231,7 @@ class KernelCache:
     def _open_records(self) -> Any:
         folder = self.directory / STORE_FOLDER
         if self.read_only:
-            return _ReadOnlyRecords(folder)
+            return ReadOnlyDiskcache(folder)
         # No eviction: an entry dropped behind our back would be lost without a trace in the manifest.
         return diskcache.Cache(str(folder), disk=_SafeDisk, eviction_policy="none")
 
