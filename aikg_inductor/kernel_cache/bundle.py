@@ -125,13 +125,7 @@ def _entry(line: bytes, path: Path) -> CacheEntry:
 
 def import_bundle(cache: KernelCache, path: Path, trusted_key_file: Path,
                   max_bytes: int = DEFAULT_MAX_BUNDLE_BYTES) -> ImportResult:
-    added = replaced = unchanged = 0
-    for entry in read_bundle(path, trusted_key_file, max_bytes):
-        if cache.get(entry.key) == entry:
-            unchanged += 1  # re-putting would change nothing but cost a write
-            continue
-        if cache.put(entry).replaced:
-            replaced += 1
-        else:
-            added += 1
-    return ImportResult(added, replaced, unchanged)
+    entries = read_bundle(path, trusted_key_file, max_bytes)
+    fresh = [entry for entry in entries if cache.get(entry.key) != entry]  # re-putting the same changes nothing
+    replaced = cache.put_many(fresh).replaced if fresh else 0
+    return ImportResult(len(fresh) - replaced, replaced, len(entries) - len(fresh))

@@ -43,10 +43,9 @@ class ManifestError(ValueError):
     """The manifest exists but cannot be trusted (unreadable, or its signature fails)."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Listed:
-    sequence: int
-    signature: str | None  # the record's signature; None: the key was removed at ``sequence``
+# Per key: (sequence number, the record's signature); signature None: the key was removed at that sequence number.
+# Kept as JSON gives it (pairs), not as objects: the manifest is rewritten on every put and read by every process.
+Listed = tuple[int, "str | None"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +53,7 @@ class Manifest:
     sequence: int
     entries: dict[str, Listed]
     signature: str  # its own signature: names this state of the cache (the index keys on it)
+    body: bytes  # what the signature covers, as written to the file
 
     def judge(self, key: str, signature: str, sequence: int | None) -> str:
         """Why the record of ``key`` with ``signature`` (written at ``sequence``; None for records older than the
@@ -61,25 +61,39 @@ class Manifest:
         listed = self.entries.get(key)
         if listed is None:
             return "the cache's manifest does not list this key (copied in from elsewhere, or the manifest is older)"
-        if listed.signature is not None and hmac.compare_digest(listed.signature, signature):
+        last, last_signature = listed
+        if last_signature is not None and hmac.compare_digest(last_signature, signature):
             return ""
         written = "before sequence numbers" if sequence is None else f"as #{sequence}"
-        if listed.signature is None and (sequence is None or sequence < listed.sequence):
-            return f"rolled back: the key was removed at #{listed.sequence}; this record, written {written}, was put back"
-        if sequence is None or sequence < listed.sequence:
-            return f"rolled back: this record, written {written}, is older than #{listed.sequence}, the last the " \
-                   "cache signed for this key"
-        return f"this record (#{sequence}) is not the one the manifest lists (#{listed.sequence}): the manifest was " \
-               "put back from an older copy"
+        if last_signature is None and (sequence is None or sequence < last):
+            return f"rolled back: the key was removed at #{last}; this record, written {written}, was put back"
+        if sequence is None or sequence < last:
+            return f"rolled back: this record, written {written}, is older than #{last}, the last the cache signed " \
+                   "for this key"
+        return f"this record (#{sequence}) is not the one the manifest lists (#{last}): the manifest was put back " \
+               "from an older copy"
+
+    def live(self, key: str) -> bool:
+        """Whether the manifest names a record (not a removal) for ``key``."""
+        listed = self.entries.get(key)
+        return listed is not None and listed[1] is not None
 
 
 def _body(sequence: int, entries: dict[str, Listed]) -> bytes:
-    flat = {key: [e.sequence, e.signature] for key, e in entries.items()}
-    return json.dumps([_FORMAT, sequence, flat], sort_keys=True, separators=(",", ":")).encode()
+    return json.dumps({"format": _FORMAT, "sequence": sequence, "entries": entries}, separators=(",", ":")).encode()
+
+
+def _signed(secret: bytes, sequence: int, entries: dict[str, Listed]) -> Manifest:
+    body = _body(sequence, entries)
+    return Manifest(sequence, entries, _sign(secret, body), body)
 
 
 def _sign(secret: bytes, body: bytes) -> str:
     return hmac.new(secret, b"manifest:" + body, hashlib.sha256).hexdigest()
+
+
+# File: the signature (64 hex digits) and a newline, then the body exactly as signed (JSON).
+_SIG_HEX = 64
 
 
 def read_manifest(directory: Path, secret: bytes) -> Manifest | None:
@@ -90,46 +104,46 @@ def read_manifest(directory: Path, secret: bytes) -> Manifest | None:
         return None
     except OSError as err:
         raise ManifestError(f"cannot read {MANIFEST_FILE}: {err.strerror}") from None
-    try:
-        data = json.loads(raw)
-        body = _body(int(data["sequence"]), {k: Listed(int(s), sig) for k, (s, sig) in data["entries"].items()})
-        signature = str(data["signature"])
-        if data.get("format") != _FORMAT:
-            raise ManifestError(f"{MANIFEST_FILE} is format {data.get('format')}; this aikg reads {_FORMAT}")
-    except ManifestError:
-        raise
-    except Exception:  # noqa: BLE001 - any malformed content
-        raise ManifestError(f"{MANIFEST_FILE} is damaged") from None
+    signature, body = raw[:_SIG_HEX].decode("ascii", errors="replace"), raw[_SIG_HEX + 1:]
     if not hmac.compare_digest(_sign(secret, body), signature):
         raise ManifestError(f"{MANIFEST_FILE} fails its signature (modified outside aikg?)")
-    _, sequence, flat = json.loads(body)
-    return Manifest(sequence, {k: Listed(s, sig) for k, (s, sig) in flat.items()}, signature)
+    try:
+        data = json.loads(body)
+        if data["format"] != _FORMAT:
+            raise ManifestError(f"{MANIFEST_FILE} is format {data['format']}; this aikg reads {_FORMAT}")
+        entries = data["entries"]
+        if not isinstance(entries, dict) or not isinstance(data["sequence"], int):
+            raise ValueError("malformed")
+        return Manifest(data["sequence"], entries, signature, body)
+    except ManifestError:
+        raise
+    except Exception:  # noqa: BLE001 - signed by this cache but unreadable: another aikg version
+        raise ManifestError(f"{MANIFEST_FILE} is damaged") from None
 
 
-def with_record(manifest: Manifest, key: str, signature: str | None, secret: bytes) -> Manifest:
-    """``manifest`` with the next sequence number given to ``key`` (``signature`` None: removed)."""
-    sequence = manifest.sequence + 1
-    entries = {**manifest.entries, key: Listed(sequence, signature)}
-    return Manifest(sequence, entries, _sign(secret, _body(sequence, entries)))
+def with_records(manifest: Manifest, changes: list[tuple[str, str | None]], secret: bytes) -> Manifest:
+    """``manifest`` with the next sequence numbers given, in order, to the keys of ``changes`` (key, record
+    signature; None: removed)."""
+    entries = dict(manifest.entries)
+    for offset, (key, signature) in enumerate(changes, start=1):
+        entries[key] = (manifest.sequence + offset, signature)
+    return _signed(secret, manifest.sequence + len(changes), entries)
 
 
 def empty_manifest(secret: bytes, entries: dict[str, Listed] | None = None) -> Manifest:
     entries = entries or {}
-    sequence = max((e.sequence for e in entries.values()), default=0)
-    return Manifest(sequence, entries, _sign(secret, _body(sequence, entries)))
+    return _signed(secret, max((sequence for sequence, _ in entries.values()), default=0), entries)
 
 
 def write_manifest(directory: Path, manifest: Manifest) -> None:
-    """Replace the manifest atomically: readers see the old one or the new one."""
-    data = {"format": _FORMAT, "sequence": manifest.sequence, "signature": manifest.signature,
-            "entries": {k: [e.sequence, e.signature] for k, e in manifest.entries.items()}}
+    """Replace the manifest atomically: readers see the old one or the new one. Not fsynced, like diskcache's own
+    commits (sqlite synchronous=NORMAL): a power cut may lose the newest manifest, which refuses entries (they are
+    re-tuned), never serves a wrong one."""
     path = directory / MANIFEST_FILE
     tmp = path.with_name(f".{MANIFEST_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with open(tmp, "w") as handle:
-            json.dump(data, handle, separators=(",", ":"))
-            handle.flush()
-            os.fsync(handle.fileno())
+        with open(tmp, "wb") as handle:
+            handle.write(manifest.signature.encode() + b"\n" + manifest.body)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -19,7 +19,7 @@ import logging
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Callable, Iterator, Literal, Sequence
 
 import diskcache
 
@@ -31,7 +31,7 @@ from .manifest import (
     empty_manifest,
     manifest_stamp,
     read_manifest,
-    with_record,
+    with_records,
     write_lock,
     write_manifest,
 )
@@ -60,7 +60,7 @@ class PutResult:
 
     previous_revision: str
     revision: str
-    replaced: bool
+    replaced: int  # how many of the written keys held an entry before (0 or 1 for one put)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,7 +187,7 @@ class _Change:
 
     manifest: Manifest
     store: Callable[[], Any]
-    replaced: bool
+    replaced: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -311,24 +311,36 @@ class KernelCache:
 
     def put(self, entry: CacheEntry) -> PutResult:
         """Store ``entry`` under its key, replacing any earlier record; raises CacheUnavailableError if it cannot."""
+        return self.put_many([entry])
+
+    def put_many(self, entries: Sequence[CacheEntry]) -> PutResult:
+        """Store ``entries`` in one write (one manifest update: what an import of many entries needs);
+        ``replaced`` counts those whose key held an entry."""
         def change(manifest: Manifest) -> _Change:
-            payload = _record_payload(entry, manifest.sequence + 1)
-            signature = self._sign(payload)
-            listed = manifest.entries.get(entry.key)
-            return _Change(with_record(manifest, entry.key, signature, self._secret),
-                           lambda: self._db.set(entry.key, signature.encode() + b":" + payload),
-                           listed is not None and listed.signature is not None)
+            records = {}
+            for sequence, entry in enumerate(entries, start=manifest.sequence + 1):
+                payload = _record_payload(entry, sequence)
+                records[entry.key] = self._sign(payload).encode() + b":" + payload
+            # Entries under one key: the last wins, as it would in a loop of puts.
+            changes = [(entry.key, records[entry.key][:_SIG_HEX].decode()) for entry in entries]
+
+            def store() -> None:
+                for key, record in records.items():
+                    self._db.set(key, record)
+
+            return _Change(with_records(manifest, changes, self._secret), store,
+                           sum(manifest.live(key) for key in records))
 
         return self._write(change)
 
     def remove(self, key: str) -> bool:
         """Remove ``key``; the manifest remembers the removal, so an older copy of it put back is refused."""
         def change(manifest: Manifest) -> _Change:
-            listed = manifest.entries.get(key)
-            present = key in self._db or (listed is not None and listed.signature is not None)
-            return _Change(with_record(manifest, key, None, self._secret), lambda: self._db.delete(key), present)
+            present = key in self._db or manifest.live(key)
+            return _Change(with_records(manifest, [(key, None)], self._secret), lambda: self._db.delete(key),
+                           int(present))
 
-        return self._write(change).replaced
+        return self._write(change).replaced > 0
 
     def close(self) -> None:
         self._db.close()
@@ -348,6 +360,8 @@ class KernelCache:
                 except BaseException:
                     write_manifest(self.directory, before)
                     raise
+                self._manifest_at = (manifest_stamp(self.directory), planned.manifest,
+                                     planned.manifest.signature[:32])
         except Exception as err:  # noqa: BLE001 - disk full, read-only: the caller keeps Inductor's kernel
             raise CacheUnavailableError(f"cannot write to the kernel cache at {self.directory}: {err}") from None
         finally:
@@ -358,13 +372,12 @@ class KernelCache:
         """The manifest as it is on disk now (under the lock). A cache written by aikg before manifests existed
         gets one listing its valid records; a missing or broken manifest is started afresh (with a warning): the
         records it listed stay refused."""
-        try:
-            manifest = read_manifest(self.directory, self._secret)
-        except ManifestError as err:
-            log.warning("aikg: %s in %s; starting a new one (its entries stay refused)", err, self.directory)
-            return empty_manifest(self._secret)
+        stamp, manifest, error = self._manifest()  # read again only if another process replaced it
         if manifest is not None:
             return manifest
+        if stamp is not None:
+            log.warning("aikg: %s in %s; starting a new one (its entries stay refused)", error, self.directory)
+            return empty_manifest(self._secret)
         if self._store_is_legacy_only():
             return empty_manifest(self._secret, self._adopt_legacy())
         if any(True for _ in self.keys()):
@@ -377,7 +390,7 @@ class KernelCache:
         for key in self.keys():
             verdict = self._judge(key)
             if verdict is not None and verdict.entry is not None:
-                adopted[key] = Listed(1, verdict.signature)
+                adopted[key] = (1, verdict.signature)
         return adopted
 
     # ----------------------------------------------------------------------------------------- signing
