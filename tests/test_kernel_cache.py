@@ -119,7 +119,8 @@ def put_row_back(cache_dir: Path, key: str, row: tuple) -> None:
     with contextlib.closing(sqlite3.connect(cache_dir / "kernels" / "cache.db")) as db, db:
         db.execute("DELETE FROM Cache WHERE key = ?", (key,))
         db.execute("INSERT INTO Cache (key, raw, store_time, expire_time, access_time, access_count, tag, size, "
-                   "mode, filename, value) VALUES (?, 1, 0, NULL, 0, 0, NULL, 0, ?, ?, ?)", (key, row[1], row[2], row[0]))
+                   "mode, filename, value) VALUES (?, 1, 0, NULL, 0, 0, NULL, 0, ?, ?, ?)",
+                   (key, row[1], row[2], row[0]))
 
 
 def test_an_older_signed_entry_put_back_is_refused_and_reported(cache_dir, caplog, capsys):
@@ -464,8 +465,8 @@ def test_bad_cache_dir_is_one_line_and_exit_2_and_loses_nothing(tmp_path, capsys
     database = corrupt / "kernels" / "cache.db"
     damaged = b"garbage " * 512 + database.read_bytes()[4096:]
     database.write_bytes(damaged)
-    for action in ("ls", "verify", "rm"):
-        code, _, err = run_cli(capsys, "cache", action, "--cache-dir", str(corrupt), *(["k0"] if action == "rm" else []))
+    for action in (["ls"], ["verify"], ["rm", "k0"]):
+        code, _, err = run_cli(capsys, "cache", *action, "--cache-dir", str(corrupt))
         assert code == 2 and err.startswith("aikg: error: cannot open the kernel cache") and err.count("\n") == 1, err
     assert database.read_bytes() == damaged  # never deleted or rewritten
 

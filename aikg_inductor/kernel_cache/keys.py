@@ -60,7 +60,8 @@ def read_trusted_key(path: Path) -> bytes:
         raise KeyFileError(f"cannot read the trusted key {path}: {err.strerror}") from None
     if len(key) < MIN_TRUSTED_KEY_BYTES:
         raise KeyFileError(f"the trusted key {path} is {len(key)} bytes; a key must be at least "
-                           f"{MIN_TRUSTED_KEY_BYTES} bytes (an exporting cache's export.key is {KEY_BYTES} random bytes)")
+                           f"{MIN_TRUSTED_KEY_BYTES} bytes (an exporting cache's export.key is {KEY_BYTES} random "
+                           "bytes)")
     if len(key) > _MAX_KEY_FILE_BYTES:
         raise KeyFileError(f"{path} is over {_MAX_KEY_FILE_BYTES} bytes: not a key file")
     warn_if_readable_by_others(path)

@@ -139,8 +139,7 @@ class ReadOnlyDiskcache:
             yield self._disk.get(key, bool(raw))
 
     def volume(self) -> int:
-        size = sum(f.stat().st_size for f in self._folder.rglob("*") if f.is_file())
-        return size
+        return sum(f.stat().st_size for f in self._folder.rglob("*") if f.is_file())
 
     def close(self) -> None:
         self._db.close()
@@ -426,20 +425,20 @@ class KernelCache:
                 raise RecordError("entry is filed under another key")
         except RecordError as err:
             return _Verdict(None, "", "tampered", str(err))
-        reason = self._rollback(key, signature, sequence)
-        if reason:
-            return _Verdict(None, signature, "rolled-back", reason)
-        return _Verdict(entry, signature, None, "")
+        return self._against_manifest(entry, key, signature, sequence)
 
-    def _rollback(self, key: str, signature: str, sequence: int | None) -> str:
+    def _against_manifest(self, entry: CacheEntry, key: str, signature: str, sequence: int | None) -> _Verdict:
+        """A validly signed record is served only if it is the one the manifest names for its key."""
         stamp, manifest, error = self._manifest()
-        if error and manifest is None and stamp is not None:
-            return f"the cache's {error}"
+        if manifest is None and stamp is not None:
+            return _Verdict(None, signature, "tampered", f"the cache's {error}")
         if manifest is None:
             if sequence is None and self._store_is_legacy_only():
-                return ""  # a cache written before manifests: its records stand on their signatures
-            return "the cache's manifest.json is missing, so this record cannot be shown to be the latest for its key"
-        return manifest.judge(key, signature, sequence)
+                return _Verdict(entry, signature, None, "")  # written before manifests: it stands on its signature
+            return _Verdict(None, signature, "rolled-back", "the cache's manifest.json is missing, so this record "
+                            "cannot be shown to be the latest for its key")
+        reason = manifest.judge(key, signature, sequence)
+        return _Verdict(None, signature, "rolled-back", reason) if reason else _Verdict(entry, signature, None, "")
 
     def _manifest(self) -> tuple[tuple[int, int, int] | None, Manifest | None, str]:
         """(file stamp, manifest or None, revision or the reason it cannot be trusted), read again only when the
