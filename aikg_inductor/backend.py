@@ -10,7 +10,7 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 
 from . import interception
-from .kernel_cache import CacheUnavailableError, KernelCache
+from .kernel_cache import CacheEntry, CacheUnavailableError, KernelCache
 from .options import Options, OptionsError, resolve_options
 from .task import KernelTask
 
@@ -125,9 +125,8 @@ class CompileSession:
         return self.options.mode == "cache"
 
 
-def _verified_speedup(entry: Any) -> str:
-    speedup = entry.verification.get("speedup")
-    return f"{speedup:.3f}x when verified" if isinstance(speedup, (int, float)) else "verified"
+def _verified_speedup(entry: CacheEntry) -> str:
+    return f"{entry.verification.speedup:.3f}x when verified"
 
 
 def compile_graph(

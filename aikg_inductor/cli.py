@@ -151,16 +151,27 @@ def _size(text: str) -> int:
     return value
 
 
-def _open_cache(args: argparse.Namespace, create: bool = False) -> Any:
+_CACHE_READERS = {"ls", "show", "stats", "verify"}  # open the cache read-only: they work on a read-only mount
+_CACHE_WRITERS = {"rm", "prune", "import"}  # refused on a read-only cache; export writes only a missing export.key
+
+
+def _open_cache(args: argparse.Namespace) -> Any:
     from .kernel_cache import CacheUnavailableError, KernelCache
 
     directory = args.cache_dir or resolve_options().cache_dir
-    if not create and not (directory / "kernels").is_dir():
+    if directory.is_file():
+        raise UsageError(f"--cache-dir {directory} is a file, not a cache folder")
+    if args.cache_command != "import" and not (directory / "kernels").is_dir():
         raise UsageError(f"no kernel cache at {directory} (give --cache-dir, AIKG_CACHE_DIR or cache_dir option)")
     try:
-        return KernelCache(directory)
+        cache = KernelCache(directory, read_only=True if args.cache_command in _CACHE_READERS else None)
     except CacheUnavailableError as err:
         raise UsageError(str(err)) from None
+    if cache.read_only and args.cache_command in _CACHE_WRITERS:
+        cache.close()
+        raise UsageError(f"the kernel cache at {directory} is read-only here; 'aikg cache {args.cache_command}' "
+                         "needs to write to it")
+    return cache
 
 
 def _resolve_key(cache: Any, prefix: str) -> str:
@@ -184,14 +195,6 @@ def _platform() -> Any:
     return Platform(torch.__version__, triton_version_or_none(), archs)
 
 
-def _speedup(entry: Any) -> str:
-    timings = entry.verification.get("timings", entry.verification)
-    try:
-        return f"{timings['baseline_s'] / timings['candidate_s']:.2f}x"
-    except (KeyError, TypeError, ZeroDivisionError):
-        return "-"
-
-
 def _cache_ls(cache: Any, args: argparse.Namespace) -> int:
     import datetime
 
@@ -208,8 +211,8 @@ def _cache_ls(cache: Any, args: argparse.Namespace) -> int:
     for e in entries:
         ops = _op_names(e.origins)
         stored = datetime.datetime.fromtimestamp(e.created).strftime("%Y-%m-%d %H:%M")
-        table.add_row(e.key[:12], e.dsl, f"{e.device_type} {e.arch}", ops, _speedup(e),
-                      str(e.provenance.get("proposer", "-")), stored)
+        table.add_row(e.key[:12], e.dsl, f"{e.device_type} {e.arch}", ops, f"{e.verification.speedup:.2f}x",
+                      e.provenance.proposer, stored)
     _console().print(table)
     return 0
 
@@ -267,9 +270,9 @@ def _cache_verify(cache: Any, args: argparse.Namespace) -> int:
     for f in findings:
         print(f"{f.status:9s} {f.key[:12]}  {f.reason}")
     total = len(list(cache.keys()))
-    print(f"{total} entr{'y' if total == 1 else 'ies'} checked: "
-          f"{sum(f.status == 'tampered' for f in findings)} tampered, {sum(f.status == 'stale' for f in findings)} "
-          "stale")
+    counts = ", ".join(f"{sum(f.status == status for f in findings)} {status}"
+                       for status in ("tampered", "rolled-back", "stale"))
+    print(f"{total} entr{'y' if total == 1 else 'ies'} checked: {counts}")
     return 1 if findings else 0
 
 
@@ -303,12 +306,13 @@ def _cache_export(cache: Any, args: argparse.Namespace) -> int:
 
 
 def _cache_import(cache: Any, args: argparse.Namespace) -> int:
-    from .kernel_cache import import_bundle
+    from .kernel_cache import DEFAULT_MAX_BUNDLE_BYTES, import_bundle
 
     if args.trust is None:
         raise UsageError("import needs --trust KEYFILE: the export key of the cache that made the bundle "
                          "(re-verifying untrusted kernels on this machine is not available yet)")
-    result = import_bundle(cache, args.file, args.trust)
+    max_bytes = DEFAULT_MAX_BUNDLE_BYTES if args.max_size is None else args.max_size
+    result = import_bundle(cache, args.file, args.trust, max_bytes)
     print(f"imported {args.file}: {result.added} added, {result.replaced} replaced, {result.unchanged} unchanged")
     return 0
 
@@ -320,7 +324,7 @@ _CACHE_COMMANDS = {"ls": _cache_ls, "show": _cache_show, "rm": _cache_rm, "stats
 def cmd_cache(args: argparse.Namespace) -> int:
     from .kernel_cache import BundleError, CacheUnavailableError
 
-    cache = _open_cache(args, create=args.cache_command == "import")
+    cache = _open_cache(args)
     try:
         return _CACHE_COMMANDS[args.cache_command](cache, args)
     except (CacheUnavailableError, BundleError) as err:
@@ -339,34 +343,43 @@ def _add_cache_parser(sub: Any) -> None:
         "its signature is never run.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    cache.add_argument("--cache-dir", type=Path, metavar="DIR",
-                       help="the cache directory (default: the cache_dir option, AIKG_CACHE_DIR)")
+    cache_dir_help = "the cache directory (default: the cache_dir option, AIKG_CACHE_DIR)"
+    cache.add_argument("--cache-dir", type=Path, metavar="DIR", help=cache_dir_help)
+    # Also after the action, as in the other commands; SUPPRESS keeps a value given before the action.
+    cache_dir_after = argparse.ArgumentParser(add_help=False)
+    cache_dir_after.add_argument("--cache-dir", type=Path, metavar="DIR", default=argparse.SUPPRESS,
+                                 help=cache_dir_help)
     actions = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
-    ls = actions.add_parser("ls", help="list accepted kernels, oldest first")
+    ls = actions.add_parser("ls", help="list accepted kernels, oldest first", parents=[cache_dir_after])
     ls.add_argument("--json", action="store_true", help="print entries (without source) as JSON")
-    show = actions.add_parser("show", help="print one entry: its record and accepted source")
+    show = actions.add_parser("show", help="print one entry: its record and accepted source", parents=[cache_dir_after])
     show.add_argument("key", metavar="KEY", help="the entry's key or a unique prefix of it")
-    rm = actions.add_parser("rm", help="remove one entry")
+    rm = actions.add_parser("rm", help="remove one entry", parents=[cache_dir_after])
     rm.add_argument("key", metavar="KEY", help="the entry's key or a unique prefix of it")
-    stats = actions.add_parser("stats", help="counts, sizes, fingerprint, entries per device/arch/DSL")
+    stats = actions.add_parser("stats", help="counts, sizes, fingerprint, entries per device/arch/DSL", parents=[cache_dir_after])
     stats.add_argument("--json", action="store_true", help="print the statistics as JSON")
-    actions.add_parser("verify", help="report tampered entries and entries stale for this machine's torch, triton "
-                       "or architecture (exit 1 if any)")
-    prune = actions.add_parser("prune", help="remove refused entries, then the oldest until records fit a size")
+    actions.add_parser("verify", help="report tampered and rolled-back entries, and entries stale for this "
+                       "machine's torch, triton or architecture (exit 1 if any)", parents=[cache_dir_after])
+    prune = actions.add_parser("prune", help="remove refused entries, then the oldest until records fit a size", parents=[cache_dir_after])
     prune.add_argument("--max-size", type=_size, required=True, metavar="BYTES",
                        help="keep at most this many bytes of records (suffix K, M or G allowed)")
-    export = actions.add_parser("export", help="write all valid entries to a signed bundle file")
+    export = actions.add_parser("export", help="write all valid entries to a signed bundle file", parents=[cache_dir_after])
     export.add_argument("file", type=Path, metavar="FILE")
     export.add_argument("--key", type=Path, metavar="KEYFILE",
                         help="sign with this key file (default: DIR/export.key, created on first export); give "
                         "the key to the machines that should trust this bundle")
     imp = actions.add_parser(
         "import", help="add the entries of a bundle signed by a key you trust (--trust KEYFILE)",
+        parents=[cache_dir_after],
         description="Add the entries of a bundle. The bundle must be signed by the key file given with --trust "
         "(the exporting cache's export.key). Re-verifying each kernel on this machine instead of trusting a key "
         "comes in a later version.")
     imp.add_argument("file", type=Path, metavar="FILE")
-    imp.add_argument("--trust", type=Path, metavar="KEYFILE", help="the key file the bundle must be signed with")
+    imp.add_argument("--trust", type=Path, metavar="KEYFILE", help="the key file the bundle must be signed with "
+                     "(at least 32 bytes: an exporting cache's export.key)")
+    # The default is kernel_cache.DEFAULT_MAX_BUNDLE_BYTES, not imported here: building the parser stays light.
+    imp.add_argument("--max-size", type=_size, metavar="BYTES",
+                     help="refuse a bundle larger than this (default 256M; suffix K, M or G allowed)")
     cache.set_defaults(func=cmd_cache)
 
 

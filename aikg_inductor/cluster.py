@@ -119,7 +119,7 @@ class ForwardingSink:
 
     def store(self, entry: CacheEntry) -> None:
         self._send(SinkRecord(entry.key, self.job.run, entry=entry))
-        self.stored = entry.verification.get("speedup")
+        self.stored = entry.verification.speedup
 
     def stored_speedup(self, task: KernelTask) -> float | None:
         return self.stored
@@ -283,7 +283,7 @@ class _Writer:
                 self.progress.attempt_judged(task, record.attempt)
         if record.entry is not None:
             stored = self.sink.stored_speedup(task)
-            speedup = record.entry.verification.get("speedup") or 0.0
+            speedup = record.entry.verification.speedup
             if stored is None or speedup > stored:
                 try:
                     self.sink.store(record.entry)

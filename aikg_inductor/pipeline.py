@@ -16,7 +16,15 @@ import threading
 import time
 from typing import Any, Callable, Protocol, Sequence
 
-from .kernel_cache import CacheEntry, CacheUnavailableError, KernelCache, KernelIndex, task_features
+from .kernel_cache import (
+    CacheEntry,
+    CacheUnavailableError,
+    KernelCache,
+    KernelIndex,
+    Provenance,
+    Verification,
+    task_features,
+)
 from .options import Options
 from .search.evolve import Budget, PopulationSearch, RunBudget
 from .search.history import ProposerStatus, SearchHistory, TaskRun, can_search
@@ -102,7 +110,7 @@ class LocalSink:
 
     def stored_speedup(self, task: KernelTask) -> float | None:
         entry = self.cache.get(task.key)
-        return None if entry is None else entry.verification.get("speedup")
+        return None if entry is None else entry.verification.speedup
 
     def finished(self, task: KernelTask, run: TaskRun) -> None:
         self.history.finish(task.key, run)
@@ -333,7 +341,7 @@ def _reason(task: KernelTask, status: Sequence[ProposerStatus], attempts: Sequen
         return f"accepted a candidate but could not store it: {recorder.store_error}"
     if recorder.entry is not None:
         best = recorder.entry
-        return f"accepted a {best.provenance['proposer']} candidate, {best.verification['speedup']:.3f}x faster"
+        return f"accepted a {best.provenance.proposer} candidate, {best.verification.speedup:.3f}x faster"
     if any(a.report.accepted for a in everything):
         return "the cache already holds the best accepted kernel; nothing faster was found in this run"
     if not everything:
@@ -437,6 +445,7 @@ def rejection_summary(attempts: Sequence[Attempt]) -> str:
 
 
 def entry_for(task: KernelTask, candidate: Candidate, report: VerificationReport) -> CacheEntry:
+    """The cache entry for ``candidate``, accepted for ``task`` by ``report``: the one place entries are built."""
     sketch = candidate.notes.get("sketch")
     return CacheEntry(
         key=task.key,
@@ -447,8 +456,8 @@ def entry_for(task: KernelTask, candidate: Candidate, report: VerificationReport
         torch_version=task.torch_version,
         triton_version=task.triton_version,
         origins=task.origins,
-        verification=report.to_dict(),
-        provenance={"proposer": candidate.proposer, **{k: v for k, v in candidate.notes.items() if k != "sketch"}},
+        verification=Verification.from_report(report),
+        provenance=Provenance.from_candidate(candidate.proposer, candidate.notes),
         features=task_features(task, sketch),
         sketch=sketch,
     )

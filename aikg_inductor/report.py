@@ -153,7 +153,7 @@ def collect(cache_dir: Path | str) -> list[KernelRow]:
     rows = []
     # Opening a diskcache creates its folder: a cache with no history stays without one.
     if (cache_dir / "history").is_dir():
-        history = SearchHistory.beside(cache_dir)
+        history = SearchHistory.beside(cache_dir, read_only=True)
         try:
             rows = [_row(history, record, cached.pop(record.key, None)) for record in history.tasks()]
         finally:
@@ -214,7 +214,7 @@ def _cached_speedups(cache_dir: Path) -> dict[str, tuple[Any, float | None]]:
         log.warning("aikg: report without the cache's accepted kernels: %s", err)
         return {}
     try:
-        return {entry.key: (entry, _as_float(entry.verification.get("speedup"))) for entry in cache.entries()}
+        return {entry.key: (entry, entry.verification.speedup) for entry in cache.entries()}
     finally:
         cache.close()
 
@@ -559,7 +559,3 @@ def _duration(seconds: float) -> str:
 def _geomean(values: Sequence[float]) -> float | None:
     values = [v for v in values if v > 0]
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else None
-
-
-def _as_float(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) else None

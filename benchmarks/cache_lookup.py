@@ -23,8 +23,11 @@ import faiss
 import numpy as np
 import torch
 
-from aikg_inductor.kernel_cache import HNSW_THRESHOLD, CacheEntry, KernelCache, KernelIndex, task_features
+from aikg_inductor.kernel_cache import HNSW_THRESHOLD, CacheEntry, KernelCache, KernelIndex
+from aikg_inductor.pipeline import entry_for
+from aikg_inductor.search.proposers import Candidate
 from aikg_inductor.task import KernelArg, KernelTask, TensorLayout
+from aikg_inductor.verify import VerificationReport
 
 TEMPLATES = (
     ("aten.amax.default", "aten.sub.Tensor", "aten.exp.default", "aten.sum.dim_IntList", "aten.div.Tensor"),
@@ -55,10 +58,10 @@ def synthetic_task(i: int, rng: random.Random) -> KernelTask:
 
 
 def synthetic_entry(task: KernelTask, filler: str) -> CacheEntry:
-    return CacheEntry(key=task.key, source=filler, dsl=task.dsl, device_type=task.device_type, arch=task.arch,
-                      torch_version=task.torch_version, triton_version=task.triton_version, origins=task.origins,
-                      verification={"timings": {"baseline_s": 2e-5, "candidate_s": 1.5e-5}, "seeds": [0, 1, 2]},
-                      provenance={"proposer": "benchmark"}, features=task_features(task))
+    report = VerificationReport(verdict="accepted", rule=None, reason="benchmark filler, not measured",
+                                task_key=task.key, dsl=task.dsl, seeds=[0, 1, 2], baseline_s=[2e-5],
+                                candidate_s=[1.5e-5], speedup=2e-5 / 1.5e-5)
+    return entry_for(task, Candidate(filler, "benchmark"), report)
 
 
 def percentiles(samples: tuple[list[float], list[float]]) -> dict[str, float]:

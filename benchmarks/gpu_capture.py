@@ -19,7 +19,10 @@ import torch
 import triton
 from torch import nn
 
-from aikg_inductor import CacheEntry, KernelCache, capture, interception
+from aikg_inductor import KernelCache, capture, interception
+from aikg_inductor.pipeline import entry_for
+from aikg_inductor.search.proposers import Candidate
+from aikg_inductor.verify import VerificationReport
 from aikg_inductor.verify import runner
 
 
@@ -78,12 +81,11 @@ def main() -> None:
     # Swap every kernel for an equivalent one (Inductor's source plus a marker) through the cache.
     cache = KernelCache(args.cache_dir)
     for task in session.tasks.values():
-        cache.put(CacheEntry(
-            key=task.key, source=task.source + "\n# aikg-gpu-capture equivalent kernel\n", dsl=task.dsl,
-            device_type=task.device_type, arch=task.arch, torch_version=task.torch_version,
-            triton_version=task.triton_version, origins=task.origins,
-            verification={"note": "equivalent source, swap proof only"}, provenance={"proposer": "gpu_capture"},
-        ))
+        # An equivalent source, swap proof only: its report is not a measurement (speedup 1 marks it).
+        report = VerificationReport(verdict="accepted", rule=None, reason="equivalent source, swap proof only",
+                                    task_key=task.key, dsl=task.dsl, speedup=1.0)
+        candidate = Candidate(task.source + "\n# aikg-gpu-capture equivalent kernel\n", "gpu_capture")
+        cache.put(entry_for(task, candidate, report))
     swap_session, swapped_out = capture(model, [x], {"mode": "cache", "cache_dir": str(args.cache_dir)})
     swap_diff = (swapped_out.float() - inductor_out.float()).abs().max().item()
 

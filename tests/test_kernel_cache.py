@@ -3,6 +3,7 @@ directories, bundles between caches, and the ``aikg cache`` commands."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing
@@ -22,9 +23,9 @@ from aikg_inductor.kernel_cache import (
     CacheUnavailableError,
     KernelCache,
     KernelIndex,
-    task_features,
 )
 from aikg_inductor.task import KernelArg, KernelTask, TensorLayout
+from cache_entries import accepted_entry
 from conftest import REPO
 
 SOFTMAX = ("aten.amax.default", "aten.sub.Tensor", "aten.exp.default", "aten.sum.dim_IntList", "aten.div.Tensor")
@@ -42,11 +43,9 @@ def make_task(key: str, origins=SOFTMAX, rows: int = 4096, cols: int = 4096, dty
                       triton_version=None, source=f"// kernel {key}", args=args, origins=origins)
 
 
-def make_entry(task: KernelTask, proposer: str = "test", sketch: str | None = None) -> CacheEntry:
-    return CacheEntry(key=task.key, source=f"// accepted for {task.key}", dsl=task.dsl, device_type=task.device_type,
-                      arch=task.arch, torch_version=task.torch_version, triton_version=task.triton_version,
-                      origins=task.origins, verification={"timings": {"baseline_s": 2e-5, "candidate_s": 1e-5}},
-                      provenance={"proposer": proposer}, features=task_features(task, sketch), sketch=sketch)
+def make_entry(task: KernelTask, proposer: str = "test", sketch: str | None = None, speedup: float = 2.0,
+               source: str | None = None) -> CacheEntry:
+    return accepted_entry(task, source, speedup, proposer, {"sketch": sketch} if sketch else None)
 
 
 def fill(cache: KernelCache, n: int, prefix: str = "k") -> list[str]:
@@ -65,7 +64,7 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 def edit_record(cache_dir: Path, key: str, **columns) -> None:
     """Change the stored row of ``key`` behind the cache's back, as an attacker with write access could."""
-    with sqlite3.connect(cache_dir / "kernels" / "cache.db") as db:
+    with contextlib.closing(sqlite3.connect(cache_dir / "kernels" / "cache.db")) as db, db:
         sets = ", ".join(f"{name} = ?" for name in columns)
         assert db.execute(f"UPDATE Cache SET {sets} WHERE key = ?", (*columns.values(), key)).rowcount == 1
 
@@ -99,7 +98,7 @@ def test_tampered_entry_is_refused_once_and_reported_by_verify(cache_dir, caplog
     code, out, _ = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), "verify")
     assert code == 1
     assert f"tampered  {keys[0][:12]}" in out and f"tampered  {keys[1][:12]}" in out
-    assert "3 entries checked: 2 tampered" in out
+    assert "3 entries checked: 2 tampered, 0 rolled-back" in out
     assert not marker.exists()
 
 
@@ -108,6 +107,115 @@ def test_verify_reports_entries_stale_for_this_torch(cache_dir, capsys):
     fill(cache, 2)  # made for torch "2.13.0"; the running torch is "2.13.0+cpu" or another build
     code, out, _ = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), "verify")
     assert code == 1 and out.count("stale") == 3 and "built for torch 2.13.0" in out
+
+
+def stored_row(cache_dir: Path, key: str) -> tuple:
+    with contextlib.closing(sqlite3.connect(cache_dir / "kernels" / "cache.db")) as db:
+        return db.execute("SELECT value, mode, filename FROM Cache WHERE key = ?", (key,)).fetchone()
+
+
+def put_row_back(cache_dir: Path, key: str, row: tuple) -> None:
+    """Restore an older stored row of ``key``, as an attacker with write access to the folder could."""
+    with contextlib.closing(sqlite3.connect(cache_dir / "kernels" / "cache.db")) as db, db:
+        db.execute("DELETE FROM Cache WHERE key = ?", (key,))
+        db.execute("INSERT INTO Cache (key, raw, store_time, expire_time, access_time, access_count, tag, size, "
+                   "mode, filename, value) VALUES (?, 1, 0, NULL, 0, 0, NULL, 0, ?, ?, ?)",
+                   (key, row[1], row[2], row[0]))
+
+
+def test_an_older_signed_entry_put_back_is_refused_and_reported(cache_dir, caplog, capsys):
+    cache = KernelCache(cache_dir)
+    keys = fill(cache, 3)
+    task = make_task(keys[0])
+    first = stored_row(cache_dir, keys[0])
+    cache.put(make_entry(task, speedup=3.0, source="// the fixed kernel"))
+    fingerprint = cache.fingerprint()
+    caplog.set_level(logging.WARNING, logger="aikg_inductor")
+
+    put_row_back(cache_dir, keys[0], first)  # a validly signed record, just not the newest
+    assert cache.get(keys[0]) is None
+    assert "rolled back" in caplog.text and "older than" in caplog.text
+    assert cache.fingerprint() != fingerprint  # the set of entries that verify changed: Inductor's key changes
+    code, out, _ = run_cli(capsys, "cache", "verify", "--cache-dir", str(cache_dir))
+    assert code == 1 and f"rolled-back {keys[0][:12]}" in out and "0 tampered, 1 rolled-back" in out
+
+    # A removed key stays removed: its old record put back is refused too.
+    removed = stored_row(cache_dir, keys[1])
+    cache.remove(keys[1])
+    put_row_back(cache_dir, keys[1], removed)
+    assert cache.get(keys[1]) is None and "the key was removed" in caplog.text
+
+    # The whole database file put back from an older copy, beside the newer manifest.
+    database = cache_dir / "kernels" / "cache.db"
+    cache.put(make_entry(make_task(keys[2]), speedup=4.0))
+    cache.close()
+    old_copy = database.read_bytes()
+    cache = KernelCache(cache_dir)
+    cache.put(make_entry(make_task(keys[2]), speedup=5.0))
+    cache.close()
+    assert not (cache_dir / "kernels" / "cache.db-wal").exists()  # all of it is in the database file
+    database.write_bytes(old_copy)
+    reopened = KernelCache(cache_dir)
+    assert reopened.get(keys[2]) is None
+    assert {f.key: f.status for f in reopened.verify_all()}[keys[2]] == "rolled-back"
+
+
+def test_a_missing_or_modified_manifest_refuses_every_entry(cache_dir, caplog):
+    cache = KernelCache(cache_dir)
+    keys = fill(cache, 2)
+    manifest = cache_dir / "manifest.json"
+    original = manifest.read_bytes()
+    caplog.set_level(logging.WARNING, logger="aikg_inductor")
+    manifest.write_bytes(original.replace(b'"sequence":2', b'"sequence":9'))
+    assert KernelCache(cache_dir).get(keys[0]) is None and "fails its signature" in caplog.text
+    manifest.unlink()
+    fresh = KernelCache(cache_dir)
+    assert list(fresh.entries()) == [] and "manifest.json is missing" in caplog.text
+    assert fresh.fingerprint() == KernelCache(cache_dir / "empty").fingerprint()
+    # Writing again starts a new manifest; the unlisted entries stay refused, the new one is served.
+    fresh.put(make_entry(make_task("new")))
+    assert [e.key for e in fresh.entries()] == ["new"]
+
+
+def _legacy_record(cache: KernelCache, entry: CacheEntry, verification: dict, provenance: dict) -> bytes:
+    """A record as aikg wrote it before schema 2: the report's dict and the candidate's notes, schema 1."""
+    import dataclasses
+
+    data = {**dataclasses.asdict(entry), "verification": verification, "provenance": provenance, "schema": 1}
+    payload = json.dumps(data, sort_keys=True).encode()
+    return cache.sign_bytes(payload).encode() + b":" + payload
+
+
+def test_schema_1_entries_are_converted_or_ignored_with_one_warning(cache_dir, caplog):
+    import dataclasses
+
+    import diskcache
+    from cache_entries import accepted_report
+
+    KernelCache(cache_dir).close()
+    cache = KernelCache(cache_dir)
+    good, bad = make_task("old-good"), make_task("old-bad")
+    report = accepted_report(good, speedup=1.7)
+    old_db = diskcache.Cache(str(cache_dir / "kernels"))  # the writer of old aikg: no manifest
+    old_db.set(good.key, _legacy_record(cache, make_entry(good), report.to_dict(),
+                                        {"proposer": "llm", "model": "m", "step": 3, "lane": "explore"}))
+    old_db.set(bad.key, _legacy_record(cache, make_entry(bad), {"timings": {"baseline_s": 2e-5}},
+                                       {"proposer": "test"}))
+    old_db.close()
+    (cache_dir / "manifest.json").unlink(missing_ok=True)
+
+    caplog.set_level(logging.WARNING, logger="aikg_inductor")
+    legacy = KernelCache(cache_dir)
+    entry = legacy.get(good.key)
+    assert entry is not None and entry.verification.speedup == 1.7
+    assert entry.verification.baseline_s == tuple(report.baseline_s) and entry.provenance.model == "m"
+    assert legacy.get(bad.key) is None and legacy.get(bad.key) is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "cannot be converted" in warnings[0], warnings
+    # The first write adopts the valid schema-1 entries into the manifest; they keep being served.
+    legacy.put(make_entry(make_task("new")))
+    assert sorted(e.key for e in KernelCache(cache_dir).entries()) == ["new", "old-good"]
+    assert dataclasses.asdict(entry)["verification"]["schema"] == 1
 
 
 # ------------------------------------------------------------------------------------------------- concurrency
@@ -145,15 +253,9 @@ def test_four_processes_write_and_read_1000_entries_without_loss(cache_dir):
     cache = KernelCache(cache_dir)
     entries = list(cache.entries())
     assert len(entries) == len(list(cache.keys())) == WRITERS * OWN + SHARED
+    # The manifest kept under contention names exactly the records that were stored last: none is refused.
     assert cache.verify_all() == []
-    # The fingerprint kept incrementally under contention equals one computed afresh from what is stored.
-    fresh_dir = cache_dir.parent / "fresh"
-    fresh_dir.mkdir()
-    shutil.copy(cache_dir / "secret.key", fresh_dir / "secret.key")
-    fresh = KernelCache(fresh_dir)
-    for entry in entries:
-        fresh.put(entry)
-    assert fresh.fingerprint() == cache.fingerprint()
+    assert KernelCache(cache_dir, read_only=True).fingerprint() == cache.fingerprint()
 
 
 def test_fingerprint_and_similar_agree_across_processes(cache_dir):
@@ -187,10 +289,12 @@ def test_fingerprint_changes_only_with_the_accepted_set(cache_dir):
     empty = cache.fingerprint()
     entry = make_entry(make_task("a"))
     first = cache.put(entry)
-    assert first.previous_fingerprint == empty and first.fingerprint == cache.fingerprint() != empty
-    assert not first.replaced
+    assert not first.replaced and first.revision == cache.revision() != first.previous_revision
+    with_a = cache.fingerprint()
+    assert with_a != empty
     cache.get("a"), cache.get("missing"), list(cache.entries())
-    assert cache.fingerprint() == first.fingerprint
+    assert cache.fingerprint() == with_a and cache.revision() == first.revision
+    assert cache.put(make_entry(make_task("a"), speedup=3.0)).replaced and cache.fingerprint() not in (with_a, empty)
     assert cache.remove("a") and cache.fingerprint() == empty
     assert not cache.remove("a")
 
@@ -307,23 +411,74 @@ def _set_read_only(path: Path, read_only: bool) -> None:
     os.chmod(path, 0o555 if read_only else 0o755)
 
 
-def test_read_only_cache_gives_a_clear_error_and_loses_nothing(cache_dir, capsys):
+def _tree_state(path: Path) -> dict[str, tuple[int, int]]:
+    return {str(f.relative_to(path)): (f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(path.rglob("*"))}
+
+
+def test_read_only_cache_serves_lists_verifies_and_reports_without_writing(cache_dir, capsys, tmp_path):
+    from aikg_inductor.search.history import SearchHistory
+
     cache = KernelCache(cache_dir)
     keys = fill(cache, 10)
     fingerprint = cache.fingerprint()
+    cache.close()
+    history = SearchHistory.beside(cache_dir)
+    history.begin(make_task(keys[0]))
+    history.close()
+    before = _tree_state(cache_dir)
     _set_read_only(cache_dir, True)
     try:
-        with pytest.raises(CacheUnavailableError, match="cannot write to the kernel cache"):
-            cache.put(make_entry(make_task("late")))
-        with pytest.raises(CacheUnavailableError, match=str(cache_dir)):
-            KernelCache(cache_dir)
-        code, out, err = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), "ls")
-        assert code == 2 and err.startswith("aikg: error: cannot open the kernel cache") and err.count("\n") == 1
+        assert not os.access(cache_dir, os.W_OK)  # what the cache looks at; true for root too under chattr +i
+        served = KernelCache(cache_dir)
+        assert served.read_only and served.fingerprint() == fingerprint
+        assert served.get(keys[3]) is not None and sorted(e.key for e in served.entries()) == keys
+        assert KernelIndex(served).similar(make_task("q", LAYERNORM), 2)  # the index is built in memory
+        with pytest.raises(CacheUnavailableError, match="read-only"):
+            served.put(make_entry(make_task("late")))
+        served.close()
+        for argv in (("ls",), ("ls", "--json"), ("show", keys[0]), ("stats",), ("verify",)):
+            code, _, err = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), *argv)
+            assert code in (0, 1) and err == "", (argv, err)  # verify exits 1: the test entries are stale
+        code, _, err = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), "rm", keys[0])
+        assert code == 2 and "read-only" in err and err.count("\n") == 1
+        code, out, err = run_cli(capsys, "report", "--cache-dir", str(cache_dir), "--out", str(tmp_path / "r"))
+        assert code == 0 and "10 kernel(s), 10 accepted" in out, err
     finally:
-        cache.close()
         _set_read_only(cache_dir, False)
-    reopened = KernelCache(cache_dir)
-    assert sorted(e.key for e in reopened.entries()) == keys and reopened.fingerprint() == fingerprint
+    assert _tree_state(cache_dir) == before  # nothing was written, not even sqlite's side files
+    assert sorted(e.key for e in KernelCache(cache_dir).entries()) == keys
+
+
+def test_bad_cache_dir_is_one_line_and_exit_2_and_loses_nothing(tmp_path, capsys):
+    a_file = tmp_path / "file"
+    a_file.write_text("not a cache")
+    for argv in (("cache", "--cache-dir", str(a_file), "ls"), ("cache", "import", str(a_file), "--cache-dir",
+                                                                str(a_file), "--trust", str(a_file))):
+        code, _, err = run_cli(capsys, *argv)
+        assert code == 2 and "is a file" in err and err.count("\n") == 1, err
+
+    corrupt = tmp_path / "corrupt"
+    filled = KernelCache(corrupt)
+    fill(filled, 2)
+    filled.close()  # the last connection checkpoints the write-ahead log into the database file
+    assert not (corrupt / "kernels" / "cache.db-wal").exists()
+    database = corrupt / "kernels" / "cache.db"
+    damaged = b"garbage " * 512 + database.read_bytes()[4096:]
+    database.write_bytes(damaged)
+    for action in (["ls"], ["verify"], ["rm", "k0"]):
+        code, _, err = run_cli(capsys, "cache", *action, "--cache-dir", str(corrupt))
+        assert code == 2 and err.startswith("aikg: error: cannot open the kernel cache") and err.count("\n") == 1, err
+    assert database.read_bytes() == damaged  # never deleted or rewritten
+
+    unwritable = tmp_path / "locked"
+    unwritable.mkdir()
+    _set_read_only(unwritable, True)
+    try:
+        code, _, err = run_cli(capsys, "cache", "import", str(a_file), "--cache-dir", str(unwritable / "c"),
+                               "--trust", str(a_file))
+        assert code == 2 and "cannot open the kernel cache" in err and err.count("\n") == 1, err
+    finally:
+        _set_read_only(unwritable, False)
 
 
 # ------------------------------------------------------------------------------------------------- bundles and CLI
@@ -358,16 +513,89 @@ def test_export_import_round_trip_needs_a_trusted_key(tmp_path, capsys):
                            "--trust", str(trusted))
     assert "0 added, 0 replaced, 6 unchanged" in out
 
-    data = json.loads(bundle.read_text())
-    data["entries"][0] = data["entries"][0].replace("// accepted", "// injected")
-    bundle.write_text(json.dumps(data))
+    data = bundle.read_bytes()
+    bundle.write_bytes(data.replace(b"// accepted", b"// injected", 1))
     code, _, err = run_cli(capsys, "cache", "--cache-dir", str(target_dir), "import", str(bundle),
                            "--trust", str(trusted))
-    assert code == 2 and "modified" in err
-    bundle.write_text(bundle.read_text()[:100])
-    code, _, err = run_cli(capsys, "cache", "--cache-dir", str(target_dir), "import", str(bundle),
-                           "--trust", str(trusted))
-    assert code == 2 and "not valid JSON" in err and err.count("\n") == 1
+    assert code == 2 and "modified" in err and err.count("\n") == 1
+    for damaged in (data[:100], data[:-1], data + b"x", b"{" + data):
+        bundle.write_bytes(damaged)
+        code, _, err = run_cli(capsys, "cache", "--cache-dir", str(target_dir), "import", str(bundle),
+                               "--trust", str(trusted))
+        assert code == 2 and err.count("\n") == 1 and ("truncated" in err or "not an aikg kernel bundle" in err), err
+    assert len(KernelCache(target_dir)) == 6
+
+
+def test_trust_refuses_short_or_empty_keys_and_warns_on_loose_key_files(tmp_path, capsys, caplog):
+    source_dir, bundle = tmp_path / "a", tmp_path / "kernels.bundle"
+    fill(KernelCache(source_dir), 2)
+    assert run_cli(capsys, "cache", "export", str(bundle), "--cache-dir", str(source_dir))[0] == 0
+    for size in (0, 1, 31):
+        weak = tmp_path / f"weak{size}.key"
+        weak.write_bytes(b"k" * size)
+        os.chmod(weak, 0o600)
+        code, _, err = run_cli(capsys, "cache", "import", str(bundle), "--trust", str(weak),
+                               "--cache-dir", str(tmp_path / "b"))
+        assert code == 2 and f"is {size} bytes; a key must be at least 32 bytes" in err and err.count("\n") == 1
+
+    caplog.set_level(logging.WARNING, logger="aikg_inductor")
+    trusted = source_dir / "export.key"
+    os.chmod(trusted, 0o644)
+    code, out, _ = run_cli(capsys, "cache", "import", str(bundle), "--trust", str(trusted),
+                           "--cache-dir", str(tmp_path / "b"))
+    assert code == 0 and "2 added" in out
+    assert f"the key file {trusted} can be read by other users (mode 644)" in caplog.text
+    os.chmod(source_dir / "secret.key", 0o640)
+    KernelCache(source_dir).close()
+    assert f"the key file {source_dir / 'secret.key'} can be read by other users (mode 640)" in caplog.text
+
+
+def _fake_bundle(path: Path, declared: int, actual: int) -> None:
+    """A bundle header declaring ``declared`` body bytes, then ``actual`` bytes of zeros (a sparse file: no disk)."""
+    header = f"aikg-kernel-bundle v2 {declared}\n".encode()
+    with open(path, "wb") as handle:
+        handle.write(header)
+        handle.truncate(len(header) + actual)
+
+
+def _import_cost(cache: KernelCache, path: Path, key: Path, **cap) -> tuple[str, float, int]:
+    import time
+    import tracemalloc
+
+    from aikg_inductor.kernel_cache import BundleError, import_bundle
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    with pytest.raises(BundleError) as refused:
+        import_bundle(cache, path, key, **cap)
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return str(refused.value), seconds, peak
+
+
+def test_import_refuses_a_huge_bundle_at_once_and_streams_a_large_one_in_bounded_memory(tmp_path):
+    from aikg_inductor.kernel_cache import DEFAULT_MAX_BUNDLE_BYTES
+
+    cache = KernelCache(tmp_path / "c")
+    key = tmp_path / "trusted.key"
+    key.write_bytes(os.urandom(32))
+    huge = tmp_path / "huge.bundle"
+    # 1 GiB: over the default cap, whether the header says so or hides it.
+    for declared in (2**30, 1000):
+        _fake_bundle(huge, declared, 2**30)
+        message, seconds, peak = _import_cost(cache, huge, key)
+        assert "over the import cap" in message and f"{DEFAULT_MAX_BUNDLE_BYTES:,}" in message
+        assert seconds < 1.0 and peak < 1 * 2**20, (seconds, peak)
+    # 64 MiB under a raised cap: read through the signature check in chunks, refused unparsed.
+    _fake_bundle(huge, 64 * 2**20, 64 * 2**20)
+    message, seconds, peak = _import_cost(cache, huge, key, max_bytes=128 * 2**20)
+    assert "truncated or damaged" in message and peak < 4 * 2**20, peak
+    with open(huge, "ab") as handle:
+        handle.write(b"0" * 64 + b"\n")
+    message, seconds, peak = _import_cost(cache, huge, key, max_bytes=128 * 2**20)
+    assert "not signed by the trusted key" in message and peak < 4 * 2**20, peak
+    assert len(cache) == 0
 
 
 def test_cache_commands(cache_dir, capsys):
@@ -379,7 +607,10 @@ def test_cache_commands(cache_dir, capsys):
     listed = json.loads(out)
     assert code == 0 and [e["key"] for e in listed] == keys and "source" not in listed[0]
     code, out, _ = run_cli(capsys, *d, "ls")
-    assert code == 0 and "2.00x" in out and keys[0][:12] in out
+    assert code == 0 and "2.00x" in out and keys[0][:12] in out  # the speedup the verifier's report gave
+    assert run_cli(capsys, "cache", "ls", "--cache-dir", str(cache_dir)) == (0, out, "")  # either side of the action
+    code, _, err = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), "ls", "--cache-dir", str(cache_dir / "x"))
+    assert code == 2 and "no kernel cache at" in err  # the one after the action wins
 
     code, out, _ = run_cli(capsys, *d, "show", keys[2])
     assert code == 0 and f"// accepted for {keys[2]}" in out

@@ -49,7 +49,13 @@ def test_the_fastest_verified_candidate_is_cached_and_used_by_a_fresh_process(so
     assert rules == ["mismatch", None], outcome.reason
     assert outcome.entry is not None and cache.get(softmax_task.key).source == FAST
     assert cache.fingerprint() != before
-    assert outcome.entry.verification["verdict"] == "accepted"
+    # The stored record is the verifier's measurement, read back from the store, and ``aikg cache ls`` prints it.
+    stored, report = cache.get(softmax_task.key).verification, outcome.attempts[-1].report
+    assert stored.speedup == report.speedup > 1 and stored.baseline_s == tuple(report.baseline_s)
+    listing = subprocess.run([sys.executable, "-m", "aikg_inductor.cli", "cache", "ls", "--cache-dir", str(cache_dir)],
+                             check=False,
+                             capture_output=True, text=True, timeout=120)
+    assert listing.returncode == 0 and f"{report.speedup:.2f}x" in listing.stdout, listing.stdout + listing.stderr
 
     # A new process compiles the example in mode cache and runs the accepted kernel.
     code = ("import logging, torch\n"
@@ -84,7 +90,7 @@ def test_a_large_round_is_screened_and_only_the_best_verified(softmax_task, seri
     rules = {a.candidate.notes["index"]: a.report.rule for a in outcome.attempts}
     assert rules[1] == "screen-failed" and rules[3] == "screen-failed"
     assert rules[2] is None  # the fused kernel screened fastest and was verified and accepted
-    assert outcome.entry is not None and outcome.entry.provenance["proposer"] == "fixed"
+    assert outcome.entry is not None and outcome.entry.provenance.proposer == "fixed"
 
 
 def test_no_proposer_for_cpp_kernels_is_reported(softmax_task, cache_dir, monkeypatch):

@@ -148,12 +148,14 @@ def test_a_missing_cache_is_one_line_and_exit_2(tmp_path, capsys):
 
 
 def test_accepted_kernels_known_only_to_the_cache_are_listed(tmp_path):
-    from aikg_inductor.kernel_cache import CacheEntry, KernelCache
+    from aikg_inductor.kernel_cache import KernelCache
+    from aikg_inductor.task import KernelTask
+    from cache_entries import accepted_entry
 
+    task = KernelTask(key="c" * 64, dsl="cpp-cpu", device_type="cpu", arch="x86", torch_version="2.13.0",
+                      triton_version=None, source="void kernel() {}", args=(), origins=("aten.add.Tensor",))
     cache = KernelCache(tmp_path / "cache")
-    cache.put(CacheEntry(key="c" * 64, source="void kernel() {}", dsl="cpp-cpu", device_type="cpu", arch="x86",
-                         torch_version="2.13.0", triton_version=None, origins=("aten.add.Tensor",),
-                         verification={"speedup": 1.5}, provenance={"proposer": "import"}))
+    cache.put(accepted_entry(task, "void kernel() {}", speedup=1.5, proposer="import"))
     cache.close()
     paths = write_report(tmp_path / "cache", tmp_path / "r")
     row = _md_row(paths.markdown.read_text(), "c" * 64)

@@ -72,7 +72,7 @@ def test_a_harness_fault_sends_the_next_ranked_candidates_to_verification(task, 
     assert rules[sources[1]] == rules[sources[2]] == fault
     assert rules[sources[4]] is None and rules[sources[5]] is None
     assert rules[sources[0]] == "screened-out" and rules[sources[3]] == "screened-out"
-    assert outcome.entry is not None and outcome.entry.verification["speedup"] == pytest.approx(1.3)
+    assert outcome.entry is not None and outcome.entry.verification.speedup == pytest.approx(1.3)
     # Every candidate of the round is in the history the search writes, with the verdict it got.
     history = SearchHistory.beside(tmp_path)
     recorded = {a.candidate.source: a.report.rule for a in history.attempts(task.key)}

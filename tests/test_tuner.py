@@ -100,17 +100,15 @@ def test_cpp_kernels_are_not_tunable():
 
 def test_retrieval_applies_a_configuration_won_on_a_similar_kernel(tmp_path):
     from aikg_inductor import KernelCache
-    from aikg_inductor.kernel_cache import CacheEntry, KernelIndex, task_features
+    from aikg_inductor.kernel_cache import KernelIndex
+    from cache_entries import accepted_entry
     from aikg_inductor.search.proposers.retrieval import RetrievalProposer
 
     won_on, target = task_named("fused_sum"), task_named(SOFTMAX)
     config = {"XBLOCK": 1, "R0_BLOCK": 4096, "num_warps": 8, "num_stages": 1}
     cache = KernelCache(tmp_path)
-    KernelIndex(cache).put(CacheEntry(
-        key=won_on.key, source=won_on.source, dsl=won_on.dsl, device_type=won_on.device_type, arch=won_on.arch,
-        torch_version=won_on.torch_version, triton_version=won_on.triton_version, origins=won_on.origins,
-        verification={"speedup": 1.2}, provenance={"proposer": "tuner", "config": config},
-        features=task_features(won_on, None)))
+    KernelIndex(cache).put(accepted_entry(won_on, won_on.source, speedup=1.2, proposer="tuner",
+                                          notes={"config": config}))
     retrieval = RetrievalProposer(KernelIndex(cache))
 
     (candidate,) = retrieval.propose(target, SearchContext(), 4)

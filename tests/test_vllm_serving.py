@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from aikg_inductor import CacheEntry, KernelCache, KernelTask
+from aikg_inductor import KernelCache, KernelTask
+from cache_entries import accepted_entry
 from conftest import REPO
 
 pytestmark = pytest.mark.vllm
@@ -76,12 +77,8 @@ def test_vllm_serves_cached_kernels_with_identical_generations(tmp_path):
     cache_dir = tmp_path / "aikg-cache"
     cache = KernelCache(cache_dir)
     for task in tasks:
-        cache.put(CacheEntry(
-            key=task.key, source=f"{MARKER}\n{task.source}", dsl=task.dsl, device_type=task.device_type,
-            arch=task.arch, torch_version=task.torch_version, triton_version=task.triton_version,
-            origins=task.origins, verification={"verdict": "test fixture: Inductor's own kernel, not verified"},
-            provenance={"proposer": "tests/test_vllm_serving.py"},
-        ))
+        # Inductor's own kernel, marked; its verification record is a test double (not measured).
+        cache.put(accepted_entry(task, f"{MARKER}\n{task.source}", proposer="tests/test_vllm_serving.py"))
 
     # 4. With the plugin, on the compile cache of run 2: had the fingerprint not changed vLLM's compile-cache key,
     # vLLM would load run 2's artifact and nothing would be replaced.

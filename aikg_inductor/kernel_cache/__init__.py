@@ -1,19 +1,23 @@
 """Accepted kernels: the signed on-disk store (exact key), the similarity index, and bundles between caches."""
 
-from .bundle import BundleError, ImportResult, export_bundle, import_bundle, read_bundle
+from .bundle import DEFAULT_MAX_BUNDLE_BYTES, BundleError, ImportResult, export_bundle, import_bundle, read_bundle
 from .features import Embedder, HashingEmbedder, SentenceEmbedder, entry_features, task_features
 from .index import HNSW_THRESHOLD, KernelIndex
+from .keys import MIN_TRUSTED_KEY_BYTES
+from .records import CacheEntry, Provenance, RecordError, Verification
 from .store import (
-    CacheEntry,
     CacheUnavailableError,
     Finding,
     KernelCache,
     Platform,
     PutResult,
+    ReadOnlyDiskcache,
 )
 
 __all__ = [
+    "DEFAULT_MAX_BUNDLE_BYTES",
     "HNSW_THRESHOLD",
+    "MIN_TRUSTED_KEY_BYTES",
     "BundleError",
     "CacheEntry",
     "CacheUnavailableError",
@@ -24,8 +28,12 @@ __all__ = [
     "KernelCache",
     "KernelIndex",
     "Platform",
+    "Provenance",
     "PutResult",
+    "ReadOnlyDiskcache",
+    "RecordError",
     "SentenceEmbedder",
+    "Verification",
     "entry_features",
     "export_bundle",
     "import_bundle",

@@ -1,9 +1,20 @@
-"""Export and import of accepted kernels between caches, as one signed JSON file.
+"""Export and import of accepted kernels between caches, as one signed file.
 
 A bundle is signed with HMAC under an export key (``export.key`` in the exporting cache, mode 0600), not the
 cache's own secret: handing the export key to another machine lets it trust bundles from this cache without being
-able to forge entries inside it. The importer names the key it trusts; entries from a bundle that does not verify
-under it are never stored. Each entry is re-signed with the importing cache's secret.
+able to forge entries inside it. The importer names the key it trusts (at least ``MIN_TRUSTED_KEY_BYTES`` long);
+entries from a bundle that does not verify under it are never stored. Each entry is re-signed by the importing
+cache.
+
+File layout (version 2)::
+
+    aikg-kernel-bundle v2 <N>\\n     the header line: N is the byte length of the body
+    <N bytes>                       one entry (CacheEntry JSON) per line
+    <64 hex digits>\\n               HMAC-SHA256 under the export key of the header line and the body
+
+An import reads the header (a fixed pattern, no JSON), refuses a body over the size cap before reading it, streams
+the body through the HMAC into a private temporary copy in fixed-size chunks, and parses entries from that copy
+only after the signature matched: memory stays bounded whatever the file holds, and nothing unsigned is parsed.
 """
 
 from __future__ import annotations
@@ -11,18 +22,28 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
-import json
+import os
+import re
+import tempfile
 from pathlib import Path
+from typing import IO
 
-from .store import SCHEMA_VERSION, CacheEntry, KernelCache, load_or_create_secret
+from .keys import KeyFileError, load_or_create_key, read_trusted_key
+from .records import CacheEntry, RecordError
+from .store import KernelCache
 
-BUNDLE_FORMAT = "aikg-kernel-bundle"
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2
 EXPORT_KEY = "export.key"
+DEFAULT_MAX_BUNDLE_BYTES = 256 * 2**20  # about 50,000 typical entries; raise with --max-size
+_HEADER = re.compile(rb"aikg-kernel-bundle v(\d{1,4}) (\d{1,15})\n")
+_HEADER_MAX = 64
+_TRAILER = re.compile(rb"[0-9a-f]{64}\n")
+_TRAILER_BYTES = 65
+_CHUNK = 1 << 20
 
 
 class BundleError(ValueError):
-    """A bundle that cannot be read, or is not signed by the trusted key; the message says which."""
+    """A bundle that cannot be read, is too large, or is not signed by the trusted key; the message says which."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,11 +53,6 @@ class ImportResult:
     unchanged: int
 
 
-def _body_signature(key: bytes, entries: list[str]) -> str:
-    body = json.dumps([BUNDLE_FORMAT, BUNDLE_VERSION, entries]).encode()
-    return hmac.new(key, body, hashlib.sha256).hexdigest()
-
-
 def default_export_key(cache: KernelCache) -> Path:
     return cache.directory / EXPORT_KEY
 
@@ -44,53 +60,72 @@ def default_export_key(cache: KernelCache) -> Path:
 def export_bundle(cache: KernelCache, path: Path, key_file: Path | None = None) -> int:
     """Write every valid entry of ``cache`` to ``path``, signed with ``key_file`` (default: the cache's export
     key, created on first use). Returns the number of entries written."""
-    key = load_or_create_secret(key_file or default_export_key(cache))
-    entries = sorted((e.payload().decode() for e in cache.entries()))
-    bundle = {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION, "entries": entries,
-              "signature": _body_signature(key, entries)}
-    path.write_text(json.dumps(bundle))
-    return len(entries)
+    try:
+        key = load_or_create_key(key_file or default_export_key(cache), create=not cache.read_only or bool(key_file))
+    except KeyFileError as err:
+        raise BundleError(f"{err} (give --key KEYFILE to sign with a key kept elsewhere)") from None
+    body = b"".join(sorted(entry.payload() + b"\n" for entry in cache.entries()))
+    header = f"aikg-kernel-bundle v{BUNDLE_VERSION} {len(body)}\n".encode()
+    signature = hmac.new(key, header + body, hashlib.sha256).hexdigest()
+    path.write_bytes(header + body + signature.encode() + b"\n")
+    return body.count(b"\n")
 
 
-def read_bundle(path: Path, trusted_key_file: Path) -> list[CacheEntry]:
-    """The entries of the bundle at ``path`` if it is signed by ``trusted_key_file``; BundleError otherwise."""
+def read_bundle(path: Path, trusted_key_file: Path, max_bytes: int = DEFAULT_MAX_BUNDLE_BYTES) -> list[CacheEntry]:
+    """The entries of the bundle at ``path`` if it is signed by ``trusted_key_file`` and its body is at most
+    ``max_bytes``; BundleError otherwise."""
     try:
-        key = trusted_key_file.read_bytes()
-    except OSError as err:
-        raise BundleError(f"cannot read the trusted key {trusted_key_file}: {err.strerror}") from None
+        key = read_trusted_key(trusted_key_file)
+    except KeyFileError as err:
+        raise BundleError(str(err)) from None
     try:
-        bundle = json.loads(path.read_text())
+        with open(path, "rb") as bundle, tempfile.TemporaryFile() as copy:
+            _copy_if_signed(bundle, copy, key, path, trusted_key_file, max_bytes)
+            copy.seek(0)
+            return [_entry(line, path) for line in copy]
     except OSError as err:
         raise BundleError(f"cannot read the bundle {path}: {err.strerror}") from None
-    except (ValueError, UnicodeDecodeError):
-        raise BundleError(f"{path} is not an aikg kernel bundle (not valid JSON; truncated?)") from None
-    if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
-        raise BundleError(f"{path} is not an aikg kernel bundle")
-    if bundle.get("version") != BUNDLE_VERSION:
-        raise BundleError(f"{path} is bundle version {bundle.get('version')}; this aikg reads {BUNDLE_VERSION}")
-    entries = bundle.get("entries")
-    signature = bundle.get("signature")
-    if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries) or not isinstance(signature, str):
-        raise BundleError(f"{path} is a damaged aikg kernel bundle")
-    if not hmac.compare_digest(_body_signature(key, entries), signature):
-        raise BundleError(f"{path} is not signed by the trusted key {trusted_key_file} (or was modified)")
+
+
+def _copy_if_signed(bundle: IO[bytes], copy: IO[bytes], key: bytes, path: Path, trusted: Path, max_bytes: int) -> None:
+    header = bundle.readline(_HEADER_MAX)
+    match = _HEADER.fullmatch(header)
+    if match is None:
+        raise BundleError(f"{path} is not an aikg kernel bundle (or one made by an aikg older than bundle "
+                          f"version {BUNDLE_VERSION}: export it again)")
+    if int(match[1]) != BUNDLE_VERSION:
+        raise BundleError(f"{path} is bundle version {int(match[1])}; this aikg reads {BUNDLE_VERSION}")
+    size = int(match[2])
+    on_disk = os.fstat(bundle.fileno()).st_size
+    if max(size, on_disk - len(header)) > max_bytes:
+        raise BundleError(f"{path} holds {max(size, on_disk - len(header)):,} bytes, over the import cap of "
+                          f"{max_bytes:,} (raise it with --max-size)")
+    mac = hmac.new(key, header, hashlib.sha256)
+    left = size
+    while left:
+        chunk = bundle.read(min(_CHUNK, left))
+        if not chunk:
+            raise BundleError(f"{path} is truncated")
+        mac.update(chunk)
+        copy.write(chunk)
+        left -= len(chunk)
+    trailer = bundle.read(_TRAILER_BYTES + 1)  # one byte more: data after the signature line is damage too
+    if _TRAILER.fullmatch(trailer) is None:
+        raise BundleError(f"{path} is truncated or damaged (no signature line where one belongs)")
+    if not hmac.compare_digest(mac.hexdigest().encode(), trailer[:-1]):
+        raise BundleError(f"{path} is not signed by the trusted key {trusted} (or was modified)")
+
+
+def _entry(line: bytes, path: Path) -> CacheEntry:
     try:
-        parsed = [CacheEntry.from_payload(e.encode()) for e in entries]
-    except (ValueError, TypeError, KeyError) as err:
+        return CacheEntry.from_payload(line)
+    except RecordError as err:
         raise BundleError(f"{path} holds an entry this aikg cannot read: {err}") from None
-    if any(e.schema != SCHEMA_VERSION for e in parsed):
-        raise BundleError(f"{path} holds entries of another schema; this aikg reads schema {SCHEMA_VERSION}")
-    return parsed
 
 
-def import_bundle(cache: KernelCache, path: Path, trusted_key_file: Path) -> ImportResult:
-    added = replaced = unchanged = 0
-    for entry in read_bundle(path, trusted_key_file):
-        if cache.get(entry.key) == entry:
-            unchanged += 1  # re-putting would change nothing but cost a write
-            continue
-        if cache.put(entry).replaced:
-            replaced += 1
-        else:
-            added += 1
-    return ImportResult(added, replaced, unchanged)
+def import_bundle(cache: KernelCache, path: Path, trusted_key_file: Path,
+                  max_bytes: int = DEFAULT_MAX_BUNDLE_BYTES) -> ImportResult:
+    entries = read_bundle(path, trusted_key_file, max_bytes)
+    fresh = [entry for entry in entries if cache.get(entry.key) != entry]  # re-putting the same changes nothing
+    replaced = cache.put_many(fresh).replaced if fresh else 0
+    return ImportResult(len(fresh) - replaced, replaced, len(entries) - len(fresh))

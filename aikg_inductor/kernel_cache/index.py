@@ -1,7 +1,7 @@
 """Nearest accepted kernels for a task: FAISS over entry feature vectors, one index per (device, arch, DSL).
 
 The index is derived data. It is saved beside the store in one signed file, replaced atomically, and rebuilt from
-the store whenever it is missing, unreadable, signed by another secret or built for another fingerprint; a broken
+the store whenever it is missing, unreadable, signed by another secret or built for another revision; a broken
 index costs a rebuild, never a wrong kernel, because every hit is read back through ``KernelCache.get``.
 """
 
@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import secrets
-from pathlib import Path
 from typing import Iterator, NamedTuple
 
 import faiss
@@ -32,7 +31,7 @@ _HNSW_NEIGHBOURS = 32
 _HNSW_EF_SEARCH = 128
 _MAGIC = b"AIKGIDX1"
 _SIG_HEX = 64
-_FORMAT = 1
+_FORMAT = 2  # 2: keyed on the store's revision
 _SEARCH_SLACK = 8  # extra neighbours fetched so that a few refused entries still leave k answers
 
 
@@ -64,7 +63,7 @@ class KernelIndex:
         # One file per embedder: processes using different embedders must not keep rebuilding each other's index.
         self.path = cache.directory / f"index-{self.embedder.name}.bin"
         self._groups: dict[GroupKey, _Group] = {}
-        self._fingerprint: str | None = None  # fingerprint of the store the in-memory groups were built from
+        self._revision: str | None = None  # revision of the store the in-memory groups were built from
 
     # ----------------------------------------------------------------------------------------- queries
 
@@ -99,9 +98,9 @@ class KernelIndex:
         """Store ``entry`` in the cache and index it without a rebuild when nothing else changed the store."""
         self.refresh()
         result = self.cache.put(entry)
-        if result.previous_fingerprint != self._fingerprint or result.replaced:
+        if result.previous_revision != self._revision or result.replaced:
             # Another process wrote meanwhile, or the entry had a vector already: the next query rebuilds.
-            self._fingerprint = None
+            self._revision = None
             return result
         vector = self.embedder.embed_many([_embed_input(entry)])
         key = GroupKey(entry.device_type, entry.arch, entry.dsl)
@@ -114,19 +113,19 @@ class KernelIndex:
         else:
             group.index.add(vector)
             group.keys.append(entry.key)
-        self._fingerprint = result.fingerprint
+        self._revision = result.revision
         self._save()  # accepts are rare (one per tuned kernel), so saving each time keeps other processes current
         return result
 
     def refresh(self) -> bool:
         """Bring the in-memory index up to the store; True if it had to be rebuilt from the store."""
-        current = self.cache.fingerprint()
-        if self._fingerprint == current:
+        current = self.cache.revision()
+        if self._revision == current:
             return False
         try:
-            fingerprint, groups = self._load()
-            if fingerprint == current:
-                self._groups, self._fingerprint = groups, fingerprint
+            revision, groups = self._load()
+            if revision == current:
+                self._groups, self._revision = groups, revision
                 return False
             log.info("aikg: kernel index %s is stale; rebuilding it from the store", self.path.name)
         except FileNotFoundError:
@@ -137,9 +136,9 @@ class KernelIndex:
         return True
 
     def rebuild(self) -> None:
-        # Read the fingerprint first: an entry written during the scan makes it differ, so the next query rebuilds
+        # Read the revision first: an entry written during the scan makes it differ, so the next query rebuilds
         # again rather than trusting an index that may have missed that entry.
-        fingerprint = self.cache.fingerprint()
+        revision = self.cache.revision()
         by_group: dict[GroupKey, list[CacheEntry]] = {}
         for entry in self.cache.entries():
             by_group.setdefault(GroupKey(entry.device_type, entry.arch, entry.dsl), []).append(entry)
@@ -148,7 +147,7 @@ class KernelIndex:
                 [_embed_input(e) for e in entries])))
             for key, entries in by_group.items()
         }
-        self._fingerprint = fingerprint
+        self._revision = revision
         self._save()
 
     # ----------------------------------------------------------------------------------------- faiss
@@ -166,7 +165,9 @@ class KernelIndex:
     # File: magic, HMAC (hex) of the body, body = 8-byte header length, JSON header, serialised faiss indexes.
 
     def _save(self) -> None:
-        header: dict = {"format": _FORMAT, "fingerprint": self._fingerprint, "embedder": self.embedder.name,
+        if self.cache.read_only:
+            return  # served from a read-only folder: the index lives in memory
+        header: dict = {"format": _FORMAT, "revision": self._revision, "embedder": self.embedder.name,
                         "dim": self.embedder.dim, "groups": []}
         blobs, offset = [], 0
         for key, group in self._groups.items():
@@ -217,7 +218,7 @@ class KernelIndex:
             raise
         except Exception as err:  # noqa: BLE001 - a signed but unreadable file (older aikg, faiss change)
             raise IndexCorruptError(f"cannot parse it: {err}") from None
-        return header["fingerprint"], groups
+        return header["revision"], groups
 
 
 @contextlib.contextmanager

@@ -1,7 +1,12 @@
-"""The store of accepted kernels: diskcache on disk, every entry signed with HMAC under a per-cache secret.
+"""The store of accepted kernels: diskcache on disk, every record signed with HMAC under a per-cache secret.
 
-An entry whose signature or schema does not check out is reported once and never returned: accepted kernels are
-code that later processes run without asking, so a tampered entry must be inert.
+A record whose signature or schema does not check out, or that is not the one the cache signed last for its key
+(see ``manifest``: rollback), is reported once and never returned: accepted kernels are code that later processes
+run without asking, so a tampered or rolled-back entry must be inert.
+
+A cache in a directory this process cannot write (a read-only mount, a container image) is opened read-only:
+lookups, the fingerprint, ``verify`` and listing work without writing anything; writes raise
+``CacheUnavailableError``.
 """
 
 from __future__ import annotations
@@ -12,21 +17,32 @@ import hmac
 import json
 import logging
 import os
-import secrets
-import time
+import sqlite3
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Callable, Iterator, Literal, Sequence
 
 import diskcache
 
+from .keys import KeyFileError, load_or_create_key
+from .manifest import (
+    Listed,
+    Manifest,
+    ManifestError,
+    empty_manifest,
+    manifest_stamp,
+    read_manifest,
+    with_records,
+    write_lock,
+    write_manifest,
+)
+from .records import LEGACY_SCHEMA, SCHEMA_VERSION, CacheEntry, RecordError
+
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-_FINGERPRINT = "__fingerprint__"
-_MODULUS = 2**256
-_SECRET_BYTES = 32
 _SIG_HEX = 64  # sha256 HMAC in hex
-_EMPTY_TOTAL = f"{0:064x}"
+_EMPTY_SET = "0" * 32
+SECRET_FILE = "secret.key"
+STORE_FOLDER = "kernels"
 
 
 class CacheUnavailableError(RuntimeError):
@@ -38,42 +54,13 @@ class UnsafeRecordError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
-class CacheEntry:
-    """One accepted kernel and why it was accepted."""
-
-    key: str
-    source: str  # normalised, as KernelTask.source: the kernel name is the placeholder
-    dsl: str
-    device_type: str
-    arch: str
-    torch_version: str
-    triton_version: str | None
-    origins: tuple[str, ...]
-    verification: dict[str, Any]  # the verifier's report: seeds, sizes, errors, tolerances, timings, card
-    provenance: dict[str, Any]  # proposer, model, prompt hash
-    created: float = dataclasses.field(default_factory=time.time)
-    schema: int = SCHEMA_VERSION
-    # Retrieval: feature tokens of the task (features.task_features) and the Designer's sketch; both optional so
-    # that the index can still place an entry stored without them (by its origins).
-    features: dict[str, float] = dataclasses.field(default_factory=dict)
-    sketch: str | None = None
-
-    def payload(self) -> bytes:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True).encode()
-
-    @classmethod
-    def from_payload(cls, raw: bytes) -> CacheEntry:
-        data = json.loads(raw)
-        return cls(**{**data, "origins": tuple(data["origins"])})
-
-
-@dataclasses.dataclass(frozen=True)
 class PutResult:
-    """What one ``put`` did to the accepted set, read inside the write transaction (so exact under concurrency)."""
+    """What one ``put`` did, read under the write lock (so exact under concurrency). Revisions name states of the
+    manifest: equal revisions mean no write happened in between."""
 
-    previous_fingerprint: str
-    fingerprint: str
-    replaced: bool
+    previous_revision: str
+    revision: str
+    replaced: int  # how many of the written keys held an entry before (0 or 1 for one put)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,10 +72,13 @@ class Platform:
     arch_by_device: dict[str, str]  # device type -> arch; a device type missing here is not judged on arch
 
 
+FindingStatus = Literal["tampered", "rolled-back", "stale"]
+
+
 @dataclasses.dataclass(frozen=True)
 class Finding:
     key: str
-    status: Literal["tampered", "stale"]
+    status: FindingStatus
     reason: str
 
 
@@ -106,54 +96,157 @@ class _SafeDisk(diskcache.Disk):
         return super().fetch(mode, filename, value, read)
 
 
-def _entry_hash(key: str, signature: str) -> int:
-    return int.from_bytes(hashlib.sha256(f"{key}:{signature}".encode()).digest(), "big")
+class ReadOnlyDiskcache:
+    """The reading part of ``diskcache.Cache`` (get, iterkeys, in) over a diskcache folder opened read-only; values
+    that would need unpickling are refused (``UnsafeRecordError``). The kernel cache and the search history use it
+    on folders this process cannot write.
+
+    diskcache's own constructor writes (tables, settings), so it cannot open a read-only database. This reads its
+    table directly (the same rows, decoded by the same ``_SafeDisk``) through an sqlite connection opened with
+    ``mode=ro``, or ``immutable=1`` where sqlite cannot even create its shared-memory file beside the database (a
+    read-only file system); writers must then not change the database underneath, which a read-only mount ensures.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._disk = _SafeDisk(str(folder))
+        self._db = self._connect(folder / "cache.db")
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        if not path.is_file():
+            raise CacheUnavailableError(f"no kernel database at {path}")
+        last: Exception | None = None
+        for flags in ("mode=ro", "mode=ro&immutable=1"):
+            try:
+                db = sqlite3.connect(f"{path.resolve().as_uri()}?{flags}", uri=True, check_same_thread=False)
+                db.execute("SELECT COUNT(*) FROM Cache").fetchone()
+                return db
+            except sqlite3.Error as err:
+                last = err
+        raise CacheUnavailableError(f"cannot read the kernel database {path}: {last}")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        row = self._db.execute("SELECT mode, filename, value FROM Cache WHERE key = ? AND raw = 1 AND "
+                               "(expire_time IS NULL OR expire_time > strftime('%s', 'now'))", (key,)).fetchone()
+        return default if row is None else self._disk.fetch(row[0], row[1], row[2], False)
+
+    def __contains__(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def iterkeys(self) -> Iterator[Any]:
+        for key, raw in self._db.execute("SELECT key, raw FROM Cache ORDER BY rowid").fetchall():
+            yield self._disk.get(key, bool(raw))
+
+    def volume(self) -> int:
+        return sum(f.stat().st_size for f in self._folder.rglob("*") if f.is_file())
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _entry_set_hash(valid: list[tuple[str, str]]) -> str:
+    """The fingerprint of a set of (key, record signature) pairs."""
+    if not valid:
+        return _EMPTY_SET
+    digest = hashlib.sha256()
+    for key, signature in sorted(valid):
+        digest.update(f"{key}:{signature}\n".encode())
+    return digest.hexdigest()[:32]
 
 
 def _split(record: Any) -> tuple[str, bytes]:
     if not isinstance(record, bytes) or len(record) <= _SIG_HEX or record[_SIG_HEX:_SIG_HEX + 1] != b":":
-        raise ValueError("record is not <signature>:<payload>")
+        raise RecordError("record is not <signature>:<payload>")
     return record[:_SIG_HEX].decode("ascii", errors="replace"), record[_SIG_HEX + 1:]
+
+
+def _record_payload(entry: CacheEntry, sequence: int) -> bytes:
+    """What is signed and stored: the entry and the sequence number the manifest gives it."""
+    return json.dumps({"entry": entry.to_json(), "sequence": sequence}, sort_keys=True).encode()
+
+
+def _parse_record_payload(payload: bytes) -> tuple[CacheEntry, int | None]:
+    """The entry and its sequence number (None for a schema-1 record, written before sequence numbers)."""
+    try:
+        data = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        raise RecordError("not JSON") from None
+    if isinstance(data, dict) and data.get("schema") == LEGACY_SCHEMA:
+        return CacheEntry.from_json(data), None
+    if not isinstance(data, dict) or set(data) != {"entry", "sequence"} or not isinstance(data["sequence"], int):
+        raise RecordError(f"not a schema-{SCHEMA_VERSION} record")
+    return CacheEntry.from_json(data["entry"]), data["sequence"]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Change:
+    """A write planned against the manifest as it was: the new manifest, the store operation, and whether the key
+    held an entry before."""
+
+    manifest: Manifest
+    store: Callable[[], Any]
+    replaced: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _Verdict:
+    entry: CacheEntry | None
+    signature: str
+    status: FindingStatus | None  # None: served
+    reason: str
 
 
 class KernelCache:
     """Accepted kernels by exact task key.
 
-    ``fingerprint()`` names the accepted set: it changes exactly when an entry is added, replaced or removed, and
-    is the same in every process that opens the same directory.
+    ``fingerprint()`` names the set of entries that verify (signature, schema and manifest): it changes when an
+    entry is added, replaced or removed, and also when one is tampered with or rolled back behind the cache's back,
+    and is the same in every process that opens the same directory. It reads every record, so it is taken once per
+    compile, not per lookup.
     """
 
-    def __init__(self, directory: Path | str) -> None:
+    def __init__(self, directory: Path | str, read_only: bool | None = None) -> None:
+        """``read_only``: None opens read-only exactly when the directory cannot be written."""
         self.directory = Path(directory)
+        if self.directory.exists() and not self.directory.is_dir():
+            raise CacheUnavailableError(f"cannot open the kernel cache at {self.directory}: it is a file, not a folder")
+        self.read_only = not _writable(self.directory) if read_only is None else read_only
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._secret = load_or_create_secret(self.directory / "secret.key")
-            # No eviction: an entry dropped behind our back would leave the fingerprint naming a set we lost.
-            self._db = diskcache.Cache(str(self.directory / "kernels"), disk=_SafeDisk, eviction_policy="none")
-        except CacheUnavailableError:
-            raise
+            if self.read_only and not (self.directory / SECRET_FILE).is_file():
+                raise CacheUnavailableError("there is no cache there, and this process cannot create one (read-only)")
+            if not self.read_only:
+                self.directory.mkdir(parents=True, exist_ok=True)
+            self._secret = load_or_create_key(self.directory / SECRET_FILE, create=not self.read_only)
+            self._db = self._open_records()
+        except (CacheUnavailableError, KeyFileError) as err:
+            raise CacheUnavailableError(f"cannot open the kernel cache at {self.directory}: {err}") from None
         except Exception as err:  # noqa: BLE001 - OSError, sqlite errors: all mean the cache cannot be used
             raise CacheUnavailableError(f"cannot open the kernel cache at {self.directory}: {err}") from None
         self._warned: set[str] = set()
+        self._manifest_at: tuple[tuple[int, int, int] | None, Manifest | None, str] | None = None
+        self._legacy_only: bool | None = None
+
+    def _open_records(self) -> Any:
+        folder = self.directory / STORE_FOLDER
+        if self.read_only:
+            return ReadOnlyDiskcache(folder)
+        # No eviction: an entry dropped behind our back would be lost without a trace in the manifest.
+        return diskcache.Cache(str(folder), disk=_SafeDisk, eviction_policy="none")
 
     # ----------------------------------------------------------------------------------------- reading
 
     def get(self, key: str) -> CacheEntry | None:
-        try:
-            record = self._db.get(key)
-        except UnsafeRecordError as err:
-            self._warn(key, str(err))
+        verdict = self._judge(key)
+        if verdict is None:
             return None
-        if record is None:
-            return None
-        entry, reason = self._check(key, record)
-        if entry is None:
-            self._warn(key, reason)
-        return entry
+        if verdict.entry is None:
+            self._warn(key, verdict.reason)
+        return verdict.entry
 
     def keys(self) -> Iterator[str]:
         for key in self._db.iterkeys():
-            if isinstance(key, str) and key != _FINGERPRINT:
+            if isinstance(key, str):
                 yield key
 
     def entries(self) -> Iterator[CacheEntry]:
@@ -174,30 +267,41 @@ class KernelCache:
         return sum(1 for _ in self.keys())
 
     def fingerprint(self) -> str:
-        return self._total()[:32]
+        """The set of entries ``get`` would return, as 32 hex digits (the same in every process). Warns (once per
+        key) about each entry it leaves out: on a warm graph cache no ``get`` may ever run to say so."""
+        valid = []
+        for key in self.keys():
+            verdict = self._judge(key)
+            if verdict is not None and verdict.entry is not None:
+                valid.append((key, verdict.signature))
+            elif verdict is not None:
+                self._warn(key, verdict.reason)
+        return _entry_set_hash(valid)
+
+    def revision(self) -> str:
+        """Names the last write (cheap: one stat): what the index keys on. It does not see edits made outside aikg;
+        whatever reads through ``get`` is judged afresh anyway."""
+        return self._manifest()[2]
 
     def volume(self) -> int:
         """Bytes the store takes on disk (database and value files)."""
         return int(self._db.volume())
 
     def verify_all(self, platform: Platform | None = None) -> list[Finding]:
-        """Every entry that ``get`` would refuse (tampered) or that cannot serve ``platform`` (stale)."""
+        """Every entry that ``get`` would refuse (tampered, rolled back) or that cannot serve ``platform`` (stale)."""
         findings = [
             Finding(repr(key)[:40], "tampered", "key not written by aikg")
             for key in self._db.iterkeys()
             if not isinstance(key, str)
         ]
         for key in self.keys():
-            try:
-                record = self._db.get(key)
-            except UnsafeRecordError as err:
-                findings.append(Finding(key, "tampered", str(err)))
+            verdict = self._judge(key)
+            if verdict is None:
                 continue
-            entry, reason = self._check(key, record)
-            if entry is None:
-                findings.append(Finding(key, "tampered", reason))
-            elif platform is not None:
-                stale = _staleness(entry, platform)
+            if verdict.status is not None:
+                findings.append(Finding(key, verdict.status, verdict.reason))
+            elif platform is not None and verdict.entry is not None:
+                stale = _staleness(verdict.entry, platform)
                 if stale:
                     findings.append(Finding(key, "stale", stale))
         return findings
@@ -205,40 +309,88 @@ class KernelCache:
     # ----------------------------------------------------------------------------------------- writing
 
     def put(self, entry: CacheEntry) -> PutResult:
-        payload = entry.payload()
-        signature = self._sign(payload)
-        try:
-            with self._db.transact():
-                previous = self._total()
-                total = int(previous, 16)
-                old_signature = self._stored_signature(entry.key)
-                if old_signature is not None:
-                    total -= _entry_hash(entry.key, old_signature)
-                total += _entry_hash(entry.key, signature)
-                current = f"{total % _MODULUS:064x}"
-                self._db.set(entry.key, signature.encode() + b":" + payload)
-                self._db.set(_FINGERPRINT, current)
-        except Exception as err:  # noqa: BLE001 - disk full, read-only: the caller keeps Inductor's kernel
-            raise CacheUnavailableError(f"cannot write to the kernel cache at {self.directory}: {err}") from None
-        return PutResult(previous[:32], current[:32], old_signature is not None)
+        """Store ``entry`` under its key, replacing any earlier record; raises CacheUnavailableError if it cannot."""
+        return self.put_many([entry])
+
+    def put_many(self, entries: Sequence[CacheEntry]) -> PutResult:
+        """Store ``entries`` in one write (one manifest update: what an import of many entries needs);
+        ``replaced`` counts those whose key held an entry."""
+        def change(manifest: Manifest) -> _Change:
+            records = {}
+            for sequence, entry in enumerate(entries, start=manifest.sequence + 1):
+                payload = _record_payload(entry, sequence)
+                records[entry.key] = self._sign(payload).encode() + b":" + payload
+            # Entries under one key: the last wins, as it would in a loop of puts.
+            changes = [(entry.key, records[entry.key][:_SIG_HEX].decode()) for entry in entries]
+
+            def store() -> None:
+                for key, record in records.items():
+                    self._db.set(key, record)
+
+            return _Change(with_records(manifest, changes, self._secret), store,
+                           sum(manifest.live(key) for key in records))
+
+        return self._write(change)
 
     def remove(self, key: str) -> bool:
-        try:
-            with self._db.transact():
-                if key not in self._db:
-                    return False
-                old_signature = self._stored_signature(key)
-                total = int(self._total(), 16)
-                if old_signature is not None:
-                    total -= _entry_hash(key, old_signature)
-                self._db.delete(key)
-                self._db.set(_FINGERPRINT, f"{total % _MODULUS:064x}")
-        except Exception as err:  # noqa: BLE001 - as in put
-            raise CacheUnavailableError(f"cannot write to the kernel cache at {self.directory}: {err}") from None
-        return True
+        """Remove ``key``; the manifest remembers the removal, so an older copy of it put back is refused."""
+        def change(manifest: Manifest) -> _Change:
+            present = key in self._db or manifest.live(key)
+            return _Change(with_records(manifest, [(key, None)], self._secret), lambda: self._db.delete(key),
+                           int(present))
+
+        return self._write(change).replaced > 0
 
     def close(self) -> None:
         self._db.close()
+
+    def _write(self, change: Callable[[Manifest], _Change]) -> PutResult:
+        if self.read_only:
+            raise CacheUnavailableError(f"the kernel cache at {self.directory} is read-only (a folder this process "
+                                        "cannot write); nothing was written")
+        try:
+            with write_lock(self.directory):
+                before = self._manifest_for_write()
+                planned = change(before)
+                write_manifest(self.directory, planned.manifest)  # first: a crash before the record refuses it
+                try:
+                    with self._db.transact():
+                        planned.store()
+                except BaseException:
+                    write_manifest(self.directory, before)
+                    raise
+                self._manifest_at = (manifest_stamp(self.directory), planned.manifest,
+                                     planned.manifest.signature[:32])
+        except Exception as err:  # noqa: BLE001 - disk full, read-only: the caller keeps Inductor's kernel
+            raise CacheUnavailableError(f"cannot write to the kernel cache at {self.directory}: {err}") from None
+        finally:
+            self._legacy_only = None
+        return PutResult(before.signature[:32], planned.manifest.signature[:32], planned.replaced)
+
+    def _manifest_for_write(self) -> Manifest:
+        """The manifest as it is on disk now (under the lock). A cache written by aikg before manifests existed
+        gets one listing its valid records; a missing or broken manifest is started afresh (with a warning): the
+        records it listed stay refused."""
+        stamp, manifest, error = self._manifest()  # read again only if another process replaced it
+        if manifest is not None:
+            return manifest
+        if stamp is not None:
+            log.warning("aikg: %s in %s; starting a new one (its entries stay refused)", error, self.directory)
+            return empty_manifest(self._secret)
+        if self._store_is_legacy_only():
+            return empty_manifest(self._secret, self._adopt_legacy())
+        if any(True for _ in self.keys()):
+            log.warning("aikg: the manifest of %s is missing; starting a new one (its entries stay refused)",
+                        self.directory)
+        return empty_manifest(self._secret)
+
+    def _adopt_legacy(self) -> dict[str, Listed]:
+        adopted = {}
+        for key in self.keys():
+            verdict = self._judge(key)
+            if verdict is not None and verdict.entry is not None:
+                adopted[key] = (1, verdict.signature)
+        return adopted
 
     # ----------------------------------------------------------------------------------------- signing
 
@@ -252,39 +404,85 @@ class KernelCache:
     def _sign(self, payload: bytes) -> str:
         return hmac.new(self._secret, payload, hashlib.sha256).hexdigest()
 
-    def _total(self) -> str:
-        value = self._db.get(_FINGERPRINT, _EMPTY_TOTAL)
-        if not isinstance(value, str) or len(value) != 64:
-            # Only an outside edit gets here; a wrong fingerprint costs Inductor cache misses, never a bad kernel.
-            log.warning("aikg: the cache fingerprint in %s is damaged; starting it from zero", self.directory)
-            return _EMPTY_TOTAL
-        return value
+    # ----------------------------------------------------------------------------------------- judging
 
-    def _stored_signature(self, key: str) -> str | None:
-        # The fingerprint counts what was signed, valid or not, so removing a tampered entry keeps it consistent.
+    def _judge(self, key: str) -> _Verdict | None:
+        """None when there is no record under ``key``; else whether it may be served and why not."""
         try:
-            return _split(self._db.get(key))[0]
-        except (UnsafeRecordError, ValueError):
+            record = self._db.get(key)
+        except UnsafeRecordError as err:
+            return _Verdict(None, "", "tampered", str(err))
+        except OSError as err:  # a value file missing or unreadable
+            return _Verdict(None, "", "tampered", f"cannot read its value file: {err.strerror}")
+        if record is None:
             return None
-
-    def _check(self, key: str, record: Any) -> tuple[CacheEntry | None, str]:
         try:
             signature, payload = _split(record)
             if not hmac.compare_digest(self._sign(payload), signature):
-                raise ValueError("signature does not match (entry modified outside aikg?)")
-            entry = CacheEntry.from_payload(payload)
-            if entry.schema != SCHEMA_VERSION:
-                raise ValueError(f"schema {entry.schema}, this aikg reads {SCHEMA_VERSION}")
+                raise RecordError("signature does not match (entry modified outside aikg?)")
+            entry, sequence = _parse_record_payload(payload)
             if entry.key != key:
-                raise ValueError("entry is filed under another key")
-            return entry, ""
-        except Exception as err:  # noqa: BLE001 - anything wrong with an entry makes it inert
-            return None, str(err)
+                raise RecordError("entry is filed under another key")
+        except RecordError as err:
+            return _Verdict(None, "", "tampered", str(err))
+        return self._against_manifest(entry, key, signature, sequence)
+
+    def _against_manifest(self, entry: CacheEntry, key: str, signature: str, sequence: int | None) -> _Verdict:
+        """A validly signed record is served only if it is the one the manifest names for its key."""
+        stamp, manifest, error = self._manifest()
+        if manifest is None and stamp is not None:
+            return _Verdict(None, signature, "tampered", f"the cache's {error}")
+        if manifest is None:
+            if sequence is None and self._store_is_legacy_only():
+                return _Verdict(entry, signature, None, "")  # written before manifests: it stands on its signature
+            return _Verdict(None, signature, "rolled-back", "the cache's manifest.json is missing, so this record "
+                            "cannot be shown to be the latest for its key")
+        reason = manifest.judge(key, signature, sequence)
+        return _Verdict(None, signature, "rolled-back", reason) if reason else _Verdict(entry, signature, None, "")
+
+    def _manifest(self) -> tuple[tuple[int, int, int] | None, Manifest | None, str]:
+        """(file stamp, manifest or None, revision or the reason it cannot be trusted), read again only when the
+        file was replaced."""
+        stamp = manifest_stamp(self.directory)
+        if self._manifest_at is not None and self._manifest_at[0] == stamp:
+            return self._manifest_at
+        try:
+            manifest = read_manifest(self.directory, self._secret)
+            state = (stamp, manifest, manifest.signature[:32] if manifest else "none")
+        except ManifestError as err:
+            state = (stamp, None, str(err))
+        self._manifest_at = state
+        return state
+
+    def _store_is_legacy_only(self) -> bool:
+        """No record of the current schema: the store was written by an aikg from before manifests (checked once;
+        only aikg of this version writes current-schema records, and it writes a manifest first)."""
+        if self._legacy_only is None:
+            self._legacy_only = not any(_is_current_schema(self._db, key) for key in self.keys())
+        return self._legacy_only
 
     def _warn(self, key: str, reason: str) -> None:
         if key not in self._warned:
             self._warned.add(key)
             log.warning("aikg: ignoring cache entry %s: %s", key[:12], reason)
+
+
+def _is_current_schema(db: Any, key: str) -> bool:
+    try:
+        record = db.get(key)
+        return _split(record)[1].startswith(b'{"entry":')
+    except (UnsafeRecordError, RecordError, OSError):
+        return False
+
+
+def _writable(directory: Path) -> bool:
+    """Whether this process may write the cache: the folder (or the nearest one above it that exists) and, if
+    present, the store's folder and database. ``os.access`` also answers for root on a read-only mount (EROFS)."""
+    if not directory.exists():
+        parent = next((p for p in directory.parents if p.exists()), None)
+        return parent is not None and os.access(parent, os.W_OK | os.X_OK)
+    paths = [directory, directory / STORE_FOLDER, directory / STORE_FOLDER / "cache.db"]
+    return all(os.access(p, os.W_OK) for p in paths if p.exists())
 
 
 def _staleness(entry: CacheEntry, platform: Platform) -> str:
@@ -296,20 +494,3 @@ def _staleness(entry: CacheEntry, platform: Platform) -> str:
     if here is not None and here != entry.arch:
         return f"built for {entry.device_type} {entry.arch}, this machine is {here}"
     return ""
-
-
-def load_or_create_secret(path: Path) -> bytes:
-    """A 32-byte key in ``path`` (mode 0600), created on first use; safe when several processes race to create it."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        # Another process may have created the file a moment ago and not written it yet.
-        for _ in range(100):
-            secret = path.read_bytes()
-            if len(secret) == _SECRET_BYTES:
-                return secret
-            time.sleep(0.01)
-        raise CacheUnavailableError(f"the key file {path} is damaged; remove it to start a new one") from None
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(secrets.token_bytes(_SECRET_BYTES))
-    return path.read_bytes()

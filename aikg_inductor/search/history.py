@@ -16,6 +16,7 @@ from typing import Any, Iterator, Sequence
 
 import diskcache
 
+from ..kernel_cache.store import ReadOnlyDiskcache
 from ..task import KernelTask
 from ..verify.report import VerificationReport
 from .proposers.base import Attempt, Candidate
@@ -107,13 +108,14 @@ class LoggedAttempt:
 class SearchHistory:
     """Attempts and run summaries per task key, in ``directory`` (usually ``<cache_dir>/history``)."""
 
-    def __init__(self, directory: Path | str) -> None:
+    def __init__(self, directory: Path | str, read_only: bool = False) -> None:
+        """``read_only``: for readers (the report), which must work on a read-only mount; writes then fail."""
         self.directory = Path(directory)
-        self._db = diskcache.Cache(str(self.directory))
+        self._db: Any = ReadOnlyDiskcache(self.directory) if read_only else diskcache.Cache(str(self.directory))
 
     @classmethod
-    def beside(cls, cache_dir: Path | str) -> SearchHistory:
-        return cls(Path(cache_dir) / "history")
+    def beside(cls, cache_dir: Path | str, read_only: bool = False) -> SearchHistory:
+        return cls(Path(cache_dir) / "history", read_only)
 
     # ------------------------------------------------------------------ writing
 

@@ -49,7 +49,7 @@ class RetrievalProposer:
             if entry.key == task.key or entry.dsl != task.dsl:
                 continue
             notes = {"from_task": entry.key, "similarity": round(float(score), 4)}
-            if (config := entry.provenance.get("config")) and (source := _with_config(task, config)):
+            if (config := entry.provenance.config) and (source := _with_config(task, config)):
                 found.append((source, {**notes, "config": config}))
             if tuple(entry.origins) == tuple(task.origins):
                 found.append((entry.source, notes))
