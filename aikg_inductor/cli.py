@@ -793,11 +793,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    from .kernel_cache import CacheUnavailableError
     from .problem import ProblemError
 
     try:
         return args.func(args)
-    except (UsageError, ProblemError, OptionsError) as err:
+    except (UsageError, ProblemError, OptionsError, CacheUnavailableError) as err:
         print(f"aikg: error: {err}", file=sys.stderr)
         return 2
 

@@ -157,7 +157,7 @@ def tune(
     (``ray`` or ``ray://HOST:PORT``) tunes on a Ray cluster instead of this machine's devices (``cluster.py``);
     then ``proposers`` must pickle."""
     options = resolve_options(options)
-    cache = KernelCache(options.cache_dir)
+    cache = KernelCache(options.cache_dir, read_only=False)  # tuning writes: an unwritable cache is one line
     tasks = collect_tasks(targets, device, dtype, on_skip)
     if progress is not None:
         progress.kernels_found(len(tasks))

@@ -453,7 +453,8 @@ def test_bad_cache_dir_is_one_line_and_exit_2_and_loses_nothing(tmp_path, capsys
     a_file = tmp_path / "file"
     a_file.write_text("not a cache")
     for argv in (("cache", "--cache-dir", str(a_file), "ls"), ("cache", "import", str(a_file), "--cache-dir",
-                                                                str(a_file), "--trust", str(a_file))):
+                                                                str(a_file), "--trust", str(a_file)),
+                 ("tune", str(REPO / "examples" / "softmax_scale.py"), "--cache-dir", str(a_file))):
         code, _, err = run_cli(capsys, *argv)
         assert code == 2 and "is a file" in err and err.count("\n") == 1, err
 

@@ -86,4 +86,4 @@ def test_store_puts_an_accepted_candidate_into_the_cache_as_the_search_does(task
     assert "not stored: the cache at" in capsys.readouterr().err
     entry = KernelCache(cache_dir).get(key)  # signed like any entry: get() checks it
     assert entry is not None and entry.source == FUSED.read_text()
-    assert entry.provenance["proposer"] == "aikg verify" and entry.verification["speedup"] == 1.5
+    assert entry.provenance.proposer == "aikg verify" and entry.verification.speedup == 1.5
