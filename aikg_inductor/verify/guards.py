@@ -1,16 +1,22 @@
-"""Static guards: reasons to reject a candidate source before anything compiles or runs it.
+"""Static guards: the proofs a candidate must pass before anything loads it.
 
-These are cheap text and syntax checks against cheating and against side effects outside the kernel; they are not
-a sandbox (the worker process is the containment). Each rejection names its rule, prefixed ``guard:``:
+Accepted kernels later run unsandboxed in the user's process, so these are allowlists, not blocklists. Source
+checks run first (cheap, no compiler); for C++ the compiled object is then proved too (``objcheck``: what it links
+against, what runs at load, what state it keeps). Each rejection names its rule, prefixed ``guard:``:
 
 - ``guard:signature``     the kernel's parameter list (and, for Triton, decorator kind) differs from the baseline's
 - ``guard:include``       C++ ``#include`` of anything but Inductor's ``cpp_prefix.h``; Python import off the allowlist
-- ``guard:preprocessor``  C++ preprocessor directives other than that include and ``#pragma`` (macros hide names)
+- ``guard:preprocessor``  C++ preprocessor directives other than that include and allowed pragmas (macros hide names)
+- ``guard:pragma``        a ``#pragma`` / ``_Pragma`` off the allowlist (OpenMP loops, GCC unroll/ivdep)
 - ``guard:asm``           inline assembly
 - ``guard:torch``         calls into torch / ATen / the Python C API instead of computing in the kernel
 - ``guard:system``        files, network, processes, signals, dynamic loading, memory mapping, threads, environment
 - ``guard:eval``          ``eval``/``exec``/``compile``/``__import__`` and reflection that reaches them
-- ``guard:load-time-code`` C++ constructors/destructors that run when the library is loaded or unloaded
+- ``guard:ast``           a Triton module construct outside what Inductor's own kernel modules contain
+- ``guard:symbol``        the compiled C++ object needs a symbol off the allowlist, or exports one
+- ``guard:static-state``  the compiled C++ object has writable static or thread-local data of its own
+- ``guard:load-time-code`` C++ constructors/destructors (source attributes or, in the object, load-time sections
+                          beyond what Inductor's header registers)
 - ``guard:syntax``        a Triton source that does not parse
 """
 
@@ -18,9 +24,12 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import logging
 import re
 
 from ..task import KernelTask
+
+log = logging.getLogger(__name__)
 
 KERNEL_NAME = "Placeholder.KERNEL_NAME"
 CPP_ALLOWED_INCLUDE = "#include <torch/csrc/inductor/cpp_prefix.h>"
@@ -35,16 +44,49 @@ class GuardViolation:
         return f"{self.rule}: {self.message}"
 
 
+class GuardRejected(Exception):
+    """A static proof failed: the candidate must not be loaded. Carries the violation (rule and message)."""
+
+    def __init__(self, violation: GuardViolation) -> None:
+        super().__init__(str(violation))
+        self.violation = violation
+
+    @property
+    def rule(self) -> str:
+        return self.violation.rule
+
+
+def raise_if(violation: GuardViolation | None) -> None:
+    if violation is not None:
+        raise GuardRejected(violation)
+
+
 def check(task: KernelTask, source: str) -> GuardViolation | None:
-    """The first rule ``source`` breaks as a replacement for ``task``'s kernel, or None."""
+    """The first rule ``source`` breaks as a replacement for ``task``'s kernel, or None.
+
+    For C++ this compiles the source (the compiler is the only process started; nothing of the candidate runs)
+    and proves the object as well: see ``dsl.cpp_cpu.CppCpuAdapter.prepare``.
+    """
     if task.dsl == "cpp-cpu":
-        return check_cpp(task.source, source)
+        return check_cpp(task.source, source) or _prove_cpp_object(task, source)
     if task.dsl.startswith("triton"):
         return check_triton(task.source, source)
     return GuardViolation("guard:dsl", f"no guards for DSL {task.dsl!r}; refusing to run unchecked code")
 
 
 # ------------------------------------------------------------------------------------------------------- C++
+
+
+def _prove_cpp_object(task: KernelTask, source: str) -> GuardViolation | None:
+    from ..dsl.cpp_cpu import ADAPTER
+
+    try:
+        ADAPTER.prepare(task, source)
+    except GuardRejected as rejected:
+        return rejected.violation
+    except Exception as err:  # noqa: BLE001 - what does not compile is never loaded; the compile stage reports it
+        log.debug("aikg: no object to prove, the candidate does not compile: %s", err)
+    return None
 
 _CPP_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 _CPP_LITERAL = re.compile(r'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'')
