@@ -32,7 +32,6 @@ from ..task import KernelTask
 log = logging.getLogger(__name__)
 
 KERNEL_NAME = "Placeholder.KERNEL_NAME"
-CPP_ALLOWED_INCLUDE = "#include <torch/csrc/inductor/cpp_prefix.h>"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +60,9 @@ def raise_if(violation: GuardViolation | None) -> None:
         raise GuardRejected(violation)
 
 
+from .guards_cpp import check_cpp  # noqa: E402 - the per-language checks build on the records above
+
+
 def check(task: KernelTask, source: str) -> GuardViolation | None:
     """The first rule ``source`` breaks as a replacement for ``task``'s kernel, or None.
 
@@ -87,85 +89,6 @@ def _prove_cpp_object(task: KernelTask, source: str) -> GuardViolation | None:
     except Exception as err:  # noqa: BLE001 - what does not compile is never loaded; the compile stage reports it
         log.debug("aikg: no object to prove, the candidate does not compile: %s", err)
     return None
-
-_CPP_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
-_CPP_LITERAL = re.compile(r'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'')
-_CPP_SIGNATURE = re.compile(r'extern\s+"C"\s+(?:\w+\s+)*?void\s+' + re.escape(KERNEL_NAME) + r"\s*\(([^)]*)\)")
-
-# Any mention of these is rejected, called or not (taking their address is as good as calling them).
-_CPP_BANNED_ANYWHERE: dict[str, tuple[str, ...]] = {
-    "guard:asm": ("asm", "__asm", "__asm__"),
-    "guard:system": (
-        "fopen", "freopen", "fdopen", "tmpfile", "FILE", "ofstream", "ifstream", "fstream", "filebuf", "filesystem",
-        "system", "popen", "pclose", "fork", "vfork", "execl", "execlp", "execle", "execv", "execvp", "execvpe",
-        "execve", "fexecve", "posix_spawn", "posix_spawnp", "dlopen", "dlsym", "dlclose", "dlmopen", "mmap",
-        "munmap", "mprotect", "syscall", "ptrace", "socket", "socketpair", "getaddrinfo", "gethostbyname",
-        "pthread_create", "getenv", "setenv", "putenv", "unsetenv", "sigaction", "environ",
-    ),
-    "guard:torch": ("Tensor", "TensorBase", "IValue", "Dispatcher", "OperatorHandle", "Scalar"),
-    "guard:load-time-code": ("constructor", "destructor", "init_priority"),
-}
-# Common words that are only suspicious as calls or qualified names (a variable may well be called ``read``).
-_CPP_BANNED_CALLS = (
-    "open", "openat", "creat", "read", "write", "pread", "pwrite", "close", "unlink", "remove", "rename", "mkdir",
-    "rmdir", "chmod", "chown", "truncate", "ftruncate", "ioctl", "fcntl", "dup", "dup2", "pipe", "connect", "bind",
-    "listen", "accept", "send", "sendto", "recv", "recvfrom", "kill", "signal", "thread", "async", "sleep",
-    "usleep", "nanosleep", "printf", "fprintf", "puts", "fputs", "fwrite", "fread", "fgets", "scanf",
-)
-_CPP_BANNED_CALL = re.compile(r"(?:::|\b)(" + "|".join(_CPP_BANNED_CALLS) + r")\s*\(|::\s*(" +
-                              "|".join(_CPP_BANNED_CALLS) + r")\b")
-# ATen's vector types and the scalar types kernels use are fine; any other at::/torch:: name is torch compute.
-_CPP_TORCH = re.compile(r"\b(?:torch|aoti_torch\w*|Py[A-Z]\w*)\b|\bat\s*::\s*(?!vec\b|Half\b|BFloat16\b|Float8_\w+\b)"
-                        r"\w+|\bc10\s*::\s*(?:Dispatcher|impl|IValue)\b")
-
-
-def _strip_cpp(source: str) -> str:
-    """Source without comments and with every string/char literal emptied (``extern "C"`` keeps its quotes)."""
-    without_comments = _CPP_COMMENT.sub(" ", source)
-    return _CPP_LITERAL.sub(lambda m: m.group(0)[0] * 2 if m.group(0) != '"C"' else '"C"', without_comments)
-
-
-def _cpp_params(source: str) -> list[str] | None:
-    found = _CPP_SIGNATURE.findall(source)
-    if len(found) != 1:
-        return None
-    return [" ".join(p.replace("*", " * ").split()) for p in found[0].split(",")]
-
-
-def check_cpp(baseline: str, source: str) -> GuardViolation | None:
-    code_lines = []
-    for line in _strip_cpp(source).splitlines():
-        stripped = line.strip()
-        if not stripped.startswith(("#", "%:", "??=")):
-            code_lines.append(line)
-            continue
-        directive = " ".join(stripped.split())
-        if directive == CPP_ALLOWED_INCLUDE or re.match(r"#\s*pragma\b", stripped):
-            continue
-        if re.match(r"(#|%:|\?\?=)\s*include", stripped):
-            return GuardViolation("guard:include", f"only {CPP_ALLOWED_INCLUDE} may be included, not {directive!r}")
-        return GuardViolation("guard:preprocessor", f"directive not allowed: {directive!r}")
-    # Checked without preprocessor lines: the allowed include names torch itself.
-    code = "\n".join(code_lines)
-    if "%:" in code or "??=" in code or "_Pragma" in code:
-        return GuardViolation("guard:preprocessor", "digraph/trigraph preprocessor tokens or _Pragma are not allowed")
-    identifiers = set(re.findall(r"\b[A-Za-z_]\w*\b", code))
-    for rule, names in _CPP_BANNED_ANYWHERE.items():
-        hit = sorted(identifiers.intersection(names))
-        if hit:
-            return GuardViolation(rule, f"uses {', '.join(hit)}")
-    if match := _CPP_BANNED_CALL.search(code):
-        return GuardViolation("guard:system", f"uses {match.group(1) or match.group(2)}")
-    if match := _CPP_TORCH.search(code):
-        return GuardViolation("guard:torch", f"uses {match.group(0)!r}: kernels compute themselves, not via torch")
-    want, got = _cpp_params(_strip_cpp(baseline)), _cpp_params(code)
-    if got is None:
-        return GuardViolation("guard:signature", f'expected exactly one extern "C" void {KERNEL_NAME}(...)')
-    if want != got:
-        return GuardViolation("guard:signature", f"parameters ({', '.join(got)}) differ from the baseline's "
-                                                 f"({', '.join(want or [])})")
-    return None
-
 
 # ---------------------------------------------------------------------------------------------------- Triton
 

@@ -75,7 +75,7 @@ ALLOWED_UNDEFINED: dict[str, str] = {
     "__cxa_allocate_exception": "C++ exceptions (TORCH_CHECK)", "__cxa_free_exception": "C++ exceptions",
     "__cxa_throw": "C++ exceptions", "__cxa_begin_catch": "C++ exceptions", "__cxa_end_catch": "C++ exceptions",
     "__cxa_rethrow": "C++ exceptions", "_Unwind_Resume": "C++ exceptions: unwinding through the kernel",
-    "__gxx_personality_v0": "C++ exceptions: the unwinder's personality routine", "_ZSt9terminatev": "std::terminate",
+    "__gxx_personality_v0": "C++ exceptions: the unwinder's personality routine",
     "__cxa_call_terminate": "C++ exceptions: noexcept violations",
     "_ZNSt13runtime_errorC1ERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEE": "std::runtime_error(string)",
     "_ZNSt13runtime_errorC1EPKc": "std::runtime_error(const char*)",
