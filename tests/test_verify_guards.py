@@ -169,7 +169,7 @@ def test_cpp_words_that_only_look_like_calls_are_fine():
     (("import triton\n", "import triton\nCOUNTER = [0]\n"), "guard:ast"),
     (("import triton\n", "import triton\nclass A:\n    pass\n"), "guard:ast"),
     (("@triton.jit", "@triton.jit\n@functools.cache"), "guard:ast"),
-    (("filename=__file__", "filename=__import__('os').system('id')"), "guard:system"),
+    (("filename=__file__", "filename=__import__('os').system('id')"), "guard:eval"),
     (("min_elem_per_thread=0", "min_elem_per_thread=len('ab')"), "guard:ast"),
     ((TRITON_BODY, TRITON_BODY + "\n    f = tmp0.f_back.f_globals"), "guard:eval"),
     ((TRITON_BODY, TRITON_BODY + "\n    g = triton_helpers.pymath"), "guard:ast"),

@@ -107,11 +107,11 @@ _SPECIFIC_RULES = {
 
 def _rule_for(node: ast.AST) -> str:
     """The most specific rule for a refused construct: what it names, else guard:ast."""
-    for sub in ast.walk(node):
-        name = sub.id if isinstance(sub, ast.Name) else sub.attr if isinstance(sub, ast.Attribute) else None
-        for rule, names in _SPECIFIC_RULES.items():
-            if name in names:
-                return rule
+    named = {sub.id if isinstance(sub, ast.Name) else sub.attr for sub in ast.walk(node)
+             if isinstance(sub, (ast.Name, ast.Attribute))}
+    for rule, names in _SPECIFIC_RULES.items():  # in order: reflection, then system, then torch
+        if named & names:
+            return rule
     return "guard:ast"
 
 
