@@ -119,6 +119,13 @@ def check_private_apis() -> None:
         inductor_config: ("fx_graph_cache", "fx_graph_remote_cache"),
         functorch_config: ("enable_autograd_cache", "enable_remote_autograd_cache"),
     }
+    from torch._inductor import codecache, cpp_builder
+
+    # The C++ loaders: Inductor's toolchain, its binding glue and its cache directory.
+    expected[codecache] = ("write", "get_lock_dir", "LOCK_TIMEOUT", "_precompile_header", "_get_cpp_prefix_header")
+    expected[codecache.CppPythonBindingsCodeCache] = ("suffix_template", "entry_function", "call_entry_function",
+                                                      "extra_parse_arg", "cpp_compile_command_flags", "_load_library")
+    expected[cpp_builder] = ("CppBuilder", "CppTorchDeviceOptions")
     for owner, names in expected.items():
         for name in names:
             if not hasattr(owner, name):
@@ -513,12 +520,17 @@ def _binding_glue(ctypes: Sequence[str]) -> str:
     )
 
 
-def build_cpp_kernel(source: str, ctypes: Sequence[str]) -> CppBuild:
+class CppBuildTimeout(TimeoutError):
+    pass
+
+
+def build_cpp_kernel(source: str, ctypes: Sequence[str], timeout_s: float | None = None) -> CppBuild:
     """Compile a C++ kernel source (as in a task) and link it into a loadable module, without loading it.
 
     As ``CppPythonBindingsCodeCache.load_pybinding(..., kernel_code=...)`` builds: the kernel at Inductor's kernel
     flags (-O3, the machine's vector ISA, OpenMP, its precompiled header), the glue at -O1, linked with Inductor's
-    link line. Built once per source and flags under Inductor's cache directory and lock.
+    link line. Built once per source and flags under Inductor's cache directory and lock. Each compiler run is
+    bounded by ``timeout_s`` (CppBuildTimeout; the compiler's whole process group is killed).
     """
     from torch._inductor import config
     from torch._inductor.codecache import (
@@ -559,21 +571,44 @@ def build_cpp_kernel(source: str, ctypes: Sequence[str]) -> CppBuild:
             if config.cpp_cache_precompile_headers and (header := _get_cpp_prefix_header("cpu")):
                 kernel_options.precompiled_header = _precompile_header(header, kernel_line, **kernel_command)
             for builder in (kernel, glue, linker):
-                _build_once(builder)
+                _build_once(builder, timeout_s)
     return CppBuild(key, kernel.get_target_file_path(), glue.get_target_file_path(), linker.get_target_file_path())
 
 
-def _build_once(builder: Any) -> None:
-    """Run one CppBuilder unless its output exists; a failed build leaves no partial output behind."""
+def _build_once(builder: Any, timeout_s: float | None) -> None:
+    """Run one CppBuilder's command (as ``CppBuilder.build`` does, with a time bound) unless its output exists; a
+    failed build leaves no partial output behind."""
+    import shlex
+    import shutil
+    import signal
+    import subprocess
+    import tempfile
+
+    from torch._inductor.exc import CppCompileError
+
     target = builder.get_target_file_path()
     if os.path.exists(target):
         return
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix="aikg-build-", dir=os.path.dirname(target))
+    command = shlex.split(builder.get_command_line())
     try:
-        builder.build()
+        process = subprocess.Popen(command, cwd=scratch, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            output, _ = process.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise CppBuildTimeout(f"the C++ compiler ran longer than {timeout_s:.0f} s") from None
+        if process.returncode != 0:
+            raise CppCompileError(command, output.decode(errors="replace"))
     except BaseException:
         with contextlib.suppress(OSError):
             os.remove(target)
         raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def load_cpp_library(build: CppBuild) -> Callable[..., None]:

@@ -31,14 +31,16 @@ class PreparedCpp:
 class CppCpuAdapter:
     device_type = "cpu"
 
-    def prepare(self, task: KernelTask, source: str) -> PreparedCpp:
-        """Check, compile and prove ``source`` as a replacement for ``task``'s kernel; raises GuardRejected."""
+    def prepare(self, task: KernelTask, source: str, timeout_s: float | None = None) -> PreparedCpp:
+        """Check, compile and prove ``source`` as a replacement for ``task``'s kernel; raises GuardRejected, or
+        interception.CppBuildTimeout / a compile error. ``timeout_s`` bounds each compiler run."""
         from ..verify import guards, objcheck
 
         guards.raise_if(guards.check_cpp(task.source, source))
-        build = interception.build_cpp_kernel(source, self._ctypes(task))
-        references = [interception.build_cpp_kernel(task.source, self._ctypes(task)).kernel_object,
-                      interception.build_cpp_kernel(HEADER_PROBE, ["float*"]).kernel_object]
+        build = interception.build_cpp_kernel(source, self._ctypes(task), timeout_s)
+        # What Inductor's own code puts into an object compiled this way: the task's baseline and the bare header.
+        references = [interception.build_cpp_kernel(task.source, self._ctypes(task), timeout_s).kernel_object,
+                      interception.build_cpp_kernel(HEADER_PROBE, ["float*"], timeout_s).kernel_object]
         guards.raise_if(objcheck.check_object(build.kernel_object, references))
         return PreparedCpp(task.key, build)
 

@@ -72,13 +72,20 @@ def check(task: KernelTask, source: str) -> GuardViolation | None:
     return GuardViolation("guard:dsl", f"no guards for DSL {task.dsl!r}; refusing to run unchecked code")
 
 
+# The compile the proof needs, bounded like the verifier's own compile stage.
+PROOF_COMPILE_TIMEOUT_S = 180.0
+
+
 def _prove_cpp_object(task: KernelTask, source: str) -> GuardViolation | None:
     from ..dsl.cpp_cpu import ADAPTER
+    from ..interception import CppBuildTimeout
 
     try:
-        ADAPTER.prepare(task, source)
+        ADAPTER.prepare(task, source, PROOF_COMPILE_TIMEOUT_S)
     except GuardRejected as rejected:
         return rejected.violation
+    except CppBuildTimeout as err:  # what cannot be compiled in time cannot be proved
+        return GuardViolation("compile-timeout", f"compiling the candidate for its proof: {err}")
     except Exception as err:  # noqa: BLE001 - what does not compile is never loaded; the compile stage reports it
         log.debug("aikg: no object to prove, the candidate does not compile: %s", err)
     return None
