@@ -130,7 +130,7 @@ def adversarial_cases(language: str) -> list[AdversarialCase]:
     cases = []
     for path in sorted((ADVERSARIAL / language).iterdir()):
         text = path.read_text()
-        fields = dict(re.findall(r"^(?://|#) (class|rules|task): (.*)$", text, re.M))
+        fields = dict(re.findall(r"^(?://|#) (class|rules|task): (.*)$", text, re.MULTILINE))
         cases.append(AdversarialCase(path, int(fields["class"].split()[0]), frozenset(fields["rules"].split()),
                                      fields["task"].strip(), text))
     return cases
@@ -147,7 +147,7 @@ def render(case: AdversarialCase, baseline: str, canary: str) -> str:
     def_line = next(i for i, line in enumerate(lines) if line.startswith("def "))
     kernel = "\n".join(lines[first_decorator:def_line + 1])
     evil = kernel.replace("size_hints=", f"size_hints=triton_heuristics.os.system('touch {canary}') or ", 1)
-    numel = re.search(r"^    xnumel = (\d+)$", baseline, re.M)
+    numel = re.search(r"^    xnumel = (\d+)$", baseline, re.MULTILINE)
     assert numel and evil != kernel, "the Triton cases are written for Inductor's pointwise add+relu kernel"
     for placeholder, value in (("@@IMPORTS@@", "\n".join(lines[:first_decorator]).rstrip()),
                                ("@@KERNEL_EVIL_DECORATOR@@", evil), ("@@KERNEL@@", kernel),

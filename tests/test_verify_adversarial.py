@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import REPO, only_task
 
 from aikg_inductor.task import KernelTask
 from aikg_inductor.verify import VerificationReport, WorkerPool, verify_candidate
-from conftest import REPO, only_task
 
 ROWS, COLS = 64, 512
 FINAL_STORE = "tmp3.store(out_ptr4 + static_cast<int64_t>(x1 + 512L*x0));"

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import REPO, only_task
 
 from aikg_inductor.task import KernelTask
 from aikg_inductor.verify import VerificationReport, WorkerPool, guards, verify_candidate
-from conftest import REPO, only_task
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import triton_cases  # noqa: E402 - the case files' loader, shared with the GPU run

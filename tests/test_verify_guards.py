@@ -198,9 +198,10 @@ def test_triton_language_calls_inductor_uses_are_allowed():
 
 def test_real_inductor_triton_modules_and_tuner_configs_pass():
     """Every recorded GPU baseline (tests/fixtures/triton_tasks) and the tuner's fixed_config forms of it."""
+    from conftest import REPO
+
     from aikg_inductor.search.proposers.tuner import coarse_grid, kernel_shape, with_fixed_config
     from aikg_inductor.task import KernelTask
-    from conftest import REPO
 
     fixtures = sorted((REPO / "tests" / "fixtures" / "triton_tasks").glob("*.json"))
     assert len(fixtures) >= 5

@@ -25,7 +25,6 @@ _PLACEHOLDERS = ("Placeholder.KERNEL_NAME", "Placeholder.DESCRIPTIVE_NAME")
 _SPLICE = re.compile(r"\\[ \t\f\v]*(?:\r\n|\n|\r)")  # GCC also joins a backslash followed by spaces
 _TRIGRAPH = re.compile(r"\?\?[=/'()!<>\-]")
 _RAW_PREFIX = re.compile(r"(?:u8|u|U|L)?R$")
-_STRING_PREFIX = re.compile(r"(?:u8|u|U|L)$")
 
 
 class _Unclear(Exception):

@@ -239,10 +239,9 @@ def _check_jit_body(fn: ast.FunctionDef, jit_names: set[str]) -> GuardViolation 
                                         "the language nor a @triton.jit function")
             if isinstance(node.ctx, ast.Store) and (node.id in members or node.id in jit_names):
                 return _violation(node, f"assigns to {node.id}")
-        elif isinstance(node, ast.Attribute):
-            if violation := _check_attribute(node, local_names, members):
-                return violation
-    # Annotations are evaluated too: only tl.constexpr and language dtypes.
+        elif isinstance(node, ast.Attribute) and (violation := _check_attribute(node, local_names, members)):
+            return violation
+    # Annotations are evaluated too: only tl.constexpr.
     for arg in fn.args.args + fn.args.kwonlyargs:
         if arg.annotation is not None and ast.unparse(arg.annotation) != "tl.constexpr":
             return _violation(arg, f"parameter annotation {ast.unparse(arg.annotation)!r}")

@@ -50,8 +50,8 @@ _ALLOWED_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
                 r"|critical_end|critical_name_start|critical_name_end|atomic_start|atomic_end|loop_(?:ull_)?"
                 r"(?:static|dynamic|guided|runtime|nonmonotonic_\w+|maybe_nonmonotonic_runtime)?_?"
                 r"(?:start|next|end|end_nowait|end_cancel))$"),
-     "libgomp: the calls `#pragma omp parallel/for/single/barrier/critical/atomic` compile to (no task, no target, "
-     "no setters)"),
+     ("libgomp: the calls `#pragma omp parallel/for/single/barrier/critical/atomic` compile to (no task, no "
+      "target, no setters)")),
 )
 
 ALLOWED_UNDEFINED: dict[str, str] = {
