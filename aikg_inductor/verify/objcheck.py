@@ -76,6 +76,8 @@ ALLOWED_UNDEFINED: dict[str, str] = {
     "__cxa_throw": "C++ exceptions", "__cxa_begin_catch": "C++ exceptions", "__cxa_end_catch": "C++ exceptions",
     "__cxa_rethrow": "C++ exceptions", "_Unwind_Resume": "C++ exceptions: unwinding through the kernel",
     "__gxx_personality_v0": "C++ exceptions: the unwinder's personality routine",
+    "_ZSt9terminatev": "std::terminate: an exception escaping a noexcept region (dynamic-shape Welford kernels)",
+    "__cxa_throw_bad_array_new_length": "new[] with a run-time size (dynamic-shape scratch buffers)",
     "__cxa_call_terminate": "C++ exceptions: noexcept violations",
     "_ZNSt13runtime_errorC1ERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEE": "std::runtime_error(string)",
     "_ZNSt13runtime_errorC1EPKc": "std::runtime_error(const char*)",
