@@ -140,3 +140,29 @@ def test_positive_controls_pass_the_static_proofs(cpp_tasks, add_relu):
         assert guards.check(task, task.source) is None
     config = LaunchConfig((("XBLOCK", 4096),), num_warps=8)
     assert guards.check(add_relu, with_fixed_config(add_relu, kernel_shape(add_relu), config)) is None
+
+
+@pytest.mark.parametrize("code, rule", [
+    ("__attribute__((constructor)) static void at_load() { (void)omp_get_num_threads(); }", "guard:load-time-code"),
+    ("__attribute__((used)) static int counter_at_load = 1;", "guard:static-state"),
+    ('extern "C" void* dlopen(const char*, int);\nstatic void* opened = dlopen("x", 2);', "guard:symbol"),
+    ("float exported_helper(float x) { return x; }", "guard:symbol"),
+    ('extern "C" double PyFloat_AsDouble(void*) { return 0; }', "guard:symbol"),
+])
+def test_the_object_proof_holds_without_the_source_checks(cpp_tasks, code, rule):
+    """The compiled object is proved on its own: what the source checks refuse is refused again there."""
+    from aikg_inductor import interception
+    from aikg_inductor.dsl.cpp_cpu import HEADER_PROBE
+    from aikg_inductor.verify import objcheck
+
+    task = cpp_tasks["softmax_f32"]
+    fast = (REPO / "examples" / "candidates" / "softmax_scale_fused.cpp").read_text()
+    source = fast.replace('extern "C"', code + '\nextern "C"', 1)
+    ctypes = [a.ctype or "" for a in task.args]
+    build = interception.build_cpp_kernel(source, ctypes)
+    references = [interception.build_cpp_kernel(task.source, ctypes).kernel_object,
+                  interception.build_cpp_kernel(HEADER_PROBE, ["float*"]).kernel_object]
+    violation = objcheck.check_object(build.kernel_object, references, build.glue_object)
+    assert violation is not None and violation.rule == rule, violation
+    clean = interception.build_cpp_kernel(fast, ctypes)
+    assert objcheck.check_object(clean.kernel_object, references, clean.glue_object) is None

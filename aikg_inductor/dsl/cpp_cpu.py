@@ -41,7 +41,7 @@ class CppCpuAdapter:
         # What Inductor's own code puts into an object compiled this way: the task's baseline and the bare header.
         references = [interception.build_cpp_kernel(task.source, self._ctypes(task), timeout_s).kernel_object,
                       interception.build_cpp_kernel(HEADER_PROBE, ["float*"], timeout_s).kernel_object]
-        guards.raise_if(objcheck.check_object(build.kernel_object, references))
+        guards.raise_if(objcheck.check_object(build.kernel_object, references, build.glue_object))
         return PreparedCpp(task.key, build)
 
     def load_prepared(self, prepared: PreparedCpp) -> Callable[..., None]:

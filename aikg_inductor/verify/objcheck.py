@@ -142,8 +142,10 @@ class ObjectFacts:
     """What the proof reads from one object file."""
 
     undefined: frozenset[str]
-    # Strong global definitions (what another library could bind to), and GNU-unique ones.
+    # Strong global definitions (what another library could bind to), weak ones (inline functions, templates),
+    # and GNU-unique ones.
     exported: frozenset[str]
+    weak: frozenset[str]
     unique: frozenset[str]
     ifuncs: frozenset[str]
     # Section name -> its bytes and relocations (offset, type, target, addend), for load-time sections and the code
@@ -162,7 +164,7 @@ def read_object(path: str) -> ObjectFacts:
         sections = list(elf.iter_sections())
         symtab = elf.get_section_by_name(".symtab")
         symbols = list(symtab.iter_symbols()) if symtab is not None else []
-        undefined, exported, unique, ifuncs = set(), set(), set(), set()
+        undefined, exported, weak, unique, ifuncs = set(), set(), set(), set(), set()
         named_in: dict[int, list[tuple[str, int, int]]] = {}
         for sym in symbols:
             bind, kind, index = sym["st_info"]["bind"], sym["st_info"]["type"], sym["st_shndx"]
@@ -179,6 +181,8 @@ def read_object(path: str) -> ObjectFacts:
                 named_in.setdefault(index, []).append((sym.name, sym["st_value"], sym["st_size"]))
             if bind == "STB_GLOBAL":
                 exported.add(sym.name)
+            elif bind == "STB_WEAK":
+                weak.add(sym.name)
             elif bind in ("STB_LOOS", "STB_GNU_UNIQUE"):
                 unique.add(sym.name)
 
@@ -220,7 +224,8 @@ def read_object(path: str) -> ObjectFacts:
         if -1 in named_in:
             writable["COMMON"] = (sum(size for _, _, size in named_in[-1]), tuple(named_in[-1]))
         executable_stack = stack_note is None or bool(stack_note["sh_flags"] & _SHF_EXECINSTR)
-        return ObjectFacts(frozenset(undefined), frozenset(exported), frozenset(unique), frozenset(ifuncs),
+        return ObjectFacts(frozenset(undefined), frozenset(exported), frozenset(weak), frozenset(unique),
+                           frozenset(ifuncs),
                            tuple(sorted(load_time)), writable, frozenset(outside), executable_stack)
 
 
@@ -229,12 +234,22 @@ def _names(items: Iterable[str]) -> str:
     return ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8 else "")
 
 
-def check_object(path: str, references: Sequence[str]) -> GuardViolation | None:
-    """The first rule the kernel object at ``path`` breaks, given reference objects of Inductor's own code."""
+def check_object(path: str, references: Sequence[str], glue: str | None = None) -> GuardViolation | None:
+    """The first rule the kernel object at ``path`` breaks, given reference objects of Inductor's own code and the
+    binding glue's object it will be linked with."""
     facts = read_object(path)
     refs = [read_object(r) for r in references]
     # State first: a static initialiser's object, a thread-local counter are state before they are symbols.
-    return _check_static_state(facts, refs) or _check_symbols(facts, refs) or _check_load_time(facts, refs)
+    return (_check_static_state(facts, refs) or _check_symbols(facts, refs) or _check_load_time(facts, refs)
+            or (_check_glue(facts, read_object(glue)) if glue else None))
+
+
+def _check_glue(facts: ObjectFacts, glue: ObjectFacts) -> GuardViolation | None:
+    """The glue's calls must reach Python and the C++ runtime, not a definition the kernel brings (an inline
+    specialisation would bind them in the same library, or in the same translation unit in the user's process)."""
+    if taken := glue.undefined & (facts.exported | facts.weak | facts.unique) - {ENTRY_POINT}:
+        return GuardViolation("guard:symbol", f"the kernel defines {_names(taken)}, which the binding glue calls")
+    return None
 
 
 def _check_symbols(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolation | None:
