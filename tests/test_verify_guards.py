@@ -122,6 +122,8 @@ def test_cpp_comments_and_strings_are_not_code():
     (("extern", 'extern "C" int PyRun_SimpleString(const char*);\nextern'), "guard:torch"),
     (("extern", 'extern "C" int omp_set_num_threads(int);\nextern'), "guard:symbol"),
     ((BODY, BODY + "\n        /* unterminated"), "guard:preprocessor"),
+    ((BODY, BODY + "\n        void* ret = __builtin_return_address(0); (void)ret;"), "guard:system"),
+    ((BODY, BODY + "\n        void* frame = __builtin_frame_address(1); (void)frame;"), "guard:system"),
 ])
 def test_cpp_rules(edit, rule):
     old, new = edit
@@ -140,7 +142,8 @@ def test_cpp_pragmas_inductor_writes_are_allowed(line):
 
 def test_cpp_literals_with_quotes_and_separators_are_read_as_the_compiler_reads_them():
     tricky = ('        const char* s = R"(system("x") // */)"; char q = \'"\'; int n = 1\'000\'000;'
-              ' const char* e = "\\"fopen\\""; (void)s; (void)q; (void)n; (void)e;')
+              ' const char* e = "\\"fopen\\""; (void)s; (void)q; (void)n; (void)e;'
+              " if (__builtin_expect(n > 0, 1)) __builtin_prefetch(in_ptr0);")
     assert cpp_rule(CPP.replace(BODY, BODY + "\n" + tricky)) is None
 
 

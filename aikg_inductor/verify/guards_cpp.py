@@ -182,6 +182,15 @@ _BANNED_CALL = re.compile(r"(?:::|\b)(" + "|".join(_BANNED_CALLS) + r")\s*\(|::\
 # ATen's vector types and the scalar types kernels use are fine; any other at::/torch:: name is torch compute.
 _TORCH = re.compile(r"\b(?:torch|aoti_torch\w*|_?Py[A-Z_]\w*)\b|\bat\s*::\s*(?!vec\b|Half\b|BFloat16\b|Float8_\w+\b)"
                     r"\w+|\bc10\s*::\s*(?:Dispatcher|impl|IValue)\b")
+# Compiler builtins a kernel may use: hints, bit tricks, math. Not the ones that read the stack's frames and return
+# addresses, jump, unwind or call through argument blocks (the start of forging code pointers).
+_ALLOWED_BUILTINS = re.compile(
+    r"__builtin_(?:expect|expect_with_probability|prefetch|assume_aligned|assume|trap|unreachable|memcpy|memset|"
+    r"memmove|isnan|isinf|isfinite|isnormal|signbit|fpclassify|clz|ctz|popcount|parity|ffs|clrsb)(?:l|ll)?$"
+    r"|__builtin_(?:bswap(?:16|32|64)|huge_val[fl]?|inf[fl]?|nan[fl]?|nans[fl]?|copysign[fl]?|fabs[fl]?|fma[fl]?"
+    r"|fmax[fl]?|fmin[fl]?|sqrt[fl]?|exp[fl]?|log[fl]?|floor[fl]?|ceil[fl]?|trunc[fl]?|round[fl]?|rint[fl]?"
+    r"|is(?:greater|greaterequal|less|lessequal|lessgreater|unordered)|mul_overflow|add_overflow|sub_overflow"
+    r"|constant_p|launder|addressof|is_constant_evaluated|bit_cast|shufflevector|convertvector)$")
 _SIGNATURE = re.compile(r'extern\s+"C"\s+(?:\w+\s+)*?void\s+' + ENTRY + r"\s*\(([^)]*)\)")
 _EXTERN = re.compile(r"\bextern\b")
 
@@ -249,6 +258,8 @@ def _check_code(code: str) -> GuardViolation | None:
                                                           "loader runs or keeps it")
         if attribute not in _ALLOWED_ATTRIBUTES:
             return GuardViolation("guard:preprocessor", f"attribute {attribute!r} is not on the allowlist")
+    for builtin in sorted({b for b in re.findall(r"\b__builtin_\w+", code) if not _ALLOWED_BUILTINS.match(b)}):
+        return GuardViolation("guard:system", f"{builtin} is not on the allowlist of compiler builtins")
     if re.search(r"\b__declspec\b", code):
         return GuardViolation("guard:preprocessor", "__declspec is not allowed")
     if match := _BANNED_CALL.search(code):
