@@ -123,6 +123,7 @@ def test_cpp_comments_and_strings_are_not_code():
     (("extern", 'extern "C" int omp_set_num_threads(int);\nextern'), "guard:symbol"),
     ((BODY, BODY + "\n        /* unterminated"), "guard:preprocessor"),
     ((BODY, BODY + "\n        void* ret = __builtin_return_address(0); (void)ret;"), "guard:system"),
+    ((BODY, BODY + "\n        _writefsbase_u64(0);"), "guard:asm"),
     ((BODY, BODY + "\n        void* frame = __builtin_frame_address(1); (void)frame;"), "guard:system"),
 ])
 def test_cpp_rules(edit, rule):
@@ -186,6 +187,8 @@ def test_cpp_words_that_only_look_like_calls_are_fine():
     ((TRITON_BODY, TRITON_BODY + "\n    y = getattr(tl, 'load')"), "guard:eval"),
     ((TRITON_BODY, TRITON_BODY + "\n    tl.load = None"), "guard:ast"),
     (("XBLOCK : tl.constexpr):", "XBLOCK : tl.constexpr = print('x')):"), "guard:ast"),
+    (("@triton_heuristics.pointwise(", "@triton.jit\ndef set(x):\n    return x\n\n@triton_heuristics.pointwise("),
+     "guard:ast"),
 ])
 def test_triton_rules(edit, rule):
     old, new = edit

@@ -182,6 +182,13 @@ _BANNED_CALL = re.compile(r"(?:::|\b)(" + "|".join(_BANNED_CALLS) + r")\s*\(|::\
 # ATen's vector types and the scalar types kernels use are fine; any other at::/torch:: name is torch compute.
 _TORCH = re.compile(r"\b(?:torch|aoti_torch\w*|_?Py[A-Z_]\w*)\b|\bat\s*::\s*(?!vec\b|Half\b|BFloat16\b|Float8_\w+\b)"
                     r"\w+|\bc10\s*::\s*(?:Dispatcher|impl|IValue)\b")
+# Intrinsics (from the ISA headers Inductor's header includes) for instructions that change the thread's or the
+# machine's state rather than compute: segment bases (the thread pointer), extended-state restores, shadow stacks,
+# user interrupts, monitor/wait.
+_STATE_INTRINSICS = re.compile(
+    r"\b(?:_(?:read|write)[fg]sbase_u(?:32|64)|_xsetbv|_f?xrstor\w*|_f?xsave\w*|__rdpmc|_(?:rd|wr)u?ss[dq]"
+    r"|_incssp[dq]|_rstorssp|_saveprevssp|_setssbsy|_clrssbsy|_enqcmds?|_tpause|_umwait|_umonitor|_ptwrite\w*"
+    r"|_senduipi|_uiret|_testui|_clui|_stui|_xbegin|_xend|_xabort|_invpcid|_wbinvd|_wbnoinvd)\b")
 # Compiler builtins a kernel may use: hints, bit tricks, math. Not the ones that read the stack's frames and return
 # addresses, jump, unwind or call through argument blocks (the start of forging code pointers).
 _ALLOWED_BUILTINS = re.compile(
@@ -258,6 +265,9 @@ def _check_code(code: str) -> GuardViolation | None:
                                                           "loader runs or keeps it")
         if attribute not in _ALLOWED_ATTRIBUTES:
             return GuardViolation("guard:preprocessor", f"attribute {attribute!r} is not on the allowlist")
+    if match := _STATE_INTRINSICS.search(code):
+        return GuardViolation("guard:asm", f"{match.group(0)} executes an instruction that changes the thread's or "
+                                           "the machine's state")
     for builtin in sorted({b for b in re.findall(r"\b__builtin_\w+", code) if not _ALLOWED_BUILTINS.match(b)}):
         return GuardViolation("guard:system", f"{builtin} is not on the allowlist of compiler builtins")
     if re.search(r"\b__declspec\b", code):

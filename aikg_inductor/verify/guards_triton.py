@@ -127,6 +127,11 @@ def parse(source: str) -> ast.Module:
 def check_module(module: ast.Module) -> GuardViolation | None:
     """The first construct of ``module`` outside the allowlist, or None."""
     functions = [n for n in module.body if isinstance(n, ast.FunctionDef)]
+    # A function may not take a name the module or its decorators rely on (``def tl``, ``def set``).
+    taken = {bound for _, _, bound in ALLOWED_IMPORTS} | _JIT_BUILTINS | {"set", "__file__"}
+    for fn in functions:
+        if fn.name in taken:
+            return _violation(fn, f"function {fn.name} rebinds a name the kernel module relies on")
     # The module's shape first (cheap), then the function bodies (which need the language's name lists).
     for node in module.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
