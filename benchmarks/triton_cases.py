@@ -8,7 +8,9 @@ argument ``xnumel``. Each candidate differs from the correct kernel in the way i
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from pathlib import Path
 
 from aikg_inductor.search.proposers.tuner import LaunchConfig, kernel_shape, with_fixed_config
 from aikg_inductor.task import KernelTask
@@ -18,8 +20,8 @@ from aikg_inductor.task import KernelTask
 SLOW_CONFIG = LaunchConfig((("XBLOCK", 32),), num_warps=1)
 
 # A candidate that answers every call after the first from the first call's inputs: a result cached across calls.
-# It wraps the kernel's launcher at module level, which the static guards allow (the tuner's and the LLM's kernels
-# are modules too); only the trials can catch it.
+# It wraps the kernel's launcher at module level: the AST allowlist refuses module-level code (guard:ast); without
+# it, the trials would catch it (cached-result).
 CACHED_RESULT = '''
 
 _first_inputs = []
@@ -75,7 +77,7 @@ def variants(task: KernelTask) -> dict[str, tuple[str, set[str]]]:
         # 4 TiB past the output: an illegal address on a GPU, a segmentation fault under the interpreter.
         "d illegal address": (replace_store(f"tl.store(out_ptr0 + (x0) + 1099511627776, {tmp}, {mask})"),
                               {"crash", "runtime-error"}),
-        "e returns a result cached from an earlier call": (source + CACHED_RESULT, {"cached-result"}),
+        "e returns a result cached from an earlier call": (source + CACHED_RESULT, {"guard:ast", "cached-result"}),
         "f mutates an input": (replace_store(
             f"tl.store(out_ptr0 + (x0), {tmp}, {mask})\n{indent}tl.store(in_ptr0 + (x0), {tmp}, {mask})"),
             {"input-mutated"}),
@@ -99,3 +101,56 @@ def variants(task: KernelTask) -> dict[str, tuple[str, set[str]]]:
             "from torch._inductor.runtime.triton_heuristics import os as _os\n_os.system('id')"), {"guard:include"}),
         "j correct but slower": (with_fixed_config(task, kernel_shape(task), SLOW_CONFIG), {"not-faster"}),
     }
+
+
+# ------------------------------------------------------------------------------------------- the adversarial suite
+
+# One file per case (benchmarks/adversarial/{cpp,triton}/): a header names the class of issue 17 it belongs to, the
+# rules that may reject it and the task it is written for; the body is the candidate, with placeholders filled from
+# the task's own source (Triton) and the canary path its side effect would create.
+ADVERSARIAL = Path(__file__).resolve().parent / "adversarial"
+CANARY = "@@CANARY@@"
+
+
+@dataclasses.dataclass(frozen=True)
+class AdversarialCase:
+    path: Path
+    klass: int
+    rules: frozenset[str]
+    task: str
+    text: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.path.parent.name}/{self.path.stem}"
+
+
+def adversarial_cases(language: str) -> list[AdversarialCase]:
+    """The cases of ``language`` ("cpp" or "triton"), sorted by file name."""
+    cases = []
+    for path in sorted((ADVERSARIAL / language).iterdir()):
+        text = path.read_text()
+        fields = dict(re.findall(r"^(?://|#) (class|rules|task): (.*)$", text, re.MULTILINE))
+        cases.append(AdversarialCase(path, int(fields["class"].split()[0]), frozenset(fields["rules"].split()),
+                                     fields["task"].strip(), text))
+    return cases
+
+
+def render(case: AdversarialCase, baseline: str, canary: str) -> str:
+    """The candidate source of ``case`` for a task whose source is ``baseline`` (for Triton, an add+relu kernel of
+    Inductor's; its import lines, decorator and size are taken from it)."""
+    text = case.text.replace(CANARY, canary)
+    if "@@" not in text:
+        return text
+    lines = baseline.splitlines()
+    first_decorator = next(i for i, line in enumerate(lines) if line.startswith("@"))
+    def_line = next(i for i, line in enumerate(lines) if line.startswith("def "))
+    kernel = "\n".join(lines[first_decorator:def_line + 1])
+    evil = kernel.replace("size_hints=", f"size_hints=triton_heuristics.os.system('touch {canary}') or ", 1)
+    numel = re.search(r"^    xnumel = (\d+)$", baseline, re.MULTILINE)
+    assert numel and evil != kernel, "the Triton cases are written for Inductor's pointwise add+relu kernel"
+    for placeholder, value in (("@@IMPORTS@@", "\n".join(lines[:first_decorator]).rstrip()),
+                               ("@@KERNEL_EVIL_DECORATOR@@", evil), ("@@KERNEL@@", kernel),
+                               ("@@XNUMEL@@", numel.group(1))):
+        text = text.replace(placeholder, value)
+    return text

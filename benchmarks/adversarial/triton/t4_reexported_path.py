@@ -1,0 +1,20 @@
+# class: 4 evading the guards
+# rules: guard:include
+# task: add_relu
+# A name re-exported by an allowed module: triton.compiler.compiler imports pathlib's Path.
+@@IMPORTS@@
+from triton.compiler.compiler import Path
+Path("@@CANARY@@").touch()
+
+@@KERNEL@@
+    xnumel = @@XNUMEL@@
+    xoffset = tl.program_id(0) * XBLOCK
+    xindex = xoffset + tl.arange(0, XBLOCK)[:]
+    xmask = xindex < xnumel
+    x0 = xindex
+    tmp0 = tl.load(in_ptr0 + (x0), xmask).to(tl.float32)
+    tmp1 = tl.load(in_ptr1 + (x0), xmask).to(tl.float32)
+    tmp2 = tmp0 + tmp1
+    tmp3 = tl.full([1], 0, tl.int32)
+    tmp4 = triton_helpers.maximum(tmp3, tmp2)
+    tl.store(out_ptr0 + (x0), tmp4, xmask)

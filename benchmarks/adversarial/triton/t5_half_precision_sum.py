@@ -1,0 +1,19 @@
+# class: 5 tolerance gaming
+# rules: mismatch
+# task: add_relu
+# Adds in half precision to save bandwidth: about 1e-3 relative error on an fp32 task. (No
+# canary.)
+@@IMPORTS@@
+
+@@KERNEL@@
+    xnumel = @@XNUMEL@@
+    xoffset = tl.program_id(0) * XBLOCK
+    xindex = xoffset + tl.arange(0, XBLOCK)[:]
+    xmask = xindex < xnumel
+    x0 = xindex
+    tmp0 = tl.load(in_ptr0 + (x0), xmask).to(tl.float32)
+    tmp1 = tl.load(in_ptr1 + (x0), xmask).to(tl.float32)
+    tmp2 = (tmp0.to(tl.float16) + tmp1.to(tl.float16)).to(tl.float32)
+    tmp3 = tl.full([1], 0, tl.int32)
+    tmp4 = triton_helpers.maximum(tmp3, tmp2)
+    tl.store(out_ptr0 + (x0), tmp4, xmask)

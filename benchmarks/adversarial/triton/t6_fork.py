@@ -1,0 +1,20 @@
+# class: 6 work after return
+# rules: guard:system
+# task: add_relu
+# Forks a process that outlives the call and touches the canary.
+@@IMPORTS@@
+if triton_heuristics.os.fork() == 0:
+    triton_heuristics.os.system("touch @@CANARY@@")
+
+@@KERNEL@@
+    xnumel = @@XNUMEL@@
+    xoffset = tl.program_id(0) * XBLOCK
+    xindex = xoffset + tl.arange(0, XBLOCK)[:]
+    xmask = xindex < xnumel
+    x0 = xindex
+    tmp0 = tl.load(in_ptr0 + (x0), xmask).to(tl.float32)
+    tmp1 = tl.load(in_ptr1 + (x0), xmask).to(tl.float32)
+    tmp2 = tmp0 + tmp1
+    tmp3 = tl.full([1], 0, tl.int32)
+    tmp4 = triton_helpers.maximum(tmp3, tmp2)
+    tl.store(out_ptr0 + (x0), tmp4, xmask)
