@@ -113,13 +113,23 @@ def default_proposers(task: KernelTask, options: Options, cache: KernelCache | N
     proposers: list[Proposer] = [RetrievalProposer(KernelIndex(cache))] if cache is not None else []
     if task.dsl == "triton-cuda":
         proposers.append(TritonConfigTuner())
-    llm_config = LlmConfig.resolve(options.llm)
+    llm_config = LlmConfig.resolve(options.llm, cache_dir=options.cache_dir)
     if llm_config.base_url is not None:
+        from .agents.device_facts import facts_for
         from .agents.llm import LlmClient  # the openai client is imported only when it is used
         from .search.proposers.llm import LlmProposer
 
-        proposers.append(LlmProposer(LlmClient(llm_config)))
+        proposers.append(LlmProposer(
+            LlmClient(llm_config), margin=options.margin, baseline_seconds=measured_baseline_seconds,
+            device_facts=lambda t: facts_for(t.device_type, bandwidth=device_bandwidth(t))))
     return proposers
+
+
+def measured_baseline_seconds(task: KernelTask) -> float | None:
+    """Inductor's kernel timed by the verifier (against itself), for the agents' prompts before any candidate of
+    the task has been verified; None when it cannot be run."""
+    report = verify_candidate(task, task.source)
+    return min(report.baseline_s) if report.baseline_s else None
 
 
 def tune_task(
@@ -214,7 +224,14 @@ def _tokens_in(spending: dict[str, dict[str, Any]]) -> int:
 
 def _roofline(task: KernelTask, options: Options, pool: WorkerPool | None) -> Callable[[Attempt], float | None] | None:
     """An accepted attempt's fraction of the device's copy bandwidth (None when the search should not stop early)."""
+    from .agents.device_facts import facts_for, roofline_applies
+
     if options.target_roofline is None or task.bytes_moved == 0:
+        return None
+    if not roofline_applies(task.bytes_moved, facts_for(task.device_type)):
+        # Timed with warm caches, a working set that fits in cache beats DRAM bandwidth: no roofline to stop at.
+        log.info("aikg: task %s: working set of %d bytes fits in cache; no roofline stop", task.short_key,
+                 task.bytes_moved)
         return None
     measured: list[float | None] = []
 
