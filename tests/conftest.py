@@ -69,25 +69,12 @@ def replaying_llm_proposer(task, transcript_dir, designer_reply: str, coder_repl
     """An LLM proposer in replay mode whose transcript store answers the first Designer and Coder requests of each
     of its ``lanes`` for ``task`` with the given replies (REPLAYED, HAND-WRITTEN FIXTURES, not model output);
     returns it and the sketch."""
-    from aikg_inductor.agents import LlmClient, LlmConfig
-    from aikg_inductor.agents.coder import CodeInput
-    from aikg_inductor.agents.designer import DesignInput
-    from aikg_inductor.agents.sketch import parse_sketch
-    from aikg_inductor.agents.transcript import LlmReply
-    from aikg_inductor.search.proposers import SearchContext
-    from aikg_inductor.search.proposers.llm import LlmProposer
+    import sys
 
-    config = LlmConfig.from_dict({"base_url": "http://127.0.0.1:9/v1", "model": "fixture-model",
-                                  "transcript_dir": str(transcript_dir), "transcript_mode": "replay",
-                                  "concurrency": lanes})
-    proposer = LlmProposer(LlmClient(config))
-    client, docs = proposer.client, proposer.docs_for(task)
-    brief = proposer.brief(task, SearchContext())
-    sketch = parse_sketch(designer_reply).text()
-    for lane in range(lanes):
-        strategy, temperature = proposer.strategy(lane)
-        design = proposer.designer.request(DesignInput(brief, docs, (), "", strategy, temperature))
-        client.store.put(design, LlmReply(designer_reply, "fixture-model", 0, 0, "stop", 0.0))
-        code = proposer.coder.request(CodeInput(brief, sketch, docs, temperature=temperature))
-        client.store.put(code, LlmReply(coder_reply, "fixture-model", 0, 0, "stop", 0.0))
-    return proposer, sketch
+    from aikg_inductor.agents.sketch import parse_sketch
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from llm_fixtures import replaying_proposer
+
+    proposer = replaying_proposer(task, transcript_dir, designer_reply, coder_reply, lanes)
+    return proposer, parse_sketch(designer_reply).text()
