@@ -119,9 +119,12 @@ def default_proposers(task: KernelTask, options: Options, cache: KernelCache | N
         from .agents.llm import LlmClient  # the openai client is imported only when it is used
         from .search.proposers.llm import LlmProposer
 
+        # Measured facts vary between runs: a replayed run's prompts must be the recorded ones, so it goes without.
+        measure = llm_config.transcript_mode != "replay"
         proposers.append(LlmProposer(
-            LlmClient(llm_config), margin=options.margin, baseline_seconds=measured_baseline_seconds,
-            device_facts=lambda t: facts_for(t.device_type, bandwidth=device_bandwidth(t))))
+            LlmClient(llm_config), margin=options.margin,
+            baseline_seconds=measured_baseline_seconds if measure else None,
+            device_facts=lambda t: facts_for(t.device_type, bandwidth=device_bandwidth(t) if measure else None)))
     return proposers
 
 

@@ -228,3 +228,14 @@ def _any_task():
     from aikg_inductor.task import KernelTask
 
     return KernelTask("k" * 64, "cpp-cpu", "cpu", "avx2", "2.13", None, "baseline", (), ())
+
+
+def test_the_pipeline_measures_the_baseline_and_skips_the_roofline_stop_for_a_cache_resident_kernel(task, tmp_path):
+    from aikg_inductor import pipeline
+
+    seconds = pipeline.measured_baseline_seconds(task)  # the verifier's timing of Inductor's kernel against itself
+    assert seconds is not None and 0 < seconds < 0.1
+    options = resolve_options({"cache_dir": str(tmp_path), "target_roofline": 0.9}, environ={})
+    # 64x128 float32 in and out (96 KiB) sits in this machine's cache: no DRAM roofline to stop at.
+    assert task.bytes_moved < (facts_for("cpu").last_level_cache() or 0)
+    assert pipeline._roofline(task, options, None) is None

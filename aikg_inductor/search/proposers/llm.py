@@ -96,6 +96,7 @@ class LlmProposer:
         self._lane_errors: dict[tuple[str, int], int] = {}
         self._docs: dict[str, str] = {}
         self._baseline: dict[str, float | None] = {}
+        self._facts: dict[str, DeviceFacts] = {}
 
     # ------------------------------------------------------------------ Proposer protocol
 
@@ -293,7 +294,9 @@ class LlmProposer:
         self._note(task, StepRecord("verify", state.outcome, report.reason, lane=lane))
 
     def brief(self, task: KernelTask, context: SearchContext) -> TaskBrief:
-        return TaskBrief(task, self._device_facts(task), self._baseline_for(task, context.attempts), self.margin)
+        if task.key not in self._facts:
+            self._facts[task.key] = self._device_facts(task)
+        return TaskBrief(task, self._facts[task.key], self._baseline_for(task, context.attempts), self.margin)
 
     def docs_for(self, task: KernelTask) -> str:
         """The trimmed doc pack the agents see for ``task`` (cached per task)."""
