@@ -3,7 +3,8 @@
 It follows AIKG's asynchronous adaptive search and adds to it:
 - **Asynchronous refill.** Each proposer works in one or more lanes (the LLM proposer: one conversation per lane,
   up to its concurrency; the tuner and retrieval: one lane). As soon as any round is judged, its lane is given a
-  new round, so LLM calls go on while the verifier works.
+  new round, so LLM calls go on while the verifier works. A lane ends on its own (its proposer says so, or it
+  judged nothing new several rounds running); a proposer is done when every one of its lanes is.
 - **Parents by rank-based UCB.** A round builds on a parent picked among the correct attempts by its rank plus an
   exploration bonus for parents with few children; inspirations are drawn from the best, middle and worst tiers.
 - **Negative examples.** Rejections and their reasons stay in the population and are handed to proposers.
