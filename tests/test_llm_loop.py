@@ -239,3 +239,19 @@ def test_the_pipeline_measures_the_baseline_and_skips_the_roofline_stop_for_a_ca
     # 64x128 float32 in and out (96 KiB) sits in this machine's cache: no DRAM roofline to stop at.
     assert task.bytes_moved < (facts_for("cpu").last_level_cache() or 0)
     assert pipeline._roofline(task, options, None) is None
+
+
+def test_the_conductor_sees_its_own_lanes_history_and_a_stopped_lane_leaves_the_others_working(task, tmp_path):
+    code = good_code()
+    with OpenAIStub([SKETCH, "I would vectorise it.", "stop", SKETCH, code, "stop"]) as stub:
+        proposer = proposer_for(stub.url, tmp_path, concurrency=2)
+        assert proposer.propose(task, SearchContext(lane=0), 1) == []  # design, prose, the Conductor says stop
+        assert proposer.lane_exhausted(task.key, 0) and not proposer.lane_exhausted(task.key, 1)
+        (candidate,) = proposer.propose(task, SearchContext(lane=1), 1)
+        failed = VerificationReport(verdict="rejected", rule="mismatch", reason="out_ptr0 differs at (1, 2)",
+                                    task_key=task.key, dsl=task.dsl)
+        assert proposer.propose(task, SearchContext((Attempt(candidate, failed),), lane=1), 1) == []
+    lane0_conductor, lane1_conductor = stub.requests[2]["messages"][1]["content"], stub.requests[5]["messages"][1]["content"]
+    assert "no code block in the reply" in lane0_conductor and "line 0" in lane0_conductor
+    assert "line 1" in lane1_conductor and "- verify: failed" in lane1_conductor
+    assert "no code block in the reply" not in lane1_conductor  # lane 0's attempts are not lane 1's history
