@@ -226,6 +226,7 @@ def run_fixture(fixture: Fixture, device: str, work: Path, pool: Any) -> dict[st
     accepted = 1 if outcome.entry is not None else 0
     return {
         "fixture": fixture.name, "what": fixture.what, "label": LABEL, "dsl": task.dsl, "device": device,
+        "speed_meaningful": not (task.dsl.startswith("triton") and device == "cpu"),  # the interpreter's is not
         "verifier_device": report.device if report else None,
         "verdict": report.verdict if report else "none", "rule": report.rule if report else None,
         "reason": report.reason if report else outcome.reason,
@@ -275,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
                                                      "tokens_estimated")}), flush=True)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"label": LABEL, "records": records}, indent=1) + "\n")
+        conditions = {"threads": args.threads, "load_average": os.getloadavg(), "cpus": os.cpu_count()}
+        args.out.write_text(json.dumps({"label": LABEL, "conditions": conditions, "records": records}, indent=1) + "\n")
     return 0
 
 
