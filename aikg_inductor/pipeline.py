@@ -132,7 +132,7 @@ def llm_status(config: Any) -> ProposerStatus:
     if config.base_url is None:
         return ProposerStatus("llm", False, "needs an LLM endpoint: set AIKG_LLM_BASE_URL or OPENAI_BASE_URL")
     if config.transcript_mode == "replay":
-        return ProposerStatus("llm", True, f"replays the transcripts in {config.transcript_dir}")
+        return ProposerStatus("llm", True, f"replays the transcripts in {config.transcripts}")
     probe = (config.base_url, config.api_key)
     with _llm_probes_lock:
         known = _llm_probes.get(probe)
@@ -168,7 +168,7 @@ def proposer_status(task: KernelTask, options: Options, cache: KernelCache | Non
         status.append(ProposerStatus("tuner", True, "tunes the kernel's Triton launch configuration"))
     else:
         status.append(ProposerStatus("tuner", False, "Triton (CUDA) kernels only"))
-    status.append(llm_status(LlmConfig.resolve(options.llm)))
+    status.append(llm_status(LlmConfig.resolve(options.llm, cache_dir=options.cache_dir)))
     return tuple(status)
 
 
@@ -187,16 +187,30 @@ def proposers_for(task: KernelTask, options: Options, cache: KernelCache | None,
         proposers.append(TritonConfigTuner())
     if "llm" in available:
         from .agents.config import LlmConfig
-        from .agents.llm import LlmClient
+        from .agents.device_facts import facts_for
+        from .agents.llm import LlmClient  # the openai client is imported only when it is used
         from .search.proposers.llm import LlmProposer
 
-        proposers.append(LlmProposer(LlmClient(LlmConfig.resolve(options.llm))))
+        llm_config = LlmConfig.resolve(options.llm, cache_dir=options.cache_dir)
+        # Measured facts vary between runs: a replayed run's prompts must be the recorded ones, so it goes without.
+        measure = llm_config.transcript_mode != "replay"
+        proposers.append(LlmProposer(
+            LlmClient(llm_config), margin=options.margin,
+            baseline_seconds=measured_baseline_seconds if measure else None,
+            device_facts=lambda t: facts_for(t.device_type, bandwidth=device_bandwidth(t) if measure else None)))
     return proposers
 
 
 def given_status(proposers: Sequence[Proposer]) -> tuple[ProposerStatus, ...]:
     """Proposers a caller chose (tests, benchmarks, ``tune(proposers=...)``) are taken as able to search."""
     return tuple(ProposerStatus(p.name, True, "given by the caller") for p in proposers)
+
+
+def measured_baseline_seconds(task: KernelTask) -> float | None:
+    """Inductor's kernel timed by the verifier (against itself), for the agents' prompts before any candidate of
+    the task has been verified; None when it cannot be run."""
+    report = verify_candidate(task, task.source)
+    return min(report.baseline_s) if report.baseline_s else None
 
 
 def tune_task(
@@ -311,7 +325,14 @@ def _tokens_in(spending: dict[str, dict[str, Any]]) -> int:
 
 def _roofline(task: KernelTask, options: Options, pool: WorkerPool | None) -> Callable[[Attempt], float | None] | None:
     """An accepted attempt's fraction of the device's copy bandwidth (None when the search should not stop early)."""
+    from .agents.device_facts import facts_for, roofline_applies
+
     if options.target_roofline is None or task.bytes_moved == 0:
+        return None
+    if not roofline_applies(task.bytes_moved, facts_for(task.device_type)):
+        # Timed with warm caches, a working set that fits in cache beats DRAM bandwidth: no roofline to stop at.
+        log.info("aikg: task %s: working set of %d bytes fits in cache; no roofline stop", task.short_key,
+                 task.bytes_moved)
         return None
     measured: list[float | None] = []
 

@@ -65,25 +65,16 @@ def serial_pool():
     pool.close()
 
 
-def replaying_llm_proposer(task, transcript_dir, designer_reply: str, coder_reply: str):
-    """An LLM proposer in replay mode whose transcript store answers the Designer's and the Coder's requests for
-    ``task`` with the given replies (REPLAYED, HAND-WRITTEN FIXTURES, not model output); returns it and the sketch."""
-    from aikg_inductor.agents import LlmClient, LlmConfig
-    from aikg_inductor.agents.coder import CodeInput
-    from aikg_inductor.agents.designer import DesignInput
+def replaying_llm_proposer(task, transcript_dir, designer_reply: str, coder_reply: str, lanes: int = 4):
+    """An LLM proposer in replay mode whose transcript store answers the first Designer and Coder requests of each
+    of its ``lanes`` for ``task`` with the given replies (REPLAYED, HAND-WRITTEN FIXTURES, not model output);
+    returns it and the sketch."""
+    import sys
+
     from aikg_inductor.agents.sketch import parse_sketch
-    from aikg_inductor.agents.transcript import LlmReply
-    from aikg_inductor.search.proposers.llm import LlmProposer
 
-    config = LlmConfig.from_dict({"base_url": "http://127.0.0.1:9/v1", "model": "fixture-model",
-                                  "transcript_dir": str(transcript_dir), "transcript_mode": "replay"})
-    proposer = LlmProposer(LlmClient(config))
-    client, docs = proposer.client, proposer.docs_for(task)
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from llm_fixtures import replaying_proposer
 
-    def file_reply(messages, text, stop=()):
-        client.store.put(client.request(messages, stop=stop), LlmReply(text, "fixture-model", 0, 0, "stop", 0.0))
-
-    file_reply(proposer.designer.messages(DesignInput(task, docs)), designer_reply, stop=("\nEND",))
-    sketch = parse_sketch(designer_reply).text()
-    file_reply(proposer.coder.messages(CodeInput(task, sketch, docs)), coder_reply)
-    return proposer, sketch
+    proposer = replaying_proposer(task, transcript_dir, designer_reply, coder_reply, lanes)
+    return proposer, parse_sketch(designer_reply).text()

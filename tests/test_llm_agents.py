@@ -51,11 +51,12 @@ def test_junk_replies_are_rejected_with_reasons_and_the_budget_holds(task, tmp_p
     wrong_signature = good_code(task).replace(
         "const float* in_ptr1, float* out_ptr0", "float* out_ptr0, const float* in_ptr1"
     )
-    # design, code (prose), conductor, fix (wrong signature), conductor (junk: default fix), fix (empty reply);
-    # then the next call: conductor ("design"), and the design step finds the budget spent.
-    script = [SKETCH, "I would vectorise it.", "fix", wrong_signature, "no idea", "   ", "design"]
+    # design, code (prose), conductor, fix (wrong signature), conductor (junk, so asked again: fix), fix (empty
+    # reply); then the next call: conductor ("design"), and the design step finds the budget spent.
+    script = [SKETCH, "I would vectorise it.", "fix", wrong_signature, "no idea", "fix", "   ", "design"]
     with OpenAIStub(script) as stub:
-        proposer = proposer_for(stub.url, tmp_path, task_token_budget=660)  # six stub replies of 110 tokens
+        # One lane: it has the task's whole budget, eight stub replies of 110 tokens.
+        proposer = proposer_for(stub.url, tmp_path, task_token_budget=880, concurrency=1)
         assert proposer.propose(task, SearchContext(), 1) == []
         assert outcomes(proposer, task) == [("design", "ok"), ("code", "rejected"), ("fix", "rejected"),
                                             ("fix", "llm-error")]
@@ -66,11 +67,14 @@ def test_junk_replies_are_rejected_with_reasons_and_the_budget_holds(task, tmp_p
         assert "no code block in the reply" in aikg_logs.text and "signature differs" in aikg_logs.text
         # The fix prompt carried the Coder's own rejection reason back.
         assert "no code block in the reply" in stub.requests[3]["messages"][1]["content"]
+        # The Conductor's junk answer was not mapped to a step: it was asked again, shown its reply.
+        reask = stub.requests[5]["messages"]
+        assert reask[2] == {"role": "assistant", "content": "no idea"} and "names none of the allowed" in reask[3]["content"]
         assert proposer.propose(task, SearchContext(), 1) == []  # the conductor takes the last 110 tokens
         assert proposer.records[task.key][-1].outcome == "budget"
         sent = len(stub.requests)
         assert proposer.propose(task, SearchContext(), 1) == [] and len(stub.requests) == sent  # stopped: nothing more is sent
-    assert proposer.summary(task.key)["tokens"] == 660
+    assert proposer.summary(task.key)["tokens"] == 880
 
 
 def test_endpoint_down_yields_no_candidate(task, tmp_path):
@@ -83,7 +87,7 @@ def test_endpoint_down_yields_no_candidate(task, tmp_path):
 def test_candidate_notes_and_verifier_report_drive_the_fix(task, tmp_path):
     code = good_code(task)
     with OpenAIStub([SKETCH, code, "fix", code.replace("Vec(0.f)", "Vec(0.0f)")]) as stub:
-        proposer = proposer_for(stub.url, tmp_path)
+        proposer = proposer_for(stub.url, tmp_path, concurrency=1)
         (first,) = proposer.propose(task, SearchContext(), 1)
         assert first.proposer == "llm" and first.notes["step"] == "code"
         assert parse_signature(first.source, task.dsl) == parse_signature(task.source, task.dsl)
@@ -95,8 +99,10 @@ def test_candidate_notes_and_verifier_report_drive_the_fix(task, tmp_path):
         (second,) = proposer.propose(task, SearchContext.of([Attempt(first, report)]), 1)
     assert second.notes["step"] == "fix"
     conductor_prompt = stub.requests[2]["messages"][1]["content"]
-    assert "Allowed next steps: fix, design, stop" in conductor_prompt and "out_ptr0 differs" in conductor_prompt
-    assert "out_ptr0 differs at (0, 3)" in stub.requests[3]["messages"][1]["content"]
+    assert "Allowed next steps:\n- fix: " in conductor_prompt and "- optimise:" not in conductor_prompt
+    assert "one of fix, design, stop" in conductor_prompt and "out_ptr0 differs" in conductor_prompt
+    fix_prompt = stub.requests[3]["messages"][1]["content"]
+    assert "out_ptr0 differs at (0, 3)" in fix_prompt and first.source.strip() in fix_prompt
     assert outcomes(proposer, task)[-2:] == [("verify", "failed"), ("fix", "candidate")]
 
 
@@ -118,7 +124,7 @@ def test_no_step_is_taken_once_the_wall_budget_is_spent_and_a_later_run_carries_
     import time
 
     with OpenAIStub([SKETCH, good_code(task)]) as stub:
-        proposer = proposer_for(stub.url, tmp_path)
+        proposer = proposer_for(stub.url, tmp_path, concurrency=1)
         spent = SearchContext(deadline=time.monotonic() - 1.0)
         assert proposer.propose(task, spent, 1) == [] and stub.requests == []
         (candidate,) = proposer.propose(task, SearchContext(deadline=time.monotonic() + 60.0), 1)

@@ -7,7 +7,7 @@ import pytest
 from aikg_inductor import KernelArg, KernelTask, TensorLayout
 from aikg_inductor.agents.code import CPP_PREFIX_INCLUDE, CodeRejected, conform, extract_code, parse_signature
 from aikg_inductor.agents.conductor import parse_choice
-from aikg_inductor.agents.prompts import PromptError, open_marker, render
+from aikg_inductor.agents.prompts import PromptError, continuation, render
 from aikg_inductor.agents.sketch import SketchRejected, parse_sketch
 from aikg_inductor.agents.workflow import STOP, WorkflowError, load_workflow
 
@@ -63,6 +63,19 @@ def test_extract_code_from_fenced_bare_and_codeless_replies():
         extract_code("```cpp\nint x = 1;\n```", "cpp-cpu")
 
 
+def test_the_last_complete_block_of_the_right_language_wins_and_thinking_is_ignored():
+    draft, final = GOOD.replace("my_kernel", "draft"), GOOD.replace("my_kernel", "final")
+    # A reasoning model's draft inside <think> must not beat its answer, nor an earlier block a later one.
+    reply = f"<think>\n```cpp\n{draft}\n```\n</think>\nFirst try:\n```cpp\n{draft}\n```\nBetter:\n```c++\n{final}\n```\n"
+    assert "final" in extract_code(reply, "cpp-cpu")
+    # A Python block is not C++, and an unclosed block (cut off) is no answer.
+    assert "final" in extract_code(f"```cpp\n{final}\n```\n```python\ndef f(): pass\n```", "cpp-cpu")
+    with pytest.raises(CodeRejected, match="no complete cpp code block"):
+        extract_code(f"```cpp\n{final}", "cpp-cpu")
+    with pytest.raises(CodeRejected, match="only reasoning"):
+        extract_code(f"<think>```cpp\n{final}\n```</think>", "cpp-cpu")
+
+
 def test_conform_repairs_name_and_include_but_rejects_another_signature():
     code, repairs = conform(GOOD, TASK)
     assert parse_signature(code, "cpp-cpu") == parse_signature(BASELINE, "cpp-cpu")
@@ -115,17 +128,24 @@ def test_bad_workflows_are_refused_with_the_reason(tmp_path, text, match):
         load_workflow(path)
 
 
-def test_parse_choice_takes_the_first_allowed_word():
+def test_parse_choice_takes_the_answer_line_not_the_deliberation():
     assert parse_choice("I would FIX it, not design again", ["fix", "design", "stop"]) == "fix"
     assert parse_choice("Next step: design.", ["fix", "design", "stop"]) == "design"
     assert parse_choice("prefix fixes everything", ["fix", "stop"]) is None
+    # A reasoning model weighs the options first: its thinking and earlier lines do not decide.
+    assert parse_choice("<think>stop? no, fix</think>\nWe could fix it or stop.\ndesign", ["fix", "design", "stop"]) \
+        == "design"
 
 
 def test_prompt_templates_render_and_report_missing_values():
-    text = render("conductor", dsl="cpp-cpu", name="k", step="code", outcome="rejected", feedback="f",
-                  history="h", choices="fix, stop", steps_left=3)
-    assert "Allowed next steps: fix, stop" in text
+    text = render("conductor", dsl="cpp-cpu", name="k", lane=1, step="code", outcome="rejected", feedback="f",
+                  history="h", choices="- fix: repair", names="fix, stop", steps_left=3, tokens_left="9")
+    assert "Allowed next steps:\n- fix: repair" in text and "3 steps, 9 tokens" in text
     with pytest.raises(PromptError, match="conductor.md needs a value for 'name'"):
         render("conductor", dsl="x")
-    assert open_marker("text\n```cpp\n") == "```cpp\n" and open_marker("SKETCH v1\n") == "SKETCH v1\n"
-    assert open_marker("no marker here") == ""
+
+
+def test_completions_replies_get_their_prefill_and_closing_fence_back_chat_replies_stand_alone():
+    assert continuation("```cpp\n", "int x;\n", "completions") == "```cpp\nint x;\n```\n"
+    assert continuation("SKETCH v1\n", "parallel: rows", "completions") == "SKETCH v1\nparallel: rows"
+    assert continuation("```cpp\n", "```cpp\nint x;\n```", "chat") == "```cpp\nint x;\n```"

@@ -14,7 +14,11 @@ from ..task import KernelTask
 
 CPP_PREFIX_INCLUDE = "#include <torch/csrc/inductor/cpp_prefix.h>"
 
-_FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
+# A complete fenced block: an opening fence with an optional language, its body, a closing fence on its own line.
+_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)[ \t]*\n(.*?)^[ \t]*```[ \t]*$", re.DOTALL | re.MULTILINE)
+# Reasoning models' drafts: a closed <think> block, or an unclosed one at the start whose end was the reply's.
+_THINKING = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
+_LANGUAGES = {"cpp": {"", "cpp", "c++", "cxx", "cc", "c"}, "python": {"", "python", "py", "python3", "triton"}}
 # extern "C" <return type> <name>(<params>) — the name may be Inductor's placeholder with a dot in it.
 _CPP_SIG = re.compile(r'extern\s+"C"\s+[\w\s]*?\bvoid\s+([\w.]+)\s*\(([^)]*)\)', re.DOTALL)
 _PY_DEF = re.compile(r"^def\s+([\w.]+)\s*\(([^)]*)\)\s*:", re.MULTILINE)
@@ -62,16 +66,30 @@ def parse_signature(source: str, dsl: str) -> Signature | None:
     return Signature(match.group(1), params)
 
 
+def strip_thinking(reply: str) -> str:
+    """``reply`` without reasoning blocks: a model's draft inside ``<think>`` must not beat its final answer."""
+    text = _THINKING.sub("", reply)
+    if "</think>" in text:  # the opening tag was in the prompt's template (some servers add it), the end is here
+        text = text.rsplit("</think>", 1)[1]
+    return text
+
+
 def extract_code(reply: str, dsl: str) -> str:
-    """The code block of ``reply`` that holds a kernel entry point; raises CodeRejected when there is none."""
-    blocks = [body for _, body in _FENCE.findall(reply)]
+    """The last complete code block of ``reply`` in the DSL's language that holds a kernel entry point (a model's
+    final answer comes after its drafts); raises CodeRejected when there is none."""
+    text = strip_thinking(reply)
+    languages = _LANGUAGES[fence_language(dsl)]
+    blocks = [body for language, body in _FENCE.findall(text) if language.lower() in languages]
     # A reply with no fence at all may still be bare code (base models often skip the fence).
-    candidates = blocks or [reply]
-    for block in candidates:
+    candidates = blocks or ([] if "```" in text else [text])
+    for block in reversed(candidates):
         if parse_signature(block, dsl) is not None:
             return block.strip() + "\n"
-    if not reply.strip():
-        raise CodeRejected("empty reply")
+    if not text.strip():
+        raise CodeRejected("empty reply" if not reply.strip() else "the reply holds only reasoning, no answer")
+    if "```" in text and not blocks:
+        raise CodeRejected(f"no complete {fence_language(dsl)} code block in the reply (an unclosed or "
+                           "other-language fence)")
     if not blocks:
         raise CodeRejected("no code block in the reply")
     what = 'an extern "C" function' if dsl.startswith("cpp") else "a def"

@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Sequence
 
-from ..task import KernelTask
-from .brief import describe_args, describe_origins
-from .code import CodeRejected, conform, extract_code, fence_language, parse_signature
+from .brief import TaskBrief
+from .code import CodeRejected, conform, extract_code, fence_language
 from .llm import LlmClient, LlmReply
 from .prompts import continuation, render
+from .transcript import LlmRequest
+
+
+@dataclasses.dataclass(frozen=True)
+class CodeReference:
+    """A kernel shown to the Coder whole: its own last one, the search's parent, an inspiration."""
+
+    title: str  # "Your last kernel", "The best kernel so far", ...
+    code: str
+    verdict: str  # the verifier's summary: verdict, timings, speedup, or why it failed
+
+    def text(self, fence: str) -> str:
+        return f"## {self.title}\n{self.verdict.strip()}\n```{fence}\n{self.code.strip()}\n```"
 
 
 @dataclasses.dataclass(frozen=True)
 class CodeInput:
-    task: KernelTask
+    brief: TaskBrief
     sketch: str
     docs: str
+    references: Sequence[CodeReference] = ()
     previous_code: str = ""  # fix mode: the code that failed
     feedback: str = ""  # fix mode: why it failed (the verifier's report or the Coder's own rejection)
+    temperature: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,36 +60,39 @@ class Coder:
         self.client = client
 
     def messages(self, given: CodeInput) -> list[tuple[str, str]]:
-        task = given.task
-        signature = parse_signature(task.source, task.dsl)
+        task = given.brief.task
+        fence = fence_language(task.dsl)
         common = dict(
+            facts=given.brief.text(),
             dsl=task.dsl,
-            origins=describe_origins(task),
-            args=describe_args(task),
-            signature=signature.describe() if signature else "(see the baseline)",
-            baseline_source=task.source,
-            sketch=given.sketch,
+            sketch=given.sketch or "(no sketch: improve on the kernels below)",
+            references="\n\n".join(r.text(fence) for r in given.references) or "(none yet)",
             docs=given.docs or "(no doc pack for this DSL)",
-            fence=fence_language(task.dsl),
+            fence=fence,
         )
         if given.previous_code:
-            user = render("coder_fix", previous_code=given.previous_code, feedback=given.feedback, **common)
+            user = render("coder_fix", previous_code=given.previous_code.strip(), feedback=given.feedback, **common)
         else:
             user = render("coder", **common)
         return [("system", render("system")), ("user", user)]
 
+    def request(self, given: CodeInput) -> LlmRequest:
+        # On completions the document ends on an opening fence the base model continues, and the closing fence
+        # ends the code; a chat model writes its own fences, which a stop sequence would cut at.
+        fence = "```" + fence_language(given.brief.task.dsl) + "\n"
+        stop = ("\n```",) if self.client.config.endpoint == "completions" else ()
+        return self.client.request(self.messages(given), stop=stop, temperature=given.temperature, prefill=fence)
+
     def run(self, given: CodeInput) -> CodeResult:
         """Raises LlmError when no reply comes, CodeReplyRejected when the reply holds no kernel with the task's
         signature."""
-        messages = self.messages(given)
-        # The completions prompt ends inside an open fence, so the closing fence ends the code; a chat model writes
-        # its own opening fence, which a stop sequence would cut at.
-        stop = ("\n```",) if self.client.config.endpoint == "completions" else ()
-        request = self.client.request(messages, stop=stop)
-        reply = self.client.complete(request, given.task.key, {"agent": self.name})
+        task = given.brief.task
+        request = self.request(given)
+        reply = self.client.complete(request, task.key, {"agent": self.name})
+        prefill = "```" + fence_language(task.dsl) + "\n"
         try:
-            code = extract_code(continuation(messages[-1][1], reply.text, self.client.config.endpoint), given.task.dsl)
-            code, repairs = conform(code, given.task)
+            code = extract_code(continuation(prefill, reply.text, request.endpoint), task.dsl)
+            code, repairs = conform(code, task)
         except CodeRejected as err:
             raise CodeReplyRejected(str(err), reply, request.key()) from None
         return CodeResult(code, tuple(repairs), reply, request.key())

@@ -37,11 +37,11 @@ class LlmConfig:
     backoff_s: float = 1.0  # first retry delay; doubles each retry
     backoff_max_s: float = 30.0
     concurrency: int = 4  # requests in flight at once, per client
-    max_tokens: int = 2048  # per reply
+    max_tokens: int = 8192  # per reply; a reply cut at this is asked again once with twice as many
     temperature: float = 0.2
-    task_token_budget: int = 100_000  # prompt + completion tokens spent on one kernel task
+    task_token_budget: int = 400_000  # prompt + completion tokens spent on one kernel task, shared by its lanes
     task_time_budget_s: float = 600.0  # LLM wall time spent on one kernel task
-    transcript_dir: Path = dataclasses.field(default_factory=lambda: default_cache_dir() / "llm-transcripts")
+    transcript_dir: Path | None = None  # None: <cache_dir>/llm-transcripts of the run (see ``resolve``)
     transcript_mode: TranscriptMode = "record"
 
     @classmethod
@@ -70,12 +70,20 @@ class LlmConfig:
 
     @classmethod
     def resolve(
-        cls, given: Mapping[str, Any] | LlmConfig | None = None, environ: Mapping[str, str] | None = None
+        cls, given: Mapping[str, Any] | LlmConfig | None = None, environ: Mapping[str, str] | None = None,
+        cache_dir: Path | str | None = None,
     ) -> LlmConfig:
-        """Environment first, then ``given`` on top; a ready ``LlmConfig`` is used as is."""
-        if isinstance(given, LlmConfig):
-            return given
-        return cls.from_dict(given or {}, base=cls.from_env(environ))
+        """Environment first, then ``given`` on top; a ready ``LlmConfig`` is used as is. Transcripts go where the
+        settings say, else under ``cache_dir`` (the run's ``--cache-dir`` / ``Options.cache_dir``)."""
+        config = given if isinstance(given, LlmConfig) else cls.from_dict(given or {}, base=cls.from_env(environ))
+        if config.transcript_dir is None and cache_dir is not None:
+            config = dataclasses.replace(config, transcript_dir=Path(cache_dir) / "llm-transcripts")
+        return config
+
+    @property
+    def transcripts(self) -> Path:
+        """Where transcripts are kept: ``transcript_dir``, or the default cache folder's ``llm-transcripts``."""
+        return self.transcript_dir or default_cache_dir() / "llm-transcripts"
 
 
 def _coerce(name: str, value: Any, where: str) -> Any:

@@ -1,24 +1,26 @@
-"""Designer: writes a Unified Sketch for a task from its description, the doc pack and retrieved examples."""
+"""Designer: writes a Unified Sketch for a task from its brief, the doc pack and retrieved examples."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Sequence
 
-from ..task import KernelTask
-from .brief import describe_args, describe_baseline_time, describe_origins
+from .brief import TaskBrief
+from .code import strip_thinking
 from .llm import LlmClient, LlmReply
 from .prompts import continuation, render
 from .sketch import HEADER, Sketch, parse_sketch
+from .transcript import LlmRequest
 
 
 @dataclasses.dataclass(frozen=True)
 class DesignInput:
-    task: KernelTask
+    brief: TaskBrief
     docs: str  # the trimmed doc pack
     examples: Sequence[str] = ()  # retrieved accepted kernels (sketch and code) of similar tasks
-    baseline_s: float | None = None
-    feedback: str = ""  # optimise / redesign: the previous sketch and what the verifier said of it
+    feedback: str = ""  # optimise / redesign: the previous sketch, its code and what the verifier said of it
+    strategy: str = ""  # the lane's focus
+    temperature: float | None = None  # the lane's sampling temperature (None: the configured one)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,28 +37,27 @@ class Designer:
         self.client = client
 
     def messages(self, given: DesignInput) -> list[tuple[str, str]]:
-        task = given.task
+        task = given.brief.task
         user = render(
             "designer",
+            facts=given.brief.text(),
             dsl=task.dsl,
-            device=task.device_type,
-            arch=task.arch,
-            name=task.name or "unnamed",
-            origins=describe_origins(task),
-            args=describe_args(task),
-            baseline_time=describe_baseline_time(given.baseline_s),
-            baseline_source=task.source,
             docs=given.docs or "(no doc pack for this DSL)",
             examples="\n\n".join(given.examples) or "(none)",
+            strategy=given.strategy or "(any: whatever makes this kernel fastest)",
             feedback=given.feedback or "(first design for this kernel)",
-            header=HEADER,
         )
         return [("system", render("system")), ("user", user)]
 
+    def request(self, given: DesignInput) -> LlmRequest:
+        # The stop sequence only on completions: a chat reasoning model may write "END" while it thinks.
+        stop = ("\nEND",) if self.client.config.endpoint == "completions" else ()
+        return self.client.request(self.messages(given), stop=stop, temperature=given.temperature,
+                                   prefill=HEADER + "\n")
+
     def run(self, given: DesignInput) -> DesignResult:
         """Raises LlmError when no reply comes, SketchRejected when the reply holds no usable sketch."""
-        messages = self.messages(given)
-        request = self.client.request(messages, stop=("\nEND",))
-        reply = self.client.complete(request, given.task.key, {"agent": self.name})
-        sketch = parse_sketch(continuation(messages[-1][1], reply.text, self.client.config.endpoint))
+        request = self.request(given)
+        reply = self.client.complete(request, given.brief.task.key, {"agent": self.name})
+        sketch = parse_sketch(continuation(HEADER + "\n", strip_thinking(reply.text), request.endpoint))
         return DesignResult(sketch, reply, request.key())

@@ -90,13 +90,14 @@ def estimate_tokens(text: str) -> int:
 class LlmClient:
     def __init__(self, config: LlmConfig | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         self.config = config or LlmConfig.resolve()
-        self.store = TranscriptStore(self.config.transcript_dir)
+        self.store = TranscriptStore(self.config.transcripts)
         self._sleep = sleep
         self._slots = threading.BoundedSemaphore(self.config.concurrency)
         self._lock = threading.Lock()
         self._model: str | None = self.config.model or None
         self.run_usage = Usage()
         self.task_usage: dict[str, Usage] = {}
+        self._replay_calls: dict[str, int] = {}  # replay: calls so far per request key (the n-th gets reply n)
         self._sdk: openai.OpenAI | None = None
 
     # ------------------------------------------------------------------ accounting
@@ -159,30 +160,55 @@ class LlmClient:
         messages: Sequence[tuple[str, str]],
         stop: Sequence[str] = (),
         max_tokens: int | None = None,
+        temperature: float | None = None,
+        prefill: str = "",
     ) -> LlmRequest:
-        """The request for ``messages`` (role, content) shaped for the configured endpoint kind."""
+        """The request for ``messages`` (role, content) shaped for the configured endpoint kind. ``prefill`` is
+        where a base model on the completions endpoint starts writing (an opening fence, a sketch header); a chat
+        request never carries it, so no chat prompt ends on an open fence."""
         common = dict(
             model=self.model(),
             max_tokens=max_tokens or self.config.max_tokens,
-            temperature=self.config.temperature,
+            temperature=self.config.temperature if temperature is None else temperature,
             stop=tuple(stop),
         )
         if self.config.endpoint == "chat":
             return LlmRequest(endpoint="chat", messages=tuple(messages), **common)
         # A base model continues text: the messages become one document, the last one's end is where it writes.
-        prompt = "\n\n".join(content for _, content in messages)
+        prompt = "\n\n".join(content for _, content in messages) + ("\n\n" + prefill if prefill else "")
         return LlmRequest(endpoint="completions", prompt=prompt, **common)
 
     def complete(self, request: LlmRequest, task_key: str = "", meta: dict[str, Any] | None = None) -> LlmReply:
-        """Send ``request`` (or answer it from the store in replay mode), account for it, record it."""
+        """Send ``request`` (or answer it from the store in replay mode), account for it, record it. A reply cut at
+        ``max_tokens`` (``finish_reason == "length"``: a reasoning model still thinking, a long kernel) is asked
+        again once with twice the budget; both calls are accounted and recorded."""
+        reply = self._complete_once(request, task_key, meta)
+        if reply.finish_reason == "length":
+            larger = dataclasses.replace(request, max_tokens=request.max_tokens * 2)
+            log.info("aikg: llm reply cut at %d tokens; asking again with %d", request.max_tokens, larger.max_tokens)
+            cut = reply
+            reply = self._complete_once(larger, task_key, meta)
+            # The reply cost both calls: callers that keep their own accounts (a lane's budget) see the sum.
+            reply = dataclasses.replace(reply, prompt_tokens=reply.prompt_tokens + cut.prompt_tokens,
+                                        completion_tokens=reply.completion_tokens + cut.completion_tokens)
+        if not reply.text.strip():
+            raise LlmReplyError(f"empty reply from {self.config.base_url or 'the transcript'} "
+                                f"(finish_reason={reply.finish_reason})")
+        return reply
+
+    def _complete_once(self, request: LlmRequest, task_key: str, meta: dict[str, Any] | None) -> LlmReply:
         self.check_budget(task_key)
         mode = self.config.transcript_mode
         if mode == "replay":
-            reply = self.store.get(request)
+            key = request.key()
+            with self._lock:
+                n = self._replay_calls.get(key, 0)
+                self._replay_calls[key] = n + 1
+            reply = self.store.get(request, n)
             if reply is None:
                 self._account(task_key, None)
                 raise LlmUnavailable(
-                    f"replay mode: no recorded reply for request {request.key()[:16]} in {self.store.directory}"
+                    f"replay mode: no recorded reply for call {n} of request {key[:16]} in {self.store.directory}"
                 )
             self._account(task_key, reply)
             return reply
@@ -234,10 +260,10 @@ class LlmClient:
             text = getattr(message, "content", None)
         else:
             text = getattr(choice, "text", None)
-        if not isinstance(text, str) or not text.strip():
-            raise LlmReplyError(
-                f"empty reply from {self.config.base_url} (finish_reason={getattr(choice, 'finish_reason', None)})"
-            )
+        if text is None:
+            text = ""  # a reasoning model cut off while thinking sends only reasoning_content: asked again above
+        if not isinstance(text, str):
+            raise LlmReplyError(f"malformed reply from {self.config.base_url}: the text is {type(text).__name__}")
         usage = getattr(response, "usage", None)
         prompt_text = request.prompt or "".join(c for _, c in request.messages)
         return LlmReply(

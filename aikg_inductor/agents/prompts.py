@@ -27,16 +27,14 @@ def render(template: str, /, prompts_dir: Path = PROMPTS_DIR, **values: object) 
         raise PromptError(f"prompt template {template}.md needs a value for {err.args[0]!r}") from None
 
 
-def open_marker(prompt: str) -> str:
-    """The marker a prompt ends on for the model to continue from (an opening code fence, a sketch header), or "".
-
-    A completions endpoint continues after it, so the reply lacks it; the agents put it back before parsing.
-    """
-    last = prompt.rstrip("\n").rsplit("\n", 1)[-1]
-    return last + "\n" if last.startswith("```") or last.startswith("SKETCH ") else ""
-
-
-def continuation(prompt: str, reply: str, endpoint: str) -> str:
-    """``reply`` as a whole answer: a completions reply continues the prompt after its open marker, so the marker
-    is put back in front; a chat reply stands alone."""
-    return (open_marker(prompt) if endpoint == "completions" else "") + reply
+def continuation(prefill: str, reply: str, endpoint: str) -> str:
+    """``reply`` as a whole answer. A completions request ends its document on ``prefill`` (an opening code fence, a
+    sketch header) for a base model to continue from, and the stop sequence cuts the closing fence: both are put
+    back. A chat prompt never ends on an open fence (today's chat models write their own), so a chat reply stands
+    alone."""
+    if endpoint != "completions" or not prefill:
+        return reply
+    text = prefill + reply
+    if prefill.startswith("```") and not reply.rstrip().endswith("```"):
+        text = text.rstrip("\n") + "\n```\n"
+    return text

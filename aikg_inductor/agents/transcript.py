@@ -1,7 +1,9 @@
-"""The transcript store: every request sent to the LLM and its reply, one JSON file per request.
+"""The transcript store: every request sent to the LLM and its reply, one JSON file per call.
 
-Files are named by the sha256 of the canonical request, so a re-run that sends the same prompt finds the same
-reply. ``replay`` mode answers only from the store, which makes agent tests and re-runs deterministic and offline.
+A file is named by the sha256 of the canonical request and the call's number among identical requests
+(``<key>-<n>.json``): eight calls with one prompt (lanes, retries after a duplicate) leave eight files. ``replay``
+mode answers only from the store, the n-th identical request of a run with the n-th recorded reply, which makes
+agent tests and re-runs deterministic and offline.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ class LlmRequest:
     model: str
     messages: tuple[tuple[str, str], ...] = ()  # (role, content) for chat
     prompt: str = ""  # for completions
-    max_tokens: int = 2048
+    max_tokens: int = 8192
     temperature: float = 0.2
     stop: tuple[str, ...] = ()
 
@@ -76,21 +78,22 @@ class TranscriptStore:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
 
-    def path_for(self, request: LlmRequest) -> Path:
+    def path_for(self, request: LlmRequest, n: int = 0) -> Path:
         key = request.key()
-        return self.directory / key[:2] / f"{key}.json"
+        return self.directory / key[:2] / f"{key}-{n}.json"
 
-    def get(self, request: LlmRequest) -> LlmReply | None:
-        path = self.path_for(request)
+    def get(self, request: LlmRequest, n: int = 0) -> LlmReply | None:
+        """The reply recorded for the ``n``-th call (from 0) with ``request``, or None."""
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(self.path_for(request, n).read_text())
         except FileNotFoundError:
             return None
         return dataclasses.replace(LlmReply.from_dict(data["reply"]), replayed=True)
 
     def put(self, request: LlmRequest, reply: LlmReply, meta: dict[str, Any] | None = None) -> Path:
-        path = self.path_for(request)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Record one call under the next free number for its request; safe between threads and processes."""
+        directory = self.directory / request.key()[:2]
+        directory.mkdir(parents=True, exist_ok=True)
         record = {
             "key": request.key(),
             "time": time.time(),
@@ -98,12 +101,22 @@ class TranscriptStore:
             "reply": reply.to_dict(),
             "meta": meta or {},
         }
-        # Write-then-rename: concurrent agents (and the background worker) never see half a file.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as out:
-            json.dump(record, out, indent=1)
-        os.replace(tmp, path)
-        return path
+        # Write-then-link: the number is claimed only by a complete file (os.link fails if the name exists), so
+        # concurrent agents and the background worker never see half a file nor overwrite each other's call.
+        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as out:
+                json.dump(record, out, indent=1)
+            n = 0
+            while True:
+                path = self.path_for(request, n)
+                try:
+                    os.link(tmp, path)
+                    return path
+                except FileExistsError:
+                    n += 1
+        finally:
+            os.unlink(tmp)
 
     def __len__(self) -> int:
         return sum(1 for _ in self.directory.glob("*/*.json")) if self.directory.exists() else 0

@@ -3,7 +3,8 @@
 It follows AIKG's asynchronous adaptive search and adds to it:
 - **Asynchronous refill.** Each proposer works in one or more lanes (the LLM proposer: one conversation per lane,
   up to its concurrency; the tuner and retrieval: one lane). As soon as any round is judged, its lane is given a
-  new round, so LLM calls go on while the verifier works.
+  new round, so LLM calls go on while the verifier works. A lane ends on its own (its proposer says so, or it
+  judged nothing new several rounds running); a proposer is done when every one of its lanes is.
 - **Parents by rank-based UCB.** A round builds on a parent picked among the correct attempts by its rank plus an
   exploration bonus for parents with few children; inspirations are drawn from the best, middle and worst tiers.
 - **Negative examples.** Rejections and their reasons stay in the population and are handed to proposers.
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 ROUND_SIZE = 8  # candidates asked of a proposer at a time
 EXPLORATION = 1.0  # weight of UCB's exploration bonus, for parents and for proposers
 SUCCESS_WINDOW = 16  # a proposer's recent success is judged over its last this-many candidates
+EMPTY_ROUNDS = 3  # rounds in a row that judged nothing new after which a lane stops, whatever its proposer says
 FAILURES_SHOWN = 4  # negative examples handed to a proposer
 POLL_S = 0.5  # how often the loop wakes to check the wall and token budgets while rounds are out
 
@@ -89,7 +91,7 @@ class _ProposerStats:
     candidates: int = 0
     improvements: int = 0
     recent: deque = dataclasses.field(default_factory=lambda: deque(maxlen=SUCCESS_WINDOW))
-    exhausted: bool = False
+    exhausted: bool = False  # every lane of the proposer is done (or one of its rounds raised)
 
     def score(self, total: int) -> float:
         """UCB1 on "improved the best": recent success rate plus a bonus for proposers tried little."""
@@ -145,6 +147,8 @@ class PopulationSearch:
         self.random = random.Random(seed)
         self.stats = {p.name: _ProposerStats() for p in proposers}
         self.lanes = [_Lane(p, i) for p in proposers for i in range(max(1, int(getattr(p, "lanes", 1))))]
+        self.done_lanes: set[_Lane] = set()
+        self.empty_rounds: dict[_Lane, int] = {}
         self.children: dict[str, int] = {}
         for attempt in self.population:
             if parent := attempt.candidate.notes.get("parent"):
@@ -190,7 +194,8 @@ class PopulationSearch:
     def _launch_idle(self, pool: futures.ThreadPoolExecutor, busy: dict) -> None:
         working = {lane for lane, _ in busy.values()}
         total = sum(s.candidates for s in self.stats.values())
-        idle = [lane for lane in self.lanes if lane not in working and not self.stats[lane.proposer.name].exhausted]
+        idle = [lane for lane in self.lanes if lane not in working and lane not in self.done_lanes
+                and not self.stats[lane.proposer.name].exhausted]
         idle.sort(key=lambda lane: -self.stats[lane.proposer.name].score(total))
         if not idle:
             return
@@ -233,8 +238,9 @@ class PopulationSearch:
             stats.exhausted = True
             return
         if not attempts:
-            stats.exhausted = True  # nothing new to offer given everything tried so far
+            self._empty_round(lane)
             return
+        self.empty_rounds[lane] = 0
         for attempt in attempts:
             best_before = max((speed(a) for a in self.population if a.correct), default=0.0)
             self.population.append(attempt)
@@ -248,6 +254,18 @@ class PopulationSearch:
             if self.run_budget is not None:
                 self.run_budget.charge(candidates=1)
             self.on_attempt(attempt)
+
+    def _empty_round(self, lane: _Lane) -> None:
+        """A round that judged nothing new ends its lane when the proposer says the lane is done (an LLM lane's
+        stop), when the proposer keeps no lanes of its own (nothing new to offer given everything tried), or after
+        EMPTY_ROUNDS such rounds in a row. A duplicate or a transient LLM error in one lane does not end the others;
+        the proposer is exhausted when every one of its lanes is."""
+        self.empty_rounds[lane] = self.empty_rounds.get(lane, 0) + 1
+        says_done = getattr(lane.proposer, "lane_exhausted", None)
+        if says_done is None or says_done(self.task.key, lane.lane) or self.empty_rounds[lane] >= EMPTY_ROUNDS:
+            self.done_lanes.add(lane)
+        if all(other in self.done_lanes for other in self.lanes if other.proposer is lane.proposer):
+            self.stats[lane.proposer.name].exhausted = True
 
     # ------------------------------------------------------------------ budgets
 

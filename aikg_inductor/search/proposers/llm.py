@@ -1,9 +1,13 @@
 """``LlmProposer``: candidates from the LLM agents (Designer -> Coder), steered by the Conductor's workflow.
 
-Each ``propose`` call walks the workflow until the Coder produces one candidate (or the workflow, a budget or the
-endpoint says stop): the next step depends on the verifier's report on that candidate, which only arrives with the
-next call's history. Every failure (endpoint down, junk reply, wrong signature) is logged with its reason and ends
-in fewer candidates, never an exception, so Inductor's kernel is kept.
+The search runs the proposer in several lanes at once: independent conversations, each with its own focus and
+sampling temperature (so lanes do not send identical prompts and collapse into duplicates), its own workflow state
+and history, and its own share of the task's token budget (so parallel lanes cannot spend the budget in a burst).
+Each ``propose`` call walks one lane's workflow until the Coder produces one candidate (or the workflow, a budget
+or the endpoint says stop): the next step depends on the verifier's report on that candidate, which only arrives
+with the next call's history. A lane that stops (the Conductor's stop, its budget, repeated endpoint failures)
+ends only that lane; the proposer is done when every lane is. Every failure is logged with its reason and ends in
+fewer candidates, never an exception, so Inductor's kernel is kept.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ import statistics
 import time
 from typing import Any, Callable, Sequence
 
-from ...agents.coder import CodeInput, Coder, CodeReplyRejected
-from ...agents.conductor import Conductor, TaskState
+from ...agents.brief import TaskBrief
+from ...agents.coder import CodeInput, CodeReference, Coder, CodeReplyRejected
+from ...agents.conductor import Conductor, LaneBudget, TaskState
 from ...agents.config import LlmConfig
 from ...agents.designer import DesignInput, Designer
+from ...agents.device_facts import DeviceFacts, facts_for
 from ...agents.docpacks import pack_for
 from ...agents.llm import LlmBudgetExceeded, LlmClient, LlmError
 from ...agents.sketch import SketchRejected
@@ -27,8 +33,21 @@ from .base import Attempt, Candidate, SearchContext
 
 log = logging.getLogger(__name__)
 
-FEEDBACK_CHARS = 2000  # of a verifier report or compiler output shown back to the agents
-LESSON_CHARS = 200  # of each earlier failure's reason shown to the Designer
+FEEDBACK_CHARS = 4000  # of a verifier report or compiler output shown back to the agents
+LESSON_CHARS = 300  # of each earlier failure's reason shown to the Designer
+LANE_ERRORS = 3  # consecutive endpoint failures after which a lane stops
+
+# Lanes differ in focus and temperature, so parallel conversations explore different kernels (lane i takes entry
+# i modulo the list). The first lane is the plain one.
+LANE_STRATEGIES: tuple[tuple[str, float], ...] = (
+    ("Whatever makes this kernel fastest; start from the baseline's structure and remove its waste.", 0.0),
+    ("Fewer passes over memory: fuse the baseline's loops, keep intermediates in registers or cache, read each "
+     "input once where the numerics allow (online / single-pass reductions).", 0.3),
+    ("Better parallel split and wider vectors: how the work is divided over threads or programs, per-thread "
+     "work size, vector width and tails.", 0.5),
+    ("Numerics-preserving algebraic rewrites: fewer divisions and transcendentals, reciprocals, exp2 forms, "
+     "cheaper reductions, without leaving the tolerances.", 0.7),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +59,7 @@ class StepRecord:
     reason: str = ""
     tokens: int = 0
     prompt_hash: str = ""
+    lane: int = 0
 
     def line(self) -> str:
         return f"- {self.step}: {self.outcome}" + (f" ({self.reason[:300]})" if self.reason else "")
@@ -55,6 +75,8 @@ class LlmProposer:
         docs_token_budget: int = 1500,
         examples: Callable[[KernelTask], Sequence[str]] | None = None,
         baseline_seconds: Callable[[KernelTask], float | None] | None = None,
+        device_facts: Callable[[KernelTask], DeviceFacts] | None = None,
+        margin: float = 0.03,
     ) -> None:
         self.client = client or LlmClient(LlmConfig.resolve())
         self.workflow = workflow or load_workflow()
@@ -62,101 +84,150 @@ class LlmProposer:
         self.coder = Coder(self.client)
         self.conductor = Conductor(self.client, self.workflow)
         self.docs_token_budget = docs_token_budget
+        self.margin = margin
         self._examples = examples
         self._baseline_seconds = baseline_seconds
+        self._device_facts = device_facts or (lambda task: facts_for(task.device_type))
         # The search may run this many conversations per task at once; the client's concurrency bounds requests.
         self.lanes = self.client.config.concurrency
         self.states: dict[tuple[str, int], TaskState] = {}
         self.records: dict[str, list[StepRecord]] = {}
+        self._lane_tokens: dict[tuple[str, int], int] = {}
+        self._lane_errors: dict[tuple[str, int], int] = {}
         self._docs: dict[str, str] = {}
+        self._baseline: dict[str, float | None] = {}
+        self._facts: dict[str, DeviceFacts] = {}
 
     # ------------------------------------------------------------------ Proposer protocol
 
     def propose(self, task: KernelTask, context: SearchContext, limit: int) -> list[Candidate]:
-        # One workflow state per lane: lanes are independent conversations the search may run at the same time.
-        state = self.states.setdefault((task.key, context.lane), TaskState())
+        lane = context.lane
+        state = self.states.setdefault((task.key, lane), TaskState())
         if limit < 1 or state.stopped:
             return []
-        self._absorb_verdict(task, state, context.attempts)
+        self._absorb_verdict(task, state, lane, context.attempts)
         while True:
             if context.deadline is not None and time.monotonic() >= context.deadline:
                 # The wall budget is spent mid-way (code that failed its checks keeps the loop fixing): no new
                 # step now, and the conversation stays open for a later run with budget left.
-                log.info("aikg: task %s: llm waits for a later run: the wall-time budget is spent", task.short_key)
+                log.info("aikg: task %s: llm lane %d waits for a later run: the wall-time budget is spent",
+                         task.short_key, lane)
                 return []
-            records = self.records.setdefault(task.key, [])
-            decision = self.conductor.next_step(task, state, [r.line() for r in records])
+            budget = self.lane_budget(task, lane)
+            if budget.tokens_left <= 0:
+                return self._stop(task, state, lane, StepRecord(
+                    "budget", "budget", f"lane {lane} spent its share of the task's token budget", lane=lane))
+            decision = self.conductor.next_step(task, state, self.history(task.key, lane), budget)
+            self._spent(task, lane, decision.tokens)
             if decision.step == STOP:
-                state.stopped = True
-                self._note(task, StepRecord(STOP, "stopped", decision.reason, decision.tokens))
-                return []
+                return self._stop(task, state, lane, StepRecord(STOP, "stopped", decision.reason, decision.tokens,
+                                                                lane=lane))
+            if decision.asked_llm and decision.reason != "chosen by the LLM":
+                self._note(task, StepRecord("conductor", "default", decision.reason, decision.tokens, lane=lane))
             try:
-                candidate = self._run(task, state, decision.step, context)
+                candidate = self._run(task, state, lane, decision.step, context)
             except LlmBudgetExceeded as err:
-                state.stopped = True
-                self._note(task, StepRecord(decision.step, "budget", str(err)))
-                return []
+                return self._stop(task, state, lane, StepRecord(decision.step, "budget", str(err), lane=lane))
             except LlmError as err:
                 # Endpoint down, timing out, rate-limited past the retries, or an empty / malformed reply: this
-                # call yields nothing; a later call (more budget, the endpoint back) may try again.
-                self._note(task, StepRecord(decision.step, "llm-error", str(err)))
+                # call yields nothing; a later call may try again, until the lane has failed LANE_ERRORS in a row.
+                errors = self._lane_errors[(task.key, lane)] = self._lane_errors.get((task.key, lane), 0) + 1
+                self._note(task, StepRecord(decision.step, "llm-error", str(err), lane=lane))
+                if errors >= LANE_ERRORS:
+                    state.stopped = True
                 return []
+            self._lane_errors[(task.key, lane)] = 0
             if candidate is not None:
                 return [candidate]
 
+    def lane_exhausted(self, task_key: str, lane: int) -> bool:
+        """Whether ``lane`` of the task has stopped for good (the search then stops giving it rounds)."""
+        state = self.states.get((task_key, lane))
+        return state is not None and state.stopped
+
+    def lane_budget(self, task: KernelTask, lane: int) -> LaneBudget:
+        """Steps and tokens ``lane`` may still spend. Each lane has its share of the task's token budget; the shares
+        of lanes that stopped go to those still working."""
+        total = self.client.config.task_token_budget
+        left_overall = max(0, total - self.client.usage_for(task.key).tokens)
+        spent = {n: self._lane_tokens.get((task.key, n), 0) for n in range(self.lanes)}
+        stopped = [n for n in range(self.lanes) if self.lane_exhausted(task.key, n)]
+        working = max(1, self.lanes - len(stopped))
+        released = sum(max(0, total / self.lanes - spent[n]) for n in stopped)
+        share = total / self.lanes + released / working
+        tokens_left = int(min(left_overall, share - spent.get(lane, 0)))
+        state = self.states.get((task.key, lane)) or TaskState()
+        return LaneBudget(lane, max(0, self.workflow.max_steps - state.total), max(0, tokens_left))
+
+    def history(self, task_key: str, lane: int) -> list[str]:
+        """This lane's attempts, oldest first, as the Conductor sees them."""
+        return [r.line() for r in self.records.get(task_key, []) if r.lane == lane]
+
     # ------------------------------------------------------------------ steps
 
-    def _run(self, task: KernelTask, state: TaskState, step: str, context: SearchContext) -> Candidate | None:
+    def _run(self, task: KernelTask, state: TaskState, lane: int, step: str,
+             context: SearchContext) -> Candidate | None:
         spec = self.workflow.steps[step]
         if spec.agent == "designer":
-            self._design(task, state, step, spec.mode, context)
+            self._design(task, state, lane, step, spec.mode, context)
             return None
-        return self._code(task, state, step, spec.mode == "fix")
+        return self._code(task, state, lane, step, spec.mode == "fix", context)
 
-    def _design(self, task: KernelTask, state: TaskState, step: str, mode: str, context: SearchContext) -> None:
+    def _design(self, task: KernelTask, state: TaskState, lane: int, step: str, mode: str,
+                context: SearchContext) -> None:
         feedback = state.feedback  # why the last design was unusable, if it was
         if state.sketch:
             verb = "Improve this plan" if mode == "optimise" else "Propose a different plan than this one"
-            feedback = f"{verb}:\n{state.sketch}\nWhat happened: {state.feedback or 'n/a'}"
-        feedback = "\n".join(part for part in (feedback, _lessons(context)) if part)
-        given = DesignInput(
-            task, self.docs_for(task), self._examples_for(task), self._baseline_for(task, context.attempts), feedback
-        )
+            parts = [f"{verb}:\n{state.sketch}"]
+            if state.code:
+                # The code shows whether the Coder followed the plan; the verdict what it achieved.
+                parts.append(f"The code written from it:\n```\n{state.code.strip()}\n```")
+            parts.append(f"What happened: {state.verdict or state.feedback or 'n/a'}")
+            feedback = "\n".join(parts)
+        feedback = "\n\n".join(part for part in (feedback, _lessons(context)) if part)
+        strategy, temperature = self.strategy(lane)
+        given = DesignInput(self.brief(task, context), self.docs_for(task), self._examples_for(task), feedback,
+                            strategy, temperature)
         try:
             result = self.designer.run(given)
         except SketchRejected as err:
             state.ran(step, "rejected")
             state.feedback = f"the design was unusable: {err}"
-            self._note(task, StepRecord(step, "rejected", str(err)))
+            self._note(task, StepRecord(step, "rejected", str(err), lane=lane))
             return
+        self._spent(task, lane, result.reply.tokens)
         state.ran(step, "ok")
         state.sketch, state.feedback = result.sketch.text(), ""
-        self._note(task, StepRecord(step, "ok", "", result.reply.tokens, result.prompt_hash))
+        self._note(task, StepRecord(step, "ok", "", result.reply.tokens, result.prompt_hash, lane))
 
-    def _code(self, task: KernelTask, state: TaskState, step: str, fix: bool) -> Candidate | None:
+    def _code(self, task: KernelTask, state: TaskState, lane: int, step: str, fix: bool,
+              context: SearchContext) -> Candidate | None:
+        _, temperature = self.strategy(lane)
         given = CodeInput(
-            task,
+            self.brief(task, context),
             state.sketch,
             self.docs_for(task),
-            previous_code=state.code if fix else "",
+            references=self._references(state, context, fix),
+            previous_code=(state.code or "(the previous reply held no usable code)") if fix else "",
             feedback=state.feedback if fix else "",
+            temperature=temperature,
         )
-        if fix and not given.previous_code:
-            given = dataclasses.replace(given, previous_code="(the previous reply held no usable code)")
         try:
             result = self.coder.run(given)
         except CodeReplyRejected as err:
+            self._spent(task, lane, err.reply.tokens)
             state.ran(step, "rejected")
             state.feedback = f"the reply was rejected before verification: {err.reason}"
-            state.code = _code_excerpt(err.reply.text)
-            self._note(task, StepRecord(step, "rejected", err.reason, err.reply.tokens, err.prompt_hash))
+            state.code, state.verdict = _code_excerpt(err.reply.text), ""
+            self._note(task, StepRecord(step, "rejected", err.reason, err.reply.tokens, err.prompt_hash, lane))
             return None
+        self._spent(task, lane, result.reply.tokens)
         state.ran(step, "ok")
-        state.code, state.feedback = result.code, ""
+        state.code, state.feedback, state.verdict = result.code, "", ""
         # The verifier's report on this candidate decides the next step; until it comes the state is "unverified".
         state.at, state.outcome = "verify", "unverified"
         repairs = "; ".join(result.repairs)
-        self._note(task, StepRecord(step, "candidate", repairs, result.reply.tokens, result.prompt_hash))
+        self._note(task, StepRecord(step, "candidate", repairs, result.reply.tokens, result.prompt_hash, lane))
         return Candidate(
             source=result.code,
             proposer=self.name,
@@ -172,13 +243,43 @@ class LlmProposer:
             },
         )
 
+    def _references(self, state: TaskState, context: SearchContext, fix: bool) -> tuple[CodeReference, ...]:
+        """Whole kernels for the Coder: its own last one with its verdict (unless it is the one being fixed), the
+        search's parent and one inspiration, each with the verifier's timings."""
+        refs: list[CodeReference] = []
+        shown: set[str] = set()
+        if state.code and state.verdict and not fix:
+            refs.append(CodeReference("Your last kernel in this line of work", state.code, state.verdict))
+            shown.add(state.code.strip())
+        picks = [("The best kernel the search has so far (improve on it)", context.parent)]
+        picks += [("Another correct kernel (for ideas)", a) for a in context.inspirations[:1]]
+        for title, attempt in picks:
+            if attempt is None or attempt.candidate.source.strip() in shown:
+                continue
+            refs.append(CodeReference(title, attempt.candidate.source, _verdict(attempt)))
+            shown.add(attempt.candidate.source.strip())
+        return tuple(refs)
+
+    def strategy(self, lane: int) -> tuple[str, float]:
+        """The lane's focus and sampling temperature (the configured one raised by the lane's offset, at most 1)."""
+        focus, offset = LANE_STRATEGIES[lane % len(LANE_STRATEGIES)]
+        return focus, min(1.0, self.client.config.temperature + offset)
+
+    def _stop(self, task: KernelTask, state: TaskState, lane: int, record: StepRecord) -> list[Candidate]:
+        state.stopped = True
+        self._note(task, record)
+        return []
+
+    def _spent(self, task: KernelTask, lane: int, tokens: int) -> None:
+        self._lane_tokens[(task.key, lane)] = self._lane_tokens.get((task.key, lane), 0) + tokens
+
     # ------------------------------------------------------------------ context
 
-    def _absorb_verdict(self, task: KernelTask, state: TaskState, history: Sequence[Attempt]) -> None:
+    def _absorb_verdict(self, task: KernelTask, state: TaskState, lane: int, history: Sequence[Attempt]) -> None:
         """Turn the verifier's report on our last candidate (if the history has it) into the workflow's outcome."""
         if state.at != "verify" or state.outcome != "unverified":
             return
-        attempt = next((a for a in history if a.candidate.source == state.code), None)
+        attempt = next((a for a in history if a.candidate.source.strip() == state.code.strip()), None)
         if attempt is None:
             return
         report = attempt.report
@@ -189,9 +290,13 @@ class LlmProposer:
             state.outcome = "correct"
         else:
             state.outcome = "failed"
-        summary = report.summary() if hasattr(report, "summary") else report.reason
-        state.feedback = _without_command_line(summary)[:FEEDBACK_CHARS]
-        self._note(task, StepRecord("verify", state.outcome, report.reason))
+        state.verdict = state.feedback = _verdict(attempt)
+        self._note(task, StepRecord("verify", state.outcome, report.reason, lane=lane))
+
+    def brief(self, task: KernelTask, context: SearchContext) -> TaskBrief:
+        if task.key not in self._facts:
+            self._facts[task.key] = self._device_facts(task)
+        return TaskBrief(task, self._facts[task.key], self._baseline_for(task, context.attempts), self.margin)
 
     def docs_for(self, task: KernelTask) -> str:
         """The trimmed doc pack the agents see for ``task`` (cached per task)."""
@@ -206,16 +311,19 @@ class LlmProposer:
         return tuple(self._examples(task)) if self._examples else ()
 
     def _baseline_for(self, task: KernelTask, history: Sequence[Attempt]) -> float | None:
+        """The verifier's measured time of Inductor's kernel: from the reports so far, else measured once."""
         measured = [t for a in history for t in getattr(a.report, "baseline_s", [])]
         if measured:
             return statistics.median(measured)
-        return self._baseline_seconds(task) if self._baseline_seconds else None
+        if task.key not in self._baseline:
+            self._baseline[task.key] = self._baseline_seconds(task) if self._baseline_seconds else None
+        return self._baseline[task.key]
 
     def _note(self, task: KernelTask, record: StepRecord) -> None:
         self.records.setdefault(task.key, []).append(record)
         level = logging.INFO if record.outcome in ("ok", "candidate", "accepted", "correct") else logging.WARNING
-        log.log(level, "aikg: task %s: llm %s -> %s%s", task.short_key, record.step, record.outcome,
-                f": {record.reason}" if record.reason else "")
+        log.log(level, "aikg: task %s: llm lane %d %s -> %s%s", task.short_key, record.lane, record.step,
+                record.outcome, f": {record.reason}" if record.reason else "")
 
     def summary(self, task_key: str) -> dict[str, Any]:
         """Steps, candidates and tokens for one task (for ``aikg tune``'s per-kernel lines)."""
@@ -254,6 +362,13 @@ def _without_command_line(text: str) -> str:
     # the output, and the command line would take most of the feedback's room.
     head, sep, output = text.partition("\nOutput:\n")
     return (head.split("\nCommand:", 1)[0] + "\n" + output) if sep else text
+
+
+def _verdict(attempt: Attempt) -> str:
+    """The verifier's report on ``attempt`` for the agents: verdict, trials, errors, timings, speedup."""
+    report = attempt.report
+    summary = report.summary() if hasattr(report, "summary") else report.reason
+    return _without_command_line(summary)[:FEEDBACK_CHARS]
 
 
 def _code_excerpt(reply: str) -> str:
