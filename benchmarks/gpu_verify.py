@@ -1,9 +1,11 @@
-"""The verifier's adversarial cases with Triton kernels on a CUDA GPU (issue 4's GPU run).
+"""The verifier's adversarial cases with Triton kernels on a CUDA GPU.
 
 Captures Inductor's Triton kernel for ``relu(x + y)`` (fp32, 1M elements) and judges hand-edited variants of it
-(``benchmarks/triton_cases.py``, shared with the CPU suite under Triton's interpreter): each must be rejected with
-the right rule, except the last, a tuned configuration of Inductor's softmax kernel,
-which is accepted only if it is really faster (reported as measured either way).
+(``benchmarks/triton_cases.py``, shared with the CPU suite under Triton's interpreter) and the adversarial suite's
+Triton cases (``benchmarks/adversarial/triton/``, one file per case, each naming its class and the rules that may
+reject it): each must be rejected with a rule of its class, and no case's side effect may create the canary file.
+The last rows, tuned configurations of Inductor's softmax kernel, are accepted only if really faster (reported as
+measured either way).
 
     python benchmarks/gpu_verify.py --out OUT
 """
@@ -12,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
+import uuid
 from pathlib import Path
 
 import torch
@@ -21,7 +25,7 @@ import triton
 from aikg_inductor import capture
 from aikg_inductor.search.proposers.tuner import LaunchConfig, kernel_shape, with_fixed_config
 from aikg_inductor.verify import verify_candidate
-from triton_cases import variants  # benchmarks/triton_cases.py: the same cases the CPU suite interprets
+from triton_cases import adversarial_cases, render, variants  # shared with the CPU suite (Triton's interpreter)
 
 N = 1 << 20
 
@@ -58,6 +62,18 @@ def main() -> None:
                      "ok": report.rule in expected, "seconds": round(time.perf_counter() - started, 1)})
         print(f"{name}: {report.rule} ({'as expected' if rows[-1]['ok'] else 'UNEXPECTED'}) {report.reason[:200]}",
               flush=True)
+    canary = f"/tmp/aikg-canary-{uuid.uuid4().hex}"
+    for case in adversarial_cases("triton") if not args.cases else []:
+        started = time.perf_counter()
+        report = verify_candidate(task, render(case, task.source, canary), timeout_s=20)
+        rows.append({"case": f"suite {case.name} (class {case.klass})", "expected": sorted(case.rules),
+                     "rule": report.rule, "reason": report.reason[:300], "ok": report.rule in case.rules,
+                     "seconds": round(time.perf_counter() - started, 1)})
+        print(f"{case.name}: {report.rule} ({'as expected' if rows[-1]['ok'] else 'UNEXPECTED'})", flush=True)
+    if not args.cases:
+        rows.append({"case": "canary file after the suite", "expected": ["absent"], "seconds": 0.0,
+                     "rule": "present" if os.path.exists(canary) else "absent", "reason": canary,
+                     "ok": not os.path.exists(canary)})
     # k: candidates the tuner would write for softmax (rows in registers, one pass); accepted only if faster.
     wants_k = not args.cases or "k" in args.cases
     k_configs = [LaunchConfig((("XBLOCK", 1), ("R0_BLOCK", 4096)), 8),
