@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import logging
+import os
 import re
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
@@ -288,8 +290,6 @@ def _build_task(
 def _with_symbolic_sizes(args: list[KernelArg], exprs: list[Any]) -> tuple[list[KernelArg], tuple[tuple[str, int], ...]]:
     """The arguments with their size expressions recorded (layouts of tensors, values of sizes) and the symbols
     those use with the values Inductor assumed: what ``evaluate_size`` needs to place the kernel at other sizes."""
-    import dataclasses
-
     import sympy
 
     free: set[Any] = set()
@@ -463,12 +463,130 @@ def prepare_source_for_loading(source: str, name: str) -> str:
     return source.replace(KERNEL_NAME, name).replace(DESCRIPTIVE_NAME, name)
 
 
-def load_cpp_kernel(source: str, ctypes: Sequence[str]) -> Callable[..., None]:
-    """Compile a C++ kernel source (as in a task) into a Python callable taking tensors and ints."""
+@dataclasses.dataclass(frozen=True)
+class CppBuild:
+    """A C++ kernel compiled and linked by Inductor's toolchain, not loaded: nothing of it has run yet.
+
+    ``kernel_object`` is the kernel source alone, compiled with the flags Inductor compiles its kernels with: the
+    object a static proof reads. ``library`` links it with Inductor's Python-binding glue (generated here from the
+    argument types, never from the candidate) into the module ``load_cpp_library`` opens.
+    """
+
+    key: str
+    kernel_object: str
+    glue_object: str
+    library: str
+
+
+# The types the binding glue passes to the kernel: every pointer as void* (one ABI for all pointer types, so the
+# glue needs no kernel header), and the scalar types Inductor's kernels take.
+_GLUE_SCALARS = {"int64_t", "long", "int32_t", "int", "float", "double", "bool"}
+_CPP_POINTER = re.compile(r"^(?:const\s+)?[A-Za-z_][\w:]*(?:\s*<[\w:, ]+>)?\s*\*$")
+
+
+def _glue_types(ctypes: Sequence[str]) -> list[str]:
+    types = []
+    for ctype in ctypes:
+        ctype = " ".join(ctype.split())
+        scalar = ctype.removeprefix("const ")
+        if _CPP_POINTER.match(ctype):
+            types.append("void*")
+        elif scalar in _GLUE_SCALARS:
+            types.append(scalar)
+        else:
+            raise ValueError(f"kernel argument type {ctype!r} is not one aikg binds")
+    return types
+
+
+def _binding_glue(ctypes: Sequence[str]) -> str:
+    """Inductor's Python binding for ``kernel(...)`` (``CppPythonBindingsCodeCache``'s), with its declaration."""
+    from torch._inductor.codecache import CppPythonBindingsCodeCache as Bindings
+
+    types = _glue_types(ctypes)
+    declaration = f'#include <cstdint>\nextern "C" void {Bindings.entry_function}({", ".join(types)});\n'
+    parse_args = ", ".join(f"parse_arg<{t}>(args, {n})" for n, t in enumerate(types))
+    return declaration + Bindings.suffix_template.format(
+        arg_len=len(types),
+        call_entry_func=Bindings.call_entry_function.format(parse_args),
+        entry_func=Bindings.entry_function,
+        extra_parse_arg=Bindings.extra_parse_arg.format(array_len=-1),
+    )
+
+
+def build_cpp_kernel(source: str, ctypes: Sequence[str]) -> CppBuild:
+    """Compile a C++ kernel source (as in a task) and link it into a loadable module, without loading it.
+
+    As ``CppPythonBindingsCodeCache.load_pybinding(..., kernel_code=...)`` builds: the kernel at Inductor's kernel
+    flags (-O3, the machine's vector ISA, OpenMP, its precompiled header), the glue at -O1, linked with Inductor's
+    link line. Built once per source and flags under Inductor's cache directory and lock.
+    """
+    from torch._inductor import config
+    from torch._inductor.codecache import (
+        LOCK_TIMEOUT,
+        CppPythonBindingsCodeCache,
+        _get_cpp_prefix_header,
+        _precompile_header,
+        get_lock_dir,
+        write,
+    )
+    from torch._inductor.cpp_builder import CppBuilder, CppTorchDeviceOptions
+    from torch._inductor.cpu_vec_isa import invalid_vec_isa, pick_vec_isa
+    from torch.utils._filelock import FileLock
+
+    kernel_code = prepare_source_for_loading(source, "kernel").replace("#pragma CMT", "//")
+    glue_code = _binding_glue(ctypes)
+    shared = {**CppPythonBindingsCodeCache.cpp_compile_command_flags, "device_type": "cpu", "extra_flags": (),
+              "use_relative_path": False}
+    kernel_command = {**shared, "vec_isa": pick_vec_isa()}
+    kernel_options = CppTorchDeviceOptions(compile_only=True, **kernel_command)
+    glue_options = CppTorchDeviceOptions(compile_only=True, min_optimize=True, **{**shared, "vec_isa": invalid_vec_isa})
+    link_options = CppTorchDeviceOptions(**shared)
+
+    def command_line(options: Any) -> str:
+        return CppBuilder(name="o", sources="i", BuildOption=options).get_command_line()
+
+    kernel_line = command_line(kernel_options)
+    key, kernel_path = write(kernel_code, "cpp", extra=f"{kernel_line} {glue_code} {command_line(link_options)}")
+    _, glue_path = write(glue_code, "cpp", extra=command_line(glue_options))
+    output_dir = os.path.dirname(kernel_path)
+    kernel = CppBuilder(name=key, sources=kernel_path, BuildOption=kernel_options, output_dir=output_dir)
+    glue = CppBuilder(name=os.path.basename(glue_path)[:-4], sources=glue_path, BuildOption=glue_options,
+                      output_dir=os.path.dirname(glue_path))
+    linker = CppBuilder(name=key, sources=[kernel.get_target_file_path(), glue.get_target_file_path()],
+                        BuildOption=link_options, output_dir=output_dir)
+    with FileLock(os.path.join(get_lock_dir(), key + ".lock"), timeout=LOCK_TIMEOUT):
+        if not os.path.exists(linker.get_target_file_path()):
+            if config.cpp_cache_precompile_headers and (header := _get_cpp_prefix_header("cpu")):
+                kernel_options.precompiled_header = _precompile_header(header, kernel_line, **kernel_command)
+            for builder in (kernel, glue, linker):
+                _build_once(builder)
+    return CppBuild(key, kernel.get_target_file_path(), glue.get_target_file_path(), linker.get_target_file_path())
+
+
+def _build_once(builder: Any) -> None:
+    """Run one CppBuilder unless its output exists; a failed build leaves no partial output behind."""
+    target = builder.get_target_file_path()
+    if os.path.exists(target):
+        return
+    try:
+        builder.build()
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(target)
+        raise
+
+
+def load_cpp_library(build: CppBuild) -> Callable[..., None]:
+    """Open a built kernel module in this process (a dlopen, no compiler) and return its Python callable."""
     from torch._inductor.codecache import CppPythonBindingsCodeCache
 
-    code = prepare_source_for_loading(source, "kernel").replace("#pragma CMT", "//")
-    return CppPythonBindingsCodeCache.load_pybinding(list(ctypes), code)
+    module = CppPythonBindingsCodeCache._load_library(build.library, build.key)
+    return getattr(module, CppPythonBindingsCodeCache.entry_function)
+
+
+def load_cpp_kernel(source: str, ctypes: Sequence[str]) -> Callable[..., None]:
+    """Compile a C++ kernel source (as in a task) into a Python callable taking tensors and ints."""
+    return load_cpp_library(build_cpp_kernel(source, ctypes))
 
 
 def load_triton_kernel(source: str, device: torch.device) -> Callable[..., None]:
@@ -518,8 +636,6 @@ def triton_interpreter_problems() -> list[str]:
     prologue ``triton_helpers.set_driver_to_gpu()``, which raises without a GPU backend; ``_no_gpu_driver_switch``
     skips it while a kernel module loads (the interpreter needs no driver).
     """
-    import os
-
     problems = []
     if os.environ.get("TRITON_INTERPRET", "0") != "1":
         problems.append("TRITON_INTERPRET=1 is not set in this process")

@@ -18,8 +18,8 @@ from aikg_inductor.task import KernelTask
 SLOW_CONFIG = LaunchConfig((("XBLOCK", 32),), num_warps=1)
 
 # A candidate that answers every call after the first from the first call's inputs: a result cached across calls.
-# It wraps the kernel's launcher at module level, which the static guards allow (the tuner's and the LLM's kernels
-# are modules too); only the trials can catch it.
+# It wraps the kernel's launcher at module level: the AST allowlist refuses module-level code (guard:ast); without
+# it, the trials would catch it (cached-result).
 CACHED_RESULT = '''
 
 _first_inputs = []
@@ -75,7 +75,7 @@ def variants(task: KernelTask) -> dict[str, tuple[str, set[str]]]:
         # 4 TiB past the output: an illegal address on a GPU, a segmentation fault under the interpreter.
         "d illegal address": (replace_store(f"tl.store(out_ptr0 + (x0) + 1099511627776, {tmp}, {mask})"),
                               {"crash", "runtime-error"}),
-        "e returns a result cached from an earlier call": (source + CACHED_RESULT, {"cached-result"}),
+        "e returns a result cached from an earlier call": (source + CACHED_RESULT, {"guard:ast", "cached-result"}),
         "f mutates an input": (replace_store(
             f"tl.store(out_ptr0 + (x0), {tmp}, {mask})\n{indent}tl.store(in_ptr0 + (x0), {tmp}, {mask})"),
             {"input-mutated"}),

@@ -1,6 +1,7 @@
 """Static guards on C++ and Triton candidate sources: each rejection names its rule; baselines pass their own guards.
 
-Pure text checks, no compiler and no worker: these run in milliseconds.
+Source checks only, no compiler and no worker: these run in milliseconds. The proof on compiled C++ objects and
+the whole verifier against adversarial candidates are in tests/test_verify_adversarial_suite.py.
 """
 
 from __future__ import annotations
@@ -98,11 +99,49 @@ def test_cpp_comments_and_strings_are_not_code():
     ((BODY, BODY + '\n        kill(1, 9);'), "guard:system"),
     ((BODY, BODY + '\n        const char* home = getenv("HOME");'), "guard:system"),
     (("extern", "__attribute__((constructor)) static void boom() {}\nextern"), "guard:load-time-code"),
+    # Evasions: what the compiler joins or reads differently from a naive scanner.
+    ((BODY, BODY + '\n        std::sys\\\ntem("touch /tmp/x");'), "guard:system"),
+    ((BODY, BODY + '\n        std::sys\\  \ntem("touch /tmp/x");'), "guard:system"),
+    (("extern", "__attribute__((con\\\nstructor)) static void boom() {}\nextern"), "guard:load-time-code"),
+    (("extern", "__attribute__((aligned(8), constructor)) static void boom() {}\nextern"), "guard:load-time-code"),
+    (("extern", "[[gnu::constructor]] static void boom() {}\nextern"), "guard:load-time-code"),
+    (("extern", "__attribute__((section(\".init_array\"))) void* p = 0;\nextern"), "guard:load-time-code"),
+    ((BODY, BODY + '\n        const char* s = R"x(")x"; system("id"); const char* t = R"x()x";'), "guard:system"),
+    ((BODY, BODY + "\n        int a = 1'0; system(\"id\"); int b = 0'0;"), "guard:system"),
+    ((BODY, BODY + '\n        // comment ??/\n        system("id");'), "guard:preprocessor"),
+    ((BODY, BODY + '\n        sy\\u0073tem("id");'), "guard:preprocessor"),
+    ((BODY, BODY + '\n        int \u0455ystem = 1;'), "guard:preprocessor"),
+    ((BODY, BODY + '\n        _Pragma("omp parallel") for (int i = 0; i < 1; ++i) {}'), "guard:pragma"),
+    (("{\n    #pragma", '#pragma redefine_extname fake PyRun_SimpleStringFlags\n{\n    #pragma'), "guard:pragma"),
+    (("{\n    #pragma", "#pragma GCC optimize(\"O0\")\n{\n    #pragma"), "guard:pragma"),
+    (("{\n    #pragma", "#pragma pack(push, 1)\n{\n    #pragma"), "guard:pragma"),
+    (("#pragma omp parallel for", "#pragma omp task"), "guard:pragma"),
+    (("#pragma omp parallel for", "#pra\\\ngma omp task"), "guard:pragma"),
+    (("#pragma omp parallel for", "%:pragma omp parallel for"), "guard:preprocessor"),
+    ((BODY, BODY + "\n        int a<:1:> = <%0%>;"), "guard:preprocessor"),
+    (("extern", 'extern "C" int PyRun_SimpleString(const char*);\nextern'), "guard:torch"),
+    (("extern", 'extern "C" int omp_set_num_threads(int);\nextern'), "guard:symbol"),
+    ((BODY, BODY + "\n        /* unterminated"), "guard:preprocessor"),
 ])
 def test_cpp_rules(edit, rule):
     old, new = edit
     assert old in CPP
     assert cpp_rule(CPP.replace(old, new, 1)) == rule
+
+
+@pytest.mark.parametrize("line", [
+    "#pragma omp parallel num_threads(4)", "#pragma omp for collapse(2)", "#pragma omp simd simdlen(8)",
+    "#pragma omp for simd simdlen(16)", "#pragma omp single", "#pragma GCC ivdep", "#pragma GCC unroll 16",
+    "#pragma unroll 8", "#pragma omp parallel for reduction(+:acc) schedule(static, 4)", "#pragma omp barrier",
+])
+def test_cpp_pragmas_inductor_writes_are_allowed(line):
+    assert cpp_rule(CPP.replace("#pragma omp parallel for", line)) is None
+
+
+def test_cpp_literals_with_quotes_and_separators_are_read_as_the_compiler_reads_them():
+    tricky = ('        const char* s = R"(system("x") // */)"; char q = \'"\'; int n = 1\'000\'000;'
+              ' const char* e = "\\"fopen\\""; (void)s; (void)q; (void)n; (void)e;')
+    assert cpp_rule(CPP.replace(BODY, BODY + "\n" + tricky)) is None
 
 
 def test_cpp_words_that_only_look_like_calls_are_fine():
@@ -122,11 +161,55 @@ def test_cpp_words_that_only_look_like_calls_are_fine():
     ((TRITON_BODY, TRITON_BODY + "\n    open('/tmp/x')"), "guard:system"),
     ((TRITON_BODY, TRITON_BODY + "\n    torch.relu(tmp0)"), "guard:torch"),
     ((TRITON_BODY, TRITON_BODY + "\n    if True"), "guard:syntax"),
+    # The allowlist: module level, imports, names and attributes beyond what Inductor's modules contain.
+    (("import triton\n", "import triton\nfrom triton.compiler.compiler import Path\n"), "guard:include"),
+    (("import triton\n", "import triton\nimport inspect\n"), "guard:include"),
+    (("import triton\n", "import triton\nfrom torch._inductor.runtime import triton_helpers as th\n"),
+     "guard:include"),
+    (("import triton\n", "import triton\nCOUNTER = [0]\n"), "guard:ast"),
+    (("import triton\n", "import triton\nclass A:\n    pass\n"), "guard:ast"),
+    (("@triton.jit", "@triton.jit\n@functools.cache"), "guard:ast"),
+    (("filename=__file__", "filename=__import__('os').system('id')"), "guard:system"),
+    (("min_elem_per_thread=0", "min_elem_per_thread=len('ab')"), "guard:ast"),
+    ((TRITON_BODY, TRITON_BODY + "\n    f = tmp0.f_back.f_globals"), "guard:eval"),
+    ((TRITON_BODY, TRITON_BODY + "\n    g = triton_helpers.pymath"), "guard:ast"),
+    ((TRITON_BODY, TRITON_BODY + "\n    g = tl.core"), "guard:ast"),
+    ((TRITON_BODY, TRITON_BODY + "\n    g = tl.inline_asm_elementwise('mov', '=r', [tmp0], tl.float32, True, 1)"),
+     "guard:ast"),
+    ((TRITON_BODY, TRITON_BODY + "\n    m = tl\n    m.store(out_ptr0, tmp0)"), "guard:ast"),
+    ((TRITON_BODY, TRITON_BODY + "\n    f = lambda: 0"), "guard:ast"),
+    ((TRITON_BODY, TRITON_BODY + "\n    global tl"), "guard:ast"),
+    ((TRITON_BODY, TRITON_BODY + "\n    y = unknown_global"), "guard:ast"),
+    ((TRITON_BODY, TRITON_BODY + "\n    y = getattr(tl, 'load')"), "guard:eval"),
+    ((TRITON_BODY, TRITON_BODY + "\n    tl.load = None"), "guard:ast"),
+    (("XBLOCK : tl.constexpr):", "XBLOCK : tl.constexpr = print('x')):"), "guard:ast"),
 ])
 def test_triton_rules(edit, rule):
     old, new = edit
     assert old in TRITON
     assert triton_rule(TRITON.replace(old, new, 1)) == rule
+
+
+def test_triton_language_calls_inductor_uses_are_allowed():
+    body = ("\n    y = libdevice.exp(tmp1)\n    z = tl_math.exp(tmp1)\n    w = tl.math.exp(tmp1)"
+            "\n    v = triton_helpers.minimum(tl.load(in_ptr0 + x0, xmask).to(tl.float32), float('-inf'))")
+    assert triton_rule(TRITON.replace(TRITON_BODY, TRITON_BODY + body)) is None
+
+
+def test_real_inductor_triton_modules_and_tuner_configs_pass():
+    """Every recorded GPU baseline (tests/fixtures/triton_tasks) and the tuner's fixed_config forms of it."""
+    from aikg_inductor.search.proposers.tuner import coarse_grid, kernel_shape, with_fixed_config
+    from aikg_inductor.task import KernelTask
+    from conftest import REPO
+
+    fixtures = sorted((REPO / "tests" / "fixtures" / "triton_tasks").glob("*.json"))
+    assert len(fixtures) >= 5
+    for path in fixtures:
+        task = KernelTask.load(path)
+        assert guards.check(task, task.source) is None, path.name
+        shape = kernel_shape(task)
+        for config in coarse_grid(shape)[:3]:
+            assert guards.check(task, with_fixed_config(task, shape, config)) is None, (path.name, config)
 
 
 def test_report_round_trips_through_a_dict():

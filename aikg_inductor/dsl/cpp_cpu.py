@@ -1,20 +1,57 @@
-"""C++ kernels on CPU, compiled by Inductor's own C++ toolchain (the same flags and headers as the baseline)."""
+"""C++ kernels on CPU, compiled by Inductor's own C++ toolchain (the same flags and headers as the baseline).
+
+Loading is two steps so that a verifier can prove before anything runs: ``prepare`` checks the source, compiles it
+(the compiler is the only process it starts) and proves the compiled kernel object (``verify.objcheck``), raising
+``GuardRejected``; it runs no candidate code. ``load_prepared`` only opens the built library (a dlopen).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable
 
 from .. import interception
 from ..task import KernelTask
 from . import wall_median_seconds
 
+# A kernel that is nothing but Inductor's header: a reference for what the header alone puts into an object
+# (its iostream initialiser, its inline globals).
+HEADER_PROBE = ('#include <torch/csrc/inductor/cpp_prefix.h>\n'
+                'extern "C" void Placeholder.KERNEL_NAME(float* out_ptr0) { out_ptr0[0] = 1.0f; }\n')
+
+
+@dataclasses.dataclass(frozen=True)
+class PreparedCpp:
+    """A C++ kernel that passed the source guards and the object proof, built and not loaded."""
+
+    task_key: str
+    build: interception.CppBuild
+
 
 class CppCpuAdapter:
     device_type = "cpu"
 
+    def prepare(self, task: KernelTask, source: str) -> PreparedCpp:
+        """Check, compile and prove ``source`` as a replacement for ``task``'s kernel; raises GuardRejected."""
+        from ..verify import guards, objcheck
+
+        guards.raise_if(guards.check_cpp(task.source, source))
+        build = interception.build_cpp_kernel(source, self._ctypes(task))
+        references = [interception.build_cpp_kernel(task.source, self._ctypes(task)).kernel_object,
+                      interception.build_cpp_kernel(HEADER_PROBE, ["float*"]).kernel_object]
+        guards.raise_if(objcheck.check_object(build.kernel_object, references))
+        return PreparedCpp(task.key, build)
+
+    def load_prepared(self, prepared: PreparedCpp) -> Callable[..., None]:
+        """Open a prepared kernel in this process: a dlopen, no compiler and no other process."""
+        return interception.load_cpp_library(prepared.build)
+
     def load(self, task: KernelTask, source: str) -> Callable[..., None]:
-        ctypes = [arg.ctype or "" for arg in task.args]
-        return interception.load_cpp_kernel(source, ctypes)
+        return self.load_prepared(self.prepare(task, source))
+
+    @staticmethod
+    def _ctypes(task: KernelTask) -> list[str]:
+        return [arg.ctype or "" for arg in task.args]
 
     def median_seconds(self, fn: Callable[[], Any], reps: int) -> float:
         return wall_median_seconds(fn, reps, warmup=max(2, reps // 10))

@@ -1,0 +1,272 @@
+"""Source checks on C++ candidates, on the text the compiler will see.
+
+The source is first put through the transformations the compiler applies before it tokenises (line splices joined,
+Inductor's ``#pragma CMT`` comment marker expanded, as ``define_kernel`` does), then lexed into code with comments,
+string, character and raw string literals blanked (digit separators are numbers, not character literals). Anything
+that could make the compiler see other code than this scan sees is refused outright: trigraphs, non-ASCII text,
+universal character names, backslashes outside literals. The checks are allowlists where the language allows:
+one ``#include``, pragmas from a fixed grammar, attributes from a short list, one ``extern`` (the kernel). The
+identifier blocklists that follow are defence in depth: what a kernel can reach is proved on the compiled object
+(``objcheck``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .guards import GuardViolation
+
+ENTRY = "kernel"
+ALLOWED_INCLUDE = "#include <torch/csrc/inductor/cpp_prefix.h>"
+_PLACEHOLDERS = ("Placeholder.KERNEL_NAME", "Placeholder.DESCRIPTIVE_NAME")
+
+# ------------------------------------------------------------------------------------------- what the compiler sees
+
+_SPLICE = re.compile(r"\\[ \t\f\v]*(?:\r\n|\n|\r)")  # GCC also joins a backslash followed by spaces
+_TRIGRAPH = re.compile(r"\?\?[=/'()!<>\-]")
+_RAW_PREFIX = re.compile(r"(?:u8|u|U|L)?R$")
+_STRING_PREFIX = re.compile(r"(?:u8|u|U|L)$")
+
+
+class _Unclear(Exception):
+    """The text could be read two ways; refused rather than guessed."""
+
+
+def compiled_text(source: str) -> str:
+    """``source`` as Inductor hands it to the compiler, splices joined (translation phase 2)."""
+    for placeholder in _PLACEHOLDERS:
+        source = source.replace(placeholder, ENTRY)
+    return _SPLICE.sub("", source.replace("#pragma CMT", "//"))
+
+
+def lex(text: str) -> str:
+    """Code only: comments become one space, literals become empty ``""`` / ``''``; newlines are kept."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            out.append(" ")
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            if end < 0:
+                raise _Unclear("an unterminated comment")
+            i = end + 2
+            out.append(" ")
+        elif c == '"' and _RAW_PREFIX.search(_identifier_before(text, i)):
+            i = _skip_raw_string(text, i)
+            out.append('""')
+        elif c in "\"'":
+            end = _skip_quoted(text, i, c)
+            out.append('"C"' if text[i:end] == '"C"' else c * 2)  # extern "C" keeps its language
+            i = end
+        elif c.isdigit() and not _identifier_before(text, i):
+            start = i
+            while i < n and (text[i].isalnum() or text[i] in "._" or (text[i] == "'" and i + 1 < n
+                                                                       and text[i + 1].isalnum())
+                             or (text[i] in "+-" and text[i - 1] in "eEpP")):
+                i += 1
+            out.append(text[start:i].replace("'", ""))
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _identifier_before(text: str, i: int) -> str:
+    start = i
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    return text[start:i]
+
+
+def _skip_quoted(text: str, i: int, quote: str) -> int:
+    j = i + 1
+    while j < len(text):
+        if text[j] == "\\":
+            j += 2
+            continue
+        if text[j] == quote:
+            return j + 1
+        if text[j] == "\n":
+            break
+        j += 1
+    raise _Unclear("an unterminated literal")
+
+
+def _skip_raw_string(text: str, i: int) -> int:
+    open_paren = text.find("(", i)
+    delimiter = text[i + 1:open_paren]
+    if open_paren < 0 or len(delimiter) > 16 or re.search(r"[\s()\\]", delimiter):
+        raise _Unclear("a raw string literal without a valid delimiter")
+    end = text.find(")" + delimiter + '"', open_paren)
+    if end < 0:
+        raise _Unclear("an unterminated raw string literal")
+    return end + len(delimiter) + 2
+
+
+# ------------------------------------------------------------------------------------------------------ pragmas
+
+_ID_LIST = r"\w+(?:\s*,\s*\w+)*"
+_OMP_CLAUSE = (r"(?:num_threads\(\s*\d+\s*\)|schedule\(\s*(?:static|dynamic|guided)\s*(?:,\s*\d+\s*)?\)"
+               r"|collapse\(\s*\d+\s*\)|nowait|simdlen\(\s*\d+\s*\)|safelen\(\s*\d+\s*\)"
+               rf"|(?:private|firstprivate|lastprivate|shared)\(\s*{_ID_LIST}\s*\)"
+               rf"|reduction\(\s*(?:\+|\*|-|max|min|&|\||\^|&&|\|\|)\s*:\s*{_ID_LIST}\s*\)"
+               rf"|aligned\(\s*{_ID_LIST}\s*(?::\s*\d+\s*)?\))")
+_OMP_CONSTRUCT = (r"(?:parallel(?:\s+for)?(?:\s+simd)?|for(?:\s+simd)?|simd|single|barrier|critical(?:\s*\(\s*\w+\s*\))?"
+                  r"|atomic(?:\s+(?:update|read|write|capture))?)")
+# What Inductor's C++ codegen emits (omp parallel [num_threads], for [collapse, simd simdlen], single, simd,
+# GCC ivdep, GCC unroll, unroll), and the usual clauses of a hand-written parallel loop. No task (work that may
+# outlive the call), no target, no declare, no threadprivate (static state).
+ALLOWED_PRAGMA = re.compile(rf"^(?:omp\s+{_OMP_CONSTRUCT}(?:\s*,?\s*{_OMP_CLAUSE})*|GCC\s+ivdep|GCC\s+unroll\s+\d+"
+                            r"|unroll(?:\s+\d+)?)$")
+
+# ---------------------------------------------------------------------------------------------------- attributes
+
+_ALLOWED_ATTRIBUTES = {"likely", "unlikely", "maybe_unused", "nodiscard", "fallthrough", "aligned", "always_inline",
+                       "noinline", "unused", "__aligned__", "__always_inline__", "__noinline__", "__unused__"}
+_LOAD_TIME_ATTRIBUTES = {"constructor", "destructor", "init_priority", "section", "ifunc", "alias", "weakref",
+                         "used", "retain"}
+_ATTRIBUTE_START = re.compile(r"\b__attribute(?:__)?\s*\(|\[\s*\[")
+
+
+def _attribute_names(code: str) -> list[str]:
+    """Every identifier inside ``__attribute__((...))`` and ``[[...]]`` (the whole list, arguments included)."""
+    names = []
+    for match in _ATTRIBUTE_START.finditer(code):
+        if match.group(0).startswith("["):
+            end = code.find("]]", match.end())
+            body = code[match.end(): None if end < 0 else end]
+        else:
+            depth, i = 1, match.end()
+            while i < len(code) and depth:
+                depth += {"(": 1, ")": -1}.get(code[i], 0)
+                i += 1
+            body = code[match.end():i]
+        names.extend(re.findall(r"[A-Za-z_]\w*", body))
+    return names
+
+
+# ------------------------------------------------------------------------------------------------- identifiers
+
+# Any mention of these is rejected, called or not (taking their address is as good as calling them).
+_BANNED_ANYWHERE: dict[str, tuple[str, ...]] = {
+    "guard:asm": ("asm", "__asm", "__asm__"),
+    "guard:system": (
+        "fopen", "freopen", "fdopen", "tmpfile", "FILE", "ofstream", "ifstream", "fstream", "filebuf", "filesystem",
+        "system", "popen", "pclose", "fork", "vfork", "execl", "execlp", "execle", "execv", "execvp", "execvpe",
+        "execve", "fexecve", "posix_spawn", "posix_spawnp", "dlopen", "dlsym", "dlclose", "dlmopen", "mmap",
+        "munmap", "mprotect", "syscall", "ptrace", "socket", "socketpair", "getaddrinfo", "gethostbyname",
+        "pthread_create", "getenv", "setenv", "putenv", "unsetenv", "sigaction", "environ", "atexit",
+        "at_quick_exit", "__cxa_atexit", "__cxa_thread_atexit",
+    ),
+    "guard:torch": ("Tensor", "TensorBase", "IValue", "Dispatcher", "OperatorHandle", "Scalar"),
+    # Names of Inductor's binding glue, compiled in the same translation unit as the kernel in the user's process.
+    "guard:symbol": ("parse_arg", "kernel_py", "py_methods", "py_module", "_torchinductor_pyobject_tensor_data_ptr",
+                     "dlerror", "__dso_handle"),
+    "guard:load-time-code": ("constructor", "destructor", "init_priority", "__constructor__", "__destructor__"),
+    "guard:pragma": ("_Pragma", "__pragma"),
+    "guard:static-state": ("threadprivate",),
+}
+# Common words that are only suspicious as calls or qualified names (a variable may well be called ``read``).
+_BANNED_CALLS = (
+    "open", "openat", "creat", "read", "write", "pread", "pwrite", "close", "unlink", "remove", "rename", "mkdir",
+    "rmdir", "chmod", "chown", "truncate", "ftruncate", "ioctl", "fcntl", "dup", "dup2", "pipe", "connect", "bind",
+    "listen", "accept", "send", "sendto", "recv", "recvfrom", "kill", "signal", "thread", "jthread", "async",
+    "sleep", "usleep", "nanosleep", "printf", "fprintf", "puts", "fputs", "fwrite", "fread", "fgets", "scanf",
+    "exit", "_exit", "quick_exit", "raise",
+)
+_BANNED_CALL = re.compile(r"(?:::|\b)(" + "|".join(_BANNED_CALLS) + r")\s*\(|::\s*(" + "|".join(_BANNED_CALLS)
+                          + r")\b")
+# ATen's vector types and the scalar types kernels use are fine; any other at::/torch:: name is torch compute.
+_TORCH = re.compile(r"\b(?:torch|aoti_torch\w*|_?Py[A-Z_]\w*)\b|\bat\s*::\s*(?!vec\b|Half\b|BFloat16\b|Float8_\w+\b)"
+                    r"\w+|\bc10\s*::\s*(?:Dispatcher|impl|IValue)\b")
+_SIGNATURE = re.compile(r'extern\s+"C"\s+(?:\w+\s+)*?void\s+' + ENTRY + r"\s*\(([^)]*)\)")
+_EXTERN = re.compile(r"\bextern\b")
+
+
+def _params(code: str) -> list[str] | None:
+    found = _SIGNATURE.findall(code)
+    if len(found) != 1:
+        return None
+    return [" ".join(p.replace("*", " * ").split()) for p in found[0].split(",")]
+
+
+def check_cpp(baseline: str, source: str) -> GuardViolation | None:
+    """The first source rule ``source`` breaks as a replacement for the C++ kernel ``baseline``, or None."""
+    if any(ord(ch) > 127 for ch in source):
+        return GuardViolation("guard:preprocessor", "non-ASCII text: identifiers and literals must be plain ASCII")
+    if match := _TRIGRAPH.search(source):
+        return GuardViolation("guard:preprocessor", f"trigraph {match.group(0)!r}: compilers disagree on them")
+    try:
+        code = lex(compiled_text(source))
+        baseline_code = lex(compiled_text(baseline))
+    except _Unclear as unclear:
+        return GuardViolation("guard:preprocessor", f"the source has {unclear}")
+    return _check_directives(code) or _check_code(_code_without_directives(code)) or _check_signature(
+        _code_without_directives(baseline_code), _code_without_directives(code))
+
+
+def _check_directives(code: str) -> GuardViolation | None:
+    for line in code.splitlines():
+        stripped = line.strip()
+        if not stripped.startswith(("#", "%:")):
+            continue
+        directive = " ".join(stripped.split())
+        if directive == ALLOWED_INCLUDE:
+            continue
+        name = re.match(r"(?:#|%:)\s*(\w*)", directive).group(1)  # type: ignore[union-attr]
+        if name == "include":
+            return GuardViolation("guard:include", f"only {ALLOWED_INCLUDE} may be included, not {directive!r}")
+        if name != "pragma" or stripped.startswith("%:"):
+            return GuardViolation("guard:preprocessor", f"directive not allowed: {directive!r}")
+        body = re.match(r"#\s*pragma\s*(.*)$", directive).group(1)  # type: ignore[union-attr]
+        if not ALLOWED_PRAGMA.match(body):
+            return GuardViolation("guard:pragma", f"pragma not on the allowlist (OpenMP loops, GCC ivdep/unroll): "
+                                                  f"{directive!r}")
+    return None
+
+
+def _code_without_directives(code: str) -> str:
+    return "\n".join(line for line in code.splitlines() if not line.strip().startswith(("#", "%:")))
+
+
+def _check_code(code: str) -> GuardViolation | None:
+    if "\\" in code:
+        return GuardViolation("guard:preprocessor", "a backslash outside literals (universal character names hide "
+                                                    "identifiers)")
+    if match := re.search(r"#|%:|<%|%>|:>|<:(?!:)", code):
+        return GuardViolation("guard:preprocessor", f"{match.group(0)!r} outside a directive: no token pasting, "
+                                                    "stringizing or digraphs")
+    identifiers = set(re.findall(r"\b[A-Za-z_]\w*\b", code))
+    for rule, names in _BANNED_ANYWHERE.items():
+        if hit := sorted(identifiers.intersection(names)):
+            return GuardViolation(rule, f"uses {', '.join(hit)}")
+    for attribute in _attribute_names(code):
+        if attribute.strip("_") in _LOAD_TIME_ATTRIBUTES:
+            return GuardViolation("guard:load-time-code", f"attribute {attribute!r} places code or data where the "
+                                                          "loader runs or keeps it")
+        if attribute not in _ALLOWED_ATTRIBUTES:
+            return GuardViolation("guard:preprocessor", f"attribute {attribute!r} is not on the allowlist")
+    if re.search(r"\b__declspec\b", code):
+        return GuardViolation("guard:preprocessor", "__declspec is not allowed")
+    if match := _BANNED_CALL.search(code):
+        return GuardViolation("guard:system", f"uses {match.group(1) or match.group(2)}")
+    if match := _TORCH.search(code):
+        return GuardViolation("guard:torch", f"uses {match.group(0)!r}: kernels compute themselves, not via torch")
+    if len(_EXTERN.findall(code)) != 1:
+        return GuardViolation("guard:symbol", 'only the kernel itself may be declared extern: other extern names '
+                                              'reach outside the kernel')
+    return None
+
+
+def _check_signature(baseline_code: str, code: str) -> GuardViolation | None:
+    want, got = _params(baseline_code), _params(code)
+    if got is None:
+        return GuardViolation("guard:signature", 'expected exactly one extern "C" void Placeholder.KERNEL_NAME(...)')
+    if want != got:
+        return GuardViolation("guard:signature", f"parameters ({', '.join(got)}) differ from the baseline's "
+                                                 f"({', '.join(want or [])})")
+    return None

@@ -1,0 +1,298 @@
+"""The static proof on a compiled C++ kernel: what its object file can reach and what it keeps.
+
+A verified kernel later runs unsandboxed in the user's process, so what it may do is decided here by allowlist,
+on the object the compiler produced (the kernel source alone at Inductor's flags, ``interception.build_cpp_kernel``)
+rather than on source text that macros, splices and pragmas can disguise:
+
+- ``guard:symbol``        every undefined symbol is on ``ALLOWED_UNDEFINED`` (math, the vector library, the OpenMP
+                          calls a parallel loop compiles to, memory copies, and the C++ runtime pieces Inductor's own
+                          header needs for its error path); the load-time-only symbols are referenced by load-time
+                          code alone; the only strong global definition is the entry point ``kernel``
+- ``guard:load-time-code`` constructors, destructors and ifunc resolvers: the load-time sections and the code they
+                          run must be exactly a reference compilation's (Inductor's header registers one iostream
+                          initialiser in every kernel); no executable stack
+- ``guard:static-state``  writable or thread-local data only in objects a reference compilation has (the header's
+                          own), nothing the candidate declares: a kernel is a function of its arguments
+
+References are objects of Inductor's own code compiled the same way: the task's baseline kernel and a kernel that
+is nothing but the header. The allowlist was derived from Inductor's baselines (softmax, layer norm, var_mean,
+sums, argmax, cross-entropy, GELU, bf16/fp16/int/fp64 pointwise, pooling, cumsum, scatter/index_put, topk, random;
+with and without OpenMP); each entry says why it is there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Iterable, Sequence
+
+from elftools.elf.elffile import ELFFile
+from elftools.elf.relocation import RelocationSection
+
+from .guards import GuardViolation
+
+ENTRY_POINT = "kernel"
+
+# C99/C++ <cmath> functions (double, float and long double forms): pure functions of their arguments. lgamma writes
+# the global signgam as a side channel of its sign, which nothing reads; Inductor's lgamma calls it.
+_LIBM = (
+    "sin cos tan asin acos atan atan2 sinh cosh tanh asinh acosh atanh exp exp2 exp10 expm1 log log2 log10 log1p "
+    "pow sqrt cbrt hypot erf erfc erfinv lgamma tgamma ceil floor trunc round lround llround rint lrint llrint "
+    "nearbyint fmod remainder remquo fma fmax fmin fdim frexp ldexp modf scalbn scalbln ilogb logb nextafter "
+    "nexttoward copysign sincos significand"
+).split()
+_LIBM_RE = re.compile(r"^(?:__)?(?:" + "|".join(_LIBM) + r")[fl]?(?:_finite)?$")
+
+_ALLOWED_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (_LIBM_RE, "libm: the scalar math Inductor's kernels call (std::exp, std::erf, ...)"),
+    (re.compile(r"^Sleef_\w+$"), "Sleef: the vector math library ATen's Vectorized<T> calls (exp, log, tanh, ...)"),
+    (re.compile(r"^GOMP_(?:parallel|barrier|single_start|single_copy_start|single_copy_end|critical_start"
+                r"|critical_end|critical_name_start|critical_name_end|atomic_start|atomic_end|loop_(?:ull_)?"
+                r"(?:static|dynamic|guided|runtime|nonmonotonic_\w+|maybe_nonmonotonic_runtime)?_?"
+                r"(?:start|next|end|end_nowait|end_cancel))$"),
+     "libgomp: the calls `#pragma omp parallel/for/single/barrier/critical/atomic` compile to (no task, no target, "
+     "no setters)"),
+)
+
+ALLOWED_UNDEFINED: dict[str, str] = {
+    "omp_get_thread_num": "OpenMP: Inductor's parallel kernels index per-thread buffers by thread",
+    "omp_get_num_threads": "OpenMP: Inductor's parallel kernels size per-thread buffers",
+    "omp_get_max_threads": "OpenMP: the thread count a kernel may size its work by (read-only)",
+    "memcpy": "copies: the compiler emits them for struct and array copies",
+    "memmove": "copies: std::copy and vector growth in the header",
+    "memset": "zeroing: the compiler emits it for value-initialised arrays",
+    "memcmp": "comparisons the compiler may emit for std::equal",
+    "strlen": "TORCH_CHECK's message formatting (c10::str) in the header's error path",
+    "_GLOBAL_OFFSET_TABLE_": "position-independent code's own GOT, defined by the linker",
+    "_Znwm": "operator new: std::make_unique<T[]> scratch buffers Inductor's reductions allocate",
+    "_Znam": "operator new[]: the same scratch buffers",
+    "_ZdlPv": "operator delete", "_ZdlPvm": "operator delete (sized)",
+    "_ZdaPv": "operator delete[]", "_ZdaPvm": "operator delete[] (sized)",
+    "_ZnwmSt11align_val_t": "aligned operator new", "_ZnamSt11align_val_t": "aligned operator new[]",
+    "_ZdlPvSt11align_val_t": "aligned operator delete", "_ZdaPvSt11align_val_t": "aligned operator delete[]",
+    "_ZdlPvmSt11align_val_t": "aligned sized operator delete", "_ZdaPvmSt11align_val_t": "aligned sized delete[]",
+    # The header's TORCH_CHECK throws c10 errors formatted through an ostringstream: exception and stream plumbing.
+    "__cxa_allocate_exception": "C++ exceptions (TORCH_CHECK)", "__cxa_free_exception": "C++ exceptions",
+    "__cxa_throw": "C++ exceptions", "__cxa_begin_catch": "C++ exceptions", "__cxa_end_catch": "C++ exceptions",
+    "__cxa_rethrow": "C++ exceptions", "_Unwind_Resume": "C++ exceptions: unwinding through the kernel",
+    "__gxx_personality_v0": "C++ exceptions: the unwinder's personality routine",
+    "__cxa_call_terminate": "C++ exceptions: noexcept violations",
+    "_ZNSt13runtime_errorC1ERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEE": "std::runtime_error(string)",
+    "_ZNSt13runtime_errorC1EPKc": "std::runtime_error(const char*)",
+    "_ZNSt13runtime_errorD1Ev": "~runtime_error", "_ZNSt13runtime_errorD2Ev": "~runtime_error",
+    "_ZTISt13runtime_error": "typeinfo for std::runtime_error",
+    "_ZNSolsEi": "ostream << int (error messages)",
+    "_ZNSolsEl": "ostream << long (error messages)", "_ZNSolsEm": "ostream << unsigned long (error messages)",
+    "_ZNSo9_M_insertIlEERSoT_": "ostream << long (error messages)",
+    "_ZNSo9_M_insertImEERSoT_": "ostream << unsigned long (error messages)",
+    "_ZNSo9_M_insertIdEERSoT_": "ostream << double (error messages)",
+    "_ZSt16__ostream_insertIcSt11char_traitsIcEERSt13basic_ostreamIT_T0_ES6_PKS3_l": "ostream << string",
+    "_ZNSt6localeC1Ev": "the ostringstream's locale", "_ZNSt6localeD1Ev": "the ostringstream's locale",
+    "_ZNSt7__cxx1119basic_ostringstreamIcSt11char_traitsIcESaIcEED1Ev": "~ostringstream",
+    "_ZNSt8ios_baseC2Ev": "ostringstream's ios_base", "_ZNSt8ios_baseD2Ev": "ostringstream's ios_base",
+    "_ZNSt9basic_iosIcSt11char_traitsIcEE4initEPSt15basic_streambufIcS1_E": "ostringstream setup",
+    "_ZNSt9basic_iosIcSt11char_traitsIcEE5clearESt12_Ios_Iostate": "ostringstream state",
+    "_ZTTNSt7__cxx1119basic_ostringstreamIcSt11char_traitsIcESaIcEEE": "VTT for ostringstream",
+    "_ZTVNSt7__cxx1115basic_stringbufIcSt11char_traitsIcESaIcEEE": "vtable for stringbuf",
+    "_ZTVNSt7__cxx1119basic_ostringstreamIcSt11char_traitsIcESaIcEEE": "vtable for ostringstream",
+    "_ZTVSt15basic_streambufIcSt11char_traitsIcEE": "vtable for streambuf",
+    "_ZTVSt9basic_iosIcSt11char_traitsIcEE": "vtable for basic_ios",
+    "_ZNKSt7__cxx1115basic_stringbufIcSt11char_traitsIcESaIcEE3strEv": "ostringstream::str()",
+    "_ZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE9_M_createERmm": "std::string growth",
+    "_ZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE9_M_appendEPKcm": "std::string append",
+    "_ZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE10_M_replaceEmmPKcm": "std::string replace",
+    "_ZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE10_M_disposeEv": "std::string release",
+    "_ZSt17__throw_bad_allocv": "std::__throw_bad_alloc (allocation failure)",
+    "_ZSt20__throw_length_errorPKc": "std::__throw_length_error (container growth)",
+    "_ZSt24__throw_out_of_range_fmtPKcz": "std::__throw_out_of_range_fmt (checked access)",
+    "_ZSt19__throw_logic_errorPKc": "std::__throw_logic_error (string from null)",
+    "_ZSt28__throw_bad_array_new_lengthv": "std::__throw_bad_array_new_length (new[] size)",
+    "__stack_chk_fail": "stack protector's failure path, where the compiler adds one",
+    # Thread-safe initialisation of function-local statics: Inductor's Welford reductions keep a
+    # ``static WelfordHelper`` in the kernel body; the objects themselves are checked as static state.
+    "__cxa_guard_acquire": "static local initialisation (Inductor's WelfordHelper)",
+    "__cxa_guard_release": "static local initialisation (Inductor's WelfordHelper)",
+    "__cxa_guard_abort": "static local initialisation that throws",
+}
+
+# Referenced only by the load-time code a reference compilation has (the header's iostream initialiser): from a
+# kernel's own code they would register code to run at exit.
+LOAD_TIME_ONLY: dict[str, str] = {
+    "__cxa_atexit": "registers the iostream initialiser's destructor",
+    "__dso_handle": "the library's handle for __cxa_atexit",
+    "_ZNSt8ios_base4InitC1Ev": "std::ios_base::Init(), the header's <iostream> initialiser",
+    "_ZNSt8ios_base4InitD1Ev": "~ios_base::Init, registered at load",
+}
+
+_LOAD_TIME_PREFIXES = (".init_array", ".fini_array", ".preinit_array", ".ctors", ".dtors", ".init", ".fini")
+_LOAD_TIME_CODE = (".text.startup", ".text.exit")
+# Read-only once the dynamic linker has relocated them (GNU_RELRO): vtables, typeinfo, jump tables.
+_RELRO_PREFIX = ".data.rel.ro"
+_SHF_WRITE, _SHF_EXECINSTR, _SHF_TLS = 0x1, 0x4, 0x400
+
+
+def undefined_allowed(name: str) -> bool:
+    return name in ALLOWED_UNDEFINED or any(pattern.match(name) for pattern, _ in _ALLOWED_PATTERNS)
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectFacts:
+    """What the proof reads from one object file."""
+
+    undefined: frozenset[str]
+    # Strong global definitions (what another library could bind to), and GNU-unique ones.
+    exported: frozenset[str]
+    unique: frozenset[str]
+    ifuncs: frozenset[str]
+    # Section name -> its bytes and relocations (offset, type, target, addend), for load-time sections and the code
+    # they point at; targets named by symbol, or by section for section symbols.
+    load_time: tuple[tuple[str, bytes, tuple[tuple[int, int, str, int], ...]], ...]
+    # Writable or thread-local sections: name -> (size, the named symbols in it as (name, offset, size)).
+    writable: dict[str, tuple[int, tuple[tuple[str, int, int], ...]]]
+    # Symbols referenced by relocations outside the load-time code.
+    referenced_outside_load_time: frozenset[str]
+    executable_stack: bool
+
+
+def read_object(path: str) -> ObjectFacts:
+    with open(path, "rb") as handle:
+        elf = ELFFile(handle)
+        sections = list(elf.iter_sections())
+        symtab = elf.get_section_by_name(".symtab")
+        symbols = list(symtab.iter_symbols()) if symtab is not None else []
+        undefined, exported, unique, ifuncs = set(), set(), set(), set()
+        named_in: dict[int, list[tuple[str, int, int]]] = {}
+        for sym in symbols:
+            bind, kind, index = sym["st_info"]["bind"], sym["st_info"]["type"], sym["st_shndx"]
+            if kind == "STT_GNU_IFUNC" or kind == "STT_LOOS":
+                ifuncs.add(sym.name)
+            if index == "SHN_UNDEF":
+                if sym.name:
+                    undefined.add(sym.name)
+                continue
+            if index == "SHN_COMMON":
+                named_in.setdefault(-1, []).append((sym.name, 0, sym["st_size"]))
+                continue
+            if isinstance(index, int) and kind in ("STT_OBJECT", "STT_TLS", "STT_NOTYPE") and sym.name:
+                named_in.setdefault(index, []).append((sym.name, sym["st_value"], sym["st_size"]))
+            if bind == "STB_GLOBAL":
+                exported.add(sym.name)
+            elif bind in ("STB_LOOS", "STB_GNU_UNIQUE"):
+                unique.add(sym.name)
+
+        def target(sym_index: int, addend: int) -> tuple[str, int]:
+            """A relocation's target as (symbol, offset from it): data reached through its section's symbol
+            (``.bss + 196``) is named by the object there, so two layouts of the same objects compare equal."""
+            sym = symbols[sym_index]
+            if sym["st_info"]["type"] != "STT_SECTION":
+                return sym.name, addend
+            index = sym["st_shndx"]
+            # PC-relative references carry the instruction's distance to its end (-4 .. -8) in the addend.
+            near = [(value, name) for name, value, _ in named_in.get(index, []) if value <= addend + 8]
+            if not near:
+                return sections[index].name, addend
+            value, name = max(near)
+            return name, addend - value
+
+        relocations: dict[int, list[tuple[int, int, str, int]]] = {}
+        for section in sections:
+            if isinstance(section, RelocationSection) and section["sh_info"]:
+                relocations[section["sh_info"]] = [
+                    (r["r_offset"], r["r_info_type"], *target(r["r_info_sym"], r["r_addend"] if r.is_RELA() else 0))
+                    for r in section.iter_relocations()
+                ]
+        load_time, writable, outside = [], {}, set()
+        stack_note = None
+        for index, section in enumerate(sections):
+            name, flags = section.name, section["sh_flags"]
+            if name == ".note.GNU-stack":
+                stack_note = section
+            if name.startswith(_LOAD_TIME_PREFIXES) or name in _LOAD_TIME_CODE:
+                data = b"" if section["sh_type"] == "SHT_NOBITS" else section.data()
+                load_time.append((name, data, tuple(relocations.get(index, ()))))
+            else:
+                outside.update(t for _, _, t, _ in relocations.get(index, ()))
+            if flags & (_SHF_WRITE | _SHF_TLS) and section["sh_size"] and not name.startswith(_RELRO_PREFIX) \
+                    and not name.startswith(_LOAD_TIME_PREFIXES) and not section.name.startswith(".rela"):
+                writable[name] = (section["sh_size"], tuple(named_in.get(index, ())))
+        if -1 in named_in:
+            writable["COMMON"] = (sum(size for _, _, size in named_in[-1]), tuple(named_in[-1]))
+        executable_stack = stack_note is None or bool(stack_note["sh_flags"] & _SHF_EXECINSTR)
+        return ObjectFacts(frozenset(undefined), frozenset(exported), frozenset(unique), frozenset(ifuncs),
+                           tuple(sorted(load_time)), writable, frozenset(outside), executable_stack)
+
+
+def _names(items: Iterable[str]) -> str:
+    items = sorted(items)
+    return ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8 else "")
+
+
+def check_object(path: str, references: Sequence[str]) -> GuardViolation | None:
+    """The first rule the kernel object at ``path`` breaks, given reference objects of Inductor's own code."""
+    facts = read_object(path)
+    refs = [read_object(r) for r in references]
+    return _check_symbols(facts, refs) or _check_static_state(facts, refs) or _check_load_time(facts, refs)
+
+
+def _check_symbols(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolation | None:
+    unknown = {n for n in facts.undefined if not undefined_allowed(n) and n not in LOAD_TIME_ONLY}
+    if unknown:
+        return GuardViolation("guard:symbol", f"the compiled kernel calls or reads {_names(unknown)}, which are not "
+                                              "on the allowlist of pure functions a kernel may use")
+    if strong := facts.exported - {ENTRY_POINT}:
+        return GuardViolation("guard:symbol", f"the compiled kernel exports {_names(strong)}: only {ENTRY_POINT} "
+                                              "may be defined for others to bind to")
+    if ENTRY_POINT not in facts.exported:
+        return GuardViolation("guard:symbol", f"the compiled kernel does not define {ENTRY_POINT}")
+    allowed_unique = set().union(*(r.unique for r in refs)) if refs else set()
+    if unique := facts.unique - allowed_unique:
+        return GuardViolation("guard:static-state", f"process-wide unique objects {_names(unique)} are not "
+                                                    "Inductor's own")
+    return None
+
+
+def _check_load_time(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolation | None:
+    if facts.ifuncs:
+        return GuardViolation("guard:load-time-code", f"ifunc resolvers {_names(facts.ifuncs)} run at load time")
+    if facts.executable_stack:
+        return GuardViolation("guard:load-time-code", "the object asks for an executable stack, which loading it "
+                                                      "would give the whole process")
+    # Inductor's Welford kernels register their static helpers' destructors from the kernel body; a kernel may do
+    # what its baseline does, no more.
+    allowed = set().union(*(r.referenced_outside_load_time for r in refs)) if refs else set()
+    if misused := facts.referenced_outside_load_time & set(LOAD_TIME_ONLY) - allowed:
+        return GuardViolation("guard:load-time-code", f"kernel code uses {_names(misused)}, which register code "
+                                                      "to run at exit")
+    if facts.load_time and all(facts.load_time != r.load_time for r in refs):
+        names = sorted({name for name, _, _ in facts.load_time})
+        return GuardViolation("guard:load-time-code", f"constructors or destructors ({', '.join(names)}) differ "
+                                                      "from those Inductor's own header registers")
+    return None
+
+
+def _check_static_state(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolation | None:
+    # A reference's objects by name and size: the same name with another type is the candidate's own state.
+    allowed = {(name, size) for r in refs for _, symbols in r.writable.values() for name, _, size in symbols}
+    for section, (size, symbols) in sorted(facts.writable.items()):
+        own = [name for name, _, sym_size in symbols if (name, sym_size) not in allowed]
+        if own:
+            return GuardViolation("guard:static-state", f"writable static or thread-local data {_names(own)} in "
+                                                        f"{section}: a kernel keeps no state between calls")
+        if gap := _largest_gap(size, [(start, start + length) for _, start, length in symbols]):
+            return GuardViolation("guard:static-state", f"{section} holds {gap} bytes of writable data that belong "
+                                                        "to no object Inductor's header or baseline defines")
+    return None
+
+
+# Objects are aligned to at most a 64-byte vector; a larger hole between them is data without a name.
+_MAX_PADDING = 63
+
+
+def _largest_gap(size: int, ranges: list[tuple[int, int]]) -> int:
+    """The largest run of bytes in [0, size) that no range covers, if longer than alignment padding; else 0."""
+    cursor, largest = 0, 0
+    for start, end in sorted(ranges):
+        largest = max(largest, start - cursor)
+        cursor = max(cursor, end)
+    largest = max(largest, size - cursor)
+    return largest if largest > _MAX_PADDING else 0
