@@ -91,7 +91,7 @@ def _judge(
                                  "trials": [t.to_dict() for t in trials], "timeout_s": timeout_s,
                                  "compile_timeout_s": compile_timeout_s},
                         compile_timeout_s + timeout_s * (len(trials) + 4) + JOB_SLACK_S, "candidate trials")
-        report.sandbox, report.sandbox_missing = header["sandbox"], header["sandbox_missing"]
+        report.sandbox, report.sandbox_missing = header.get("sandbox", []), header.get("sandbox_missing", [])
         report.max_abs_error, report.max_rel_error = header["max_abs"], header["max_rel"]
         if header.get("note"):
             log.warning("aikg: verify %s: %s", task.short_key, header["note"])

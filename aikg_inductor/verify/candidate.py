@@ -127,9 +127,19 @@ def _rule_of(err: BaseException, locked: bool, op: str) -> str:
         return str(getattr(err, "rule", "guard:proof"))
     if op == "prepare":
         return "compile-error"
-    if locked and isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM, errno.EFBIG):
+    if locked and any(isinstance(e, OSError) and e.errno in (errno.EACCES, errno.EPERM, errno.EFBIG)
+                      for e in _chain(err)):
         return "sandbox-violation"
     return "runtime-error"
+
+
+def _chain(err: BaseException | None) -> list[BaseException]:
+    """``err`` and the exceptions it was raised from (Triton's interpreter wraps what a kernel raised)."""
+    seen: list[BaseException] = []
+    while err is not None and err not in seen:
+        seen.append(err)
+        err = err.__cause__ or err.__context__
+    return seen
 
 
 def serve(conn: Connection) -> None:
@@ -176,13 +186,16 @@ _SIGNAL_RULES = {signal.SIGSYS: "sandbox-violation", signal.SIGXFSZ: "sandbox-vi
 class CandidateRunner:
     """A started runner process, its socket and its scratch folder; ``close`` ends all three."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, own_inductor_cache: bool = False) -> None:
         self.scratch = tempfile.mkdtemp(prefix="aikg-runner-")
         ours, theirs = socket.socketpair()
         env = {**os.environ, **(env or {}), "TMPDIR": self.scratch, "PYTHONDONTWRITEBYTECODE": "1",
-               # Compiler caches of its own: a candidate's compile writes nothing the judge or the user reads.
-               "TORCHINDUCTOR_CACHE_DIR": os.path.join(self.scratch, "inductor"),
                "TRITON_CACHE_DIR": os.path.join(self.scratch, "triton")}
+        if own_inductor_cache:
+            # Triton kernels may autotune at their first call, inside the sandbox, and Inductor then records the
+            # winner in its cache: that cache must be the runner's own, writable one. C++ kernels keep Inductor's
+            # shared cache (warm compiles); only the compiler writes there, before the lockdown, from checked source.
+            env["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(self.scratch, "inductor")
         self.proc = subprocess.Popen([sys.executable, "-m", "aikg_inductor.verify.candidate", str(theirs.fileno())],
                                      pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, start_new_session=True,
                                      env=env)

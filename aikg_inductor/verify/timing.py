@@ -3,8 +3,9 @@
 One measurement interleaves the arms on equal-valued buffers, so drift in clocks, caches or neighbours hits all
 alike. The baseline, and the baseline timed a second time as a third arm (the control), run in the judge, which never
 loads candidate code; the candidate runs in its own sandboxed runner, asked over a socket for a batch of calls at a
-time. Its reported time cannot be shrunk by code in the runner: the judge times each request with its own clock,
-subtracts the request's fixed cost (calibrated with empty batches), and takes the larger of the two. How far
+time. Its reported time cannot be shrunk below what the judge's own clock saw: the judge times every request, and
+the candidate's time is at least its shortest batch by that clock, less a request's fixed cost (calibrated with
+empty batches), per call (``worker._RemoteArm``). How far
 baseline and control disagree is how far the measurement can be trusted; on CPU, other processes taking the cores
 is measured directly too (the time the judge's threads waited on the run queue). The candidate must beat the
 baseline by the margin plus the larger of the two, in both of the verifier's two measurements.
@@ -18,9 +19,10 @@ import statistics
 import time
 from typing import Any, Callable
 
-# One sample times a batch of back-to-back calls lasting at least this long, so timer resolution and call (or
-# request) overhead do not dominate microsecond kernels; a GPU batch ends with a synchronize.
-MIN_SAMPLE_S = {"cpu": 200e-6, "cuda": 2e-3}
+# One sample times a batch of back-to-back calls lasting at least this long, so timer resolution and call overhead
+# do not dominate microsecond kernels, nor does the candidate's batch request (waking its runner takes tens of
+# microseconds on an idle machine, far more on a loaded one); a GPU batch ends with a synchronize.
+MIN_SAMPLE_S = {"cpu": 2e-3, "cuda": 2e-3}
 # Samples per arm at the least, budget or not: memory-bound kernels on a shared machine time in two modes (another
 # process streaming memory or not), and a median of 7 could land in different modes for identical kernels.
 MIN_SAMPLES = 15
@@ -100,7 +102,8 @@ def measure(baseline: Batch, candidate: Batch, budget_s: float, control: Batch |
     arms = _arms(baseline, candidate, control)
     for _, arm in arms:  # page faults, OpenMP thread start, first touch of the output buffers
         arm(WARMUP_CALLS)
-    single = max(max(arm(3) for _, arm in arms), 1e-9)
+    # The slowest arm's call, each arm's best of three small batches: one preemption must not shrink every sample.
+    single = max(max(min(arm(3) for _ in range(3)) for _, arm in arms), 1e-9)
     calls = max(1, int(min_sample_s / single))
     round_s = calls * single * len(arms)
     samples = int(min(MAX_SAMPLES, max(MIN_SAMPLES, budget_s / round_s)))

@@ -35,8 +35,8 @@ from . import protocol
 from .candidate import CPU_SECONDS_PER_TIMEOUT_S, CandidateRunner, RunnerFailed
 from .correctness import Errors, Failure, check_contract, check_outputs, judge_trial, live_outputs
 from .shared import Arena, arena_bytes
-from .timing import (BUDGET_S, MIN_SAMPLE_S, MIN_SAMPLES, SCREEN_BUDGET_S, Batch, copy_bandwidth, local_batch,
-                     measure)
+from .timing import (BUDGET_S, MIN_SAMPLE_S, MIN_SAMPLES, SCREEN_BUDGET_S, Measurement, copy_bandwidth,
+                     local_batch, measure)
 from .values import Trial, as_bytes, build, call_values, flat_sizes, sized
 
 log = logging.getLogger(__name__)
@@ -82,12 +82,12 @@ class Session:
 
 
 class Judge:
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, dsls: list[str]) -> None:
         self.kernels: dict[str, Callable[..., None]] = {}  # baselines by task key
         self.tasks: dict[str, KernelTask] = {}
         self.session: Session | None = None
         self.spare: CandidateRunner | None = None  # started ahead, loaded nothing yet
-        self.env = env
+        self.own_inductor_cache = any(dsl.startswith("triton") for dsl in dsls)
 
     def task(self, text: str) -> KernelTask:
         key = hashlib.sha256(text.encode()).hexdigest()
@@ -108,12 +108,12 @@ class Judge:
         if runner is None or not runner.alive():
             if runner is not None:
                 runner.close()
-            runner = CandidateRunner(self.env)
+            runner = CandidateRunner(own_inductor_cache=self.own_inductor_cache)
         return runner
 
     def start_spare(self) -> None:
         if self.spare is None:
-            self.spare = CandidateRunner(self.env)
+            self.spare = CandidateRunner(own_inductor_cache=self.own_inductor_cache)
 
     # ------------------------------------------------------------------------------------------ jobs
 
@@ -224,11 +224,12 @@ class Judge:
         baseline = local_batch(lambda: s.baseline(*values), adapter.synchronize)
         try:
             self._bind(s, trial, shared)
-            candidate = _remote_batch(s.runner, s.timeout_s)
+            candidate = _RemoteArm(s.runner, s.timeout_s)
             checks = _Checks(s, trial, shared, ours, random.Random(int(job["seed"])), adapter.synchronize)
             budget = (SCREEN_BUDGET_S if screen else BUDGET_S)[device if device in BUDGET_S else "cpu"]
-            measurement = measure(baseline, candidate, budget, None if screen else baseline,
-                                  MIN_SAMPLE_S.get(device, MIN_SAMPLE_S["cpu"]), None if screen else checks.maybe)
+            measurement = candidate.bounded(measure(baseline, candidate, budget, None if screen else baseline,
+                                                    MIN_SAMPLE_S.get(device, MIN_SAMPLE_S["cpu"]),
+                                                    None if screen else checks.maybe))
             failure = None if screen else checks.final()
         except RunnerFailed as err:
             return {"failure": {"rule": err.rule, "message": f"timing: {err}"}}, []
@@ -291,21 +292,35 @@ def _free_memory(device_type: str) -> int | None:
     return None
 
 
-def _remote_batch(runner: CandidateRunner, timeout_s: float) -> Batch:
-    """The candidate's arm: a batch request to its runner, timed by the judge too. The runner's own figure is
-    trusted only upward: the judge's wall time less the calibrated cost of an empty request bounds it from below."""
-    def request(calls: int) -> tuple[float, float]:
+class _RemoteArm:
+    """The candidate's arm: batch requests to its runner, each timed by the judge too.
+
+    The runner's own figure per batch is what the samples hold (the judge's wall time around a request also holds
+    the wake-up of the runner, which on a loaded machine can be milliseconds and is no fault of the candidate). It is
+    trusted only down to a floor no code in the runner can move: the judge's shortest wall time for a batch, less the
+    calibrated cost of an empty request, per call. ``floor_s`` is that floor over the samples so far.
+    """
+
+    def __init__(self, runner: CandidateRunner, timeout_s: float) -> None:
+        self.runner, self.timeout_s = runner, timeout_s
+        walls = sorted(self._request(0)[1] for _ in range(CALIBRATION_REQUESTS))
+        self.overhead_s = walls[CALIBRATION_REQUESTS // 2]
+        self.floor_s = 0.0
+
+    def _request(self, calls: int) -> tuple[float, float]:
         start = time.perf_counter()
-        reported = float(runner.request({"op": "batch", "calls": calls}, timeout_s, "timing")["seconds"])
+        reported = float(self.runner.request({"op": "batch", "calls": calls}, self.timeout_s, "timing")["seconds"])
         return reported, time.perf_counter() - start
 
-    overhead = sorted(request(0)[1] for _ in range(CALIBRATION_REQUESTS))[CALIBRATION_REQUESTS // 2]
+    def __call__(self, calls: int) -> float:
+        reported, wall = self._request(calls)
+        floor = (wall - self.overhead_s) / max(calls, 1)
+        self.floor_s = floor if self.floor_s == 0.0 else min(self.floor_s, floor)
+        return reported
 
-    def run(calls: int) -> float:
-        reported, wall = request(calls)
-        return max(reported, (wall - overhead) / max(calls, 1))
-
-    return run
+    def bounded(self, measurement: Measurement) -> Measurement:
+        """``measurement`` with the candidate's time raised to the judge's floor where the runner reported less."""
+        return dataclasses.replace(measurement, candidate_s=max(measurement.candidate_s, self.floor_s))
 
 
 class _StaleOutput(Exception):
@@ -430,7 +445,7 @@ def _warm(dsls: list[str]) -> None:
 
 
 def serve(conn: Connection, dsls: list[str]) -> None:
-    judge = Judge()
+    judge = Judge(dsls)
     _warm(dsls)
     judge.start_spare()
     protocol.send(conn, {"ready": True, "pid": os.getpid()})
