@@ -34,7 +34,7 @@ TOLERANCES: dict[str, tuple[float, float]] = {
 }
 # Comparisons run over slices of the outputs' first dimension of about this many elements, so their temporaries
 # (float32 copies, masks) stay small next to the outputs themselves.
-CHUNK_ELEMENTS = 1 << 22
+CHUNK_ELEMENTS = 1 << 20
 
 # The default plan: several seeds and special values in some trials. Every trial runs on the same shared memory, so
 # a result cached by pointer or by call count shows up as a stale (``cached-result``) output.
