@@ -91,7 +91,7 @@ def run_in_runner(task, statement: str) -> str | None:
     trial = Trial(seed=1)
     arena = Arena.create(arena_bytes([flat_sizes(task, trial)]), "cpu")
     shared = build(task, trial, storage=arena.storage)
-    runner = CandidateRunner({"TRITON_INTERPRET": "1"}, own_inductor_cache=True)
+    runner = CandidateRunner(["triton-cuda"], {"TRITON_INTERPRET": "1"}, own_inductor_cache=True)
     try:
         runner.wait_ready(120)
         runner.request({"op": "prepare", "task": task.to_json(), "source": source}, 120, "compile")

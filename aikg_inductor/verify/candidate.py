@@ -1,6 +1,7 @@
 """The candidate runner: a sandboxed process that loads exactly one candidate, runs it on request, and is discarded.
 
-Run as ``python -m aikg_inductor.verify.candidate FD`` by ``CandidateRunner`` (the judge's side, below). In order:
+Run as ``python -m aikg_inductor.verify.candidate FD [DSL ...]`` by ``CandidateRunner`` (the judge's side, below);
+it warms Inductor's toolchain for the DSLs with a trivial kernel of ours while it waits as a spare. Then, in order:
 
 1. ``prepare``: the DSL adapter compiles and proves the source (compilers may run; no candidate code does, but what
    the static guards checked: a Triton module's top level);
@@ -142,7 +143,10 @@ def _chain(err: BaseException | None) -> list[BaseException]:
     return seen
 
 
-def serve(conn: Connection) -> None:
+def serve(conn: Connection, dsls: list[str]) -> None:
+    from .worker import warm
+
+    warm(dsls)  # Inductor's toolchain, with a trivial kernel of our own: a spare runner is ready to compile at once
     runner = _Runner(conn)
     handlers = {"prepare": runner.prepare, "arena": runner.attach, "lockdown": runner.lockdown,
                 "load": runner.load, "bind": runner.bind, "call": runner.call, "batch": runner.batch}
@@ -173,7 +177,7 @@ def main(argv: list[str]) -> None:
     _die_with_parent()
     sys.dont_write_bytecode = True  # imports after the lockdown must not try to write
     sock = socket.socket(fileno=int(argv[0]))
-    serve(Connection(sock.detach()))
+    serve(Connection(sock.detach()), argv[1:])
 
 
 # ------------------------------------------------------------------------------------------ the judge's side
@@ -186,7 +190,8 @@ _SIGNAL_RULES = {signal.SIGSYS: "sandbox-violation", signal.SIGXFSZ: "sandbox-vi
 class CandidateRunner:
     """A started runner process, its socket and its scratch folder; ``close`` ends all three."""
 
-    def __init__(self, env: dict[str, str] | None = None, own_inductor_cache: bool = False) -> None:
+    def __init__(self, dsls: list[str], env: dict[str, str] | None = None, own_inductor_cache: bool = False,
+                 ) -> None:
         self.scratch = tempfile.mkdtemp(prefix="aikg-runner-")
         ours, theirs = socket.socketpair()
         env = {**os.environ, **(env or {}), "TMPDIR": self.scratch, "PYTHONDONTWRITEBYTECODE": "1",
@@ -196,7 +201,8 @@ class CandidateRunner:
             # winner in its cache: that cache must be the runner's own, writable one. C++ kernels keep Inductor's
             # shared cache (warm compiles); only the compiler writes there, before the lockdown, from checked source.
             env["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(self.scratch, "inductor")
-        self.proc = subprocess.Popen([sys.executable, "-m", "aikg_inductor.verify.candidate", str(theirs.fileno())],
+        self.proc = subprocess.Popen([sys.executable, "-m", "aikg_inductor.verify.candidate", str(theirs.fileno()),
+                                      *dsls],
                                      pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, start_new_session=True,
                                      env=env)
         theirs.close()

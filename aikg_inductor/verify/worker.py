@@ -87,6 +87,7 @@ class Judge:
         self.tasks: dict[str, KernelTask] = {}
         self.session: Session | None = None
         self.spare: CandidateRunner | None = None  # started ahead, loaded nothing yet
+        self.dsls = dsls
         self.own_inductor_cache = any(dsl.startswith("triton") for dsl in dsls)
 
     def task(self, text: str) -> KernelTask:
@@ -108,12 +109,12 @@ class Judge:
         if runner is None or not runner.alive():
             if runner is not None:
                 runner.close()
-            runner = CandidateRunner(own_inductor_cache=self.own_inductor_cache)
+            runner = CandidateRunner(self.dsls, own_inductor_cache=self.own_inductor_cache)
         return runner
 
     def start_spare(self) -> None:
         if self.spare is None:
-            self.spare = CandidateRunner(own_inductor_cache=self.own_inductor_cache)
+            self.spare = CandidateRunner(self.dsls, own_inductor_cache=self.own_inductor_cache)
 
     # ------------------------------------------------------------------------------------------ jobs
 
@@ -422,7 +423,7 @@ def device_name(device_type: str) -> str:
     return f"{model} ({interception.device_arch(torch.device('cpu'))}, {torch.get_num_threads()} threads)"
 
 
-def _warm(dsls: list[str]) -> None:
+def warm(dsls: list[str]) -> None:
     """Import what jobs need now, while nobody waits: the pool is warm when a job comes."""
     from ..dsl import adapter_for
     from ..task import KernelArg, TensorLayout
@@ -435,7 +436,7 @@ def _warm(dsls: list[str]) -> None:
             adapter.load(task, _WARM_CPP)
 
 
-def _warm(dsls: list[str]) -> None:
+def warm(dsls: list[str]) -> None:
     """Import what jobs need now, while nobody waits: the pool is warm when a job comes."""
     from ..dsl import adapter_for
     from ..task import KernelArg, TensorLayout
@@ -450,7 +451,7 @@ def _warm(dsls: list[str]) -> None:
 
 def serve(conn: Connection, dsls: list[str]) -> None:
     judge = Judge(dsls)
-    _warm(dsls)
+    warm(dsls)
     judge.start_spare()
     protocol.send(conn, {"ready": True, "pid": os.getpid()})
     handlers = {"start": judge.start, "time": judge.time, "finish": judge.finish, "device": judge.device,
