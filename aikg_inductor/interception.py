@@ -725,7 +725,7 @@ def cuda_ipc_import(data: dict[str, Any]) -> torch.Tensor:
 
     event = bytes.fromhex(data["event_handle"]) if data["event_handle"] else None
     return rebuild_cuda_tensor(torch.Tensor, torch.Size(data["size"]), tuple(data["stride"]), int(data["offset"]),
-                               torch.storage.TypedStorage, torch.uint8, int(data["device"]),
+                               torch.UntypedStorage, torch.uint8, int(data["device"]),
                                bytes.fromhex(data["handle"]), int(data["storage_bytes"]),
                                int(data["storage_offset"]), False, bytes.fromhex(data["ref_handle"]),
                                int(data["ref_offset"]), event, bool(data["event_sync"]))

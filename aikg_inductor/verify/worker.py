@@ -359,7 +359,7 @@ class _Checks:
         return _late_write(task, self.trial, _tensors(self.ours), _tensors(self.shared))
 
     def _fresh_call(self, what: str) -> None:
-        generator = torch.Generator(device=self.shared[0].device if _tensors(self.shared) else "cpu")
+        generator = torch.Generator(device=_tensors(self.shared)[0].device)
         generator.manual_seed(self.rng.randrange(2**31))
         task = self.s.task
         for arg, theirs, mine in zip(task.args, self.shared, self.ours):
