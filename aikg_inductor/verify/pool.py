@@ -67,6 +67,11 @@ class Worker:
         env = {**os.environ, **(env or {})}
         if threads is not None:
             env["OMP_NUM_THREADS"] = str(threads)  # read by libgomp at start: torch's and the kernels' threads
+        if "GOMP_SPINCOUNT" not in env and "OMP_WAIT_POLICY" not in env:
+            # The judge's and the candidate runner's OpenMP threads take turns on the same cores; libgomp's default
+            # spin after a parallel region (300,000 rounds, milliseconds) would let one side's idle threads eat
+            # into the other's timed batch. 10,000 rounds still bridge the gaps between one kernel's regions.
+            env["GOMP_SPINCOUNT"] = "10000"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "aikg_inductor.verify.worker", str(theirs.fileno()), *dsls],
             pass_fds=(theirs.fileno(),),

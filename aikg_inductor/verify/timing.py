@@ -96,9 +96,11 @@ def _measurement(times: dict[str, list[float]], samples: int, run_queue_wait: fl
 
 def measure(baseline: Batch, candidate: Batch, budget_s: float, control: Batch | None = None,
             min_sample_s: float = MIN_SAMPLE_S["cpu"], after_sample: Callable[[int], None] | None = None,
-            ) -> Measurement:
+            remote_candidate: bool = False) -> Measurement:
     """Median time per call of each arm, samples interleaved (in rotating order), warm-up excluded.
-    ``after_sample(i)`` runs after sample ``i`` of every arm (the judge checks outputs there)."""
+    ``after_sample(i)`` runs after sample ``i`` of every arm (the judge checks outputs there). With
+    ``remote_candidate`` the candidate runs in another process, and this process's run-queue waits count only while
+    its own arms run (while the candidate runs, this process's idle threads yielding to it is no noise)."""
     arms = _arms(baseline, candidate, control)
     for _, arm in arms:  # page faults, OpenMP thread start, first touch of the output buffers
         arm(WARMUP_CALLS)
@@ -108,18 +110,55 @@ def measure(baseline: Batch, candidate: Batch, budget_s: float, control: Batch |
     round_s = calls * single * len(arms)
     samples = int(min(MAX_SAMPLES, max(MIN_SAMPLES, budget_s / round_s)))
     times: dict[str, list[float]] = {name: [] for name, _ in arms}
+    waits = _Waits()
     # On a busy machine calls can turn slow after calibration; the deadline keeps a measurement near its budget.
-    started, waited = time.perf_counter(), _run_queue_waits()
-    deadline = started + 2 * budget_s
+    deadline = time.perf_counter() + 2 * budget_s
+    waits.start()
     for i in range(samples):
         if i >= MIN_SAMPLES and i % len(arms) == 0 and time.perf_counter() > deadline:  # whole rotations only
             samples = i
             break
         for name, arm in _in_turn(arms, i):
-            times[name].append(arm(calls))
+            if remote_candidate and name == "candidate":
+                waits.stop()
+                times[name].append(arm(calls))
+                waits.start()
+            else:
+                times[name].append(arm(calls))
         if after_sample is not None:
+            waits.stop()
             after_sample(i)
-    return _measurement(times, samples, _largest_wait_share(waited, time.perf_counter() - started))
+            waits.start()
+    waits.stop()
+    return _measurement(times, samples, waits.largest_share())
+
+
+class _Waits:
+    """Run-queue waits of this process's threads, summed over the windows between ``start`` and ``stop``."""
+
+    def __init__(self) -> None:
+        self.waited: dict[str, int] | None = {}
+        self.wall_s = 0.0
+        self._since: tuple[float, dict[str, int] | None] | None = None
+
+    def start(self) -> None:
+        self._since = (time.perf_counter(), _run_queue_waits())
+
+    def stop(self) -> None:
+        assert self._since is not None
+        started, before = self._since
+        after = _run_queue_waits()
+        self.wall_s += time.perf_counter() - started
+        if before is None or after is None or self.waited is None:
+            self.waited = None
+            return
+        for tid, ns in after.items():
+            self.waited[tid] = self.waited.get(tid, 0) + ns - before.get(tid, 0)
+
+    def largest_share(self) -> float | None:
+        if self.waited is None or self.wall_s <= 0:
+            return None
+        return min(1.0, max(self.waited.values(), default=0) / 1e9 / self.wall_s)
 
 
 def _run_queue_waits() -> dict[str, int] | None:
@@ -136,14 +175,6 @@ def _run_queue_waits() -> dict[str, int] | None:
         except (OSError, IndexError, ValueError):
             continue  # a thread that ended meanwhile, or no scheduler statistics
     return waits or None
-
-
-def _largest_wait_share(before: dict[str, int] | None, wall_s: float) -> float | None:
-    after = _run_queue_waits()
-    if before is None or after is None or wall_s <= 0:
-        return None
-    waits = [after[tid] - before.get(tid, 0) for tid in after]
-    return min(1.0, max(waits, default=0) / 1e9 / wall_s)
 
 
 # Copy-bandwidth probe: large enough to stream from memory rather than cache (H100 L2 is 50 MB).

@@ -51,6 +51,8 @@ CHECKED_TIMED_CALLS = 3
 FEW_ELEMENTS = 4
 # After the last call, how long the judge waits before comparing the outputs again (work finishing after return).
 LATE_WRITE_PAUSE_S = 0.2
+# How long a spare runner may take to start (import torch, warm the compiler) on a loaded machine.
+SPARE_STARTUP_S = 300.0
 # Empty requests timed to calibrate a runner request's fixed cost.
 CALIBRATION_REQUESTS = 7
 # A kernel whose arguments need more than this share of the device's free memory is not judged (``too-large``): the
@@ -221,6 +223,10 @@ class Judge:
         adapter = adapter_for(s.task.dsl)
         device = adapter.device_type
         screen = bool(job.get("screen"))
+        if self.spare is not None:
+            # A spare runner still starting (a Python importing torch, a warm-up compile) would take the cores
+            # from the arms being timed.
+            self.spare.wait_ready(SPARE_STARTUP_S)
         trial = Trial(seed=int(job["seed"]))
         s.arena.reset()
         shared = build(s.task, trial, storage=s.arena.storage)  # outputs poisoned: no answer waiting in them
@@ -234,7 +240,7 @@ class Judge:
             budget = (SCREEN_BUDGET_S if screen else BUDGET_S)[device if device in BUDGET_S else "cpu"]
             measurement = candidate.bounded(measure(baseline, candidate, budget, None if screen else baseline,
                                                     MIN_SAMPLE_S.get(device, MIN_SAMPLE_S["cpu"]),
-                                                    None if screen else checks.maybe))
+                                                    None if screen else checks.maybe, remote_candidate=True))
             failure = None if screen else checks.final()
         except RunnerFailed as err:
             return {"failure": {"rule": err.rule, "message": f"timing: {err}"}}, []
