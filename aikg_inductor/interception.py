@@ -685,6 +685,7 @@ def load_triton_kernel(source: str, device: torch.device) -> Callable[..., None]
         stream = torch.cuda.current_stream(device).cuda_stream
         kernel.run(*args, stream=stream)
 
+    launch.autotuner = kernel  # type: ignore[attr-defined]  # for precompile_triton_kernel
     return launch
 
 
@@ -842,3 +843,43 @@ def inductor_block_limits() -> dict[str, int]:
 
     return {f"{prefix.rstrip('_')}{'_' if prefix.endswith('_') else ''}BLOCK": size
             for prefix, size in TRITON_MAX_BLOCK.items()}
+
+
+# ---------------------------------------------------------------------------------- CUDA IPC for the verifier
+# The judge shares one CUDA allocation with a candidate runner (verify.shared). torch.multiprocessing's reduction
+# is how torch itself passes CUDA tensors between processes; its rebuild arguments travel here as plain data (hex
+# and ints in JSON), never as a pickle from the other process.
+
+
+def cuda_ipc_export(base: torch.Tensor) -> dict[str, Any]:
+    """The IPC description of ``base`` (a contiguous uint8 CUDA tensor owning its allocation) as JSON data."""
+    from torch.multiprocessing.reductions import reduce_tensor
+
+    _, args = reduce_tensor(base)
+    (_, size, stride, offset, _, dtype, device, handle, storage_bytes, storage_offset, _, ref_handle, ref_offset,
+     event_handle, event_sync) = args
+    assert dtype == torch.uint8
+    return {"size": list(size), "stride": list(stride), "offset": offset, "device": device,
+            "handle": handle.hex(), "storage_bytes": storage_bytes, "storage_offset": storage_offset,
+            "ref_handle": ref_handle.hex(), "ref_offset": ref_offset,
+            "event_handle": event_handle.hex() if event_handle else None, "event_sync": event_sync}
+
+
+def cuda_ipc_import(data: dict[str, Any]) -> torch.Tensor:
+    """The runner's view of a tensor ``cuda_ipc_export`` described."""
+    from torch.multiprocessing.reductions import rebuild_cuda_tensor
+
+    event = bytes.fromhex(data["event_handle"]) if data["event_handle"] else None
+    return rebuild_cuda_tensor(torch.Tensor, torch.Size(data["size"]), tuple(data["stride"]), int(data["offset"]),
+                               torch.UntypedStorage, torch.uint8, int(data["device"]),
+                               bytes.fromhex(data["handle"]), int(data["storage_bytes"]),
+                               int(data["storage_offset"]), False, bytes.fromhex(data["ref_handle"]),
+                               int(data["ref_offset"]), event, bool(data["event_sync"]))
+
+
+def precompile_triton_kernel(launch: Callable[..., None]) -> None:
+    """Compile every configuration of a kernel ``load_triton_kernel`` loaded on a GPU (ptxas, the launcher stub), so
+    that running it later needs no compiler process (the candidate runner's sandbox forbids them)."""
+    kernel = getattr(launch, "autotuner", None)
+    if kernel is not None and hasattr(kernel, "precompile"):
+        kernel.precompile()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from aikg_inductor.verify.timing import Measurement, faster_by_margin, measure_cpu
+from aikg_inductor.verify.timing import Measurement, faster_by_margin, local_batch, measure
 
 
 def test_a_speedup_inside_the_measurements_own_noise_is_not_accepted():
@@ -21,34 +21,33 @@ def test_a_speedup_inside_the_measurements_own_noise_is_not_accepted():
 
 def test_the_control_arm_is_the_baseline_timed_again_and_a_screen_goes_without():
     def sleeper(seconds: float):
-        return lambda: time.sleep(seconds)
+        return local_batch(lambda: time.sleep(seconds))
 
-    with_control = measure_cpu(sleeper(10e-3), sleeper(2e-3), budget_s=0.1, control=sleeper(10e-3))
+    with_control = measure(sleeper(10e-3), sleeper(2e-3), budget_s=0.1, control=sleeper(10e-3))
     assert with_control.control_s is not None and with_control.samples >= 7
     assert with_control.run_queue_wait is not None and 0 <= with_control.run_queue_wait <= 1  # Linux keeps schedstat
     # sleeps overshoot on a busy machine, but by milliseconds, not by the 8 ms between the arms
     assert with_control.noise < 0.5 and with_control.speedup > 1.3
-    assert measure_cpu(sleeper(1e-3), sleeper(1e-3), budget_s=0.05).control_s is None
+    assert measure(sleeper(1e-3), sleeper(1e-3), budget_s=0.05).control_s is None
 
 
-def test_the_gpu_measurement_interleaves_three_arms(monkeypatch):
-    """A test double for ``triton.testing.do_bench`` (no GPU here): each arm reports its own time, in ms."""
-    import triton.testing
-
-    from aikg_inductor.verify.timing import measure_gpu
-
+def test_the_arms_take_turns_in_every_position_and_checks_run_between_samples():
+    """Test doubles for the three arms (each reports its own time per call); the order and hook calls are real."""
     order: list[str] = []
-    fake_ms = {"baseline": 0.020, "candidate": 0.010, "control": 0.022}
+    checked: list[int] = []
 
-    def do_bench(fn, warmup, rep, return_mode):
-        name = fn()
-        order.append(name)
-        return fake_ms[name]
+    def arm(name: str, seconds: float):
+        def run(calls: int) -> float:
+            order.append(name)
+            return seconds
 
-    monkeypatch.setattr(triton.testing, "do_bench", do_bench)
-    m = measure_gpu(lambda: "baseline", lambda: "candidate", rounds=3, control=lambda: "control")
-    # every arm takes every position once in three rounds
-    assert order == ["baseline", "candidate", "control", "candidate", "control", "baseline",
-                     "control", "baseline", "candidate"]
+        return run
+
+    m = measure(arm("baseline", 20e-6), arm("candidate", 10e-6), budget_s=0, control=arm("control", 22e-6),
+                after_sample=checked.append)
+    timed = order[12:]  # after one warm-up batch and three calibration batches per arm
+    assert timed[:9] == ["baseline", "candidate", "control", "candidate", "control", "baseline",
+                         "control", "baseline", "candidate"]
+    assert checked == list(range(m.samples)) and m.samples >= 15
     assert (m.baseline_s, m.candidate_s, m.control_s) == (20e-6, 10e-6, 22e-6)
     assert abs(m.noise - (1 - 20 / 22)) < 1e-9

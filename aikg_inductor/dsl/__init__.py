@@ -15,7 +15,15 @@ class DslAdapter(Protocol):
     device_type: str
 
     def load(self, task: KernelTask, source: str) -> Callable[..., None]:
-        """Compile ``source`` (a kernel for ``task``'s signature) and return a callable taking the call args."""
+        """Compile ``source`` (a kernel for ``task``'s signature) and return a callable taking the call args.
+        For trusted code (Inductor's baseline); candidates go through ``prepare`` and ``load_prepared``."""
+
+    def prepare(self, task: KernelTask, source: str) -> Any:
+        """Compile ``source`` and prove it (``verify.guards.GuardRejected`` when a proof fails); may run compilers.
+        No candidate code runs here but what the static guards have checked (a Triton module's top level)."""
+
+    def load_prepared(self, prepared: Any) -> Callable[..., None]:
+        """The callable for what ``prepare`` made; starts no process (it runs inside the candidate sandbox)."""
 
     def median_seconds(self, fn: Callable[[], Any], reps: int) -> float:
         """Median time of ``fn()`` on the device, warm-up excluded."""

@@ -1,6 +1,8 @@
-"""Judging kernels: static guards, then correctness and timing against Inductor's baseline in a worker process.
+"""Judging kernels: static guards, then correctness and timing against Inductor's baseline, in two processes.
 
-``verify_candidate(task, source)`` is the one entry point; it never loads ``source`` into the calling process.
+``verify_candidate(task, source)`` is the one entry point. The calling process never loads ``source``; neither does
+the judge (a warm ``worker`` process that draws inputs, runs the baseline and the control arm, compares and times):
+the candidate loads and runs in a sandboxed runner of its own (``candidate``, ``sandbox``), one per candidate.
 """
 
 from __future__ import annotations
@@ -22,13 +24,8 @@ __all__ = ["ScreenResult", "VerificationReport", "WorkerPool", "default_pool", "
 
 # Compiling a C++ kernel takes about a second warm; a cold toolchain or a large Triton autotune takes much longer.
 COMPILE_TIMEOUT_S = 180.0
-# Wall time one timing measurement aims for on CPU (per measurement; there are two).
-TIMING_BUDGET_S = 0.4
-
-
-_SUSPECT_WORKER_RULES = {"crash", "timeout", "compile-timeout", "runtime-error", "out-of-bounds-write",
-                         "harness-error"}
-
+# Beyond the candidate's own time limits, what a judge job may take (starting a runner, drawing inputs, comparing).
+JOB_SLACK_S = 120.0
 
 class _Rejected(Exception):
     def __init__(self, rule: str, message: str) -> None:
@@ -68,12 +65,7 @@ def verify_candidate(
             raise _Rejected(violation.rule, violation.message)
         pool = pool or default_pool(task.dsl)
         with pool.worker() as worker:
-            try:
-                _judge(task, source, trials, margin, timeout_s, compile_timeout_s, worker, pool, report)
-            except _Rejected as rejection:
-                # After these the worker's memory or device state may be damaged (or it is dead already).
-                worker.retire = rejection.rule in _SUSPECT_WORKER_RULES
-                raise
+            _judge(task, source, trials, margin, timeout_s, compile_timeout_s, worker, pool, report)
     except _Rejected as rejection:
         report.verdict, report.rule, report.reason = "rejected", rejection.rule, str(rejection)
     report.elapsed_s = time.perf_counter() - started
@@ -94,44 +86,36 @@ def _judge(
 ) -> None:
     task_json = task.to_json()
     report.device = worker.call({"op": "device", "device_type": task.device_type, "dsl": task.dsl}, 30)[0]["name"]
-
-    # The oracle first, before any candidate code is loaded in the worker; the worker keeps its results.
-    baseline_id = _stage(worker, {"op": "load", "task": task_json, "source": task.source}, compile_timeout_s,
-                         "baseline compile", harness=True)[0]["kernel"]
-    recorded = [t for t in trials if not t.symbols]
-    _oracle(worker, task_json, baseline_id, recorded, timeout_s)
-    if variants := [t for t in trials if t.symbols]:
-        try:
-            _oracle(worker, task_json, baseline_id, variants, timeout_s)
-        except _Rejected as err:
-            if not worker.alive():
-                raise
-            # The graph may have been compiled under guards these sizes break: judge at the recorded sizes only.
-            log.warning("aikg: verify %s: the baseline does not run at other sizes (%s); recorded sizes only",
-                        task.short_key, err)
-            trials[:] = recorded
+    try:
+        header = _stage(worker, {"op": "start", "task": task_json, "source": source,
+                                 "trials": [t.to_dict() for t in trials], "timeout_s": timeout_s,
+                                 "compile_timeout_s": compile_timeout_s},
+                        compile_timeout_s + timeout_s * (len(trials) + 4) + JOB_SLACK_S, "candidate trials")
+        report.sandbox, report.sandbox_missing = header.get("sandbox", []), header.get("sandbox_missing", [])
+        report.max_abs_error, report.max_rel_error = header["max_abs"], header["max_rel"]
+        if header.get("note"):
+            log.warning("aikg: verify %s: %s", task.short_key, header["note"])
+        if header["trials_run"] < len(trials) and header["failure"] is None:
+            del trials[header["trials_run"]:]
             report.seeds, report.trials = [t.seed for t in trials], [t.label for t in trials]
-            report.size_variants = []
-
-    worker.candidates += 1
-    candidate_id = _stage(worker, {"op": "load", "task": task_json, "source": source}, compile_timeout_s,
-                          "candidate compile")[0]["kernel"]
-    header, _ = _stage(worker, {"op": "judge", "task": task_json, "kernel": candidate_id,
-                                "trials": [t.to_dict() for t in trials]}, timeout_s, "candidate trials")
-    report.max_abs_error, report.max_rel_error = header["max_abs"], header["max_rel"]
-    if failure := header["failure"]:
-        raise _Rejected(failure["rule"], failure["message"])
-
-    measurements = []
-    with pool.timing_lock:
-        for i in range(2):  # the second measurement confirms the first, on fresh inputs
-            header, _ = _stage(worker, {"op": "time", "task": task_json, "baseline": baseline_id,
-                                        "candidate": candidate_id, "seed": trials[-1].seed + 1 + i,
-                                        "budget_s": TIMING_BUDGET_S}, timeout_s, "timing")
-            measurements.append(timing.Measurement(header["baseline_s"], header["candidate_s"], header["samples"],
-                                                   header["control_s"]))
-            if not timing.faster_by_margin(measurements, margin):
-                break  # already lost: a confirming run cannot change the verdict
+            report.size_variants = [dict(t.symbols) for t in trials if t.symbols]
+        if failure := header["failure"]:
+            raise _Rejected(failure["rule"], failure["message"])
+        measurements = []
+        with pool.timing_lock:
+            for i in range(2):  # the second measurement confirms the first, on fresh inputs
+                header = _stage(worker, {"op": "time", "seed": trials[-1].seed + 1 + i}, 4 * timeout_s + JOB_SLACK_S,
+                                "timing")
+                if failure := header["failure"]:
+                    raise _Rejected(failure["rule"], failure["message"])
+                measurements.append(timing.Measurement(header["baseline_s"], header["candidate_s"],
+                                                       header["samples"], header["control_s"],
+                                                       header["run_queue_wait"]))
+                if not timing.faster_by_margin(measurements, margin):
+                    break  # already lost: a confirming run cannot change the verdict
+    finally:
+        if worker.alive():
+            _stage(worker, {"op": "finish"}, JOB_SLACK_S, "finish", harness=True)
     report.baseline_s = [m.baseline_s for m in measurements]
     report.candidate_s = [m.candidate_s for m in measurements]
     report.timing_noise = [m.noise for m in measurements]
@@ -144,26 +128,16 @@ def _judge(
     report.reason = f"correct on {len(trials)} trials and {report.speedup:.3f}x faster than the baseline"
 
 
-def _oracle(worker: Worker, task_json: str, baseline_id: str, trials: list[correctness.Trial],
-            timeout_s: float) -> None:
-    """Run the baseline on ``trials`` in the worker, which keeps its results; it must keep the recorded contract."""
-    header, _ = _stage(worker, {"op": "oracle", "task": task_json, "kernel": baseline_id,
-                                "trials": [t.to_dict() for t in trials]}, timeout_s, "baseline trials", harness=True)
-    if failure := header["failure"]:
-        raise _Rejected("harness-error", f"the baseline breaks the recorded contract: {failure['message']}")
-
-
-def _stage(worker: Worker, job: dict, timeout_s: float, what: str, harness: bool = False) -> tuple[dict, list[bytes]]:
-    """One worker job, its failures turned into rejections named after the stage."""
+def _stage(worker: Worker, job: dict, timeout_s: float, what: str, harness: bool = False) -> dict:
+    """One judge job; the judge failing (not the candidate) is a harness error, or names how it died."""
     try:
-        return worker.call(job, timeout_s)
+        return worker.call(job, timeout_s)[0]
     except WorkerError as err:
-        rule = "harness-error" if harness else ("compile-timeout" if err.rule == "timeout" and "compile" in what
-                                               else err.rule)
-        raise _Rejected(rule, f"{what}: {err}") from err
+        worker.retire = True  # dead, or in a state nobody can vouch for
+        raise _Rejected("harness-error" if harness else err.rule, f"{what}: the judge failed: {err}") from err
     except JobFailed as err:
-        rule = "harness-error" if harness else ("compile-error" if "compile" in what else "runtime-error")
-        raise _Rejected(rule, f"{what}: {err}") from err
+        worker.retire = True
+        raise _Rejected("harness-error", f"{what}: {err}") from err
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,16 +169,19 @@ def screen_candidates(
             continue
         with pool.worker() as worker:
             try:
-                baseline_id = worker.call({"op": "load", "task": task_json, "source": task.source},
-                                          compile_timeout_s)[0]["kernel"]
-                worker.candidates += 1
-                candidate_id = worker.call({"op": "load", "task": task_json, "source": source},
-                                           compile_timeout_s)[0]["kernel"]
-                with pool.timing_lock:
-                    header, _ = worker.call({"op": "time", "task": task_json, "baseline": baseline_id,
-                                             "candidate": candidate_id, "seed": secrets.randbelow(2**31),
-                                             "budget_s": TIMING_BUDGET_S, "screen": True}, timeout_s)
-                results.append(ScreenResult(timing.Measurement(header["baseline_s"], header["candidate_s"], 1).speedup))
+                header = worker.call({"op": "start", "task": task_json, "source": source, "trials": [],
+                                      "timeout_s": timeout_s, "compile_timeout_s": compile_timeout_s},
+                                     compile_timeout_s + timeout_s + JOB_SLACK_S)[0]
+                if not header["failure"]:
+                    with pool.timing_lock:
+                        header = worker.call({"op": "time", "seed": secrets.randbelow(2**31), "screen": True},
+                                             4 * timeout_s + JOB_SLACK_S)[0]
+                if failure := header["failure"]:
+                    results.append(ScreenResult(None, f"[{failure['rule']}] {failure['message']}"))
+                else:
+                    speed = timing.Measurement(header["baseline_s"], header["candidate_s"], 1).speedup
+                    results.append(ScreenResult(speed))
+                worker.call({"op": "finish"}, JOB_SLACK_S)
             except (WorkerError, JobFailed) as err:
                 worker.retire = isinstance(err, WorkerError)
                 results.append(ScreenResult(None, f"[{getattr(err, 'rule', 'job-failed')}] {err}"))

@@ -1,9 +1,20 @@
-"""Judging a candidate's outputs against the baseline's on identical inputs (data only; run in the worker).
+"""Judging a candidate's outputs against the baseline's on identical inputs (data only; run in the judge).
 
-The worker keeps each trial's values as drawn (``values.build``) and the baseline's storages after its call, both
-on the device, and checks the candidate's storages after its call, trial by trial, in order: guard bands untouched
-(else ``out-of-bounds-write``), inputs unmodified unless their role is ``in_out`` (else ``input-mutated``), then
-every live output against the oracle. Scratch outputs (``live=False``) may hold anything inside their own storage.
+The judge draws each trial's values into the memory it shares with the candidate's runner (``values.build``), runs
+the baseline on its own copy, and checks the candidate's storages after its call, trial by trial, in order: guard
+bands untouched (else ``out-of-bounds-write``), inputs unmodified unless their role is ``in_out`` (else
+``input-mutated``), then every live output against the oracle. Scratch outputs (``live=False``) may hold anything
+inside their own storage.
+
+Tolerance policy (per output dtype, ``TOLERANCES`` = (atol, rtol)): an element passes when
+``|candidate - oracle| <= atol * M + rtol * |oracle| + 2 * s``, where ``M`` is the mean magnitude of the oracle's
+finite values in that output and ``s`` the dtype's smallest subnormal. The scale is the reference output's own,
+not the inputs': an fp16 softmax (outputs in [0, 1]) gets about 1e-3 of absolute slack whatever the inputs' scale,
+so an approximate ``exp`` off by 1.0 is a ``mismatch``, while a sum over large inputs gets slack in proportion to
+its large result. fp32 is tight enough to catch a dropped term yet allows reordered sums and fused multiply-adds;
+fp16/bf16 allow about one to two ulps plus accumulation-order noise; the subnormal term lets two implementations
+round a subnormal result differently. Integer and bool outputs must match exactly; NaN and infinities must match
+in place (and sign).
 """
 
 from __future__ import annotations
@@ -13,30 +24,26 @@ import dataclasses
 import torch
 
 from ..task import KernelArg, KernelTask
-from .values import (Trial, as_bytes, guard_bands_intact, guard_fill, guard_of, input_scale, poison, sized,
-                     size_variants, view)
+from .values import Trial, as_bytes, guard_bands_intact, guard_fill, guard_of, poison, sized, size_variants, view
 
-# Tolerances per output dtype, as (atol, rtol): |candidate - oracle| <= atol * scale + rtol * |oracle| elementwise,
-# where scale is the trial's input magnitude (1, or values.LARGE for the "large" trial, since absolute rounding
-# error grows with the data). fp32 is tight enough to catch a dropped term yet allows reordered sums and fused
-# multiply-adds; fp16/bf16 allow about one to two ulps at unit magnitude plus accumulation-order noise. Integer
-# and bool outputs must match exactly.
 TOLERANCES: dict[str, tuple[float, float]] = {
     "float64": (1e-9, 1e-9),
     "float32": (1e-5, 1e-5),
     "float16": (1e-3, 1e-3),
     "bfloat16": (1e-2, 1e-2),
 }
+# Comparisons run over slices of the outputs' first dimension of about this many elements, so their temporaries
+# (float32 copies, masks) stay small next to the outputs themselves.
+CHUNK_ELEMENTS = 1 << 20
 
-# The default plan: several seeds, special values in some trials, and a last trial that refills the previous
-# trial's buffers in place (a result cached by pointer or by call count then shows up as a stale output).
+# The default plan: several seeds and special values in some trials. Every trial runs on the same shared memory, so
+# a result cached by pointer or by call count shows up as a stale (``cached-result``) output.
 TRIAL_KINDS = ("normal", "large", "tiny", "negative-zero-rows", "normal", "normal")
 
 
 def default_trials(base_seed: int, task: KernelTask | None = None) -> list[Trial]:
     """The trial plan; for a dynamic-shape ``task`` it ends with one normal trial at each of ``size_variants``."""
-    last = len(TRIAL_KINDS) - 1
-    trials = [Trial(base_seed + i, kind, reuse=i == last) for i, kind in enumerate(TRIAL_KINDS)]  # type: ignore[arg-type]
+    trials = [Trial(base_seed + i, kind) for i, kind in enumerate(TRIAL_KINDS)]  # type: ignore[arg-type]
     for i, symbols in enumerate(size_variants(task) if task is not None else []):
         trials.append(Trial(base_seed + len(TRIAL_KINDS) + i, "normal", symbols=symbols))
     return trials
@@ -84,21 +91,54 @@ def _first_index(mask: torch.Tensor) -> tuple[int, ...]:
     return tuple(int(i) for i in mask.nonzero()[0])
 
 
-def compare(
-    name: str, got: torch.Tensor, want: torch.Tensor, scale: float, errors: Errors
-) -> Failure | None:
-    """One output against the oracle's; updates ``errors`` with the largest finite differences."""
-    dtype_name = str(want.dtype).removeprefix("torch.")
+def _chunks(got: torch.Tensor, want: torch.Tensor) -> list[tuple[int, torch.Tensor, torch.Tensor]]:
+    """Slices of the first dimension of both (start, got slice, want slice), each about CHUNK_ELEMENTS."""
+    if got.dim() == 0 or got.numel() <= CHUNK_ELEMENTS:
+        return [(0, got, want)]
+    rows = max(1, CHUNK_ELEMENTS * got.shape[0] // got.numel())
+    return [(r, got[r : r + rows], want[r : r + rows]) for r in range(0, got.shape[0], rows)]
+
+
+def reference_magnitude(want: torch.Tensor) -> float:
+    """Mean absolute value of the finite elements of a float reference output (0 if it has none)."""
+    total, count = 0.0, 0
+    for _, _, w in _chunks(want, want):
+        w = w.to(torch.float64 if w.dtype == torch.float64 else torch.float32)
+        finite = torch.isfinite(w)
+        total += float(torch.where(finite, w.abs(), torch.zeros_like(w)).sum())
+        count += int(finite.sum())
+    return total / count if count else 0.0
+
+
+def compare(name: str, got: torch.Tensor, want: torch.Tensor, errors: Errors) -> Failure | None:
+    """One output against the oracle's (see the module's tolerance policy); updates ``errors`` with the largest
+    finite differences."""
     if not want.dtype.is_floating_point:
-        bad = got != want
-        if bad.any():
-            idx = _first_index(bad)
-            return Failure("mismatch", f"{name}{list(idx)}: got {got[idx].item()}, expected {want[idx].item()} "
-                                       f"({int(bad.sum())} elements differ)")
+        for start, g, w in _chunks(got, want):
+            bad = g != w
+            if bad.any():
+                idx = _first_index(bad)
+                return Failure("mismatch", f"{name}{_at(start, idx)}: got {g[idx].item()}, expected {w[idx].item()}"
+                                           f" ({int(bad.sum())} elements differ in this slice)")
         return None
+    dtype_name = str(want.dtype).removeprefix("torch.")
     atol, rtol = TOLERANCES.get(dtype_name, TOLERANCES["float32"])
+    finfo = torch.finfo(want.dtype)
+    absolute = atol * reference_magnitude(want) + 2 * finfo.tiny * finfo.eps
+    for start, g, w in _chunks(got, want):
+        if failure := _compare_chunk(name, start, g, w, absolute, rtol, errors):
+            return failure
+    return None
+
+
+def _at(start: int, idx: tuple[int, ...]) -> list[int]:
+    return [start + idx[0], *idx[1:]] if idx else []
+
+
+def _compare_chunk(name: str, start: int, got: torch.Tensor, want: torch.Tensor, absolute: float, rtol: float,
+                   errors: Errors) -> Failure | None:
     # float32 holds fp16/bf16/fp32 values exactly and their differences to far below any tolerance here; float64
-    # would double the memory traffic of comparing outputs of hundreds of MB.
+    # would double the memory traffic of comparing large outputs.
     wide = torch.float64 if want.dtype == torch.float64 else torch.float32
     g, w = got.to(wide), want.to(wide)
     unwritten = torch.isnan(g) & ~torch.isnan(w)
@@ -111,73 +151,77 @@ def compare(
             rule, what = "out-of-bounds-read", "is the guard band's NaN: read from outside a buffer"
         else:
             rule, what = "nan-inf-mismatch", "is NaN"
-        return Failure(rule, f"{name}{list(idx)} {what}, expected {w[idx].item():g} "
-                             f"({int(unwritten.sum())} of {w.numel()} elements)")
+        return Failure(rule, f"{name}{_at(start, idx)} {what}, expected {w[idx].item():g} "
+                             f"({int(unwritten.sum())} of {w.numel()} elements in this slice)")
     special = ~torch.isfinite(w) | ~torch.isfinite(g)
     # NaN where the oracle has NaN, and infinities with the same sign at the same places.
     special_bad = special & ~((torch.isnan(g) & torch.isnan(w)) | (g == w))
     if special_bad.any():
         idx = _first_index(special_bad)
-        return Failure("nan-inf-mismatch", f"{name}{list(idx)}: got {g[idx].item()}, expected {w[idx].item()}")
+        return Failure("nan-inf-mismatch", f"{name}{_at(start, idx)}: got {g[idx].item()}, expected {w[idx].item()}")
     finite = ~special
     diff = torch.where(finite, (g - w).abs(), torch.zeros_like(g))
-    tol = atol * scale + rtol * w.abs()
+    tol = absolute + rtol * w.abs()
     if diff.numel():
         errors.max_abs = max(errors.max_abs, float(diff.max()))
-        significant = finite & (w.abs() > atol * scale)
+        significant = finite & (w.abs() > absolute)
         if significant.any():
             errors.max_rel = max(errors.max_rel, float((diff[significant] / w.abs()[significant]).max()))
     bad = diff > tol
     if bad.any():
         idx = _first_index(bad)
-        return Failure("mismatch", f"{name}{list(idx)}: got {g[idx].item():.6g}, expected {w[idx].item():.6g} "
+        return Failure("mismatch", f"{name}{_at(start, idx)}: got {g[idx].item():.6g}, expected {w[idx].item():.6g} "
                                    f"(|diff| {diff[idx].item():.3g} > tol {tol[idx].item():.3g}; "
-                                   f"{int(bad.sum())} of {w.numel()} elements)")
+                                   f"{int(bad.sum())} of {w.numel()} elements in this slice)")
     return None
 
 
 def judge_trial(
     task: KernelTask,
-    trials: list[Trial],
-    t: int,
-    oracle: list[list[torch.Tensor]],
+    trial: Trial,
+    index: int,
+    oracle: list[torch.Tensor],
     candidate: list[torch.Tensor],
     errors: Errors,
+    earlier: list[tuple[Trial, list[torch.Tensor]]] = (),  # type: ignore[assignment]
 ) -> Failure | None:
-    """The candidate's failure in trial ``t`` (``candidate``: its storages after the call), or None if it matched
-    the oracle there. ``oracle`` holds the baseline's storages for trials ``0..t`` (earlier ones expose a result
-    cached from a previous call)."""
-    trial = trials[t]
-    if failure := check_contract(task, trial, candidate, before=oracle[t]):
-        return _in_trial(failure, t, trial)
+    """The candidate's failure in trial number ``index`` (``candidate``: its storages after the call; ``oracle``:
+    the baseline's), or None if it matched. ``earlier`` holds earlier trials' oracle storages, where the judge
+    kept them: a mismatch equal to one of them is named ``cached-result``."""
+    if failure := check_contract(task, trial, candidate, before=oracle):
+        return _in_trial(failure, index, trial)
     at_size = sized(task, trial)
-    want, got = live_outputs(at_size, oracle[t]), live_outputs(at_size, candidate)
+    want, got = live_outputs(at_size, oracle), live_outputs(at_size, candidate)
     for name in want:
-        arg = _arg(task, name)
-        assert arg.layout is not None
-        scale = input_scale(trial, arg.layout.dtype)
-        failure = compare(name, got[name], want[name], scale, errors)
+        failure = compare(name, got[name], want[name], errors)
         if failure is None:
             continue
-        if failure.rule == "mismatch" and _matches_earlier(name, got[name], oracle[:t], task, trials, scale):
-            failure = Failure("cached-result", f"{name} in trial {t} equals the expected result of an earlier "
+        if failure.rule == "mismatch" and _matches_earlier(name, got[name], earlier, task):
+            failure = Failure("cached-result", f"{name} in trial {index} equals the expected result of an earlier "
                                                "trial: the candidate returns results from a previous call")
-        return _in_trial(failure, t, trial)
+        return _in_trial(failure, index, trial)
     return None
 
 
-def _matches_earlier(
-    name: str, got: torch.Tensor, earlier: list[list[torch.Tensor]], task: KernelTask, trials: list[Trial],
-    scale: float,
-) -> bool:
-    """Whether ``got`` is an earlier trial's expected result. The absolute tolerance is the smaller of the two
-    trials' (against the "large" trial's, any output of magnitude one would match)."""
-    for t, storages in enumerate(earlier):
-        previous = live_outputs(sized(task, trials[t]), storages).get(name)
-        if previous is None or previous.shape != got.shape:
-            continue
-        both = min(scale, input_scale(trials[t], str(got.dtype).removeprefix("torch.")))
-        if compare(name, got, previous, both, Errors()) is None:
+def check_outputs(task: KernelTask, trial: Trial, oracle: list[torch.Tensor], candidate: list[torch.Tensor],
+                  errors: Errors) -> Failure | None:
+    """Contract and outputs of one call outside the trial plan (a timed call): the first failure, or None."""
+    if failure := check_contract(task, trial, candidate, before=oracle):
+        return failure
+    at_size = sized(task, trial)
+    want, got = live_outputs(at_size, oracle), live_outputs(at_size, candidate)
+    for name in want:
+        if failure := compare(name, got[name], want[name], errors):
+            return failure
+    return None
+
+
+def _matches_earlier(name: str, got: torch.Tensor, earlier: list[tuple[Trial, list[torch.Tensor]]],
+                     task: KernelTask) -> bool:
+    """Whether ``got`` is an earlier trial's expected result."""
+    for trial, storages in earlier:
+        previous = live_outputs(sized(task, trial), storages).get(name)
+        if previous is not None and previous.shape == got.shape and compare(name, got, previous, Errors()) is None:
             return True
     return False
 

@@ -1,9 +1,10 @@
-"""A warm pool of worker processes that run candidate kernels, so the calling process never loads them.
+"""A warm pool of judge processes (``worker``), so the calling process never runs kernels or holds their memory.
 
 Workers are plain subprocesses (``python -m aikg_inductor.verify.worker``), not multiprocessing children: spawn
 would re-import the user's ``__main__``, and fork would copy a process that may hold CUDA and OpenMP state. Each
-worker is its own process group, so a timeout kills it together with any compiler it started. A worker that
-crashed, timed out or ran a failing candidate is replaced at once, so the pool stays warm.
+worker is its own process group, so a timeout kills it together with any compiler it started; the candidate runners
+it starts die with it (PR_SET_PDEATHSIG). A worker that crashed, timed out or failed a job is replaced at once, so
+the pool stays warm. Workers load only Inductor's baselines: candidates run in runners of their own.
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ log = logging.getLogger(__name__)
 
 # Importing torch and warming the C++ toolchain takes a few seconds; a cold machine can take much longer.
 STARTUP_TIMEOUT_S = 300.0
-# Loaded candidate libraries stay mapped in a worker; recycling it bounds what lingers there.
-MAX_CANDIDATES_PER_WORKER = 32
 
 
 class WorkerError(RuntimeError):
@@ -68,6 +67,11 @@ class Worker:
         env = {**os.environ, **(env or {})}
         if threads is not None:
             env["OMP_NUM_THREADS"] = str(threads)  # read by libgomp at start: torch's and the kernels' threads
+        if "GOMP_SPINCOUNT" not in env and "OMP_WAIT_POLICY" not in env:
+            # The judge's and the candidate runner's OpenMP threads take turns on the same cores; libgomp's default
+            # spin after a parallel region (300,000 rounds, milliseconds) would let one side's idle threads eat
+            # into the other's timed batch. 10,000 rounds still bridge the gaps between one kernel's regions.
+            env["GOMP_SPINCOUNT"] = "10000"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "aikg_inductor.verify.worker", str(theirs.fileno()), *dsls],
             pass_fds=(theirs.fileno(),),
@@ -78,7 +82,6 @@ class Worker:
         theirs.close()
         self.conn = Connection(ours.detach())
         self.ready = False
-        self.candidates = 0  # candidate sources loaded so far
         self.retire = False  # set by the borrower: replace this worker instead of reusing it
 
     @property
@@ -178,8 +181,7 @@ class WorkerPool:
             worker.wait_ready()
             yield worker
         finally:
-            keep = (not self._closed and worker.alive() and not worker.retire
-                    and worker.candidates < MAX_CANDIDATES_PER_WORKER)
+            keep = not self._closed and worker.alive() and not worker.retire
             if not keep:
                 self._discard(worker)
             if not self._closed:

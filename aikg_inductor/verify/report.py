@@ -2,8 +2,11 @@
 
 Rules a rejection can name (``rule``): the static ``guard:*`` rules (see ``guards``), ``compile-error``,
 ``compile-timeout``, ``crash``, ``timeout``, ``runtime-error``, ``out-of-bounds-write``, ``input-mutated``,
-``unwritten-output``, ``out-of-bounds-read``, ``nan-inf-mismatch``, ``cached-result``, ``mismatch``, ``not-faster``, and ``harness-error``
-when the baseline itself could not be run as recorded (the candidate is then not judged).
+``unwritten-output``, ``out-of-bounds-read``, ``nan-inf-mismatch``, ``cached-result``, ``mismatch``,
+``stale-output`` (a checked timed call's outputs were wrong), ``late-write`` (outputs changed after the kernel
+returned), ``sandbox-violation`` (the candidate's runner tried something its sandbox forbids), ``too-large`` (the
+kernel's arguments need more than a third of the device's free memory; not judged), ``not-faster``, and
+``harness-error`` when the baseline itself could not be run as recorded (the candidate is then not judged).
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ class VerificationReport:
     speedup: float | None = None  # the smaller of the measurements' speedups (baseline / candidate)
     margin: float = 0.03
     elapsed_s: float = 0.0
+    # The candidate runner's sandbox layers (sandbox.ALL_LAYERS) that were applied, and those this machine lacked.
+    sandbox: list[str] = dataclasses.field(default_factory=list)
+    sandbox_missing: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def accepted(self) -> bool:
@@ -68,5 +74,8 @@ class VerificationReport:
                          f"speedup {b / c:.3f}x{noise}")
         if self.speedup is not None:
             lines.append(f"speedup {self.speedup:.3f}x (margin {self.margin:.0%})")
+        if self.sandbox or self.sandbox_missing:
+            missing = f" (missing: {', '.join(self.sandbox_missing)})" if self.sandbox_missing else ""
+            lines.append(f"candidate sandbox: {', '.join(self.sandbox) or 'none'}{missing}")
         lines.append(f"verified in {self.elapsed_s:.2f} s")
         return "\n".join(lines)

@@ -1,11 +1,14 @@
-"""Timing a candidate against its baseline: measured in the worker, judged in the parent.
+"""Timing a candidate against its baseline: measured by the judge, judged in the parent.
 
-One measurement interleaves the kernels in one worker on the same buffers, so drift in clocks, caches or
-neighbours hits both alike and neither gets luckier memory. A verdict's measurement also times the baseline a
-second time as a third arm, the control: how far baseline and control disagree is how far this measurement can be
-trusted. On CPU, other processes taking the cores is measured directly too (the time the worker's threads waited
-on the run queue). The candidate must beat the baseline by the margin plus the larger of the two. The verifier
-takes two measurements and accepts only when the candidate wins both.
+One measurement interleaves the arms on equal-valued buffers, so drift in clocks, caches or neighbours hits all
+alike. The baseline, and the baseline timed a second time as a third arm (the control), run in the judge, which never
+loads candidate code; the candidate runs in its own sandboxed runner, asked over a socket for a batch of calls at a
+time. Its reported time cannot be shrunk below what the judge's own clock saw: the judge times every request, and
+the candidate's time is at least its shortest batch by that clock, less a request's fixed cost (calibrated with
+empty batches), per call (``worker._RemoteArm``). How far
+baseline and control disagree is how far the measurement can be trusted; on CPU, other processes taking the cores
+is measured directly too (the time the judge's threads waited on the run queue). The candidate must beat the
+baseline by the margin plus the larger of the two, in both of the verifier's two measurements.
 """
 
 from __future__ import annotations
@@ -16,19 +19,24 @@ import statistics
 import time
 from typing import Any, Callable
 
-# CPU: one sample times a batch of back-to-back calls lasting at least this long, so timer resolution and call
-# overhead do not dominate microsecond kernels.
-MIN_SAMPLE_S = 200e-6
+# One sample times a batch of back-to-back calls lasting at least this long, so timer resolution and call overhead
+# do not dominate microsecond kernels, nor does the candidate's batch request (waking its runner takes tens of
+# microseconds on an idle machine, far more on a loaded one); a GPU batch ends with a synchronize.
+MIN_SAMPLE_S = {"cpu": 2e-3, "cuda": 2e-3}
 # Samples per arm at the least, budget or not: memory-bound kernels on a shared machine time in two modes (another
 # process streaming memory or not), and a median of 7 could land in different modes for identical kernels.
 MIN_SAMPLES = 15
 MAX_SAMPLES = 201
 WARMUP_CALLS = 10
-# GPU: rounds of do_bench per kernel, alternating; do_bench itself flushes L2 and takes a median of many reps.
-GPU_ROUNDS = 3
+# Wall time one verdict measurement aims for, per device; a screen only ranks candidates before verification: one
+# short measurement, never a verdict.
+BUDGET_S = {"cpu": 0.4, "cuda": 1.0}
+SCREEN_BUDGET_S = {"cpu": 0.05, "cuda": 0.1}
+# GPU: do_bench's repetition budget for the bandwidth probe.
 GPU_REP_MS = 100
-# A screen only ranks candidates before verification: one short round, never a verdict.
-SCREEN_GPU_ROUNDS, SCREEN_GPU_REP_MS, SCREEN_CPU_BUDGET_S = 1, 20, 0.05
+
+# Runs ``calls`` back-to-back calls of one arm and returns the seconds per call.
+Batch = Callable[[int], float]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,19 +64,24 @@ class Measurement:
         return dataclasses.asdict(self)
 
 
-def _batch_seconds(fn: Callable[[], Any], calls: int) -> float:
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - start) / calls
+def local_batch(fn: Callable[[], Any], synchronize: Callable[[], Any] | None = None) -> Batch:
+    """An arm run in this process: ``fn`` called back to back, then the device synchronized."""
+    def run(calls: int) -> float:
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        if synchronize is not None:
+            synchronize()
+        return (time.perf_counter() - start) / max(calls, 1)
+
+    return run
 
 
-def _arms(baseline: Callable[[], Any], candidate: Callable[[], Any],
-          control: Callable[[], Any] | None) -> list[tuple[str, Callable[[], Any]]]:
+def _arms(baseline: Batch, candidate: Batch, control: Batch | None) -> list[tuple[str, Batch]]:
     return [("baseline", baseline), ("candidate", candidate)] + ([("control", control)] if control else [])
 
 
-def _in_turn(arms: list[tuple[str, Callable[[], Any]]], i: int) -> list[tuple[str, Callable[[], Any]]]:
+def _in_turn(arms: list[tuple[str, Batch]], i: int) -> list[tuple[str, Batch]]:
     """Sample ``i``'s order: rotated, so every arm takes every position equally often (an arm always timed
     second would carry whatever running second costs, and the control would not see it)."""
     shift = i % len(arms)
@@ -81,28 +94,71 @@ def _measurement(times: dict[str, list[float]], samples: int, run_queue_wait: fl
                        statistics.median(control) if control else None, run_queue_wait)
 
 
-def measure_cpu(baseline: Callable[[], Any], candidate: Callable[[], Any], budget_s: float,
-                control: Callable[[], Any] | None = None) -> Measurement:
-    """Median wall time per call of each arm, samples interleaved (in rotating order), warm-up excluded."""
+def measure(baseline: Batch, candidate: Batch, budget_s: float, control: Batch | None = None,
+            min_sample_s: float = MIN_SAMPLE_S["cpu"], after_sample: Callable[[int], None] | None = None,
+            remote_candidate: bool = False) -> Measurement:
+    """Median time per call of each arm, samples interleaved (in rotating order), warm-up excluded.
+    ``after_sample(i)`` runs after sample ``i`` of every arm (the judge checks outputs there). With
+    ``remote_candidate`` the candidate runs in another process, and this process's run-queue waits count only while
+    its own arms run (while the candidate runs, this process's idle threads yielding to it is no noise)."""
     arms = _arms(baseline, candidate, control)
-    for _ in range(WARMUP_CALLS):  # page faults, OpenMP thread start, first touch of the output buffers
-        for _, fn in arms:
-            fn()
-    single = max(max(_batch_seconds(fn, 3) for _, fn in arms), 1e-9)
-    calls = max(1, int(MIN_SAMPLE_S / single))
+    for _, arm in arms:  # page faults, OpenMP thread start, first touch of the output buffers
+        arm(WARMUP_CALLS)
+    # The slowest arm's call, each arm's best of three small batches: one preemption must not shrink every sample.
+    single = max(max(min(arm(3) for _ in range(3)) for _, arm in arms), 1e-9)
+    calls = max(1, int(min_sample_s / single))
     round_s = calls * single * len(arms)
     samples = int(min(MAX_SAMPLES, max(MIN_SAMPLES, budget_s / round_s)))
     times: dict[str, list[float]] = {name: [] for name, _ in arms}
+    waits = _Waits()
     # On a busy machine calls can turn slow after calibration; the deadline keeps a measurement near its budget.
-    started, waited = time.perf_counter(), _run_queue_waits()
-    deadline = started + 2 * budget_s
+    deadline = time.perf_counter() + 2 * budget_s
+    waits.start()
     for i in range(samples):
         if i >= MIN_SAMPLES and i % len(arms) == 0 and time.perf_counter() > deadline:  # whole rotations only
             samples = i
             break
-        for name, fn in _in_turn(arms, i):
-            times[name].append(_batch_seconds(fn, calls))
-    return _measurement(times, samples, _largest_wait_share(waited, time.perf_counter() - started))
+        for name, arm in _in_turn(arms, i):
+            if remote_candidate and name == "candidate":
+                waits.stop()
+                times[name].append(arm(calls))
+                waits.start()
+            else:
+                times[name].append(arm(calls))
+        if after_sample is not None:
+            waits.stop()
+            after_sample(i)
+            waits.start()
+    waits.stop()
+    return _measurement(times, samples, waits.largest_share())
+
+
+class _Waits:
+    """Run-queue waits of this process's threads, summed over the windows between ``start`` and ``stop``."""
+
+    def __init__(self) -> None:
+        self.waited: dict[str, int] | None = {}
+        self.wall_s = 0.0
+        self._since: tuple[float, dict[str, int] | None] | None = None
+
+    def start(self) -> None:
+        self._since = (time.perf_counter(), _run_queue_waits())
+
+    def stop(self) -> None:
+        assert self._since is not None
+        started, before = self._since
+        after = _run_queue_waits()
+        self.wall_s += time.perf_counter() - started
+        if before is None or after is None or self.waited is None:
+            self.waited = None
+            return
+        for tid, ns in after.items():
+            self.waited[tid] = self.waited.get(tid, 0) + ns - before.get(tid, 0)
+
+    def largest_share(self) -> float | None:
+        if self.waited is None or self.wall_s <= 0:
+            return None
+        return min(1.0, max(self.waited.values(), default=0) / 1e9 / self.wall_s)
 
 
 def _run_queue_waits() -> dict[str, int] | None:
@@ -119,29 +175,6 @@ def _run_queue_waits() -> dict[str, int] | None:
         except (OSError, IndexError, ValueError):
             continue  # a thread that ended meanwhile, or no scheduler statistics
     return waits or None
-
-
-def _largest_wait_share(before: dict[str, int] | None, wall_s: float) -> float | None:
-    after = _run_queue_waits()
-    if before is None or after is None or wall_s <= 0:
-        return None
-    waits = [after[tid] - before.get(tid, 0) for tid in after]
-    return min(1.0, max(waits, default=0) / 1e9 / wall_s)
-
-
-def measure_gpu(
-    baseline: Callable[[], Any], candidate: Callable[[], Any], rounds: int = GPU_ROUNDS, rep_ms: int = GPU_REP_MS,
-    control: Callable[[], Any] | None = None,
-) -> Measurement:
-    """Median of ``do_bench`` medians (CUDA events, L2 flushed between reps), arms in rotating order per round."""
-    import triton.testing
-
-    arms = _arms(baseline, candidate, control)
-    times: dict[str, list[float]] = {name: [] for name, _ in arms}
-    for i in range(rounds):
-        for name, fn in _in_turn(arms, i):
-            times[name].append(triton.testing.do_bench(fn, warmup=25, rep=rep_ms, return_mode="median") / 1e3)
-    return _measurement(times, rounds)
 
 
 # Copy-bandwidth probe: large enough to stream from memory rather than cache (H100 L2 is 50 MB).
@@ -162,7 +195,8 @@ def copy_bandwidth(device_type: str) -> float:
                                           return_mode="median") / 1e3
     else:
         dst.copy_(src)  # first touch
-        seconds = statistics.median(_batch_seconds(lambda: dst.copy_(src), 1) for _ in range(MIN_SAMPLES))
+        copy = local_batch(lambda: dst.copy_(src))
+        seconds = statistics.median(copy(1) for _ in range(MIN_SAMPLES))
     return 2 * src.numel() * src.element_size() / seconds
 
 

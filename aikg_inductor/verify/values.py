@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Literal
+from typing import Callable, Literal
 
 import torch
 
@@ -35,9 +35,6 @@ class Trial:
 
     seed: int
     kind: TrialKind = "normal"
-    # Candidate runs only: refill the previous trial's buffers in place instead of allocating new ones, so a kernel
-    # that caches results by pointer is called again with the same pointers and new contents.
-    reuse: bool = False
     # Dynamic-shape tasks: run at these symbol values instead of the recorded ones (see ``sized``).
     symbols: tuple[tuple[str, int], ...] | None = None
 
@@ -119,58 +116,76 @@ def guard_fill(dtype: torch.dtype, n: int, device: torch.device | str = "cpu") -
     return torch.full((n,), poison(dtype), dtype=dtype, device=device)
 
 
-def input_scale(trial: Trial, dtype_name: str) -> float:
-    """How much bigger than N(0, 1) this trial's inputs are (absolute tolerances scale with it)."""
-    return LARGE.get(dtype_name, 1.0) if trial.kind == "large" else 1.0
-
-
-def _interior(arg: KernelArg, trial: Trial, generator: torch.Generator) -> torch.Tensor:
+def _fill_interior(interior: torch.Tensor, arg: KernelArg, trial: Trial, generator: torch.Generator) -> None:
+    """Draw ``arg``'s values for ``trial`` into ``interior`` in place, in the kernel's own dtype (a float64 copy of
+    a large tensor would cost several times its size)."""
     assert arg.layout is not None
-    dtype = torch_dtype(arg.layout.dtype)
-    n = max(arg.layout.storage_elements(), 1)
-    device = generator.device
+    dtype = interior.dtype
     if arg.role == "out":
-        return torch.full((n,), poison(dtype), dtype=dtype, device=device)
-    if dtype == torch.bool:
-        return torch.randint(0, 2, (n,), generator=generator, device=device).bool()
-    if not dtype.is_floating_point:
-        return torch.randint(0, INT_INPUT_HIGH, (n,), generator=generator, device=device).to(dtype)
-    return _shape(torch.randn(n, generator=generator, dtype=torch.float64, device=device), arg, trial)
+        interior.fill_(poison(dtype))
+    elif dtype == torch.bool or not dtype.is_floating_point:
+        interior.random_(0, 2 if dtype == torch.bool else INT_INPUT_HIGH, generator=generator)
+    else:
+        interior.normal_(generator=generator)
+        _shape(interior, arg, trial)
 
 
-def _shape(values: torch.Tensor, arg: KernelArg, trial: Trial) -> torch.Tensor:
+def _shape(values: torch.Tensor, arg: KernelArg, trial: Trial) -> None:
     assert arg.layout is not None
     name = arg.layout.dtype
     if trial.kind == "large":
-        values = values * LARGE.get(name, 1.0)
+        values.mul_(LARGE.get(name, 1.0))
     elif trial.kind == "tiny":
-        values = values * TINY.get(name, 1.0)
+        values.mul_(TINY.get(name, 1.0))
     elif trial.kind == "negative-zero-rows":
-        values = -values.abs()
+        values.abs_().neg_()
         row = arg.layout.size[-1] if arg.layout.size and arg.layout.size[-1] > 0 else 1
         # Every third row (of the innermost dimension) is all zeros: reductions over zeros, 0/0 paths, empty maxima.
         chunks = values[: values.numel() // row * row].view(-1, row)
         chunks[::3] = 0.0
-    return values.to(torch_dtype(name))
 
 
-def build(task: KernelTask, trial: Trial, device: torch.device | str = "cpu") -> list[torch.Tensor | int | None]:
-    """Flat guarded storages on ``device`` for tensor arguments and the values of size arguments, in call order, at
-    the trial's sizes (``sized``). Where those are smaller than the recorded ones, the guard bands grow by the
-    difference: a kernel that hard-codes the recorded sizes then writes into a band, not into a neighbouring
-    allocation. The same spec on the same kind of device gives the same bits."""
-    generator = torch.Generator(device=device).manual_seed(trial.seed)
-    flats: list[torch.Tensor | int | None] = []
+Storage = Callable[[torch.dtype, int], torch.Tensor]
+
+
+def flat_sizes(task: KernelTask, trial: Trial) -> list[tuple[torch.dtype, int] | None]:
+    """Per argument, the dtype and element count of the flat storage ``build`` makes for it (None: not a tensor)."""
+    sizes: list[tuple[torch.dtype, int] | None] = []
     for recorded, arg in zip(task.args, sized(task, trial).args):
         if arg.layout is None:
-            flats.append(arg.value)
+            sizes.append(None)
             continue
         assert recorded.layout is not None
         dtype = torch_dtype(arg.layout.dtype)
-        interior = _interior(arg, trial, generator)
+        interior = max(arg.layout.storage_elements(), 1)
         guard = guard_elements(dtype) + max(0, recorded.layout.storage_elements() - arg.layout.storage_elements())
-        flat = guard_fill(dtype, interior.numel() + 2 * guard, device)
-        flat[guard : guard + interior.numel()] = interior
+        sizes.append((dtype, interior + 2 * guard))
+    return sizes
+
+
+def build(task: KernelTask, trial: Trial, device: torch.device | str = "cpu",
+          storage: Storage | None = None) -> list[torch.Tensor | int | None]:
+    """Flat guarded storages for tensor arguments and the values of size arguments, in call order, at the trial's
+    sizes (``sized``). ``storage(dtype, n)`` gives the memory to fill (default: new tensors on ``device``), e.g. a
+    slice of memory shared with a candidate runner. Where the trial's sizes are smaller than the recorded ones, the
+    guard bands grow by the difference: a kernel that hard-codes the recorded sizes then writes into a band, not
+    into a neighbouring allocation. The same spec on the same kind of device gives the same bits."""
+    storage = storage or (lambda dtype, n: torch.empty(n, dtype=dtype, device=device))
+    flats: list[torch.Tensor | int | None] = []
+    at_size = sized(task, trial)
+    generator: torch.Generator | None = None
+    for arg, size in zip(at_size.args, flat_sizes(task, trial)):
+        if size is None:
+            flats.append(arg.value)
+            continue
+        dtype, n = size
+        flat = storage(dtype, n)
+        generator = generator or torch.Generator(device=flat.device).manual_seed(trial.seed)
+        interior = max(arg.layout.storage_elements(), 1) if arg.layout else 1
+        guard = (n - interior) // 2
+        flat[:guard] = guard_fill(dtype, guard, flat.device)
+        flat[guard + interior:] = guard_fill(dtype, n - guard - interior, flat.device)
+        _fill_interior(flat[guard : guard + interior], arg, trial, generator)
         flats.append(flat)
     return flats
 
@@ -178,7 +193,9 @@ def build(task: KernelTask, trial: Trial, device: torch.device | str = "cpu") ->
 def view(arg: KernelArg, flat: torch.Tensor) -> torch.Tensor:
     """The tensor the kernel sees: the recorded layout placed just after the leading guard band."""
     assert arg.layout is not None
-    return flat.as_strided(arg.layout.size, arg.layout.stride, arg.layout.offset + guard_of(arg, flat))
+    # as_strided's offset counts from the start of the storage, which a flat carved from an arena does not own.
+    return flat.as_strided(arg.layout.size, arg.layout.stride,
+                           flat.storage_offset() + arg.layout.offset + guard_of(arg, flat))
 
 
 def guard_of(arg: KernelArg, flat: torch.Tensor) -> int:

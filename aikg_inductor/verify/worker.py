@@ -1,29 +1,29 @@
-"""A verifier worker: a separate process that compiles and runs kernels on request.
+"""The judge: a warm worker process that draws inputs, runs Inductor's baseline and judges candidates it never loads.
 
 Run as ``python -m aikg_inductor.verify.worker FD [DSL ...]`` by ``pool.Worker``; FD is its end of a socket pair.
-Candidate code is only ever loaded here. A crash, hang or abort takes this process down and nothing else; the
-parent notices a closed socket or a missed deadline, kills the process group and starts a fresh worker.
+The judge loads only the task's own (Inductor's) kernel. Each candidate gets a fresh runner process
+(``candidate.CandidateRunner``), which compiles it, locks itself down (``sandbox``) and runs it on memory the judge
+shares with it (``shared.Arena``); the judge compares what lands there with the baseline's results on its own copy of
+the same inputs, and times both sides. A runner is used for one candidate and then killed; a crash, hang or
+forbidden call ends the runner, never the judge.
 
-Jobs (see ``protocol``): ``load`` (compile a source; reply with an id), ``oracle`` (run the baseline on the trials'
-values and keep its storages), ``judge`` (run a candidate on the same trials and compare it with the oracle;
-reply with the first failure and the largest errors), ``time`` (interleaved timing of two loaded kernels),
-``device`` (the name of the device a DSL runs on), ``bandwidth`` (the device's measured copy bandwidth, the
-roofline of memory-bound kernels).
-
-Inputs are drawn and outputs compared where the kernel runs, so nothing of the size of the data crosses the
-process boundary or the host bus. The judge therefore shares a process with candidate code; what keeps a candidate
-from reaching it is the static guards (no imports outside the DSL's allowlist, no reflection, no torch), and a
-checksum of the oracle's storages, taken before the candidate loads and checked after it ran, catches a stray
-write into them.
+Jobs (see ``protocol``): ``start`` (a runner for a candidate: compile, lock down, load, then the correctness trials),
+``time`` (one interleaved timing of baseline, candidate and control, with outputs checked on timed calls), ``finish``
+(end the candidate's runner), ``device`` (the name of the device a DSL runs on), ``bandwidth`` (the device's measured
+copy bandwidth), ``memory`` (this process's peak resident memory).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
+import random
+import resource
 import socket
 import sys
+import time
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any, Callable
@@ -32,32 +32,65 @@ import torch
 
 from ..task import KernelTask
 from . import protocol
-from .correctness import Errors, Failure, check_contract, judge_trial
-from .timing import SCREEN_CPU_BUDGET_S, SCREEN_GPU_REP_MS, SCREEN_GPU_ROUNDS, copy_bandwidth, measure_cpu, measure_gpu
-from .values import Trial, as_bytes, build, call_values, sized
+from .candidate import CPU_SECONDS_PER_TIMEOUT_S, CandidateRunner, RunnerFailed
+from .correctness import Errors, Failure, check_contract, check_outputs, judge_trial, live_outputs
+from .shared import Arena, arena_bytes
+from .timing import (BUDGET_S, MIN_SAMPLE_S, MIN_SAMPLES, SCREEN_BUDGET_S, Measurement, copy_bandwidth,
+                     local_batch, measure)
+from .values import Trial, as_bytes, build, call_values, flat_sizes, sized
 
 log = logging.getLogger(__name__)
 
-# One verification's trials: six, plus two at other sizes for dynamic shapes.
-MAX_DRAWN_TRIALS = 8
 # Compiler output for a broken candidate can be huge; the verdict needs the start of it.
 MAX_ERROR_CHARS = 4000
+# Earlier trials' baseline results are kept (to name a stale result ``cached-result``) while they are this small.
+MAX_KEPT_ORACLE_BYTES = 64 << 20
+# Timed calls whose outputs are checked on fresh values, per verdict measurement, and elements rewritten by a
+# "few elements" check (a kernel that samples a few inputs to decide whether to skip misses them).
+CHECKED_TIMED_CALLS = 3
+FEW_ELEMENTS = 4
+# After the last call, how long the judge waits before comparing the outputs again (work finishing after return).
+LATE_WRITE_PAUSE_S = 0.2
+# How long a spare runner may take to start (import torch, warm the compiler) on a loaded machine.
+SPARE_STARTUP_S = 300.0
+# Empty requests timed to calibrate a runner request's fixed cost.
+CALIBRATION_REQUESTS = 7
+# A kernel whose arguments need more than this share of the device's free memory is not judged (``too-large``): the
+# judge holds the shared arguments, the baseline's copy and comparison slices.
+MAX_MEMORY_SHARE = 1 / 3
 
 # A trivial kernel compiled once at start so the first real compile does not pay for the toolchain's imports.
 _WARM_CPP = 'extern "C" void Placeholder.KERNEL_NAME(float* out_ptr0) { out_ptr0[0] = 1.0f; }'
 
 
-class Worker:
-    def __init__(self) -> None:
-        self.kernels: dict[str, Callable[..., None]] = {}
+def _tensors(flats: list[Any]) -> list[torch.Tensor]:
+    return [f for f in flats if isinstance(f, torch.Tensor)]
+
+
+def _failure(failure: Failure | None) -> dict[str, str] | None:
+    return failure and {"rule": failure.rule, "message": failure.message}
+
+
+@dataclasses.dataclass
+class Session:
+    """The candidate being judged: its runner, the memory shared with it, and the task's baseline."""
+
+    task: KernelTask
+    runner: CandidateRunner
+    arena: Arena | None
+    baseline: Callable[..., None]
+    timeout_s: float
+    sandbox: list[str] = dataclasses.field(default_factory=list)
+
+
+class Judge:
+    def __init__(self, dsls: list[str]) -> None:
+        self.kernels: dict[str, Callable[..., None]] = {}  # baselines by task key
         self.tasks: dict[str, KernelTask] = {}
-        # The previous trial's storages per kernel: what a ``reuse`` trial refills in place.
-        self.last_flats: dict[str, list[Any]] = {}
-        # Each trial's values as drawn, on the device: the baseline and the candidate run on the same trials, so
-        # the second run clones them instead of drawing them again.
-        self.pristine: dict[tuple[Any, ...], list[Any]] = {}
-        # The baseline's storages after each trial, and their checksums taken before any candidate ran.
-        self.oracles: dict[tuple[Any, ...], tuple[list[torch.Tensor], list[int]]] = {}
+        self.session: Session | None = None
+        self.spare: CandidateRunner | None = None  # started ahead, loaded nothing yet
+        self.dsls = dsls
+        self.own_inductor_cache = any(dsl.startswith("triton") for dsl in dsls)
 
     def task(self, text: str) -> KernelTask:
         key = hashlib.sha256(text.encode()).hexdigest()
@@ -65,88 +98,163 @@ class Worker:
             self.tasks[key] = KernelTask.from_json(text)
         return self.tasks[key]
 
-    def load(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+    def baseline(self, task: KernelTask) -> Callable[..., None]:
+        """Inductor's kernel for ``task``: the only code this process ever loads."""
         from ..dsl import adapter_for
 
-        task = self.task(job["task"])
-        kernel_id = hashlib.sha256(f"{task.dsl}\0{job['source']}".encode()).hexdigest()
-        if kernel_id not in self.kernels:
-            self.kernels[kernel_id] = adapter_for(task.dsl).load(task, job["source"])
-        return {"kernel": kernel_id}, []
+        if task.key not in self.kernels:
+            self.kernels[task.key] = adapter_for(task.dsl).load(task, task.source)
+        return self.kernels[task.key]
 
-    def oracle(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
-        """Run the baseline on each trial and keep its storages; a baseline that breaks the contract fails."""
-        task = self.task(job["task"])
-        for spec in job["trials"]:
-            trial = Trial.from_dict({**spec, "reuse": False})
-            drawn = [f for f in self._drawn(job["task"], task, trial) if isinstance(f, torch.Tensor)]
-            storages = self._run(job["task"], task, job["kernel"], trial)
-            if failure := check_contract(task, trial, storages, before=drawn):
-                return {"failure": _failure(failure)}, []
-            self.oracles[_trial_key(job["task"], trial)] = (storages, [_checksum(s) for s in storages])
-            _forget_oldest(self.oracles)
-        return {"failure": None}, []
+    def _fresh_runner(self) -> CandidateRunner:
+        runner, self.spare = self.spare, None
+        if runner is None or not runner.alive():
+            if runner is not None:
+                runner.close()
+            runner = CandidateRunner(self.dsls, own_inductor_cache=self.own_inductor_cache)
+        return runner
 
-    def judge(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
-        """Run a candidate on the trials the oracle ran, checking each against it as it comes."""
-        task = self.task(job["task"])
-        trials = [Trial.from_dict(spec) for spec in job["trials"]]
-        oracle = [self.oracles[_trial_key(job["task"], t)] for t in trials]
-        errors = Errors()
-        failure = None
-        for t, trial in enumerate(trials):
-            storages = self._run(job["task"], task, job["kernel"], trial)
-            if failure := judge_trial(task, trials, t, [o[0] for o in oracle[: t + 1]], storages, errors):
-                break
-        if failure is None and any(_checksum(s) != c for storages, sums in oracle for s, c in zip(storages, sums)):
-            failure = Failure("out-of-bounds-write", "the baseline's results, held in the verifier, changed while "
-                                                     "the candidate ran: it wrote outside its buffers")
-        return {"failure": failure and _failure(failure), "max_abs": errors.max_abs, "max_rel": errors.max_rel}, []
+    def start_spare(self) -> None:
+        if self.spare is None:
+            self.spare = CandidateRunner(self.dsls, own_inductor_cache=self.own_inductor_cache)
 
-    def _run(self, task_text: str, task: KernelTask, kernel_id: str, trial: Trial) -> list[torch.Tensor]:
-        """One call of a loaded kernel on ``trial``'s values; the tensor storages after it."""
+    # ------------------------------------------------------------------------------------------ jobs
+
+    def start(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+        """A runner for the candidate, then the correctness trials (none for a screen)."""
         from ..dsl import adapter_for
 
+        self.finish({})
+        task = self.task(job["task"])
         adapter = adapter_for(task.dsl)
-        flats = [f.clone() if isinstance(f, torch.Tensor) else f for f in self._drawn(task_text, task, trial)]
-        previous = self.last_flats.get(kernel_id)
-        if trial.reuse and previous is not None:
-            for old, new in zip(previous, flats):
-                if isinstance(old, torch.Tensor):
-                    old.copy_(new)
-            flats = previous
-        self.kernels[kernel_id](*call_values(sized(task, trial), flats))
-        adapter.synchronize()
-        self.last_flats[kernel_id] = flats
-        return [f for f in flats if isinstance(f, torch.Tensor)]
+        trials = [Trial.from_dict(spec) for spec in job["trials"]] or [Trial(seed=0)]
+        sizes = [flat_sizes(task, t) for t in trials]
+        if failure := _too_large(arena_bytes(sizes), adapter.device_type):
+            return {"failure": _failure(failure), "max_abs": None, "max_rel": None, "trials_run": 0,
+                    "sandbox": [], "sandbox_missing": [], "sandbox_notes": []}, []
+        try:
+            baseline = self.baseline(task)
+        except Exception as err:  # noqa: BLE001
+            return _harness(f"baseline compile: {type(err).__name__}: {err}"), []
+        session = Session(task, self._fresh_runner(), None, baseline, float(job["timeout_s"]))
+        self.session = session
+        header: dict[str, Any] = {"sandbox": [], "sandbox_missing": [], "sandbox_notes": [], "max_abs": None,
+                                  "max_rel": None, "trials_run": 0}
+        try:
+            compile_s = float(job["compile_timeout_s"])
+            session.runner.wait_ready(compile_s)
+            session.runner.request({"op": "prepare", "task": job["task"], "source": job["source"]}, compile_s,
+                                   "candidate compile")
+            session.arena = Arena.create(arena_bytes(sizes), adapter.device_type)
+            shared, fds = session.arena.export()
+            session.runner.request({"op": "arena", **shared}, session.timeout_s, "sharing memory", fds)
+            locked = session.runner.request({"op": "lockdown", "scratch": session.runner.scratch,
+                                             "cpu_seconds": CPU_SECONDS_PER_TIMEOUT_S * session.timeout_s},
+                                            session.timeout_s, "sandbox")
+            header.update(sandbox=locked["layers"], sandbox_missing=locked["missing"], sandbox_notes=locked["notes"])
+            session.runner.request({"op": "load"}, compile_s, "candidate load")
+            if job["trials"]:
+                header.update(self._trials(session, trials))
+            else:
+                header["failure"] = None
+        except RunnerFailed as err:
+            rule = "compile-timeout" if err.rule == "timeout" and "compile" in str(err) else err.rule
+            header["failure"] = {"rule": rule, "message": str(err)}
+        return header, []
 
-    def _drawn(self, task_text: str, task: KernelTask, trial: Trial) -> list[Any]:
-        """``trial``'s values for ``task`` on the device, drawn once per task and trial (never handed out: clone)."""
+    def _trials(self, s: Session, trials: list[Trial]) -> dict[str, Any]:
+        """Each trial: fresh inputs in the shared arena, the baseline on a copy, the candidate in its runner."""
         from ..dsl import adapter_for
 
-        key = _trial_key(task_text, trial)
-        if key not in self.pristine:
-            self.pristine[key] = build(task, trial, adapter_for(task.dsl).device_type)
-            _forget_oldest(self.pristine)
-        return self.pristine[key]
+        assert s.arena is not None
+        adapter = adapter_for(s.task.dsl)
+        errors = Errors()
+        earlier: list[tuple[Trial, list[torch.Tensor]]] = []
+        note = None
+        run = 0
+        last_recorded = max(t for t, trial in enumerate(trials) if not trial.symbols)
+        for t, trial in enumerate(trials):
+            ours = None  # the previous trial's copy goes before this one's is made: one copy at a time
+            s.arena.reset()
+            shared = build(s.task, trial, storage=s.arena.storage)
+            ours = [f.clone() if isinstance(f, torch.Tensor) else f for f in shared]
+            try:
+                s.baseline(*call_values(sized(s.task, trial), ours))
+                adapter.synchronize()
+                failure = check_contract(s.task, trial, _tensors(ours), before=_tensors(shared))
+            except Exception as err:  # noqa: BLE001 - the baseline failing is the harness's problem
+                failure = Failure("harness-error", f"{type(err).__name__}: {err}")
+            if failure is not None:
+                if not trial.symbols:
+                    return _harness(f"the baseline breaks the recorded contract: {failure.message}")
+                # The graph may have been compiled under guards these sizes break: judged at recorded sizes only.
+                note = f"the baseline does not run at other sizes ({failure.message}); recorded sizes only"
+                break
+            self._bind(s, trial, shared)
+            s.runner.request({"op": "call"}, s.timeout_s, "candidate trials")
+            if failure := judge_trial(s.task, trial, t, _tensors(ours), _tensors(shared), errors, earlier):
+                return {"failure": _failure(failure), "max_abs": errors.max_abs, "max_rel": errors.max_rel,
+                        "trials_run": t + 1}
+            if t == last_recorded and (failure := _late_write(s.task, trial, _tensors(ours), _tensors(shared))):
+                return {"failure": _failure(failure), "max_abs": errors.max_abs, "max_rel": errors.max_rel,
+                        "trials_run": t + 1}
+            if sum(o.numel() * o.element_size() for o in _tensors(ours)) * (len(earlier) + 1) <= MAX_KEPT_ORACLE_BYTES:
+                earlier.append((trial, _tensors(ours)))
+            run = t + 1
+        return {"failure": None, "max_abs": errors.max_abs, "max_rel": errors.max_rel, "trials_run": run,
+                "note": note}
+
+    def _bind(self, s: Session, trial: Trial, shared: list[Any]) -> None:
+        from ..dsl import adapter_for
+
+        assert s.arena is not None
+        adapter_for(s.task.dsl).synchronize()  # the judge's writes land before the runner reads
+        s.runner.request({"op": "bind", "trial": dataclasses.asdict(trial), "slots": s.arena.slots(shared)},
+                         s.timeout_s, "candidate trials")
 
     def time(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+        """One measurement: baseline and control here, the candidate in its runner, on equal-valued buffers; for a
+        verdict, outputs checked on fresh values at random timed calls, after the last one, and after a pause."""
         from ..dsl import adapter_for
 
-        task = self.task(job["task"])
-        device_type = adapter_for(task.dsl).device_type  # "cpu" for Triton kernels under the interpreter
-        values = call_values(task, build(task, Trial(seed=int(job["seed"])), device_type))
-        baseline, candidate = self.kernels[job["baseline"]], self.kernels[job["candidate"]]
+        s = self.session
+        if s is None or s.arena is None:
+            raise RuntimeError("no candidate started")
+        adapter = adapter_for(s.task.dsl)
+        device = adapter.device_type
         screen = bool(job.get("screen"))
-        arms = {"baseline": lambda: baseline(*values), "candidate": lambda: candidate(*values),
-                # a screen only ranks: no control arm, no noise estimate
-                "control": None if screen else lambda: baseline(*values)}
-        if device_type == "cuda":
-            measurement = measure_gpu(**arms, rounds=SCREEN_GPU_ROUNDS, rep_ms=SCREEN_GPU_REP_MS) if screen \
-                else measure_gpu(**arms)
-        else:
-            measurement = measure_cpu(**arms, budget_s=SCREEN_CPU_BUDGET_S if screen else float(job["budget_s"]))
-        return measurement.to_dict(), []
+        if self.spare is not None:
+            # A spare runner still starting (a Python importing torch, a warm-up compile) would take the cores
+            # from the arms being timed.
+            self.spare.wait_ready(SPARE_STARTUP_S)
+        trial = Trial(seed=int(job["seed"]))
+        s.arena.reset()
+        shared = build(s.task, trial, storage=s.arena.storage)  # outputs poisoned: no answer waiting in them
+        ours = [f.clone() if isinstance(f, torch.Tensor) else f for f in shared]
+        values = call_values(s.task, ours)
+        baseline = local_batch(lambda: s.baseline(*values), adapter.synchronize)
+        try:
+            self._bind(s, trial, shared)
+            candidate = _RemoteArm(s.runner, s.timeout_s)
+            checks = _Checks(s, trial, shared, ours, random.Random(int(job["seed"])), adapter.synchronize)
+            budget = (SCREEN_BUDGET_S if screen else BUDGET_S)[device if device in BUDGET_S else "cpu"]
+            measurement = candidate.bounded(measure(baseline, candidate, budget, None if screen else baseline,
+                                                    MIN_SAMPLE_S.get(device, MIN_SAMPLE_S["cpu"]),
+                                                    None if screen else checks.maybe, remote_candidate=True))
+            failure = None if screen else checks.final()
+        except RunnerFailed as err:
+            return {"failure": {"rule": err.rule, "message": f"timing: {err}"}}, []
+        except _StaleOutput as err:
+            return {"failure": _failure(err.failure)}, []
+        return {"failure": _failure(failure), **measurement.to_dict()}, []
+
+    def finish(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+        if self.session is not None:
+            self.session.runner.close()
+            if self.session.arena is not None:
+                self.session.arena.close()
+            self.session = None
+        return {}, []
 
     def device(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
         from ..dsl import adapter_for
@@ -162,23 +270,148 @@ class Worker:
     def bandwidth(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
         return {"bytes_per_s": copy_bandwidth(job["device_type"])}, []
 
-
-def _trial_key(task_text: str, trial: Trial) -> tuple[Any, ...]:
-    return hashlib.sha256(task_text.encode()).hexdigest(), trial.seed, trial.kind, trial.symbols
-
-
-def _forget_oldest(drawn: dict[tuple[Any, ...], Any]) -> None:
-    """Keep one verification's trials: they come in order, once per kernel, so the oldest goes first."""
-    while len(drawn) > MAX_DRAWN_TRIALS:
-        drawn.pop(next(iter(drawn)))
+    def memory(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+        """Peak resident bytes of this process so far (CPU) and peak device bytes allocated (GPU)."""
+        peak_gpu = torch.cuda.max_memory_allocated() if torch.cuda.is_initialized() else 0
+        return {"max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                "max_cuda_bytes": peak_gpu}, []
 
 
-def _checksum(storage: torch.Tensor) -> int:
-    return int(as_bytes(storage).sum(dtype=torch.int64))
+def _harness(message: str) -> dict[str, Any]:
+    return {"failure": {"rule": "harness-error", "message": message}, "max_abs": None, "max_rel": None,
+            "trials_run": 0}
 
 
-def _failure(failure: Failure) -> dict[str, str]:
-    return {"rule": failure.rule, "message": failure.message}
+def _too_large(nbytes: int, device_type: str) -> Failure | None:
+    free = _free_memory(device_type)
+    if free is not None and nbytes > free * MAX_MEMORY_SHARE:
+        return Failure("too-large", f"the kernel's arguments take {nbytes / 2**30:.2f} GiB, more than a third of the "
+                                    f"{free / 2**30:.2f} GiB free on the {device_type} device: not judged")
+    return None
+
+
+def _free_memory(device_type: str) -> int | None:
+    if device_type == "cuda":
+        return torch.cuda.mem_get_info()[0]
+    try:
+        with open("/proc/meminfo") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+class _RemoteArm:
+    """The candidate's arm: batch requests to its runner, each timed by the judge too.
+
+    The runner's own figure per batch is what the samples hold (the judge's wall time around a request also holds
+    the wake-up of the runner, which on a loaded machine can be milliseconds and is no fault of the candidate). It is
+    trusted only down to a floor no code in the runner can move: the judge's shortest wall time for a batch, less the
+    calibrated cost of an empty request, per call. ``floor_s`` is that floor over the samples so far.
+    """
+
+    def __init__(self, runner: CandidateRunner, timeout_s: float) -> None:
+        self.runner, self.timeout_s = runner, timeout_s
+        walls = sorted(self._request(0)[1] for _ in range(CALIBRATION_REQUESTS))
+        self.overhead_s = walls[CALIBRATION_REQUESTS // 2]
+        self.floor_s = 0.0
+
+    def _request(self, calls: int) -> tuple[float, float]:
+        start = time.perf_counter()
+        reported = float(self.runner.request({"op": "batch", "calls": calls}, self.timeout_s, "timing")["seconds"])
+        return reported, time.perf_counter() - start
+
+    def __call__(self, calls: int) -> float:
+        reported, wall = self._request(calls)
+        floor = (wall - self.overhead_s) / max(calls, 1)
+        self.floor_s = floor if self.floor_s == 0.0 else min(self.floor_s, floor)
+        return reported
+
+    def bounded(self, measurement: Measurement) -> Measurement:
+        """``measurement`` with the candidate's time raised to the judge's floor where the runner reported less."""
+        return dataclasses.replace(measurement, candidate_s=max(measurement.candidate_s, self.floor_s))
+
+
+class _StaleOutput(Exception):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+class _Checks:
+    """Outputs checked on timed calls: at random samples the judge writes fresh values into both sides' inputs (all
+    of them, or a few elements), runs one call of each, and compares; at the end, the last timed call's outputs,
+    then a fresh-value call, then the same outputs again after a pause."""
+
+    def __init__(self, s: Session, trial: Trial, shared: list[Any], ours: list[Any], rng: random.Random,
+                 synchronize: Callable[[], None]) -> None:
+        self.s, self.trial, self.shared, self.ours, self.rng, self.synchronize = s, trial, shared, ours, rng, synchronize
+        self.at = set(rng.sample(range(MIN_SAMPLES), CHECKED_TIMED_CALLS))
+        self.count = 0
+
+    def maybe(self, sample: int) -> None:
+        if sample in self.at:
+            self._fresh_call("all inputs" if self.count % 2 == 0 else "a few input elements")
+            self.count += 1
+
+    def final(self) -> Failure | None:
+        task = self.s.task
+        if not any(a.role == "in_out" for a in task.tensor_args):  # in_out values drift apart with call counts
+            if failure := check_outputs(task, self.trial, _tensors(self.ours), _tensors(self.shared), Errors()):
+                return Failure("stale-output", f"the last timed call: {failure.message} [{failure.rule}]")
+        self._fresh_call("a few input elements")
+        return _late_write(task, self.trial, _tensors(self.ours), _tensors(self.shared))
+
+    def _fresh_call(self, what: str) -> None:
+        generator = torch.Generator(device=_tensors(self.shared)[0].device)
+        generator.manual_seed(self.rng.randrange(2**31))
+        task = self.s.task
+        for arg, theirs, mine in zip(task.args, self.shared, self.ours):
+            if not isinstance(theirs, torch.Tensor) or arg.role not in ("in", "in_out") or arg.layout is None:
+                continue
+            interior = max(arg.layout.storage_elements(), 1)
+            guard = (theirs.numel() - interior) // 2
+            inside = theirs[guard : guard + interior]
+            if what == "all inputs" or arg.role == "in_out":
+                _redraw(inside, generator)
+            else:
+                where = torch.randint(0, interior, (FEW_ELEMENTS,), generator=generator, device=inside.device)
+                fresh = torch.empty(FEW_ELEMENTS, dtype=inside.dtype, device=inside.device)
+                _redraw(fresh, generator)
+                inside[where] = fresh
+            mine[guard : guard + interior] = inside
+        self.synchronize()
+        self.s.runner.request({"op": "call"}, self.s.timeout_s, "checked timed call")
+        self.s.baseline(*call_values(task, self.ours))
+        self.synchronize()
+        if failure := check_outputs(task, self.trial, _tensors(self.ours), _tensors(self.shared), Errors()):
+            rule = failure.rule if failure.rule in ("out-of-bounds-write", "input-mutated") else "stale-output"
+            raise _StaleOutput(Failure(rule, f"a timed call on fresh values ({what}): {failure.message} "
+                                             f"[{failure.rule}]"))
+
+
+def _redraw(values: torch.Tensor, generator: torch.Generator) -> None:
+    if values.dtype == torch.bool or not values.dtype.is_floating_point:
+        from .runner import INT_INPUT_HIGH
+
+        values.random_(0, 2 if values.dtype == torch.bool else INT_INPUT_HIGH, generator=generator)
+    else:
+        values.normal_(generator=generator)
+
+
+def _late_write(task: KernelTask, trial: Trial, oracle: list[torch.Tensor], candidate: list[torch.Tensor],
+                ) -> Failure | None:
+    """The candidate's outputs, just compared, compared again after a pause: work finishing after return."""
+    at_size = sized(task, trial)
+    before = {name: as_bytes(t.contiguous()).clone() for name, t in live_outputs(at_size, candidate).items()}
+    time.sleep(LATE_WRITE_PAUSE_S)
+    for name, after in live_outputs(at_size, candidate).items():
+        if not torch.equal(as_bytes(after.contiguous()), before[name]):
+            return Failure("late-write", f"{name} changed {LATE_WRITE_PAUSE_S:g} s after the kernel returned: "
+                                         "work goes on after the call")
+    return None
 
 
 def device_name(device_type: str) -> str:
@@ -196,7 +429,20 @@ def device_name(device_type: str) -> str:
     return f"{model} ({interception.device_arch(torch.device('cpu'))}, {torch.get_num_threads()} threads)"
 
 
-def _warm(dsls: list[str]) -> None:
+def warm(dsls: list[str]) -> None:
+    """Import what jobs need now, while nobody waits: the pool is warm when a job comes."""
+    from ..dsl import adapter_for
+    from ..task import KernelArg, TensorLayout
+
+    for dsl in dsls:
+        adapter = adapter_for(dsl)
+        if dsl == "cpp-cpu":
+            out = KernelArg("out_ptr0", "buf0", "out", TensorLayout((1,), (1,), "float32"), ctype="float*")
+            task = KernelTask("warm", dsl, "cpu", "", "", None, _WARM_CPP, (out,), ())
+            adapter.load(task, _WARM_CPP)
+
+
+def warm(dsls: list[str]) -> None:
     """Import what jobs need now, while nobody waits: the pool is warm when a job comes."""
     from ..dsl import adapter_for
     from ..task import KernelArg, TensorLayout
@@ -210,23 +456,31 @@ def _warm(dsls: list[str]) -> None:
 
 
 def serve(conn: Connection, dsls: list[str]) -> None:
-    worker = Worker()
-    _warm(dsls)
+    judge = Judge(dsls)
+    warm(dsls)
+    judge.start_spare()
     protocol.send(conn, {"ready": True, "pid": os.getpid()})
-    handlers = {"load": worker.load, "oracle": worker.oracle, "judge": worker.judge, "time": worker.time,
-                "device": worker.device, "bandwidth": worker.bandwidth}
-    while True:
-        try:
-            job, _ = protocol.receive(conn)
-        except EOFError:
-            return  # the parent closed the socket or died: nothing left to serve
-        try:
-            header, frames = handlers[job["op"]](job)
-            protocol.send(conn, {"ok": True, **header}, frames)
-        except Exception as err:  # noqa: BLE001 - every failure goes back to the judge as a message
-            text = f"{type(err).__name__}: {err}"
-            log.debug("job %s failed:\n%s", job.get("op"), traceback.format_exc())
-            protocol.send(conn, {"ok": False, "error": text[:MAX_ERROR_CHARS]})
+    handlers = {"start": judge.start, "time": judge.time, "finish": judge.finish, "device": judge.device,
+                "bandwidth": judge.bandwidth, "memory": judge.memory}
+    try:
+        while True:
+            try:
+                job, _ = protocol.receive(conn)
+            except EOFError:
+                return  # the parent closed the socket or died: nothing left to serve
+            try:
+                header, frames = handlers[job["op"]](job)
+                protocol.send(conn, {"ok": True, **header}, frames)
+            except Exception as err:  # noqa: BLE001 - every failure goes back to the parent as a message
+                text = f"{type(err).__name__}: {err}"
+                log.debug("job %s failed:\n%s", job.get("op"), traceback.format_exc())
+                protocol.send(conn, {"ok": False, "error": text[:MAX_ERROR_CHARS]})
+            if job["op"] == "finish":
+                judge.start_spare()  # while the parent is between candidates
+    finally:
+        judge.finish({})
+        if judge.spare is not None:
+            judge.spare.close()
 
 
 def main(argv: list[str]) -> None:

@@ -1,0 +1,271 @@
+"""The candidate runner: a sandboxed process that loads exactly one candidate, runs it on request, and is discarded.
+
+Run as ``python -m aikg_inductor.verify.candidate FD [DSL ...]`` by ``CandidateRunner`` (the judge's side, below);
+it warms Inductor's toolchain for the DSLs with a trivial kernel of ours while it waits as a spare. Then, in order:
+
+1. ``prepare``: the DSL adapter compiles and proves the source (compilers may run; no candidate code does, but what
+   the static guards checked: a Triton module's top level);
+2. ``arena``: map the memory the judge shares (``shared.Arena``);
+3. ``lockdown``: ``sandbox.lock_down`` (Landlock, seccomp, resource limits), for good;
+4. ``load``: the adapter's ``load_prepared``, inside the sandbox;
+5. ``bind`` / ``call`` / ``batch``: point the kernel at arena storages, run it once, or run it back to back and report
+   the time.
+
+Whatever this process says is data for the judge to check, never a verdict: the judge compares the arena's contents
+itself and bounds any reported time from below with its own clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any, Callable
+
+from . import protocol
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_CHARS = 4000
+# CPU seconds a runner may spend after its lockdown, per second of the judge's per-request timeout (OpenMP threads
+# all count).
+CPU_SECONDS_PER_TIMEOUT_S = 8
+
+
+class RunnerFailed(Exception):
+    """The candidate's process refused, crashed, broke its sandbox or ran out of time; ``rule`` says which."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+# ------------------------------------------------------------------------------------------ the runner itself
+
+
+class _Runner:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.task: Any = None
+        self.adapter: Any = None
+        self.prepared: Any = None
+        self.kernel: Callable[..., None] | None = None
+        self.arena: Any = None
+        self.values: list[Any] = []
+        self.locked = False
+
+    def prepare(self, job: dict[str, Any]) -> dict[str, Any]:
+        from ..dsl import adapter_for
+        from ..task import KernelTask
+
+        if self.task is not None:
+            raise RuntimeError("a runner prepares one candidate only")
+        self.task = KernelTask.from_json(job["task"])
+        self.adapter = adapter_for(self.task.dsl)
+        self.prepared = self.adapter.prepare(self.task, job["source"])
+        return {}
+
+    def attach(self, job: dict[str, Any]) -> dict[str, Any]:
+        from .shared import Arena, receive_fds
+
+        fds = receive_fds(self.conn.fileno(), 1) if "bytes" in job else []
+        self.arena = Arena.attach(job, fds)
+        return {}
+
+    def lockdown(self, job: dict[str, Any]) -> dict[str, Any]:
+        from .sandbox import lock_down
+
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_seconds = int(used.ru_utime + used.ru_stime) + int(job["cpu_seconds"])
+        applied = lock_down(job["scratch"], self.adapter.device_type, cpu_seconds)
+        self.locked = True
+        return {"layers": list(applied.layers), "missing": list(applied.missing), "notes": list(applied.notes)}
+
+    def load(self, job: dict[str, Any]) -> dict[str, Any]:
+        if not self.locked:
+            raise RuntimeError("refusing to load candidate code before the lockdown")
+        self.kernel = self.adapter.load_prepared(self.prepared)
+        return {}
+
+    def bind(self, job: dict[str, Any]) -> dict[str, Any]:
+        from .values import Trial, call_values, sized
+
+        trial = Trial.from_dict(job["trial"])
+        self.values = call_values(sized(self.task, trial), self.arena.flats(job["slots"]))
+        return {}
+
+    def call(self, job: dict[str, Any]) -> dict[str, Any]:
+        assert self.kernel is not None
+        self.kernel(*self.values)
+        self.adapter.synchronize()
+        return {}
+
+    def batch(self, job: dict[str, Any]) -> dict[str, Any]:
+        calls = int(job["calls"])
+        kernel, values = self.kernel, self.values
+        assert kernel is not None or calls == 0
+        start = time.perf_counter()
+        for _ in range(calls):
+            kernel(*values)  # type: ignore[misc]
+        if calls:
+            self.adapter.synchronize()
+        return {"seconds": (time.perf_counter() - start) / max(calls, 1)}
+
+
+def _rule_of(err: BaseException, locked: bool, op: str) -> str:
+    if type(err).__name__ == "GuardRejected":  # verify.guards: a proof on the compiled code failed
+        return str(getattr(err, "rule", "guard:proof"))
+    if op == "prepare":
+        return "compile-error"
+    if locked and any(isinstance(e, OSError) and e.errno in (errno.EACCES, errno.EPERM, errno.EFBIG)
+                      for e in _chain(err)):
+        return "sandbox-violation"
+    return "runtime-error"
+
+
+def _chain(err: BaseException | None) -> list[BaseException]:
+    """``err`` and the exceptions it was raised from (Triton's interpreter wraps what a kernel raised)."""
+    seen: list[BaseException] = []
+    while err is not None and err not in seen:
+        seen.append(err)
+        err = err.__cause__ or err.__context__
+    return seen
+
+
+def serve(conn: Connection, dsls: list[str]) -> None:
+    from .worker import warm
+
+    warm(dsls)  # Inductor's toolchain, with a trivial kernel of our own: a spare runner is ready to compile at once
+    runner = _Runner(conn)
+    handlers = {"prepare": runner.prepare, "arena": runner.attach, "lockdown": runner.lockdown,
+                "load": runner.load, "bind": runner.bind, "call": runner.call, "batch": runner.batch}
+    protocol.send(conn, {"ready": True, "pid": os.getpid()})
+    while True:
+        try:
+            job, _ = protocol.receive(conn)
+        except EOFError:
+            return
+        try:
+            protocol.send(conn, {"ok": True, **handlers[job["op"]](job)})
+        except Exception as err:  # noqa: BLE001 - every failure goes back to the judge as data
+            log.debug("runner job %s failed:\n%s", job.get("op"), traceback.format_exc())
+            text = f"{type(err).__name__}: {err}"[:MAX_ERROR_CHARS]
+            protocol.send(conn, {"ok": False, "error": text, "rule": _rule_of(err, runner.locked, job["op"])})
+
+
+def _die_with_parent() -> None:
+    """SIGKILL this process when the judge that started it dies (PR_SET_PDEATHSIG), hung candidate or not."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:  # the judge died before the call
+        os._exit(1)
+
+
+def main(argv: list[str]) -> None:
+    _die_with_parent()
+    sys.dont_write_bytecode = True  # imports after the lockdown must not try to write
+    sock = socket.socket(fileno=int(argv[0]))
+    serve(Connection(sock.detach()), argv[1:])
+
+
+# ------------------------------------------------------------------------------------------ the judge's side
+
+# What killed a runner, as a rule: SIGSYS is seccomp's answer to a forbidden call; SIGXCPU and SIGXFSZ are the
+# resource limits on CPU time and file size.
+_SIGNAL_RULES = {signal.SIGSYS: "sandbox-violation", signal.SIGXFSZ: "sandbox-violation", signal.SIGXCPU: "timeout"}
+
+
+class CandidateRunner:
+    """A started runner process, its socket and its scratch folder; ``close`` ends all three."""
+
+    def __init__(self, dsls: list[str], env: dict[str, str] | None = None, own_inductor_cache: bool = False,
+                 ) -> None:
+        self.scratch = tempfile.mkdtemp(prefix="aikg-runner-")
+        ours, theirs = socket.socketpair()
+        env = {**os.environ, **(env or {}), "TMPDIR": self.scratch, "PYTHONDONTWRITEBYTECODE": "1",
+               "TRITON_CACHE_DIR": os.path.join(self.scratch, "triton")}
+        if own_inductor_cache:
+            # Triton kernels may autotune at their first call, inside the sandbox, and Inductor then records the
+            # winner in its cache: that cache must be the runner's own, writable one. C++ kernels keep Inductor's
+            # shared cache (warm compiles); only the compiler writes there, before the lockdown, from checked source.
+            env["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(self.scratch, "inductor")
+        self.proc = subprocess.Popen([sys.executable, "-m", "aikg_inductor.verify.candidate", str(theirs.fileno()),
+                                      *dsls],
+                                     pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, start_new_session=True,
+                                     env=env)
+        theirs.close()
+        self.conn = Connection(ours.detach())
+        self.ready = False
+
+    def wait_ready(self, timeout_s: float) -> None:
+        if not self.ready:
+            self._receive(timeout_s, "runner start-up")
+            self.ready = True
+
+    def request(self, job: dict[str, Any], timeout_s: float, what: str, fds: list[int] | None = None,
+                ) -> dict[str, Any]:
+        """One job; raises ``RunnerFailed`` with the rule that names how it failed."""
+        try:
+            protocol.send(self.conn, job)
+            if fds:
+                from .shared import send_fds
+
+                send_fds(self.conn.fileno(), fds)
+        except OSError as err:
+            raise self._died(what) from err
+        header = self._receive(timeout_s, what)
+        if not header.get("ok"):
+            raise RunnerFailed(str(header.get("rule", "runtime-error")), f"{what}: {header.get('error')}")
+        return header
+
+    def _receive(self, timeout_s: float, what: str) -> dict[str, Any]:
+        if not self.conn.poll(timeout_s):
+            self.close()
+            raise RunnerFailed("timeout", f"{what} did not finish within {timeout_s:g} s; runner killed")
+        try:
+            header, _ = protocol.receive(self.conn)
+        except (EOFError, OSError, ValueError) as err:
+            raise self._died(what) from err
+        return header
+
+    def _died(self, what: str) -> RunnerFailed:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.close()
+        if code is not None and code < 0:
+            sig = signal.Signals(-code)
+            rule = _SIGNAL_RULES.get(sig, "crash")
+            if rule == "sandbox-violation":
+                return RunnerFailed(rule, f"{what}: the runner was killed by {sig.name}: it tried something its "
+                                          "sandbox forbids (a new process, a socket, a file too large, ...)")
+            return RunnerFailed(rule, f"{what}: the runner was killed by {sig.name}")
+        return RunnerFailed("crash", f"{what}: the runner exited (status {code})")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self.conn.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,83 @@
+"""Tolerances relative to the reference output, and verification in bounded memory (issue 18)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from aikg_inductor.task import TensorLayout
+from aikg_inductor.verify import WorkerPool, correctness, verify_candidate
+from aikg_inductor.verify.correctness import Errors, compare
+from aikg_inductor.verify.worker import Judge
+from conftest import only_task
+
+
+def test_an_fp16_softmax_off_by_one_is_a_mismatch_whatever_the_inputs_scale():
+    """Outputs in [0, 1] get about 1e-3 of absolute slack, even when the trial's inputs were scaled by 1e3."""
+    want = torch.softmax(torch.randn(64, 256) * 1e3, dim=-1).half()
+    got = want.clone()
+    got[3, 7] = (got[3, 7].float() + 1.0).half()
+    failure = compare("out", got, want, Errors())
+    assert failure is not None and failure.rule == "mismatch", failure
+    assert compare("out", want.clone(), want, Errors()) is None
+
+
+def test_a_large_output_gets_slack_in_proportion_to_its_magnitude():
+    want = torch.randn(1024, dtype=torch.float32) * 1e6
+    errors = Errors()
+    assert compare("out", want + 2.0, want, errors) is None  # 2 in 1e6: reordered-sum noise at that scale
+    assert 1.9 < errors.max_abs < 2.1
+    assert compare("out", want + 200.0, want, Errors()).rule == "mismatch"
+
+
+def test_a_subnormal_result_may_round_either_way():
+    tiny = torch.finfo(torch.float16).tiny * torch.finfo(torch.float16).eps  # the smallest fp16 subnormal
+    want = torch.full((16,), 3 * tiny, dtype=torch.float16)
+    assert compare("out", want + torch.tensor(tiny, dtype=torch.float16), want, Errors()) is None
+
+
+def test_comparisons_run_in_slices_and_find_the_first_bad_element(monkeypatch):
+    monkeypatch.setattr(correctness, "CHUNK_ELEMENTS", 1000)
+    want = torch.rand(300, 40)
+    got = want.clone()
+    got[250, 3] += 1.0
+    failure = compare("out", got, want, Errors())
+    assert failure is not None and failure.rule == "mismatch" and "out[250, 3]" in failure.message
+
+
+def test_arguments_larger_than_a_third_of_free_memory_are_too_large():
+    """The judge refuses before drawing anything or starting a runner: the search goes on with other kernels."""
+    task = only_task(lambda x: x * 2, torch.randn(64, 64))
+    huge = TensorLayout((1 << 22, 1 << 20), (1 << 20, 1), "float32")  # 16 TiB
+    task = dataclasses.replace(task, args=tuple(dataclasses.replace(a, layout=huge) if a.layout else a
+                                                for a in task.args))
+    judge = Judge(["cpp-cpu"])
+    header, _ = judge.start({"task": task.to_json(), "source": task.source, "trials": [{"seed": 1}],
+                             "timeout_s": 10, "compile_timeout_s": 10})
+    assert header["failure"]["rule"] == "too-large", header
+    assert judge.session is None and judge.spare is None, "nothing started for a kernel that is not judged"
+
+
+@pytest.mark.slow
+def test_judging_a_sizeable_kernel_takes_about_three_times_its_arguments():
+    """Peak resident memory of the judge while it verifies a 3 x 64 MiB kernel (inputs, output), measured by the
+    judge itself (getrusage): at most 3x the argument bytes plus 64 MiB, where drawing inputs in float64 and keeping
+    every trial's values and results (the previous design) took over 15x."""
+    rows, cols = 4096, 4096
+    task = only_task(lambda x, y: x * y + 1.0, torch.randn(rows, cols), torch.randn(rows, cols))
+    argument_bytes = sum(a.layout.storage_elements() * 4 for a in task.tensor_args)
+    assert argument_bytes == 3 * 64 << 20
+    pool = WorkerPool(1, threads=1)
+    try:
+        with pool.worker() as worker:
+            before = worker.call({"op": "memory"}, 60)[0]["max_rss_bytes"]
+        report = verify_candidate(task, task.source, pool=pool, seed=3)
+        assert report.rule == "not-faster", report.summary()
+        with pool.worker() as worker:
+            after = worker.call({"op": "memory"}, 60)[0]["max_rss_bytes"]
+    finally:
+        pool.close()
+    grown = after - before
+    assert grown <= 3 * argument_bytes + (64 << 20), f"the judge grew by {grown / 2**20:.0f} MiB"

@@ -1,0 +1,81 @@
+"""Outputs are checked on timed calls: kernels that are right in the correctness trials but skip work while timed.
+
+The candidates are Inductor's real softmax kernel for ``softmax(x * 0.125)`` (C++, 64x512 fp32) with a few lines
+added at the top that return early when the live output already seems to hold the answer. In the correctness trials
+the judge pre-fills outputs with NaN, so they compute; while timed they would skip every call after the first and
+look many times faster. The judge's fresh values at random timed calls (all of them, or a few elements) catch both.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import torch
+
+from aikg_inductor.task import KernelTask
+from aikg_inductor.verify import WorkerPool, verify_candidate
+from aikg_inductor.verify.values import Trial
+from aikg_inductor.verify.worker import LATE_WRITE_PAUSE_S, _late_write
+from conftest import only_task
+
+BODY_START = "{\n    std::atomic<int> inductor_cpu_integer_div_error{0};"
+BODY_END = "    inductor_cpu_throw_if_integer_div_error(inductor_cpu_integer_div_error);\n}"
+
+# The output is not NaN: it was computed by an earlier call; skip.
+SKIP_WHEN_WRITTEN = "if (out_ptr4[0] == out_ptr4[0]) return;"
+# ... and the first input element is the one seen last time (kept in a scratch output nobody reads): skip.
+SKIP_WHEN_SAMPLE_UNCHANGED = "if (out_ptr4[0] == out_ptr4[0] && out_ptr1[0] == in_ptr0[0]) return;"
+
+
+@pytest.fixture(scope="module")
+def task() -> KernelTask:
+    task = only_task(lambda x: torch.softmax(x * 0.125, dim=-1), torch.randn(64, 512))
+    assert BODY_START in task.source and BODY_END in task.source, "Inductor's softmax kernel changed shape"
+    return task
+
+
+@pytest.fixture(scope="module")
+def pool():
+    pool = WorkerPool(1, threads=1)
+    yield pool
+    pool.close()
+
+
+def skipping(task: KernelTask, check: str) -> str:
+    source = task.source.replace(BODY_START, "{\n    " + check + BODY_START[1:], 1)
+    # The sample is remembered at the end (out_ptr1 is a scratch output: anything may land there).
+    return source.replace(BODY_END, "    out_ptr1[0] = in_ptr0[0];\n" + BODY_END, 1)
+
+
+@pytest.mark.parametrize("check", [SKIP_WHEN_WRITTEN, SKIP_WHEN_SAMPLE_UNCHANGED])
+def test_a_kernel_that_skips_when_the_answer_seems_there_is_stale(task, pool, check):
+    report = verify_candidate(task, skipping(task, check), pool=pool, seed=11)
+    assert report.rule == "stale-output", report.summary()
+    assert report.max_abs_error == 0, "it is right in every correctness trial: only the timed checks catch it"
+
+
+def test_the_baseline_itself_passes_the_timed_checks(task, pool):
+    report = verify_candidate(task, task.source, pool=pool, seed=12)
+    assert report.rule == "not-faster", report.summary()
+    assert len(report.baseline_s) >= 1 and report.sandbox, report.summary()
+
+
+def test_work_finishing_after_return_is_a_late_write():
+    """A test double for a kernel's helper thread (no kernel the static proof accepts can start one): it writes the
+    output 50 ms after the call returned; the judge's second look, after its pause, sees the change."""
+    task = only_task(lambda x: x * 2, torch.randn(8, 8))
+    out = next(i for i, a in enumerate(task.tensor_args) if a.role == "out")
+    storages = [torch.zeros(64 + 2048) for _ in task.tensor_args]
+    assert _late_write(task, Trial(0), storages, storages) is None  # nothing moves: no failure
+
+    def finish_later() -> None:
+        time.sleep(LATE_WRITE_PAUSE_S / 4)
+        storages[out][1024:1088] = 1.0
+
+    helper = threading.Thread(target=finish_later)
+    helper.start()
+    failure = _late_write(task, Trial(0), storages, storages)
+    helper.join()
+    assert failure is not None and failure.rule == "late-write", failure
