@@ -13,6 +13,9 @@ which would make (j) and (k) coin flips. The verdict logic is the same at any th
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 import pytest
 import torch
 from conftest import REPO, only_task
@@ -82,11 +85,28 @@ def test_b_writes_only_part_of_the_output(task, pool):
     assert_rejected(verify(task, source, pool), "unwritten-output")
 
 
+def _processes_mapping(path: str) -> list[int]:
+    """The processes that have ``path`` (a shared library) mapped: where a loaded candidate still lives."""
+    found = []
+    for maps in Path("/proc").glob("[0-9]*/maps"):
+        with contextlib.suppress(OSError):
+            if path in maps.read_text():
+                found.append(int(maps.parent.name))
+    return found
+
+
 def test_c_hang_is_killed_by_the_timeout(task, pool):
-    before = set(pool.pids())
-    report = verify(task, at_start(task, "    { volatile int spin = 1; while (spin) {} }"), pool, timeout_s=3)
+    from aikg_inductor.dsl import adapter_for
+
+    source = at_start(task, "    { volatile int spin = 1; while (spin) {} }")
+    judges = set(pool.pids())
+    report = verify(task, source, pool, timeout_s=3)
     assert_rejected(report, "timeout")
-    assert not before & set(pool.pids()), "the hung worker must be replaced"
+    # The hang ran in the candidate's own runner: that process is gone (no process maps the candidate's library,
+    # built once and cached, so this names the very file the runner loaded) and the judge is kept.
+    library = adapter_for(task.dsl).prepare(task, source).build.library
+    assert not _processes_mapping(library), "the hung candidate's runner must be killed"
+    assert set(pool.pids()) == judges
 
 
 # (std::abort is no longer reachable: the object proof rejects the symbol. A trap instruction needs none.)
@@ -178,25 +198,3 @@ def test_k_correct_and_faster(task, pool):
     assert len(set(report.seeds)) == len(report.seeds) >= 4
     assert {"large", "tiny", "negative-zero-rows"} <= set(report.trials)
     assert report.device
-
-
-def test_a_stray_write_into_the_oracle_held_by_the_worker_is_caught(task):
-    """The worker keeps the baseline's results next to candidate code; a write into them, even one no comparison
-    looks at (a scratch output's interior), is caught by the checksum taken before the candidate ran. The worker
-    runs in this process here (the kernels are Inductor's own) so the test can make that write itself."""
-    from aikg_inductor.verify.correctness import default_trials
-    from aikg_inductor.verify.worker import Worker
-
-    worker, task_json = Worker(), task.to_json()
-    kernel = worker.load({"task": task_json, "source": task.source})[0]["kernel"]
-    trials = [t.to_dict() for t in default_trials(7)]
-    assert worker.oracle({"task": task_json, "kernel": kernel, "trials": trials})[0]["failure"] is None
-    clean = worker.judge({"task": task_json, "kernel": kernel, "trials": trials})[0]
-    assert clean["failure"] is None and clean["max_abs"] == 0
-
-    scratch = next(i for i, a in enumerate(task.tensor_args) if a.role == "out" and not a.live)
-    storages, _ = next(iter(worker.oracles.values()))
-    storages[scratch][len(storages[scratch]) // 2] = 12345.0
-    header = worker.judge({"task": task_json, "kernel": kernel, "trials": trials})[0]
-    assert header["failure"]["rule"] == "out-of-bounds-write", header
-    assert "baseline's results" in header["failure"]["message"]
