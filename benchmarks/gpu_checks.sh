@@ -1,0 +1,23 @@
+#!/bin/bash
+# One device command (under 10 minutes) of the GPU checks that the CPU suite cannot make: the candidate runner's
+# sandbox with CUDA, the Triton adversarial cases and tuned softmax (gpu_verify.py), the hand-written LLM-reply
+# fixtures (llm_fixtures.py; stand-ins, not model output) and the tests that need torch 2.11 or a GPU.
+# Carry .whl (diskcache, faiss-cpu, pyelftools, landlockpy, pyseccomp). Results go to $OUT.
+set -o pipefail
+. benchmarks/gpu_env.sh || exit 1
+out="${OUT:-/tmp/gpu_checks}"; mkdir -p "$out"
+python3 -c "import ctypes.util; print('libseccomp:', ctypes.util.find_library('seccomp'))"; uname -r
+echo "== sandbox with CUDA"
+timeout 120 python3 -c "
+import tempfile, torch
+torch.ones(1, device='cuda')
+from aikg_inductor.verify.sandbox import lock_down
+print(lock_down(tempfile.mkdtemp(), 'cuda', 600))
+x = torch.randn(4096, 4096, device='cuda'); print('matmul after lockdown', float((x @ x).sum()))" 2>&1 | tail -5
+echo "== adversarial cases and tuned softmax"
+(cd benchmarks && timeout 270 python3 gpu_verify.py --out "$out") 2>&1 | tee "$out/gpu_verify_log.txt" | tail -45
+echo "== LLM-reply fixtures (hand-written stand-ins)"
+timeout 120 python3 benchmarks/llm_fixtures.py --device cuda --out "$out/llm_fixtures_H200.json" 2>&1 | tail -12
+echo "== tests on torch $(python3 -c 'import torch; print(torch.__version__)')"
+timeout 100 python3 -m pytest -q -p no:cacheprovider tests/test_private_apis.py tests/test_user_messages.py \
+  tests/test_tuner_descent.py 2>&1 | tail -8
