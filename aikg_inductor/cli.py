@@ -429,14 +429,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def _store_verified(args: argparse.Namespace, task: Any, source: str, report: Any) -> None:
     """``aikg verify --store``: an accepted candidate goes into the cache the way the search stores its own."""
-    from .kernel_cache import CacheUnavailableError
+    from .kernel_cache import CacheUnavailableError, KernelCache
     from .pipeline import LocalSink, store_if_faster
     from .search.proposers import Attempt, Candidate
 
     if not report.accepted:
         print("not stored: only an accepted candidate goes into the cache", file=sys.stderr)
         return
-    cache = _open_cache(args, create=True)
+    cache = KernelCache(args.cache_dir or resolve_options().cache_dir, read_only=False)  # created if missing
     try:
         attempt = Attempt(Candidate(source, "aikg verify", {"candidate_file": str(args.candidate)}), report)
         entry = store_if_faster(LocalSink(cache), task, attempt)

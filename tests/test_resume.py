@@ -44,8 +44,12 @@ DRIVER = textwrap.dedent(f"""
 
 
 def run_driver(script, cache_dir, **kwargs):
+    # One OpenMP thread per process, as the other suites' pools: on a shared 2-core machine the judge's and the
+    # runner's threads of multi-threaded kernels take turns on the cores, and the faster kernel's verdict would be
+    # the machine's load (README, verifier latency on CPU).
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen([sys.executable, str(script), str(cache_dir)], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kwargs)
+                            stderr=subprocess.PIPE, text=True, env=env, **kwargs)
 
 
 def attempts_in(cache_dir):

@@ -209,8 +209,9 @@ def call_values(task: KernelTask, flats: list[torch.Tensor | int | None]) -> lis
 
 
 def as_bytes(flat: torch.Tensor) -> torch.Tensor:
-    """The storage reinterpreted as bytes: bitwise comparisons that treat NaN payloads as values."""
-    return flat.view(torch.uint8)
+    """The storage reinterpreted as bytes: bitwise comparisons that treat NaN payloads as values (a 0-dim tensor, a
+    loss, as one element: torch cannot reinterpret a 0-dim tensor's dtype)."""
+    return flat.reshape(-1).view(torch.uint8)
 
 
 def guard_bands_intact(after: torch.Tensor, before: torch.Tensor, guard: int | None = None) -> bool:
