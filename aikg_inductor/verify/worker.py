@@ -442,19 +442,6 @@ def warm(dsls: list[str]) -> None:
             adapter.load(task, _WARM_CPP)
 
 
-def warm(dsls: list[str]) -> None:
-    """Import what jobs need now, while nobody waits: the pool is warm when a job comes."""
-    from ..dsl import adapter_for
-    from ..task import KernelArg, TensorLayout
-
-    for dsl in dsls:
-        adapter = adapter_for(dsl)
-        if dsl == "cpp-cpu":
-            out = KernelArg("out_ptr0", "buf0", "out", TensorLayout((1,), (1,), "float32"), ctype="float*")
-            task = KernelTask("warm", dsl, "cpu", "", "", None, _WARM_CPP, (out,), ())
-            adapter.load(task, _WARM_CPP)
-
-
 def serve(conn: Connection, dsls: list[str]) -> None:
     judge = Judge(dsls)
     warm(dsls)
