@@ -185,6 +185,6 @@ def test_aikg_tune_cluster_ray_prints_the_same_table_as_a_local_run(local_cluste
                             capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     # No proposer handles C++ kernels without an LLM: the same row a local run prints, from a cluster worker.
-    assert "no candidate was offered" in result.stdout and "0 new kernel(s) accepted" in result.stdout
+    assert "no candidate offered" in result.stdout and "0 new kernel(s) accepted" in result.stdout
     assert SearchHistory.beside(tmp_path / "cache").runs(next(iter(
         r.key for r in SearchHistory.beside(tmp_path / "cache").tasks())))  # the run is in the driver's history
