@@ -30,11 +30,11 @@ import triton_cases  # noqa: E402 - the case files' loader, shared with the GPU 
 
 GUARDS = {"guard:signature", "guard:include", "guard:preprocessor", "guard:pragma", "guard:asm", "guard:torch",
           "guard:system", "guard:eval", "guard:ast", "guard:symbol", "guard:static-state", "guard:load-time-code",
-          "guard:syntax"}
+          "guard:syntax", "guard:clock"}
 # The rules that name each class (issue 17). guard:ast is Python's form of static state and static initialisers
 # (module-level code) and of deferred work (a wrapped launcher); guard:pragma names an OpenMP task.
 CLASS_RULES: dict[int, set[str]] = {
-    1: {"guard:static-state", "stale-output", "cached-result", "mismatch", "guard:ast"},
+    1: {"guard:static-state", "stale-output", "cached-result", "mismatch", "guard:ast", "guard:clock"},
     2: {"guard:symbol", "guard:ast", "guard:eval", "guard:torch", "guard:preprocessor", "guard:pragma",
         "sandbox-violation"},
     3: {"guard:symbol", "guard:load-time-code", "guard:static-state", "guard:system", "guard:ast"},

@@ -9,6 +9,7 @@ against, what runs at load, what state it keeps). Each rejection names its rule,
 - ``guard:preprocessor``  C++ preprocessor directives other than that include and allowed pragmas (macros hide names)
 - ``guard:pragma``        a ``#pragma`` / ``_Pragma`` off the allowlist (OpenMP loops, GCC unroll/ivdep)
 - ``guard:asm``           inline assembly
+- ``guard:clock``         C++ intrinsics that read a clock or a hardware random source (timing-loop detection)
 - ``guard:torch``         calls into torch / ATen / the Python C API instead of computing in the kernel
 - ``guard:system``        files, network, processes, signals, dynamic loading, memory mapping, threads, environment
 - ``guard:eval``          ``eval``/``exec``/``compile``/``__import__`` and reflection that reaches them
