@@ -107,11 +107,15 @@ def test_llm_proposer_with_a_real_model_records_and_replays(server, tmp_path, ai
 
 
 def _replay_with(proposer, task, recorded_history):
-    """Replay feeding back the recorded verifier reports, so the Conductor sees the same history as live."""
-    reports = {a.candidate.source: a.report for a in recorded_history}
+    """Replay feeding back the recorded verifier reports in the order they were made, so the Conductor sees the
+    same history as live. (Keyed by source, a model that wrote the same kernel twice would get one report for both,
+    and a report's text, such as a compile error's temporary path, is part of the next prompt.)"""
+    recorded = list(reversed(recorded_history))  # the history is newest first
     history, candidates = [], []
     for _ in range(3):
         for candidate in proposer.propose(task, SearchContext.of(history), 1):
             candidates.append(candidate)
-            history.insert(0, Attempt(candidate, reports[candidate.source]))
+            attempt = recorded[len(history)]
+            assert candidate.source == attempt.candidate.source
+            history.insert(0, Attempt(candidate, attempt.report))
     return candidates, history
