@@ -57,7 +57,7 @@ def test_arguments_larger_than_a_third_of_free_memory_are_too_large():
     header, _ = judge.start({"task": task.to_json(), "source": task.source, "trials": [{"seed": 1}],
                              "timeout_s": 10, "compile_timeout_s": 10})
     assert header["failure"]["rule"] == "too-large", header
-    assert judge.session is None and judge.spare is None, "nothing started for a kernel that is not judged"
+    assert judge.session is None and not judge.spares, "nothing started for a kernel that is not judged"
 
 
 @pytest.mark.slow

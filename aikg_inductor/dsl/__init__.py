@@ -31,6 +31,10 @@ class DslAdapter(Protocol):
     def synchronize(self) -> None:
         """Wait until the device has finished the work launched so far."""
 
+    def warm(self) -> None:
+        """Pay the toolchain's first-use costs now, with a trivial kernel of our own (a process that will judge or
+        run candidates does this while nobody waits): imports, device start-up, compiler and launcher builds."""
+
 
 def wall_median_seconds(fn: Callable[[], Any], reps: int, warmup: int) -> float:
     """Median wall time of ``fn()`` over ``reps`` calls after ``warmup`` calls: timing for host-run kernels."""

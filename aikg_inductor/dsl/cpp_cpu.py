@@ -51,6 +51,12 @@ class CppCpuAdapter:
     def load(self, task: KernelTask, source: str) -> Callable[..., None]:
         return self.load_prepared(self.prepare(task, source))
 
+    def warm(self) -> None:
+        from ..task import KernelArg, TensorLayout
+
+        out = KernelArg("out_ptr0", "buf0", "out", TensorLayout((1,), (1,), "float32"), ctype="float*")
+        self.load(KernelTask("warm", "cpp-cpu", "cpu", "", "", None, HEADER_PROBE, (out,), ()), HEADER_PROBE)
+
     @staticmethod
     def _ctypes(task: KernelTask) -> list[str]:
         return [arg.ctype or "" for arg in task.args]

@@ -113,5 +113,8 @@ class TritonInterpretAdapter:
     def synchronize(self) -> None:
         return None
 
+    def warm(self) -> None:
+        return None  # nothing is compiled: the interpreter runs the kernel's Python
+
 
 ADAPTER = TritonInterpretAdapter()

@@ -92,6 +92,7 @@ def _judge(
                                  "compile_timeout_s": compile_timeout_s},
                         compile_timeout_s + timeout_s * (len(trials) + 4) + JOB_SLACK_S, "candidate trials")
         report.sandbox, report.sandbox_missing = header.get("sandbox", []), header.get("sandbox_missing", [])
+        report.phase_s = dict(header.get("phase_s", {}))
         report.max_abs_error, report.max_rel_error = header["max_abs"], header["max_rel"]
         if header.get("note"):
             log.warning("aikg: verify %s: %s", task.short_key, header["note"])
@@ -102,6 +103,7 @@ def _judge(
         if failure := header["failure"]:
             raise _Rejected(failure["rule"], failure["message"])
         measurements = []
+        timing_started = time.perf_counter()
         with pool.timing_lock:
             for i in range(2):  # the second measurement confirms the first, on fresh inputs
                 header = _stage(worker, {"op": "time", "seed": trials[-1].seed + 1 + i}, 4 * timeout_s + JOB_SLACK_S,
@@ -113,6 +115,7 @@ def _judge(
                                                        header["run_queue_wait"]))
                 if not timing.faster_by_margin(measurements, margin):
                     break  # already lost: a confirming run cannot change the verdict
+        report.phase_s["timing"] = time.perf_counter() - timing_started
     finally:
         if worker.alive():
             _stage(worker, {"op": "finish"}, JOB_SLACK_S, "finish", harness=True)

@@ -1,7 +1,7 @@
 """The candidate runner: a sandboxed process that loads exactly one candidate, runs it on request, and is discarded.
 
 Run as ``python -m aikg_inductor.verify.candidate FD [DSL ...]`` by ``CandidateRunner`` (the judge's side, below);
-it warms Inductor's toolchain for the DSLs with a trivial kernel of ours while it waits as a spare. Then, in order:
+it warms the DSLs' toolchains (each adapter's ``warm``) while it waits as a spare. Then, in order:
 
 1. ``prepare``: the DSL adapter compiles and proves the source (compilers may run; no candidate code does, but what
    the static guards checked: a Triton module's top level);
@@ -28,7 +28,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any, Callable
@@ -63,6 +62,7 @@ class _Runner:
         self.kernel: Callable[..., None] | None = None
         self.arena: Any = None
         self.values: list[Any] = []
+        self.timed: Any = None  # timing.TimedCalls over the bound sets
         self.locked = False
 
     def prepare(self, job: dict[str, Any]) -> dict[str, Any]:
@@ -99,10 +99,13 @@ class _Runner:
         return {}
 
     def bind(self, job: dict[str, Any]) -> dict[str, Any]:
-        from .values import Trial, call_values, sized
+        from .timing import TimedCalls
+        from .values import Trial, call_values, scratch_outputs, sized
 
-        trial = Trial.from_dict(job["trial"])
-        self.values = call_values(sized(self.task, trial), self.arena.flats(job["slots"]))
+        task = sized(self.task, Trial.from_dict(job["trial"]))
+        sets = [call_values(task, self.arena.flats(job[key])) for key in ("slots", "partner") if key in job]
+        self.values = sets[0]
+        self.timed = TimedCalls(sets, scratch_outputs(task, sets[0]), self.adapter.synchronize)
         return {}
 
     def call(self, job: dict[str, Any]) -> dict[str, Any]:
@@ -113,14 +116,8 @@ class _Runner:
 
     def batch(self, job: dict[str, Any]) -> dict[str, Any]:
         calls = int(job["calls"])
-        kernel, values = self.kernel, self.values
-        assert kernel is not None or calls == 0
-        start = time.perf_counter()
-        for _ in range(calls):
-            kernel(*values)  # type: ignore[misc]
-        if calls:
-            self.adapter.synchronize()
-        return {"seconds": (time.perf_counter() - start) / max(calls, 1)}
+        assert self.kernel is not None or calls == 0
+        return {"seconds": self.timed.seconds_per_call(self.kernel, calls)}
 
 
 def _rule_of(err: BaseException, locked: bool, op: str) -> str:

@@ -45,6 +45,10 @@ class VerificationReport:
     # The candidate runner's sandbox layers (sandbox.ALL_LAYERS) that were applied, and those this machine lacked.
     sandbox: list[str] = dataclasses.field(default_factory=list)
     sandbox_missing: list[str] = dataclasses.field(default_factory=list)
+    # Where the time went, in seconds: "runner" (waiting for a started runner), "compile" (the candidate's compile
+    # and proofs), "load" (sharing memory, the lockdown, loading), "trials", "spares" (few cores: runners started
+    # ahead finish starting before anything is timed), "timing".
+    phase_s: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def accepted(self) -> bool:
@@ -77,5 +81,6 @@ class VerificationReport:
         if self.sandbox or self.sandbox_missing:
             missing = f" (missing: {', '.join(self.sandbox_missing)})" if self.sandbox_missing else ""
             lines.append(f"candidate sandbox: {', '.join(self.sandbox) or 'none'}{missing}")
-        lines.append(f"verified in {self.elapsed_s:.2f} s")
+        phases = ", ".join(f"{name} {seconds:.2f}" for name, seconds in self.phase_s.items())
+        lines.append(f"verified in {self.elapsed_s:.2f} s" + (f" ({phases})" if phases else ""))
         return "\n".join(lines)

@@ -66,6 +66,32 @@ class Measurement:
         return dataclasses.asdict(self)
 
 
+@dataclasses.dataclass
+class TimedCalls:
+    """How a timed batch calls a kernel, the same in every arm, so a kernel keeps no state from one timed call to
+    the next: the calls take ``argument_sets`` in turn (same outputs, inputs of other values in other buffers), so
+    an output never holds the answer to the call's own inputs; the scratch outputs (written, never read after the
+    kernel) are poisoned again before every call, so a key to a kept result cannot wait there; and a batch ends on
+    the first set, whose outputs the judge then checks. (Static and thread-local state are refused by the guards.)"""
+
+    argument_sets: list[list[Any]]
+    scratch: list[Any]  # tensors, shared by every set
+    synchronize: Callable[[], Any]
+
+    def seconds_per_call(self, kernel: Callable[..., Any], calls: int) -> float:
+        from .values import poison
+
+        sets, scratch = self.argument_sets, [(t, poison(t.dtype)) for t in self.scratch]
+        start = time.perf_counter()
+        for i in range(calls):
+            for tensor, value in scratch:
+                tensor.fill_(value)
+            kernel(*sets[(calls - 1 - i) % len(sets)])
+        if calls:
+            self.synchronize()
+        return (time.perf_counter() - start) / max(calls, 1)
+
+
 def local_batch(fn: Callable[[], Any], synchronize: Callable[[], Any] | None = None) -> Batch:
     """An arm run in this process: ``fn`` called back to back, then the device synchronized."""
     def run(calls: int) -> float:

@@ -172,22 +172,56 @@ def build(task: KernelTask, trial: Trial, device: torch.device | str = "cpu",
     into a neighbouring allocation. The same spec on the same kind of device gives the same bits."""
     storage = storage or (lambda dtype, n: torch.empty(n, dtype=dtype, device=device))
     flats: list[torch.Tensor | int | None] = []
-    at_size = sized(task, trial)
     generator: torch.Generator | None = None
-    for arg, size in zip(at_size.args, flat_sizes(task, trial)):
+    for arg, size in zip(sized(task, trial).args, flat_sizes(task, trial)):
         if size is None:
             flats.append(arg.value)
             continue
-        dtype, n = size
-        flat = storage(dtype, n)
+        flat = storage(*size)
         generator = generator or torch.Generator(device=flat.device).manual_seed(trial.seed)
-        interior = max(arg.layout.storage_elements(), 1) if arg.layout else 1
-        guard = (n - interior) // 2
-        flat[:guard] = guard_fill(dtype, guard, flat.device)
-        flat[guard + interior:] = guard_fill(dtype, n - guard - interior, flat.device)
-        _fill_interior(flat[guard : guard + interior], arg, trial, generator)
+        _fill_flat(flat, arg, trial, generator)
         flats.append(flat)
     return flats
+
+
+def _fill_flat(flat: torch.Tensor, arg: KernelArg, trial: Trial, generator: torch.Generator) -> None:
+    interior = max(arg.layout.storage_elements(), 1) if arg.layout else 1
+    guard = (flat.numel() - interior) // 2
+    flat[:guard] = guard_fill(flat.dtype, guard, flat.device)
+    flat[guard + interior:] = guard_fill(flat.dtype, flat.numel() - guard - interior, flat.device)
+    _fill_interior(flat[guard : guard + interior], arg, trial, generator)
+
+
+# Seeds the second argument set of timed calls apart from the trial's own.
+_PARTNER_SEED = 0x5EED_0FF
+
+
+def timing_partner(task: KernelTask, trial: Trial, flats: list[torch.Tensor | int | None],
+                   storage: Storage | None = None) -> list[torch.Tensor | int | None]:
+    """The argument set timed calls take in turn with ``flats`` (``timing.TimedCalls``): every input drawn afresh,
+    in storages of its own, every output and in-out the very storage it has in ``flats``."""
+    partner: list[torch.Tensor | int | None] = []
+    generator: torch.Generator | None = None
+    for arg, flat in zip(sized(task, trial).args, flats):
+        if not isinstance(flat, torch.Tensor) or arg.role != "in":
+            partner.append(flat)
+            continue
+        fresh = storage(flat.dtype, flat.numel()) if storage else torch.empty_like(flat)
+        generator = generator or torch.Generator(device=flat.device).manual_seed(trial.seed ^ _PARTNER_SEED)
+        _fill_flat(fresh, arg, trial, generator)
+        partner.append(fresh)
+    return partner
+
+
+def partner_sizes(task: KernelTask, trial: Trial) -> list[tuple[torch.dtype, int] | None]:
+    """The storages ``timing_partner`` adds to the trial's own (``flat_sizes``): one per input."""
+    return [size if arg.role == "in" else None for arg, size in zip(task.args, flat_sizes(task, trial))]
+
+
+def scratch_outputs(task: KernelTask, values: list[torch.Tensor | int | None]) -> list[torch.Tensor]:
+    """The scratch outputs among a call's ``values``: written by the kernel, never read after it."""
+    return [v for arg, v in zip(task.args, values) if isinstance(v, torch.Tensor) and arg.role == "out"
+            and not arg.live]
 
 
 def view(arg: KernelArg, flat: torch.Tensor) -> torch.Tensor:

@@ -30,14 +30,15 @@ from typing import Any, Callable
 
 import torch
 
-from ..task import KernelTask
+from ..task import KernelArg, KernelTask
 from . import protocol
 from .candidate import CPU_SECONDS_PER_TIMEOUT_S, CandidateRunner, RunnerFailed
 from .correctness import Errors, Failure, check_contract, check_outputs, judge_trial, live_outputs
 from .shared import Arena, arena_bytes
-from .timing import (BUDGET_S, MIN_SAMPLE_S, MIN_SAMPLES, SCREEN_BUDGET_S, Measurement, copy_bandwidth,
-                     local_batch, measure)
-from .values import Trial, as_bytes, build, call_values, flat_sizes, sized
+from .timing import (BUDGET_S, MIN_SAMPLE_S, MIN_SAMPLES, SCREEN_BUDGET_S, Measurement, TimedCalls, copy_bandwidth,
+                     measure)
+from .values import (Trial, as_bytes, build, call_values, flat_sizes, partner_sizes, scratch_outputs, sized,
+                     timing_partner)
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,18 @@ MAX_KEPT_ORACLE_BYTES = 64 << 20
 # "few elements" check (a kernel that samples a few inputs to decide whether to skip misses them).
 CHECKED_TIMED_CALLS = 3
 FEW_ELEMENTS = 4
+# What a checked timed call changes, in turn: every input; a few elements of each; the order within each row.
+FRESH_VALUES = ("all inputs", "a few input elements", "columns permuted")
 # After the last call, how long the judge waits before comparing the outputs again (work finishing after return).
 LATE_WRITE_PAUSE_S = 0.2
 # How long a spare runner may take to start (import torch, warm the compiler) on a loaded machine.
 SPARE_STARTUP_S = 300.0
+# Runners kept started ahead, per device type. A GPU runner's start (torch, the CUDA context, Triton's builds) took
+# 10-15 s on an H200, several candidates' worth of judging; each holds a CUDA context (some hundred MiB).
+SPARE_RUNNERS = {"cpu": 1, "cuda": 2}
+# With fewer cores than this, timing waits until the spares have started (their imports and compiles would take
+# cores from the arms being timed); with more, spares start while candidates are timed.
+CORES_TO_TIME_BESIDE_SPARES = 8
 # Empty requests timed to calibrate a runner request's fixed cost.
 CALIBRATION_REQUESTS = 7
 # A kernel whose arguments need more than this share of the device's free memory is not judged (``too-large``): the
@@ -60,9 +69,6 @@ CALIBRATION_REQUESTS = 7
 MAX_MEMORY_SHARE = 1 / 3
 
 # A trivial kernel compiled once at start so the first real compile does not pay for the toolchain's imports.
-_WARM_CPP = 'extern "C" void Placeholder.KERNEL_NAME(float* out_ptr0) { out_ptr0[0] = 1.0f; }'
-
-
 def _tensors(flats: list[Any]) -> list[torch.Tensor]:
     return [f for f in flats if isinstance(f, torch.Tensor)]
 
@@ -88,7 +94,7 @@ class Judge:
         self.kernels: dict[str, Callable[..., None]] = {}  # baselines by task key
         self.tasks: dict[str, KernelTask] = {}
         self.session: Session | None = None
-        self.spare: CandidateRunner | None = None  # started ahead, loaded nothing yet
+        self.spares: list[CandidateRunner] = []  # started ahead, oldest first, loaded nothing yet
         self.dsls = dsls
         self.own_inductor_cache = any(dsl.startswith("triton") for dsl in dsls)
 
@@ -107,16 +113,22 @@ class Judge:
         return self.kernels[task.key]
 
     def _fresh_runner(self) -> CandidateRunner:
-        runner, self.spare = self.spare, None
-        if runner is None or not runner.alive():
-            if runner is not None:
-                runner.close()
-            runner = CandidateRunner(self.dsls, own_inductor_cache=self.own_inductor_cache)
-        return runner
+        """The oldest live spare (then the spares are topped up again, to start while this candidate is judged),
+        or a new runner."""
+        while self.spares:
+            runner = self.spares.pop(0)
+            if runner.alive():
+                self.start_spares()
+                return runner
+            runner.close()
+        return CandidateRunner(self.dsls, own_inductor_cache=self.own_inductor_cache)
 
-    def start_spare(self) -> None:
-        if self.spare is None:
-            self.spare = CandidateRunner(self.dsls, own_inductor_cache=self.own_inductor_cache)
+    def start_spares(self) -> None:
+        from ..dsl import adapter_for
+
+        wanted = max(SPARE_RUNNERS.get(adapter_for(dsl).device_type, 1) for dsl in self.dsls)
+        while len(self.spares) < wanted:
+            self.spares.append(CandidateRunner(self.dsls, own_inductor_cache=self.own_inductor_cache))
 
     # ------------------------------------------------------------------------------------------ jobs
 
@@ -128,7 +140,8 @@ class Judge:
         task = self.task(job["task"])
         adapter = adapter_for(task.dsl)
         trials = [Trial.from_dict(spec) for spec in job["trials"]] or [Trial(seed=0)]
-        sizes = [flat_sizes(task, t) for t in trials]
+        # The timing trial (recorded sizes) also holds its partner's inputs.
+        sizes = [flat_sizes(task, t) for t in trials] + [flat_sizes(task, Trial(0)) + partner_sizes(task, Trial(0))]
         if failure := _too_large(arena_bytes(sizes), adapter.device_type):
             return {"failure": _failure(failure), "max_abs": None, "max_rel": None, "trials_run": 0,
                     "sandbox": [], "sandbox_missing": [], "sandbox_notes": []}, []
@@ -138,13 +151,16 @@ class Judge:
             return _harness(f"baseline compile: {type(err).__name__}: {err}"), []
         session = Session(task, self._fresh_runner(), None, baseline, float(job["timeout_s"]))
         self.session = session
+        phases = _Phases()
         header: dict[str, Any] = {"sandbox": [], "sandbox_missing": [], "sandbox_notes": [], "max_abs": None,
-                                  "max_rel": None, "trials_run": 0}
+                                  "max_rel": None, "trials_run": 0, "phase_s": phases.seconds}
         try:
             compile_s = float(job["compile_timeout_s"])
             session.runner.wait_ready(compile_s)
+            phases.end("runner")
             session.runner.request({"op": "prepare", "task": job["task"], "source": job["source"]}, compile_s,
                                    "candidate compile")
+            phases.end("compile")
             session.arena = Arena.create(arena_bytes(sizes), adapter.device_type)
             shared, fds = session.arena.export()
             session.runner.request({"op": "arena", **shared}, session.timeout_s, "sharing memory", fds)
@@ -153,10 +169,18 @@ class Judge:
                                             session.timeout_s, "sandbox")
             header.update(sandbox=locked["layers"], sandbox_missing=locked["missing"], sandbox_notes=locked["notes"])
             session.runner.request({"op": "load"}, compile_s, "candidate load")
+            phases.end("load")
             if job["trials"]:
                 header.update(self._trials(session, trials))
+                phases.end("trials")
             else:
                 header["failure"] = None
+            if len(os.sched_getaffinity(0)) < CORES_TO_TIME_BESIDE_SPARES:
+                # A spare runner still starting (a Python importing torch, a warm-up compile) would take the cores
+                # from the arms about to be timed.
+                for spare in self.spares:
+                    spare.wait_ready(SPARE_STARTUP_S)
+                phases.end("spares")
         except RunnerFailed as err:
             rule = "compile-timeout" if err.rule == "timeout" and "compile" in str(err) else err.rule
             header["failure"] = {"rule": rule, "message": str(err)}
@@ -204,13 +228,15 @@ class Judge:
         return {"failure": None, "max_abs": errors.max_abs, "max_rel": errors.max_rel, "trials_run": run,
                 "note": note}
 
-    def _bind(self, s: Session, trial: Trial, shared: list[Any]) -> None:
+    def _bind(self, s: Session, trial: Trial, shared: list[Any], partner: list[Any] | None = None) -> None:
         from ..dsl import adapter_for
 
         assert s.arena is not None
         adapter_for(s.task.dsl).synchronize()  # the judge's writes land before the runner reads
-        s.runner.request({"op": "bind", "trial": dataclasses.asdict(trial), "slots": s.arena.slots(shared)},
-                         s.timeout_s, "candidate trials")
+        job = {"op": "bind", "trial": dataclasses.asdict(trial), "slots": s.arena.slots(shared)}
+        if partner is not None:
+            job["partner"] = s.arena.slots(partner)
+        s.runner.request(job, s.timeout_s, "candidate trials")
 
     def time(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
         """One measurement: baseline and control here, the candidate in its runner, on equal-valued buffers; for a
@@ -223,18 +249,20 @@ class Judge:
         adapter = adapter_for(s.task.dsl)
         device = adapter.device_type
         screen = bool(job.get("screen"))
-        if self.spare is not None:
-            # A spare runner still starting (a Python importing torch, a warm-up compile) would take the cores
-            # from the arms being timed.
-            self.spare.wait_ready(SPARE_STARTUP_S)
         trial = Trial(seed=int(job["seed"]))
         s.arena.reset()
         shared = build(s.task, trial, storage=s.arena.storage)  # outputs poisoned: no answer waiting in them
+        partner = timing_partner(s.task, trial, shared, storage=s.arena.storage)
         ours = [f.clone() if isinstance(f, torch.Tensor) else f for f in shared]
-        values = call_values(s.task, ours)
-        baseline = local_batch(lambda: s.baseline(*values), adapter.synchronize)
+        ours_partner = [p.clone() if p is not f else o for f, p, o in zip(shared, partner, ours)]
+        timed = TimedCalls([call_values(s.task, ours), call_values(s.task, ours_partner)],
+                           scratch_outputs(s.task, call_values(s.task, ours)), adapter.synchronize)
+
+        def baseline(calls: int) -> float:
+            return timed.seconds_per_call(s.baseline, calls)
+
         try:
-            self._bind(s, trial, shared)
+            self._bind(s, trial, shared, partner)
             candidate = _RemoteArm(s.runner, s.timeout_s)
             checks = _Checks(s, trial, shared, ours, random.Random(int(job["seed"])), adapter.synchronize)
             budget = (SCREEN_BUDGET_S if screen else BUDGET_S)[device if device in BUDGET_S else "cpu"]
@@ -275,6 +303,18 @@ class Judge:
         peak_gpu = torch.cuda.max_memory_allocated() if torch.cuda.is_initialized() else 0
         return {"max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                 "max_cuda_bytes": peak_gpu}, []
+
+
+class _Phases:
+    """Seconds between successive ``end`` calls, by the name of the step that just ended."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._since = time.perf_counter()
+
+    def end(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name], self._since = now - self._since, now
 
 
 def _harness(message: str) -> dict[str, Any]:
@@ -341,9 +381,10 @@ class _StaleOutput(Exception):
 
 
 class _Checks:
-    """Outputs checked on timed calls: at random samples the judge writes fresh values into both sides' inputs (all
-    of them, or a few elements), runs one call of each, and compares; at the end, the last timed call's outputs,
-    then a fresh-value call, then the same outputs again after a pause."""
+    """Outputs checked on timed calls: at random samples the judge changes both sides' inputs (``FRESH_VALUES``),
+    runs one call of each, and compares; at the end, the last timed call's outputs, then a fresh-value call, then the
+    same outputs again after a pause. These calls do not poison the scratch outputs: whatever a kernel kept there
+    from its last timed call is still there, and serving it is caught."""
 
     def __init__(self, s: Session, trial: Trial, shared: list[Any], ours: list[Any], rng: random.Random,
                  synchronize: Callable[[], None]) -> None:
@@ -353,7 +394,7 @@ class _Checks:
 
     def maybe(self, sample: int) -> None:
         if sample in self.at:
-            self._fresh_call("all inputs" if self.count % 2 == 0 else "a few input elements")
+            self._fresh_call(FRESH_VALUES[self.count % len(FRESH_VALUES)])
             self.count += 1
 
     def final(self) -> Failure | None:
@@ -376,6 +417,8 @@ class _Checks:
             inside = theirs[guard : guard + interior]
             if what == "all inputs" or arg.role == "in_out":
                 _redraw(inside, generator)
+            elif what == "columns permuted":
+                _permute_columns(inside, arg, generator)
             else:
                 where = torch.randint(0, interior, (FEW_ELEMENTS,), generator=generator, device=inside.device)
                 fresh = torch.empty(FEW_ELEMENTS, dtype=inside.dtype, device=inside.device)
@@ -390,6 +433,16 @@ class _Checks:
             rule = failure.rule if failure.rule in ("out-of-bounds-write", "input-mutated") else "stale-output"
             raise _StaleOutput(Failure(rule, f"a timed call on fresh values ({what}): {failure.message} "
                                              f"[{failure.rule}]"))
+
+
+def _permute_columns(values: torch.Tensor, arg: KernelArg, generator: torch.Generator) -> None:
+    """One permutation applied to the innermost dimension of every row: each row keeps its sum, its norm, every
+    statistic blind to order, so a result kept under such a key is served stale."""
+    assert arg.layout is not None
+    size, stride = arg.layout.size, arg.layout.stride
+    row = size[-1] if size and stride[-1] == 1 and 1 < size[-1] <= values.numel() else values.numel()
+    rows = values[: values.numel() // row * row].view(-1, row)
+    rows.copy_(rows[:, torch.randperm(row, generator=generator, device=values.device)])
 
 
 def _redraw(values: torch.Tensor, generator: torch.Generator) -> None:
@@ -430,22 +483,17 @@ def device_name(device_type: str) -> str:
 
 
 def warm(dsls: list[str]) -> None:
-    """Import what jobs need now, while nobody waits: the pool is warm when a job comes."""
+    """Import and build what jobs need now, while nobody waits: the pool is warm when a job comes."""
     from ..dsl import adapter_for
-    from ..task import KernelArg, TensorLayout
 
     for dsl in dsls:
-        adapter = adapter_for(dsl)
-        if dsl == "cpp-cpu":
-            out = KernelArg("out_ptr0", "buf0", "out", TensorLayout((1,), (1,), "float32"), ctype="float*")
-            task = KernelTask("warm", dsl, "cpu", "", "", None, _WARM_CPP, (out,), ())
-            adapter.load(task, _WARM_CPP)
+        adapter_for(dsl).warm()
 
 
 def serve(conn: Connection, dsls: list[str]) -> None:
     judge = Judge(dsls)
     warm(dsls)
-    judge.start_spare()
+    judge.start_spares()
     protocol.send(conn, {"ready": True, "pid": os.getpid()})
     handlers = {"start": judge.start, "time": judge.time, "finish": judge.finish, "device": judge.device,
                 "bandwidth": judge.bandwidth, "memory": judge.memory}
@@ -463,11 +511,11 @@ def serve(conn: Connection, dsls: list[str]) -> None:
                 log.debug("job %s failed:\n%s", job.get("op"), traceback.format_exc())
                 protocol.send(conn, {"ok": False, "error": text[:MAX_ERROR_CHARS]})
             if job["op"] == "finish":
-                judge.start_spare()  # while the parent is between candidates
+                judge.start_spares()  # while the parent is between candidates
     finally:
         judge.finish({})
-        if judge.spare is not None:
-            judge.spare.close()
+        for spare in judge.spares:
+            spare.close()
 
 
 def main(argv: list[str]) -> None:
