@@ -23,7 +23,7 @@ import torch
 import triton
 
 from aikg_inductor import capture
-from aikg_inductor.search.proposers.tuner import LaunchConfig, kernel_shape, with_fixed_config
+from aikg_inductor.dsl.triton_configs import LaunchConfig, kernel_shape, with_fixed_config
 from aikg_inductor.verify import verify_candidate
 from triton_cases import adversarial_cases, render, variants  # shared with the CPU suite (Triton's interpreter)
 

@@ -134,7 +134,7 @@ def _file(name: str) -> Callable[[Any, str], str]:
 def _triton_softmax_code(task: Any, device: str) -> str:
     """The whole-row kernel in the baseline's module, behind a fixed configuration: one row per program on a GPU
     (8 warps over a 4096-element row), all rows in one program under the interpreter."""
-    from aikg_inductor.search.proposers.tuner import LaunchConfig, kernel_shape, with_fixed_config
+    from aikg_inductor.dsl.triton_configs import LaunchConfig, kernel_shape, with_fixed_config
 
     rows = next(a.value for a in task.args if a.param == "xnumel")
     cols = next(a.value for a in task.args if a.param == "r0_numel")

@@ -132,7 +132,7 @@ def test_every_class_has_three_cases_whose_rules_name_it(language):
 def test_positive_controls_pass_the_static_proofs(cpp_tasks, add_relu):
     """Hand-written faster kernels must survive the proofs: the fused C++ softmax (its acceptance when faster is
     tests/test_verify_adversarial.py::test_k) and the tuner's fixed_config Triton candidates."""
-    from aikg_inductor.search.proposers.tuner import LaunchConfig, kernel_shape, with_fixed_config
+    from aikg_inductor.dsl.triton_configs import LaunchConfig, kernel_shape, with_fixed_config
 
     fast = (REPO / "examples" / "candidates" / "softmax_scale_fused.cpp").read_text()
     assert guards.check(cpp_tasks["softmax_f32"], fast) is None

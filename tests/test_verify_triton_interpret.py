@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from aikg_inductor.search.proposers.tuner import LaunchConfig, kernel_shape, with_fixed_config
+from aikg_inductor.dsl.triton_configs import LaunchConfig, kernel_shape, launch_config_of, with_fixed_config
 from aikg_inductor.task import KernelTask, TensorLayout, task_key
 from aikg_inductor.verify import VerificationReport, WorkerPool, verify_candidate
 from conftest import REPO
@@ -150,3 +150,30 @@ def test_a_reduction_kernel_with_a_tuner_config_is_correct(softmax, pool):
     report = verify(softmax, whole_row(softmax), pool)
     assert report.rule in (None, "not-faster"), report.summary()
     assert report.max_abs_error is not None and report.max_abs_error < 1e-6
+
+
+def test_only_the_baselines_own_kernel_with_bounded_launch_parameters_is_a_baseline_variant(add_relu):
+    shape = kernel_shape(add_relu)
+    variant = with_fixed_config(add_relu, shape, LaunchConfig((("XBLOCK", 256),), num_warps=4))
+    assert launch_config_of(add_relu, variant) == LaunchConfig((("XBLOCK", 256),), num_warps=4)
+    assert launch_config_of(add_relu, add_relu.source) is None, "Inductor's heuristic decorator is not a variant"
+    store = "tl.store(out_ptr0 + (x0), tmp"
+    assert store in variant
+    assert launch_config_of(add_relu, variant.replace(store, store.replace("tmp", "2*tmp"), 1)) is None
+    assert launch_config_of(add_relu, variant + "\nimport os\n") is None
+    for wild in (LaunchConfig((("XBLOCK", 384),), 4), LaunchConfig((("XBLOCK", 256),), 64),
+                 LaunchConfig((("XBLOCK", 256),), 4, num_stages=9), LaunchConfig((("XBLOCK", 1 << 20),), 4),
+                 LaunchConfig((("XBLOCK", 256), ("YBLOCK", 2)), 4)):
+        assert launch_config_of(add_relu, with_fixed_config(add_relu, shape, wild)) is None, wild
+
+
+def test_a_baseline_variant_is_judged_in_process_and_anything_else_in_a_runner(softmax, pool):
+    """The tuner's configurations need no runner start (seconds on a GPU); one changed term sends the same source
+    to a sandboxed runner, where it is judged (and here rejected) as any candidate is."""
+    variant = verify(softmax, whole_row(softmax), pool)
+    assert variant.in_process and not variant.sandbox and variant.max_abs_error is not None, variant.summary()
+    assert "judged in-process" in variant.summary()
+    store = "tl.store(out_ptr2 + (r0_1 + 64*x0), tmp"
+    edited = verify(softmax, whole_row(softmax).replace(store, "tl.store(out_ptr2 + (r0_1 + 64*x0), 1.01*tmp", 1),
+                    pool)
+    assert not edited.in_process and edited.sandbox and edited.rule == "mismatch", edited.summary()

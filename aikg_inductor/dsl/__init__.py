@@ -31,6 +31,10 @@ class DslAdapter(Protocol):
     def synchronize(self) -> None:
         """Wait until the device has finished the work launched so far."""
 
+    def baseline_variant(self, task: KernelTask, source: str) -> bool:
+        """Whether ``source`` is ``task``'s own (Inductor's) kernel with nothing changed but launch parameters
+        within bounds: as trusted as the baseline, so judged without a sandboxed runner. When unsure, False."""
+
     def warm(self) -> None:
         """Pay the toolchain's first-use costs now, with a trivial kernel of our own (a process that will judge or
         run candidates does this while nobody waits): imports, device start-up, compiler and launcher builds."""

@@ -51,6 +51,9 @@ class CppCpuAdapter:
     def load(self, task: KernelTask, source: str) -> Callable[..., None]:
         return self.load_prepared(self.prepare(task, source))
 
+    def baseline_variant(self, task: KernelTask, source: str) -> bool:
+        return False  # a C++ kernel has no launch parameters apart from its code
+
     def warm(self) -> None:
         from ..task import KernelArg, TensorLayout
 

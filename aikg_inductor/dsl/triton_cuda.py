@@ -35,6 +35,11 @@ class TritonCudaAdapter:
     def synchronize(self) -> None:
         torch.cuda.synchronize()
 
+    def baseline_variant(self, task: KernelTask, source: str) -> bool:
+        from .triton_configs import launch_config_of
+
+        return launch_config_of(task, source) is not None
+
     def warm(self) -> None:
         # Inductor compiling a kernel of ours end to end: the CUDA context, Triton's driver module and a launcher
         # (each a C compile into this process's Triton cache), Inductor's runtime imports. A candidate runner starts

@@ -113,6 +113,11 @@ class TritonInterpretAdapter:
     def synchronize(self) -> None:
         return None
 
+    def baseline_variant(self, task: KernelTask, source: str) -> bool:
+        from .triton_configs import launch_config_of
+
+        return launch_config_of(task, source) is not None
+
     def warm(self) -> None:
         return None  # nothing is compiled: the interpreter runs the kernel's Python
 

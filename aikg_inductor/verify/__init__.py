@@ -92,7 +92,7 @@ def _judge(
                                  "compile_timeout_s": compile_timeout_s},
                         compile_timeout_s + timeout_s * (len(trials) + 4) + JOB_SLACK_S, "candidate trials")
         report.sandbox, report.sandbox_missing = header.get("sandbox", []), header.get("sandbox_missing", [])
-        report.phase_s = dict(header.get("phase_s", {}))
+        report.phase_s, report.in_process = dict(header.get("phase_s", {})), bool(header.get("in_process"))
         report.max_abs_error, report.max_rel_error = header["max_abs"], header["max_rel"]
         if header.get("note"):
             log.warning("aikg: verify %s: %s", task.short_key, header["note"])

@@ -54,7 +54,7 @@ class RunnerFailed(Exception):
 
 
 class _Runner:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection | None) -> None:
         self.conn = conn
         self.task: Any = None
         self.adapter: Any = None
@@ -64,6 +64,10 @@ class _Runner:
         self.values: list[Any] = []
         self.timed: Any = None  # timing.TimedCalls over the bound sets
         self.locked = False
+
+    def handlers(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+        return {"prepare": self.prepare, "arena": self.attach, "lockdown": self.lockdown, "load": self.load,
+                "bind": self.bind, "call": self.call, "batch": self.batch}
 
     def prepare(self, job: dict[str, Any]) -> dict[str, Any]:
         from ..dsl import adapter_for
@@ -145,8 +149,7 @@ def serve(conn: Connection, dsls: list[str]) -> None:
 
     warm(dsls)  # Inductor's toolchain, with a trivial kernel of our own: a spare runner is ready to compile at once
     runner = _Runner(conn)
-    handlers = {"prepare": runner.prepare, "arena": runner.attach, "lockdown": runner.lockdown,
-                "load": runner.load, "bind": runner.bind, "call": runner.call, "batch": runner.batch}
+    handlers = runner.handlers()
     protocol.send(conn, {"ready": True, "pid": os.getpid()})
     while True:
         try:
@@ -178,6 +181,46 @@ def main(argv: list[str]) -> None:
 
 
 # ------------------------------------------------------------------------------------------ the judge's side
+
+
+class InProcessRunner:
+    """A runner's jobs done in the judge's own process, for code as trusted as the baseline: Inductor's kernel with
+    other launch parameters (``DslAdapter.baseline_variant``), which Inductor's own autotuner runs in-process too.
+    The same jobs as a ``CandidateRunner``, minus the process and its start-up; there is no sandbox to lock, and the
+    judge's arena is used as it is. A request's time limit cannot be enforced here: trusted code does not hang."""
+
+    scratch = ""
+    ready = True
+
+    def __init__(self, arena_of: Callable[[], Any]) -> None:
+        self._runner = _Runner(None)
+        self._handlers = self._runner.handlers()
+        self._arena_of = arena_of
+
+    def wait_ready(self, timeout_s: float) -> None:
+        return None
+
+    def request(self, job: dict[str, Any], timeout_s: float, what: str, fds: list[int] | None = None,
+                ) -> dict[str, Any]:
+        op = job["op"]
+        try:
+            if op == "arena":
+                self._runner.arena = self._arena_of()
+                return {"ok": True}
+            if op == "lockdown":
+                self._runner.locked = True
+                return {"ok": True, "layers": [], "missing": [],
+                        "notes": ["not sandboxed: Inductor's own kernel with other launch parameters"]}
+            return {"ok": True, **self._handlers[op](job)}
+        except Exception as err:  # noqa: BLE001 - reported as a runner reports it
+            raise RunnerFailed(_rule_of(err, self._runner.locked, op), f"{what}: {type(err).__name__}: {err}"
+                               [:MAX_ERROR_CHARS]) from err
+
+    def alive(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._runner = _Runner(None)
 
 # What killed a runner, as a rule: SIGSYS is seccomp's answer to a forbidden call; SIGXCPU and SIGXFSZ are the
 # resource limits on CPU time and file size.

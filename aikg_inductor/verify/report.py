@@ -45,6 +45,9 @@ class VerificationReport:
     # The candidate runner's sandbox layers (sandbox.ALL_LAYERS) that were applied, and those this machine lacked.
     sandbox: list[str] = dataclasses.field(default_factory=list)
     sandbox_missing: list[str] = dataclasses.field(default_factory=list)
+    # Judged in the judge's own process, with no runner: the candidate was the baseline's own kernel with other
+    # launch parameters (``DslAdapter.baseline_variant``), code as trusted as the baseline.
+    in_process: bool = False
     # Where the time went, in seconds: "runner" (waiting for a started runner), "compile" (the candidate's compile
     # and proofs), "load" (sharing memory, the lockdown, loading), "trials", "spares" (few cores: runners started
     # ahead finish starting before anything is timed), "timing".
@@ -78,7 +81,9 @@ class VerificationReport:
                          f"speedup {b / c:.3f}x{noise}")
         if self.speedup is not None:
             lines.append(f"speedup {self.speedup:.3f}x (margin {self.margin:.0%})")
-        if self.sandbox or self.sandbox_missing:
+        if self.in_process:
+            lines.append("judged in-process: Inductor's own kernel with other launch parameters")
+        elif self.sandbox or self.sandbox_missing:
             missing = f" (missing: {', '.join(self.sandbox_missing)})" if self.sandbox_missing else ""
             lines.append(f"candidate sandbox: {', '.join(self.sandbox) or 'none'}{missing}")
         phases = ", ".join(f"{name} {seconds:.2f}" for name, seconds in self.phase_s.items())

@@ -5,7 +5,9 @@ The judge loads only the task's own (Inductor's) kernel. Each candidate gets a f
 (``candidate.CandidateRunner``), which compiles it, locks itself down (``sandbox``) and runs it on memory the judge
 shares with it (``shared.Arena``); the judge compares what lands there with the baseline's results on its own copy of
 the same inputs, and times both sides. A runner is used for one candidate and then killed; a crash, hang or
-forbidden call ends the runner, never the judge.
+forbidden call ends the runner, never the judge. The one exception is code as trusted as the baseline, Inductor's
+own kernel with other launch parameters (``DslAdapter.baseline_variant``): the judge runs it itself
+(``candidate.InProcessRunner``), as Inductor's autotuner does, with no runner to start.
 
 Jobs (see ``protocol``): ``start`` (a runner for a candidate: compile, lock down, load, then the correctness trials),
 ``time`` (one interleaved timing of baseline, candidate and control, with outputs checked on timed calls), ``finish``
@@ -32,7 +34,7 @@ import torch
 
 from ..task import KernelArg, KernelTask
 from . import protocol
-from .candidate import CPU_SECONDS_PER_TIMEOUT_S, CandidateRunner, RunnerFailed
+from .candidate import CPU_SECONDS_PER_TIMEOUT_S, CandidateRunner, InProcessRunner, RunnerFailed
 from .correctness import Errors, Failure, check_contract, check_outputs, judge_trial, live_outputs
 from .shared import Arena, arena_bytes
 from .timing import (BUDGET_S, MIN_SAMPLE_S, MIN_SAMPLES, SCREEN_BUDGET_S, Measurement, TimedCalls, copy_bandwidth,
@@ -82,7 +84,7 @@ class Session:
     """The candidate being judged: its runner, the memory shared with it, and the task's baseline."""
 
     task: KernelTask
-    runner: CandidateRunner
+    runner: CandidateRunner | InProcessRunner
     arena: Arena | None
     baseline: Callable[..., None]
     timeout_s: float
@@ -149,11 +151,13 @@ class Judge:
             baseline = self.baseline(task)
         except Exception as err:  # noqa: BLE001
             return _harness(f"baseline compile: {type(err).__name__}: {err}"), []
-        session = Session(task, self._fresh_runner(), None, baseline, float(job["timeout_s"]))
+        trusted = adapter.baseline_variant(task, job["source"])
+        runner = InProcessRunner(lambda: session.arena) if trusted else self._fresh_runner()
+        session = Session(task, runner, None, baseline, float(job["timeout_s"]))
         self.session = session
         phases = _Phases()
         header: dict[str, Any] = {"sandbox": [], "sandbox_missing": [], "sandbox_notes": [], "max_abs": None,
-                                  "max_rel": None, "trials_run": 0, "phase_s": phases.seconds}
+                                  "max_rel": None, "trials_run": 0, "phase_s": phases.seconds, "in_process": trusted}
         try:
             compile_s = float(job["compile_timeout_s"])
             session.runner.wait_ready(compile_s)

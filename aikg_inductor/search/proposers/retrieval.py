@@ -14,7 +14,7 @@ import logging
 from ...kernel_cache import CacheUnavailableError, KernelIndex
 from ...task import KernelTask
 from .base import Candidate, SearchContext
-from .tuner import LaunchConfig, NotTunableError, kernel_shape, with_fixed_config
+from ...dsl.triton_configs import LaunchConfig, NotTunableError, kernel_shape, with_fixed_config
 
 log = logging.getLogger(__name__)
 

@@ -24,123 +24,30 @@ not verify; acceptance is always the verifier's.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import itertools
 import logging
 
 from ... import interception
+from ...dsl.triton_configs import (
+    MAX_WARPS,
+    LaunchConfig,
+    NotTunableError,
+    TritonKernelShape,
+    kernel_shape,
+    with_fixed_config,
+)
 from ...task import KernelTask
 from .base import Attempt, Candidate, SearchContext
-
-KERNEL_NAME = "Placeholder.KERNEL_NAME"
-_PARSE_NAME = "aikg_kernel_placeholder"
-TUNABLE_KINDS = ("pointwise", "reduction", "persistent_reduction")
 
 log = logging.getLogger(__name__)
 
 MAX_BLOCK_ELEMENTS = 16384  # the coarse grid stays below this: larger tiles spill registers on every GPU we target
 MAX_DESCENT_ELEMENTS = 65536  # descent goes no further (Inductor's own configs may, and are offered as they are)
-MAX_WARPS = 32  # 1024 threads per block
 MIN_BLOCK_ELEMENTS = 128  # smaller tiles leave most of a warp idle
 PREFERRED_BLOCK_ELEMENTS = 4096  # round one starts around here: enough bytes in flight without spilling
 ELEMENTS_PER_THREAD = 16  # the warps heuristic for round one (H100 softmax: 4096 elements, 8 warps won)
 WARP_SIZE = 32
-
-
-class NotTunableError(ValueError):
-    """The kernel is of a kind the tuner does not handle (templates, combo kernels, scans...)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class LaunchConfig:
-    blocks: tuple[tuple[str, int], ...]  # ("XBLOCK", 1024), ("R0_BLOCK", 2048) in the kernel's parameter order
-    num_warps: int
-    num_stages: int = 1
-
-    def as_dict(self) -> dict[str, int]:
-        return {**dict(self.blocks), "num_warps": self.num_warps, "num_stages": self.num_stages}
-
-    @classmethod
-    def from_dict(cls, config: dict[str, int]) -> LaunchConfig:
-        blocks = tuple((k, v) for k, v in config.items() if k not in ("num_warps", "num_stages"))
-        return cls(blocks, config["num_warps"], config["num_stages"])
-
-    @property
-    def elements(self) -> int:
-        total = 1
-        for _, size in self.blocks:
-            total *= size
-        return total
-
-
-@dataclasses.dataclass(frozen=True)
-class TritonKernelShape:
-    """What the tuner needs to know of an Inductor Triton kernel."""
-
-    kind: str  # one of TUNABLE_KINDS
-    block_params: tuple[str, ...]  # the tl.constexpr parameters of the kernel, in order
-    numels: dict[str, int]  # "x", "y", "r0" -> the iteration-space size the kernel is compiled for
-    decorator_lines: tuple[int, int]  # the heuristic decorator's lines, as a 0-based half-open range
-    arguments: tuple[tuple[str, str], ...]  # the decorator's keyword arguments, as source text
-    size_hints: dict[str, int]  # "x" -> 8192, "r0_" -> 4096: the padded sizes Inductor bounds blocks by
-
-    def argument(self, name: str) -> str:
-        return dict(self.arguments)[name]
-
-
-def _parse(source: str) -> ast.Module:
-    try:
-        return ast.parse(source.replace(KERNEL_NAME, _PARSE_NAME))
-    except SyntaxError as err:
-        raise NotTunableError(f"kernel source does not parse: {err}") from None
-
-
-def kernel_shape(task: KernelTask) -> TritonKernelShape:
-    """Read the heuristic decorator and the block parameters off the task's Triton source."""
-    if task.dsl != "triton-cuda":
-        raise NotTunableError(f"the tuner handles Triton kernels, not {task.dsl}")
-    module = _parse(task.source)
-    function = next((n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == _PARSE_NAME), None)
-    if function is None or not function.decorator_list:
-        raise NotTunableError("no decorated kernel function in the source")
-    decorator = function.decorator_list[0]
-    if not (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
-            and decorator.func.attr in TUNABLE_KINDS):
-        raise NotTunableError(f"heuristic {ast.unparse(decorator)[:60]!r} is not one the tuner handles")
-    source = task.source.replace(KERNEL_NAME, _PARSE_NAME)
-    keywords = {k.arg: ast.get_source_segment(source, k.value) for k in decorator.keywords}
-    if not {"filename", "triton_meta", "inductor_meta", "size_hints"} <= keywords.keys():
-        raise NotTunableError("the heuristic decorator lacks size_hints, filename, triton_meta or inductor_meta")
-    try:
-        size_hints = {str(k): int(v) for k, v in ast.literal_eval(keywords["size_hints"]).items()}
-    except (ValueError, TypeError, AttributeError, SyntaxError):
-        raise NotTunableError(f"size_hints {keywords['size_hints'][:60]!r} is not a literal dict") from None
-    block_params = tuple(
-        a.arg for a in function.args.args
-        if a.annotation is not None and ast.unparse(a.annotation) == "tl.constexpr"
-    )
-    numels = {a.param.removesuffix("numel").rstrip("_"): a.value for a in task.args
-              if a.role == "size" and a.param.endswith("numel") and a.value is not None}
-    return TritonKernelShape(
-        kind=decorator.func.attr,
-        block_params=block_params,
-        numels=numels,
-        decorator_lines=(decorator.lineno - 1, decorator.end_lineno),
-        arguments=tuple(keywords.items()),
-        size_hints=size_hints,
-    )
-
-
-def with_fixed_config(task: KernelTask, shape: TritonKernelShape, config: LaunchConfig) -> str:
-    """The task's source with its heuristic decorator replaced by one fixed launch configuration."""
-    lines = task.source.splitlines()
-    first, end = shape.decorator_lines
-    decorator = (
-        f"@triton_heuristics.fixed_config(\n    config={config.as_dict()!r},\n    filename={shape.argument('filename')},\n"
-        f"    triton_meta={shape.argument('triton_meta')},\n    inductor_meta={shape.argument('inductor_meta')},\n)"
-    )
-    return "\n".join([*lines[:first], decorator, *lines[end:]])
 
 
 # ------------------------------------------------------------------------------------------------- search space
