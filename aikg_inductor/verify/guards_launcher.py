@@ -71,15 +71,15 @@ def check_launcher_module(module: ast.Module, launcher: ast.FunctionDef,
 def _check_signature(launcher: ast.FunctionDef, params: list[str]) -> GuardViolation | None:
     args = launcher.args
     wanted = f"def {LAUNCHER}({', '.join(params)}, *, {WORKSPACE})"
+    if args.defaults or any(args.kw_defaults) or launcher.returns is not None \
+            or any(a.annotation is not None for a in args.posonlyargs + args.args + args.kwonlyargs):
+        return _violation(launcher, "the launcher's parameters take no defaults or annotations (they are "
+                                    "evaluated when the module loads, and a default outlives the call)", "guard:ast")
     got = [a.arg for a in args.posonlyargs + args.args]
     if args.posonlyargs or args.vararg or args.kwarg or got != params \
             or [a.arg for a in args.kwonlyargs] != [WORKSPACE]:
         return GuardViolation("guard:signature", f"the launcher must be {wanted}, not def {LAUNCHER}"
                                                  f"({ast.unparse(args)})")
-    if args.defaults or any(args.kw_defaults) or launcher.returns is not None \
-            or any(a.annotation is not None for a in args.args + args.kwonlyargs):
-        return _violation(launcher, "the launcher's parameters take no defaults or annotations (they are "
-                                    "evaluated when the module loads, and a default outlives the call)", "guard:ast")
     return None
 
 
@@ -159,7 +159,11 @@ class _LauncherBody:
         """``K[grid](args..., CONST=..., num_warps=..., num_stages=...)`` for a kernel ``K`` of the module."""
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Subscript)
                 and isinstance(call.func.value, ast.Name)):
-            return _violation(call, "a launcher's statements are launches of its kernels: K[grid](...)")
+            callee = call.func if isinstance(call, ast.Call) else call
+            tensors = {n.id for n in ast.walk(callee) if isinstance(n, ast.Name)} & self.pointers
+            return _violation(call, "a launcher's statements are launches of its kernels: K[grid](...)"
+                              + (f"; this one operates on the tensor {min(tensors)} (torch)" if tensors else ""),
+                              "guard:torch" if tensors else None)
         name = call.func.value.id
         if name not in self.kernels:
             return _violation(call, f"{name} is not a @triton.jit kernel this module defines")
