@@ -198,12 +198,13 @@ class _LauncherBody:
     def _size(self, node: ast.expr) -> GuardViolation | None:
         """An integer expression: sizes, locals, literals, arithmetic, ``min``/``max``, ``triton.cdiv``."""
         for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and sub.id in self.pointers:
+                return _violation(sub, f"the tensor {sub.id} is used outside a kernel launch's arguments: that is "
+                                       "a torch operation", "guard:torch")
+        for sub in ast.walk(node):
             if not isinstance(sub, _EXPRESSIONS) or isinstance(sub, ast.Subscript):
                 return _violation(sub, f"{ast.unparse(sub)[:60]!r} is not arithmetic on sizes")
             if isinstance(sub, ast.Name):
-                if sub.id in self.pointers:
-                    return _violation(sub, f"the tensor {sub.id} is used outside a kernel launch's arguments: that "
-                                           "is a torch operation", "guard:torch")
                 if sub.id.startswith("__"):
                     return _violation(sub, f"uses {sub.id}", "guard:eval")
                 if sub.id in self.kernels or sub.id in (WORKSPACE, LAUNCHER, "range"):
