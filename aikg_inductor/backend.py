@@ -17,6 +17,17 @@ from .task import KernelTask
 log = logging.getLogger(__name__)
 
 
+def _inductor_can_load(task: KernelTask, source: str) -> bool:
+    """Whether Inductor's wrapper can call ``source`` where it called ``task``'s kernel. A Triton candidate in the
+    launcher form is verified and cached, but Inductor's wrapper calls a kernel object's ``.run``: until a binding
+    gives the launcher one, Inductor's kernel is kept for it (swapping it in would fail the user's compile)."""
+    if not task.dsl.startswith("triton"):
+        return True
+    from .dsl.triton_launcher import is_launcher_form
+
+    return not is_launcher_form(source)
+
+
 class CompileSession:
     """What one ``torch.compile`` call through ``aikg`` does with each kernel Inductor generates.
 
@@ -51,6 +62,10 @@ class CompileSession:
                                "Inductor's (no usable cache)")
             return None
         entry = self.cache.get(task.key)
+        if entry is not None and not _inductor_can_load(task, entry.source):
+            self._print_choice(task, "Inductor's kept: the cached kernel brings its own launcher, which Inductor's "
+                                     "wrapper cannot call yet")
+            return None
         if entry is not None:
             self.swapped[task.key] = "cache"
             log.info("aikg: kernel %s (%s) replaced from the cache", task.short_key, task.name)
@@ -90,6 +105,10 @@ class CompileSession:
                 self._run_budget = RunBudget(self.options.run_budget_s, self.options.run_budget_tokens)
             outcome = tune_task(task, self.options, self.cache, run_budget=self._run_budget)
             self._warn_if_unsearchable(task, outcome.proposer_status)
+            if outcome.entry is not None and not _inductor_can_load(task, outcome.entry.source):
+                self._print_choice(task, "Inductor's kept: the tuned kernel brings its own launcher, which "
+                                         "Inductor's wrapper cannot call yet")
+                return None
             if outcome.entry is not None:
                 self.swapped[task.key] = "tuned"
                 self._print_choice(task, f"replaced by a kernel tuned now ({_verified_speedup(outcome.entry)})")

@@ -661,16 +661,12 @@ def load_triton_kernel(source: str, device: torch.device) -> Callable[..., None]
     With ``device`` the CPU the kernel runs under Triton's interpreter (``TRITON_INTERPRET=1``, which must be set in
     this process) on CPU tensors; see ``triton_interpreter_problems``.
     """
-    from torch._inductor.codecache import PyCodeCache
     from torch._inductor.runtime.triton_heuristics import CachingAutotuner
 
     name = "aikg_kernel"
-    code = prepare_source_for_loading(localise_source(source, device), name)
+    module = load_triton_module(source, device)
+    kernel = getattr(module, name)
     if device.type == "cpu":
-        if problems := triton_interpreter_problems():
-            raise RuntimeError("cannot run Triton kernels under the interpreter here: " + "; ".join(problems))
-        with _no_gpu_driver_switch():
-            kernel = getattr(PyCodeCache.load(code), name)
         if not (isinstance(kernel, CachingAutotuner) and kernel.triton_interpret):
             raise RuntimeError(f"{name} did not load as an interpreted Inductor kernel (got {type(kernel).__name__})")
 
@@ -679,7 +675,6 @@ def load_triton_kernel(source: str, device: torch.device) -> Callable[..., None]
             kernel.run(*args, stream=0)
 
         return interpret
-    kernel = getattr(PyCodeCache.load(code), name)
 
     def launch(*args: Any) -> None:
         stream = torch.cuda.current_stream(device).cuda_stream
@@ -687,6 +682,20 @@ def load_triton_kernel(source: str, device: torch.device) -> Callable[..., None]
 
     launch.autotuner = kernel  # type: ignore[attr-defined]  # for precompile_triton_kernel
     return launch
+
+
+def load_triton_module(source: str, device: torch.device) -> Any:
+    """Import a Triton kernel module (as in a task, or a candidate's launcher form) through Inductor's code cache,
+    for ``device`` (the CPU: under Triton's interpreter, which must be on in this process)."""
+    from torch._inductor.codecache import PyCodeCache
+
+    code = prepare_source_for_loading(localise_source(source, device), "aikg_kernel")
+    if device.type != "cpu":
+        return PyCodeCache.load(code)
+    if problems := triton_interpreter_problems():
+        raise RuntimeError("cannot run Triton kernels under the interpreter here: " + "; ".join(problems))
+    with _no_gpu_driver_switch():
+        return PyCodeCache.load(code)
 
 
 # Versions whose interpreter path in CachingAutotuner (run -> _interpret_args_grid -> fn[grid]) we rely on.

@@ -10,6 +10,8 @@ Fixtures:
   softmax(x, -1) for fp16 8192x4096 (tests/fixtures/triton_tasks). On a GPU it runs at the recorded size; on CPU
   (``--device cpu``) it is shrunk to 2x64 float32 and run under TRITON_INTERPRET=1, where only correctness means
   anything (the interpreter's speed is not a GPU's).
+- ``softmax_split_workspace_triton``: a two-kernel split reduction in the launcher form (chunk partials into
+  workspace, then a merge-and-normalise kernel), on the same recorded softmax task and sizes.
 
 A fused cross-entropy in Triton needs Inductor's Triton task for cross-entropy, which only a CUDA machine can record
 (no recorded one is in tests/fixtures/triton_tasks yet): it is not among the fixtures.
@@ -159,6 +161,19 @@ def Placeholder.KERNEL_NAME(in_ptr0, out_ptr2, xnumel, r0_numel, XBLOCK : tl.con
     return head + body
 
 
+TRITON_SPLIT_SKETCH = """SKETCH v1
+kernel: softmax over the last axis as a split reduction, in the launcher form
+parallel: (row, chunk) programs in both kernels, so short and long rows alike fill the device
+tiling: chunks of up to 1024 columns
+loop_order: row, chunk
+memory: kernel 1 reads each chunk once and writes its max and sum of exponentials to workspace; kernel 2 reads a
+row's partials and its chunk, writes the output chunk
+vectorise: contiguous columns
+pipeline: two launches in sequence
+reduction: per-chunk max and rescaled sum, merged per row in kernel 2, fp32
+END"""
+
+
 FIXTURES = (
     Fixture("softmax_online_cpp", "cpp-cpu", "single-pass online softmax, C++, [256, 2048] float32",
             _softmax_task, SOFTMAX_SKETCH, _file("softmax_online.cpp")),
@@ -167,6 +182,9 @@ FIXTURES = (
     Fixture("softmax_single_pass_triton", "triton-cuda", "single-pass whole-row softmax, Triton, Inductor's H100 "
             "kernel (fp16 8192x4096 on a GPU; 2x64 float32 under the interpreter on CPU)",
             _triton_softmax_task, TRITON_SOFTMAX_SKETCH, _triton_softmax_code),
+    Fixture("softmax_split_workspace_triton", "triton-cuda", "two-kernel split-reduction softmax with workspace, "
+            "Triton launcher form, on the same task and sizes", _triton_softmax_task, TRITON_SPLIT_SKETCH,
+            _file("softmax_split_workspace_triton.py")),
 )
 
 

@@ -38,9 +38,10 @@ def test_cpp_fixture_is_correct_through_the_real_pipeline(name, tmp_path, serial
     assert record["label"] == llm_fixtures.LABEL
 
 
-def test_triton_fixture_is_correct_under_the_interpreter(tmp_path, interpreter_pool):
+@pytest.mark.parametrize("name", ["softmax_single_pass_triton", "softmax_split_workspace_triton"])
+def test_triton_fixture_is_correct_under_the_interpreter(name, tmp_path, interpreter_pool):
     pytest.importorskip("triton")
-    record = llm_fixtures.run_fixture(FIXTURES["softmax_single_pass_triton"], "cpu", tmp_path, interpreter_pool)
+    record = llm_fixtures.run_fixture(FIXTURES[name], "cpu", tmp_path, interpreter_pool)
     print({k: record[k] for k in ("verdict", "rule", "speedup", "llm_calls")})
     assert record["rule"] in (None, "not-faster"), record["reason"]
     assert "Triton interpreter" in record["verifier_device"]

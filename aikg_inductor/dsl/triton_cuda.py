@@ -1,4 +1,5 @@
-"""Triton kernels on CUDA GPUs, in Inductor's kernel format (``@triton_heuristics`` decorator, ``.run`` launcher)."""
+"""Triton kernels on CUDA GPUs: in Inductor's kernel format (``@triton_heuristics`` decorator, ``.run`` launcher) or
+in the launcher form (the candidate's own ``launch``, see ``triton_launcher``)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,26 @@ import torch
 
 from .. import interception
 from ..task import KernelTask
+from .triton_launcher import is_launcher_form, load_launcher
 
 
 class TritonCudaAdapter:
     device_type = "cuda"
 
     def load(self, task: KernelTask, source: str) -> Callable[..., None]:
-        return interception.load_triton_kernel(source, torch.device("cuda", torch.cuda.current_device()))
+        device = torch.device("cuda", torch.cuda.current_device())
+        if is_launcher_form(source):
+            return load_launcher(source, device)
+        return interception.load_triton_kernel(source, device)
 
     def prepare(self, task: KernelTask, source: str) -> Callable[..., None]:
         # Import the module (its top level is what the guards allow) and compile every configuration now: ptxas and
         # the launcher's C compiler cannot run once the candidate runner is locked down.
         launch = self.load(task, source)
-        interception.precompile_triton_kernel(launch)
+        if is_launcher_form(source):
+            launch.warm_up(task)
+        else:
+            interception.precompile_triton_kernel(launch)
         return launch
 
     def load_prepared(self, prepared: Callable[..., None]) -> Callable[..., None]:

@@ -4,7 +4,8 @@ Not a DSL of its own: tasks stay ``triton-cuda`` (the source, key and signature 
 runs with ``TRITON_INTERPRET=1``, ``adapter_for("triton-cuda")`` answers with this adapter, so the verifier judges
 Triton candidates on a machine without a GPU through the same code path: guards, trials, NaN poisoning, guard bands,
 interleaved timing. The kernel launches as Inductor launches it in interpreter mode: its decorator's first config
-(the one config of a ``fixed_config`` candidate) on the grid Inductor's grid expression gives.
+(the one config of a ``fixed_config`` candidate) on the grid Inductor's grid expression gives; a launcher-form
+candidate's ``launch`` launches its own kernels, each interpreted on the grid it gives.
 
 What it is good for: correctness (the interpreter runs the kernel's Python semantics on real memory, so unwritten
 elements, out-of-bounds reads and writes, input mutation, wild pointers, hangs are all real). What it is not good for:
@@ -21,6 +22,7 @@ import torch
 from .. import interception
 from ..task import KernelTask
 from . import wall_median_seconds
+from .triton_launcher import is_launcher_form, load_launcher
 
 DEVICE_SUFFIX = "Triton interpreter"
 
@@ -96,6 +98,8 @@ class TritonInterpretAdapter:
 
     def load(self, task: KernelTask, source: str) -> Callable[..., None]:
         interpretable_libdevice()
+        if is_launcher_form(source):
+            return load_launcher(source, torch.device("cpu"))
         return interception.load_triton_kernel(source, torch.device("cpu"))
 
     def prepare(self, task: KernelTask, source: str) -> Callable[..., None]:

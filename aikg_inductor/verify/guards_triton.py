@@ -8,7 +8,9 @@ bodies run as Python under the interpreter, so nothing is judged by name blockli
 - ``triton_helpers.set_driver_to_gpu()``, the one statement Inductor's modules run;
 - ``@triton.jit`` functions; the kernel also under ``@triton_heuristics.<kind>(...)`` or the tuner's
   ``@triton_heuristics.fixed_config(...)``, whose arguments are literals (plus ``__file__``, ``DeviceProperties(...)``,
-  hint enum members, ``set()``).
+  hint enum members, ``set()``);
+- or, in the launcher form, ``@triton.jit`` kernels of its own names and one plain ``launch`` function, whose body
+  ``guards_launcher`` checks.
 
 Inside a ``@triton.jit`` function: names are its parameters, its locals, the imported modules, other ``@triton.jit``
 functions of the module and a few builtins Triton folds (``float('-inf')``); attributes are the language's own
@@ -124,9 +126,10 @@ def parse(source: str) -> ast.Module:
     return ast.parse(source.replace(KERNEL_NAME, PLACEHOLDER))
 
 
-def check_module(module: ast.Module) -> GuardViolation | None:
-    """The first construct of ``module`` outside the allowlist, or None."""
-    functions = [n for n in module.body if isinstance(n, ast.FunctionDef)]
+def check_module(module: ast.Module, launcher: ast.FunctionDef | None = None) -> GuardViolation | None:
+    """The first construct of ``module`` outside the allowlist, or None. ``launcher``: the module's own launcher
+    (``guards_launcher`` checks it); every other function is a ``@triton.jit`` one."""
+    functions = [n for n in module.body if isinstance(n, ast.FunctionDef) and n is not launcher]
     # A function may not take a name the module or its decorators rely on (``def tl``, ``def set``).
     taken = {bound for _, _, bound in ALLOWED_IMPORTS} | _JIT_BUILTINS | {"set", "__file__"}
     for fn in functions:
@@ -137,6 +140,8 @@ def check_module(module: ast.Module) -> GuardViolation | None:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             violation = _check_import(node)
         elif isinstance(node, ast.Expr) and ast.unparse(node) == "triton_helpers.set_driver_to_gpu()":
+            violation = None
+        elif node is launcher:
             violation = None
         elif isinstance(node, ast.FunctionDef):
             violation = _check_decorators(node)
@@ -286,14 +291,21 @@ def _decorator_kinds(fn: ast.FunctionDef) -> list[str]:
 
 
 def check_triton(baseline: str, source: str) -> GuardViolation | None:
-    """The first rule ``source`` breaks as a replacement for the Triton kernel module ``baseline``, or None."""
+    """The first rule ``source`` breaks as a replacement for the Triton kernel module ``baseline``, or None: in
+    Inductor's module form (one kernel under the baseline's decorator or ``fixed_config``) or in the launcher form
+    (``guards_launcher``)."""
+    from .guards_launcher import check_launcher_module, launcher_def
+
     try:
         module = parse(source)
     except SyntaxError as err:
         return GuardViolation("guard:syntax", f"does not parse: {err}")
-    if violation := check_module(module):
+    launcher = launcher_def(module)
+    if violation := check_module(module, launcher):
         return violation
     want_fn, got_fn = _kernel_def(parse(baseline)), _kernel_def(module)
+    if launcher is not None and want_fn is not None:
+        return check_launcher_module(module, launcher, want_fn)
     if got_fn is None or want_fn is None:
         return GuardViolation("guard:signature", f"expected exactly one top-level def {KERNEL_NAME}(...)")
     if ast.dump(got_fn.args) != ast.dump(want_fn.args):

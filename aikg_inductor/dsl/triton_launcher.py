@@ -1,0 +1,125 @@
+"""Triton candidates that bring their own launcher (the launcher form of docs/kernel_contract.md).
+
+Such a module holds ``@triton.jit`` kernels and one plain function ``launch(<the baseline's call arguments>, *,
+workspace)`` that chooses grids and meta-parameters and launches its kernels in sequence (``verify.guards_launcher``
+proves that is all it does). This module loads one and turns it into the callable the adapters hand out: it takes
+the baseline's call arguments, gives ``launch`` a fresh ``Workspace`` and drops it when ``launch`` returns.
+
+Workspace is the one memory a launcher gets besides its arguments, so it is where state across calls could hide.
+It is allocated by the harness on the arguments' device for each call, filled on each call (0xFF bytes, NaN in
+every float dtype, unless ``zeroed=True`` asks for zeros) and released after it: whatever one call leaves there is
+gone before the next call reads it, in the verifier and in the user's process alike (the fill is part of the
+candidate's timed cost).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import types
+from typing import Any, Callable
+
+import torch
+
+from .. import interception
+from ..task import KernelTask
+
+LAUNCHER = "launch"
+WORKSPACE = "workspace"
+WORKSPACE_DTYPES = ("float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8")
+POISON_BYTE = 0xFF  # NaN in float16/bfloat16/float32/float64, -1 in signed integers
+# A call's workspace may hold at most this many times the bytes of its tensor arguments (and at least the floor).
+WORKSPACE_FACTOR = 1
+WORKSPACE_FLOOR_BYTES = 1 << 20
+
+
+class WorkspaceError(RuntimeError):
+    pass
+
+
+def is_launcher_form(source: str) -> bool:
+    """Whether ``source`` is a launcher-form module (a top-level undecorated ``def launch``), judged on its text."""
+    try:
+        module = ast.parse(source.replace(interception.KERNEL_NAME, "aikg_kernel"))
+    except SyntaxError:
+        return False
+    return any(isinstance(n, ast.FunctionDef) and n.name == LAUNCHER and not n.decorator_list for n in module.body)
+
+
+class Workspace:
+    """The allocator one call's ``launch`` receives: ``workspace(numel, dtype, zeroed=False)`` -> a fresh 1-D
+    tensor on ``device``, poisoned unless zeroed, at most ``limit_bytes`` in all."""
+
+    def __init__(self, device: torch.device, limit_bytes: int) -> None:
+        self.device = device
+        self.limit_bytes = limit_bytes
+        self.used_bytes = 0
+
+    def __call__(self, numel: int, dtype: str, zeroed: bool = False) -> torch.Tensor:
+        if dtype not in WORKSPACE_DTYPES:
+            raise WorkspaceError(f"workspace dtype {dtype!r} is not one of {', '.join(WORKSPACE_DTYPES)}")
+        torch_dtype = getattr(torch, dtype)
+        nbytes = int(numel) * torch.empty((), dtype=torch_dtype).element_size()
+        if numel < 0 or self.used_bytes + nbytes > self.limit_bytes:
+            raise WorkspaceError(f"workspace of {numel} {dtype} would bring this call's scratch to "
+                                 f"{self.used_bytes + nbytes} bytes; the limit is {self.limit_bytes}")
+        self.used_bytes += nbytes
+        raw = torch.empty(nbytes, dtype=torch.uint8, device=self.device)
+        raw.fill_(0 if zeroed else POISON_BYTE)
+        return raw.view(torch_dtype)
+
+
+def workspace_limit(args: tuple[Any, ...]) -> int:
+    tensor_bytes = sum(a.untyped_storage().nbytes() for a in args if isinstance(a, torch.Tensor))
+    return max(WORKSPACE_FACTOR * tensor_bytes, WORKSPACE_FLOOR_BYTES)
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedLauncher:
+    """A loaded launcher-form module; calling it runs ``launch`` on the call arguments with fresh workspace."""
+
+    module: types.ModuleType
+    device: torch.device
+
+    def __call__(self, *args: Any) -> None:
+        workspace = Workspace(self.device, workspace_limit(args))
+        getattr(self.module, LAUNCHER)(*args, **{WORKSPACE: workspace})
+
+    def warm_up(self, task: KernelTask) -> None:
+        """Compile every kernel ``launch`` launches at the task's recorded sizes without running any (a GPU's
+        compilers cannot run once the candidate runner is locked down). ``launch`` runs with each kernel
+        replaced by its ``warmup``; the guards proved it does nothing but launch and allocate workspace."""
+        jit = {name: value for name, value in vars(self.module).items() if hasattr(value, "warmup")}
+        try:
+            for name, kernel in jit.items():
+                setattr(self.module, name, _WarmUp(kernel))
+            self(*placeholder_values(task, self.device))
+        finally:
+            for name, kernel in jit.items():
+                setattr(self.module, name, kernel)
+
+
+@dataclasses.dataclass(frozen=True)
+class _WarmUp:
+    kernel: Any
+
+    def __getitem__(self, grid: Any) -> Callable[..., Any]:
+        return lambda *args, **kwargs: self.kernel.warmup(*args, grid=grid, **kwargs)
+
+
+def placeholder_values(task: KernelTask, device: torch.device) -> list[Any]:
+    """Uninitialised tensors with the task's layouts, and its recorded sizes: arguments to compile against."""
+    values: list[Any] = []
+    for arg in task.args:
+        if arg.layout is None:
+            values.append(arg.value)
+            continue
+        dtype = getattr(torch, arg.layout.dtype)
+        storage = torch.empty(max(arg.layout.storage_elements(), 1), dtype=dtype, device=device)
+        values.append(storage.as_strided(arg.layout.size, arg.layout.stride, arg.layout.offset))
+    return values
+
+
+def load_launcher(source: str, device: torch.device) -> LoadedLauncher:
+    """Load a launcher-form module (already proved by the guards) for ``device``; the CPU means the interpreter."""
+    return LoadedLauncher(interception.load_triton_module(source, device), device)
