@@ -44,7 +44,7 @@ def test_the_arms_take_turns_in_every_position_and_checks_run_between_samples():
         return run
 
     m = measure(arm("baseline", 20e-6), arm("candidate", 10e-6), budget_s=0, control=arm("control", 22e-6),
-                after_sample=checked.append)
+                after_sample=lambda i, _: checked.append(i))
     timed = order[12:]  # after one warm-up batch and three calibration batches per arm
     assert timed[:9] == ["baseline", "candidate", "control", "candidate", "control", "baseline",
                          "control", "baseline", "candidate"]

@@ -72,19 +72,22 @@ class TimedCalls:
     the next: the calls take ``argument_sets`` in turn (same outputs, inputs of other values in other buffers), so
     an output never holds the answer to the call's own inputs; the scratch outputs (written, never read after the
     kernel) are poisoned again before every call, so a key to a kept result cannot wait there; and a batch ends on
-    the first set, whose outputs the judge then checks. (Static and thread-local state are refused by the guards.)"""
+    the set the judge names (at random, and every set in turn at the calls it checks), so skipping the calls of
+    one set leaves the wrong answer where it is compared. A single checked call is a batch of one: nothing tells it
+    apart. (Static, thread-local and heap state are refused by the guards.)"""
 
     argument_sets: list[list[Any]]
     scratch: list[Any]  # tensors, shared by every set
     synchronize: Callable[[], Any]
 
-    def seconds_per_call(self, kernel: Callable[..., Any], calls: int) -> float:
+    def seconds_per_call(self, kernel: Callable[..., Any], calls: int, last: int = 0) -> float:
+        """``calls`` calls, the last on ``argument_sets[last]``, then the device synchronized."""
         sets, scratch = self.argument_sets, [_poisoner(t) for t in self.scratch]
         start = time.perf_counter()
         for i in range(calls):
             for fill, value in scratch:
                 fill(value)
-            kernel(*sets[(calls - 1 - i) % len(sets)])
+            kernel(*sets[(last + calls - 1 - i) % len(sets)])
         if calls:
             self.synchronize()
         return (time.perf_counter() - start) / max(calls, 1)
@@ -136,10 +139,11 @@ def _measurement(times: dict[str, list[float]], samples: int, run_queue_wait: fl
 
 
 def measure(baseline: Batch, candidate: Batch, budget_s: float, control: Batch | None = None,
-            min_sample_s: float = MIN_SAMPLE_S["cpu"], after_sample: Callable[[int], None] | None = None,
+            min_sample_s: float = MIN_SAMPLE_S["cpu"], after_sample: Callable[[int, int], None] | None = None,
             remote_candidate: bool = False) -> Measurement:
     """Median time per call of each arm, samples interleaved (in rotating order), warm-up excluded.
-    ``after_sample(i)`` runs after sample ``i`` of every arm (the judge checks outputs there). With
+    ``after_sample(i, samples)`` runs after sample ``i`` of every arm, of ``samples`` planned (the judge checks
+    outputs there and picks how the next sample's batches end). With
     ``remote_candidate`` the candidate runs in another process, and this process's run-queue waits count only while
     its own arms run (while the candidate runs, this process's idle threads yielding to it is no noise)."""
     arms = _arms(baseline, candidate, control)
@@ -168,7 +172,7 @@ def measure(baseline: Batch, candidate: Batch, budget_s: float, control: Batch |
                 times[name].append(arm(calls))
         if after_sample is not None:
             waits.stop()
-            after_sample(i)
+            after_sample(i, samples)
             waits.start()
     waits.stop()
     return _measurement(times, samples, waits.largest_share())

@@ -261,14 +261,15 @@ class Judge:
         ours_partner = [p.clone() if p is not f else o for f, p, o in zip(shared, partner, ours)]
         timed = TimedCalls([call_values(s.task, ours), call_values(s.task, ours_partner)],
                            scratch_outputs(s.task, call_values(s.task, ours)), adapter.synchronize)
+        checks = _Checks(s, trial, [shared, partner], [ours, ours_partner], random.Random(int(job["seed"])),
+                         adapter.synchronize)
 
         def baseline(calls: int) -> float:
-            return timed.seconds_per_call(s.baseline, calls)
+            return timed.seconds_per_call(s.baseline, calls, checks.last)
 
         try:
             self._bind(s, trial, shared, partner)
-            candidate = _RemoteArm(s.runner, s.timeout_s)
-            checks = _Checks(s, trial, shared, ours, random.Random(int(job["seed"])), adapter.synchronize)
+            candidate = _RemoteArm(s.runner, s.timeout_s, checks)
             budget = (SCREEN_BUDGET_S if screen else BUDGET_S)[device if device in BUDGET_S else "cpu"]
             measurement = candidate.bounded(measure(baseline, candidate, budget, None if screen else baseline,
                                                     MIN_SAMPLE_S.get(device, MIN_SAMPLE_S["cpu"]),
@@ -356,15 +357,16 @@ class _RemoteArm:
     calibrated cost of an empty request, per call. ``floor_s`` is that floor over the samples so far.
     """
 
-    def __init__(self, runner: CandidateRunner, timeout_s: float) -> None:
-        self.runner, self.timeout_s = runner, timeout_s
+    def __init__(self, runner: CandidateRunner | InProcessRunner, timeout_s: float, schedule: _Checks) -> None:
+        self.runner, self.timeout_s, self.schedule = runner, timeout_s, schedule
         walls = sorted(self._request(0)[1] for _ in range(CALIBRATION_REQUESTS))
         self.overhead_s = walls[CALIBRATION_REQUESTS // 2]
         self.floor_s = 0.0
 
     def _request(self, calls: int) -> tuple[float, float]:
         start = time.perf_counter()
-        reported = float(self.runner.request({"op": "batch", "calls": calls}, self.timeout_s, "timing")["seconds"])
+        job = {"op": "batch", "calls": calls, "last": self.schedule.last}
+        reported = float(self.runner.request(job, self.timeout_s, "timing")["seconds"])
         return reported, time.perf_counter() - start
 
     def __call__(self, calls: int) -> float:
@@ -385,35 +387,50 @@ class _StaleOutput(Exception):
 
 
 class _Checks:
-    """Outputs checked on timed calls: at random samples the judge changes both sides' inputs (``FRESH_VALUES``),
-    runs one call of each, and compares; at the end, the last timed call's outputs, then a fresh-value call, then the
-    same outputs again after a pause. These calls do not poison the scratch outputs: whatever a kernel kept there
-    from its last timed call is still there, and serving it is caught."""
+    """Outputs checked on timed calls, and how timed batches end (``last``: which argument set the last call of
+    every arm's next batch takes). After random samples spread over the whole measurement the judge changes one
+    set's inputs on both sides (``FRESH_VALUES``), runs one call of each on it (a batch of one to the runner), and
+    compares; the sets take turns, so a kernel that skips the calls of either set is caught. At the end: the last
+    timed call's outputs, then a fresh-value call, then the same outputs again after a pause."""
 
-    def __init__(self, s: Session, trial: Trial, shared: list[Any], ours: list[Any], rng: random.Random,
-                 synchronize: Callable[[], None]) -> None:
-        self.s, self.trial, self.shared, self.ours, self.rng, self.synchronize = s, trial, shared, ours, rng, synchronize
-        self.at = set(rng.sample(range(MIN_SAMPLES), CHECKED_TIMED_CALLS))
+    def __init__(self, s: Session, trial: Trial, shared_sets: list[list[Any]], our_sets: list[list[Any]],
+                 rng: random.Random, synchronize: Callable[[], None]) -> None:
+        self.s, self.trial, self.rng, self.synchronize = s, trial, rng, synchronize
+        self.shared_sets, self.our_sets = shared_sets, our_sets
+        self.at: set[int] | None = None  # the checked samples, drawn once the number of samples is known
         self.count = 0
+        self.first_set = rng.randrange(len(shared_sets))
+        self.last = 0
+        self.latest = 0  # the set both sides' latest call took
 
-    def maybe(self, sample: int) -> None:
+    def maybe(self, sample: int, samples: int) -> None:
+        self.latest = self.last
+        if self.at is None:
+            self.at = set(self.rng.sample(range(samples), min(CHECKED_TIMED_CALLS, samples)))
         if sample in self.at:
-            self._fresh_call(FRESH_VALUES[self.count % len(FRESH_VALUES)])
+            self._fresh_call(FRESH_VALUES[self.count % len(FRESH_VALUES)], self._next_set())
             self.count += 1
+        self.last = self.rng.randrange(len(self.shared_sets))
 
     def final(self) -> Failure | None:
         task = self.s.task
+        shared, ours = self.shared_sets[self.latest], self.our_sets[self.latest]
         if not any(a.role == "in_out" for a in task.tensor_args):  # in_out values drift apart with call counts
-            if failure := check_outputs(task, self.trial, _tensors(self.ours), _tensors(self.shared), Errors()):
+            if failure := check_outputs(task, self.trial, _tensors(ours), _tensors(shared), Errors()):
                 return Failure("stale-output", f"the last timed call: {failure.message} [{failure.rule}]")
-        self._fresh_call("a few input elements")
-        return _late_write(task, self.trial, _tensors(self.ours), _tensors(self.shared))
+        checked = self._next_set()
+        self._fresh_call("a few input elements", checked)
+        return _late_write(task, self.trial, _tensors(self.our_sets[checked]), _tensors(self.shared_sets[checked]))
 
-    def _fresh_call(self, what: str) -> None:
-        generator = torch.Generator(device=_tensors(self.shared)[0].device)
+    def _next_set(self) -> int:
+        return (self.first_set + self.count) % len(self.shared_sets)
+
+    def _fresh_call(self, what: str, which: int) -> None:
+        shared, ours = self.shared_sets[which], self.our_sets[which]
+        generator = torch.Generator(device=_tensors(shared)[0].device)
         generator.manual_seed(self.rng.randrange(2**31))
         task = self.s.task
-        for arg, theirs, mine in zip(task.args, self.shared, self.ours):
+        for arg, theirs, mine in zip(task.args, shared, ours):
             if not isinstance(theirs, torch.Tensor) or arg.role not in ("in", "in_out") or arg.layout is None:
                 continue
             interior = max(arg.layout.storage_elements(), 1)
@@ -430,10 +447,11 @@ class _Checks:
                 inside[where] = fresh
             mine[guard : guard + interior] = inside
         self.synchronize()
-        self.s.runner.request({"op": "call"}, self.s.timeout_s, "checked timed call")
-        self.s.baseline(*call_values(task, self.ours))
+        self.s.runner.request({"op": "call", "set": which}, self.s.timeout_s, "checked timed call")
+        self.s.baseline(*call_values(task, ours))
         self.synchronize()
-        if failure := check_outputs(task, self.trial, _tensors(self.ours), _tensors(self.shared), Errors()):
+        self.latest = which
+        if failure := check_outputs(task, self.trial, _tensors(ours), _tensors(shared), Errors()):
             rule = failure.rule if failure.rule in ("out-of-bounds-write", "input-mutated") else "stale-output"
             raise _StaleOutput(Failure(rule, f"a timed call on fresh values ({what}): {failure.message} "
                                              f"[{failure.rule}]"))
