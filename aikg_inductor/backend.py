@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
-from . import interception
+from .torch_internals import interception
 from .kernel_cache import CacheEntry, CacheUnavailableError, KernelCache
 from .options import Options, OptionsError, resolve_options
 from .task import KernelTask

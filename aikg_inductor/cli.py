@@ -186,7 +186,7 @@ def _resolve_key(cache: Any, prefix: str) -> str:
 def _platform() -> Any:
     import torch
 
-    from .interception import device_arch, triton_version_or_none
+    from .torch_internals.kernels import device_arch, triton_version_or_none
     from .kernel_cache import Platform
 
     archs = {"cpu": device_arch(torch.device("cpu"))}
@@ -663,23 +663,24 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     """What this installation can do: torch hooks, devices, the cache, the LLM endpoint, the doc packs."""
     import torch
 
-    from . import interception
+    from . import torch_internals
     from .agents import LlmConfig
     from .agents.docpacks import discover
     from .kernel_cache import CacheUnavailableError, KernelCache
     from .pipeline import llm_status
+    from .torch_internals.kernels import device_arch, triton_version_or_none
 
     problems = 0
-    print(f"torch {torch.__version__}, triton {interception.triton_version_or_none() or 'not installed'}")
+    print(f"torch {torch.__version__}, triton {triton_version_or_none() or 'not installed'}")
     try:
-        interception.check_private_apis()
+        torch_internals.check_private_apis()
         print("Inductor hooks: ok")
-    except interception.UnsupportedTorchError as err:
+    except torch_internals.UnsupportedTorchError as err:
         problems += 1
         print(f"Inductor hooks: {err}")
-    devices = [f"cpu ({interception.device_arch(torch.device('cpu'))})"]
+    devices = [f"cpu ({device_arch(torch.device('cpu'))})"]
     if torch.cuda.is_available():
-        devices.append(f"cuda: {torch.cuda.get_device_name()} ({interception.device_arch(torch.device('cuda'))})")
+        devices.append(f"cuda: {torch.cuda.get_device_name()} ({device_arch(torch.device('cuda'))})")
     print("devices: " + ", ".join(devices))
     options = resolve_options({})
     try:

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import torch
 
-from .. import interception
+from ..torch_internals import kernels
 from ..task import KernelTask
 
 
@@ -14,13 +14,13 @@ class TritonCudaAdapter:
     device_type = "cuda"
 
     def load(self, task: KernelTask, source: str) -> Callable[..., None]:
-        return interception.load_triton_kernel(source, torch.device("cuda", torch.cuda.current_device()))
+        return kernels.load_triton_kernel(source, torch.device("cuda", torch.cuda.current_device()))
 
     def prepare(self, task: KernelTask, source: str) -> Callable[..., None]:
         # Import the module (its top level is what the guards allow) and compile every configuration now: ptxas and
         # the launcher's C compiler cannot run once the candidate runner is locked down.
         launch = self.load(task, source)
-        interception.precompile_triton_kernel(launch)
+        kernels.precompile_triton_kernel(launch)
         return launch
 
     def load_prepared(self, prepared: Callable[..., None]) -> Callable[..., None]:

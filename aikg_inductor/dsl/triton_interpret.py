@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import torch
 
-from .. import interception
+from ..torch_internals import kernels
 from ..task import KernelTask
 from . import wall_median_seconds
 
@@ -96,7 +96,7 @@ class TritonInterpretAdapter:
 
     def load(self, task: KernelTask, source: str) -> Callable[..., None]:
         interpretable_libdevice()
-        return interception.load_triton_kernel(source, torch.device("cpu"))
+        return kernels.load_triton_kernel(source, torch.device("cpu"))
 
     def prepare(self, task: KernelTask, source: str) -> Callable[..., None]:
         # Importing writes the module into Inductor's code cache: done before the lockdown; the interpreter then

@@ -424,7 +424,7 @@ def device_name(device_type: str) -> str:
             model = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), model)
     except OSError:
         pass
-    from .. import interception
+    from ..torch_internals import kernels as interception
 
     return f"{model} ({interception.device_arch(torch.device('cpu'))}, {torch.get_num_threads()} threads)"
 
