@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .options import OptionsError, describe_options, resolve_options
+from .options import DEFAULT_MARGIN, OptionsError, describe_options, resolve_options
 
 log = logging.getLogger("aikg_inductor")
 
@@ -469,8 +469,8 @@ def _add_verify_parser(sub: Any) -> None:
     verify.add_argument("--tasks-dir", type=Path, default=Path("."), metavar="DIR",
                         help="where to look a task key up (default: the current directory)")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
-    verify.add_argument("--margin", type=float, default=0.03,
-                        help="required speedup over the baseline, as a fraction (default: 0.03)")
+    verify.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
+                        help=f"required speedup over the baseline, as a fraction (default: {DEFAULT_MARGIN})")
     verify.add_argument("--timeout", type=float, default=30.0, metavar="S",
                         help="seconds one run of the candidate may take before its worker is killed (default: 30)")
     verify.add_argument("--store", action="store_true",
@@ -773,7 +773,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--retune", action="store_true", help="search again kernels an earlier run finished (their "
                       "candidate budget counts every run: raise --budget-candidates); by default a rerun resumes only "
                       "what was cut short")
-    tune.add_argument("--margin", type=float, help="required speedup margin (default 0.03)")
+    tune.add_argument("--margin", type=float, help=f"required speedup margin (default {DEFAULT_MARGIN})")
     tune.add_argument("--cache-dir", type=Path, help="the kernel cache (default: AIKG_CACHE_DIR or ~/.cache)")
     tune.add_argument("--device", help="device for the models (default: cuda when torch sees a GPU, else cpu)")
     tune.add_argument("--dtype", help="run the models in this floating-point dtype (fp16, bf16, fp32)")

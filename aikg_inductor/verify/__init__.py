@@ -12,6 +12,7 @@ import logging
 import secrets
 import time
 
+from ..options import DEFAULT_MARGIN
 from ..task import KernelTask
 from . import correctness, guards, timing
 from .pool import JobFailed, Worker, WorkerError, WorkerPool, default_pool
@@ -36,7 +37,7 @@ class _Rejected(Exception):
 def verify_candidate(
     task: KernelTask,
     source: str,
-    margin: float = 0.03,
+    margin: float = DEFAULT_MARGIN,
     timeout_s: float = 30.0,
     *,
     pool: WorkerPool | None = None,

@@ -28,6 +28,7 @@ from ...agents.docpacks import pack_for
 from ...agents.llm import LlmBudgetExceeded, LlmClient, LlmError
 from ...agents.sketch import SketchRejected
 from ...agents.workflow import STOP, Workflow, load_workflow
+from ...options import DEFAULT_MARGIN
 from ...task import KernelTask
 from .base import Attempt, Candidate, SearchContext
 
@@ -76,7 +77,7 @@ class LlmProposer:
         examples: Callable[[KernelTask], Sequence[str]] | None = None,
         baseline_seconds: Callable[[KernelTask], float | None] | None = None,
         device_facts: Callable[[KernelTask], DeviceFacts] | None = None,
-        margin: float = 0.03,
+        margin: float = DEFAULT_MARGIN,
     ) -> None:
         self.client = client or LlmClient(LlmConfig.resolve())
         self.workflow = workflow or load_workflow()
