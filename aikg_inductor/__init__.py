@@ -26,6 +26,7 @@ _EXPORTS = {
     "KernelArg": "task",
     "KernelTask": "task",
     "TensorLayout": "task",
+    "tune": "pretune",
 }
 
 __all__ = sorted(_EXPORTS)

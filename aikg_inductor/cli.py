@@ -430,21 +430,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def _store_verified(args: argparse.Namespace, task: Any, source: str, report: Any) -> None:
     """``aikg verify --store``: an accepted candidate goes into the cache the way the search stores its own."""
     from .kernel_cache import CacheUnavailableError, KernelCache
-    from .pipeline import LocalSink, store_if_faster
-    from .search.proposers import Attempt, Candidate
+    from .pipeline import LocalSink, entry_for, store_if_faster
+    from .search.proposers import Candidate
 
     if not report.accepted:
         print("not stored: only an accepted candidate goes into the cache", file=sys.stderr)
         return
     cache = KernelCache(args.cache_dir or resolve_options().cache_dir, read_only=False)  # created if missing
     try:
-        attempt = Attempt(Candidate(source, "aikg verify", {"candidate_file": str(args.candidate)}), report)
-        entry = store_if_faster(LocalSink(cache), task, attempt)
+        entry = entry_for(task, Candidate(source, "aikg verify", {"candidate_file": str(args.candidate)}), report)
+        stored = store_if_faster(LocalSink(cache), task, entry)
     except CacheUnavailableError as err:
         raise UsageError(str(err)) from None
     finally:
         cache.close()
-    if entry is None:
+    if not stored:
         print(f"not stored: the cache at {cache.directory} holds a kernel at least as fast for {task.short_key}",
               file=sys.stderr)
     else:
@@ -489,7 +489,7 @@ def _add_verify_parser(sub: Any) -> None:
 
 def cmd_tune(args: argparse.Namespace) -> int:
     from .problem import parse_dtype
-    from .tune import tune
+    from .pretune import tune
 
     overrides = {"kernel_budget_s": args.budget_s, "kernel_budget_candidates": args.budget_candidates,
                  "kernel_budget_tokens": args.budget_tokens, "run_budget_s": args.run_budget_s,

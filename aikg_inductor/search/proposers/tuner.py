@@ -31,7 +31,7 @@ import logging
 
 from ...torch_internals import heuristics
 from ...task import KernelTask
-from .base import Attempt, Candidate, SearchContext
+from .base import Attempt, Candidate, Proposer, SearchContext
 
 KERNEL_NAME = "Placeholder.KERNEL_NAME"
 _PARSE_NAME = "aikg_kernel_placeholder"
@@ -274,7 +274,7 @@ def wider_neighbours(config: LaunchConfig, shape: TritonKernelShape) -> list[Lau
 # ------------------------------------------------------------------------------------------------- the proposer
 
 
-class TritonConfigTuner:
+class TritonConfigTuner(Proposer):
     """A Proposer over launch configurations of Inductor's own Triton kernel (the module docstring gives the
     order of the search)."""
 
