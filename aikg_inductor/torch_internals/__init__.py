@@ -29,7 +29,8 @@ def check_private_apis() -> None:
     if not torch.__version__.startswith(SUPPORTED_TORCH):
         problems.append(f"torch {torch.__version__} is not one of the tested releases {SUPPORTED_TORCH}")
     for owner, names in _expected_attributes().items():
-        problems += [f"{getattr(owner, '__name__', owner)}.{name} is gone" for name in names if not hasattr(owner, name)]
+        owner_name = getattr(owner, "__name__", owner)
+        problems += [f"{owner_name}.{name} is gone" for name in names if not hasattr(owner, name)]
     problems += _moved_hook_signatures()
     if problems:
         raise UnsupportedTorchError("aikg-inductor cannot hook this torch: " + "; ".join(problems))
