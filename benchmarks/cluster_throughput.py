@@ -78,7 +78,7 @@ def write_rate(records: int = 500) -> dict:
 
     from aikg_inductor.cluster import Inbox, SinkRecord
     from aikg_inductor.pipeline import LocalSink
-    from aikg_inductor.kernel_cache import KernelCache
+    from aikg_inductor import KernelCache
     from aikg_inductor.search.proposers import Attempt, Candidate
     from aikg_inductor.pretune import collect_tasks
     from aikg_inductor.verify.report import VerificationReport

@@ -108,7 +108,8 @@ def _cross_entropy_task(device: str) -> Any:
 
 
 def _triton_softmax_task(device: str) -> Any:
-    from aikg_inductor.task import KernelTask, TensorLayout, task_key
+    from aikg_inductor import KernelTask, TensorLayout
+    from aikg_inductor.task import task_key
 
     task = KernelTask.load(TRITON_TASKS / f"{TRITON_SOFTMAX}.json")
     if device == "cuda":

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from aikg_inductor.search.proposers.tuner import LaunchConfig, kernel_shape, with_fixed_config
-from aikg_inductor.task import KernelTask
+from aikg_inductor import KernelTask
 
 # The tuner's smallest block: many more programs than Inductor's configuration, so slower on a GPU and (more
 # programs to interpret) under the interpreter.
