@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "aikg_backend": "backend",
     "capture": "backend",
-    "install": "interception",
+    "install": "torch_internals.interception",
     "CacheEntry": "kernel_cache",
     "KernelCache": "kernel_cache",
     "Options": "options",
@@ -26,6 +26,7 @@ _EXPORTS = {
     "KernelArg": "task",
     "KernelTask": "task",
     "TensorLayout": "task",
+    "tune": "pretune",
 }
 
 __all__ = sorted(_EXPORTS)

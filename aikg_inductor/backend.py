@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
-from . import interception
+from .torch_internals import interception
 from .kernel_cache import CacheEntry, CacheUnavailableError, KernelCache
 from .options import Options, OptionsError, resolve_options
 from .task import KernelTask
@@ -98,12 +98,12 @@ class CompileSession:
     def _handle_miss(self, task: KernelTask) -> str | None:
         assert self.cache is not None
         if self.options.mode == "tune":
-            from .pipeline import tune_task
+            from .pipeline import TuneContext, tune_task
             from .search.evolve import RunBudget
 
             if self._run_budget is None:  # every kernel of this compile (the backward graph's too) shares it
                 self._run_budget = RunBudget(self.options.run_budget_s, self.options.run_budget_tokens)
-            outcome = tune_task(task, self.options, self.cache, run_budget=self._run_budget)
+            outcome = tune_task(task, TuneContext.local(self.options, self.cache, run_budget=self._run_budget))
             self._warn_if_unsearchable(task, outcome.proposer_status)
             if outcome.entry is not None and not _inductor_can_load(task, outcome.entry.source):
                 self._print_choice(task, "Inductor's kept: the tuned kernel brings its own launcher, which "

@@ -102,16 +102,17 @@ def _options_json(options: Options) -> str:
 
 def run_worker(options: Options, idle_exit_s: float = IDLE_EXIT_S) -> int:
     """Drain the queue, tuning each task; exit after ``idle_exit_s`` with nothing to do. Returns tasks handled."""
-    from .pipeline import tune_task
+    from .pipeline import TuneContext, tune_task
 
     queue, cache = TaskQueue(options.cache_dir), KernelCache(options.cache_dir)
+    context = TuneContext.local(options, cache)
     handled, idle_since = 0, time.monotonic()
     while time.monotonic() - idle_since < idle_exit_s:
         task = queue.pop()
         if task is None:
             time.sleep(POLL_S)
             continue
-        outcome = tune_task(task, options, cache)
+        outcome = tune_task(task, context)
         handled += 1
         log.info("worker: task %s done: %s", task.short_key, outcome.reason)
         idle_since = time.monotonic()

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .options import OptionsError, describe_options, resolve_options
+from .options import DEFAULT_MARGIN, OptionsError, describe_options, resolve_options
 
 log = logging.getLogger("aikg_inductor")
 
@@ -186,7 +186,7 @@ def _resolve_key(cache: Any, prefix: str) -> str:
 def _platform() -> Any:
     import torch
 
-    from .interception import device_arch, triton_version_or_none
+    from .torch_internals.kernels import device_arch, triton_version_or_none
     from .kernel_cache import Platform
 
     archs = {"cpu": device_arch(torch.device("cpu"))}
@@ -430,21 +430,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def _store_verified(args: argparse.Namespace, task: Any, source: str, report: Any) -> None:
     """``aikg verify --store``: an accepted candidate goes into the cache the way the search stores its own."""
     from .kernel_cache import CacheUnavailableError, KernelCache
-    from .pipeline import LocalSink, store_if_faster
-    from .search.proposers import Attempt, Candidate
+    from .pipeline import LocalSink, entry_for, store_if_faster
+    from .search.proposers import Candidate
 
     if not report.accepted:
         print("not stored: only an accepted candidate goes into the cache", file=sys.stderr)
         return
     cache = KernelCache(args.cache_dir or resolve_options().cache_dir, read_only=False)  # created if missing
     try:
-        attempt = Attempt(Candidate(source, "aikg verify", {"candidate_file": str(args.candidate)}), report)
-        entry = store_if_faster(LocalSink(cache), task, attempt)
+        entry = entry_for(task, Candidate(source, "aikg verify", {"candidate_file": str(args.candidate)}), report)
+        stored = store_if_faster(LocalSink(cache), task, entry)
     except CacheUnavailableError as err:
         raise UsageError(str(err)) from None
     finally:
         cache.close()
-    if entry is None:
+    if not stored:
         print(f"not stored: the cache at {cache.directory} holds a kernel at least as fast for {task.short_key}",
               file=sys.stderr)
     else:
@@ -469,8 +469,8 @@ def _add_verify_parser(sub: Any) -> None:
     verify.add_argument("--tasks-dir", type=Path, default=Path("."), metavar="DIR",
                         help="where to look a task key up (default: the current directory)")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
-    verify.add_argument("--margin", type=float, default=0.03,
-                        help="required speedup over the baseline, as a fraction (default: 0.03)")
+    verify.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
+                        help=f"required speedup over the baseline, as a fraction (default: {DEFAULT_MARGIN})")
     verify.add_argument("--timeout", type=float, default=30.0, metavar="S",
                         help="seconds one run of the candidate may take before its worker is killed (default: 30)")
     verify.add_argument("--store", action="store_true",
@@ -489,7 +489,7 @@ def _add_verify_parser(sub: Any) -> None:
 
 def cmd_tune(args: argparse.Namespace) -> int:
     from .problem import parse_dtype
-    from .tune import tune
+    from .pretune import tune
 
     overrides = {"kernel_budget_s": args.budget_s, "kernel_budget_candidates": args.budget_candidates,
                  "kernel_budget_tokens": args.budget_tokens, "run_budget_s": args.run_budget_s,
@@ -663,23 +663,24 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     """What this installation can do: torch hooks, devices, the cache, the LLM endpoint, the doc packs."""
     import torch
 
-    from . import interception
+    from . import torch_internals
     from .agents import LlmConfig
     from .agents.docpacks import discover
     from .kernel_cache import CacheUnavailableError, KernelCache
     from .pipeline import llm_status
+    from .torch_internals.kernels import device_arch, triton_version_or_none
 
     problems = 0
-    print(f"torch {torch.__version__}, triton {interception.triton_version_or_none() or 'not installed'}")
+    print(f"torch {torch.__version__}, triton {triton_version_or_none() or 'not installed'}")
     try:
-        interception.check_private_apis()
+        torch_internals.check_private_apis()
         print("Inductor hooks: ok")
-    except interception.UnsupportedTorchError as err:
+    except torch_internals.UnsupportedTorchError as err:
         problems += 1
         print(f"Inductor hooks: {err}")
-    devices = [f"cpu ({interception.device_arch(torch.device('cpu'))})"]
+    devices = [f"cpu ({device_arch(torch.device('cpu'))})"]
     if torch.cuda.is_available():
-        devices.append(f"cuda: {torch.cuda.get_device_name()} ({interception.device_arch(torch.device('cuda'))})")
+        devices.append(f"cuda: {torch.cuda.get_device_name()} ({device_arch(torch.device('cuda'))})")
     print("devices: " + ", ".join(devices))
     options = resolve_options({})
     try:
@@ -772,7 +773,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--retune", action="store_true", help="search again kernels an earlier run finished (their "
                       "candidate budget counts every run: raise --budget-candidates); by default a rerun resumes only "
                       "what was cut short")
-    tune.add_argument("--margin", type=float, help="required speedup margin (default 0.03)")
+    tune.add_argument("--margin", type=float, help=f"required speedup margin (default {DEFAULT_MARGIN})")
     tune.add_argument("--cache-dir", type=Path, help="the kernel cache (default: AIKG_CACHE_DIR or ~/.cache)")
     tune.add_argument("--device", help="device for the models (default: cuda when torch sees a GPU, else cpu)")
     tune.add_argument("--dtype", help="run the models in this floating-point dtype (fp16, bf16, fp32)")

@@ -17,7 +17,7 @@ the dead actor (``max_restarts``) where resources allow. Only the candidates in 
 LLM requests from all workers share one limit (``LlmSlots``, a small actor): ``agents.llm.set_request_gate``
 makes every client in a worker process hold one of its slots per request.
 
-This module imports Ray; ``tune.py`` imports it only for a cluster run.
+This module imports Ray; ``pretune.py`` imports it only for a cluster run.
 """
 
 from __future__ import annotations
@@ -29,19 +29,25 @@ import functools
 import logging
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from .kernel_cache import CacheEntry, CacheUnavailableError, KernelCache, KernelIndex
 from .options import Options
-from .pipeline import RETRIEVAL_STATUS, LocalSink, TuneOutcome, proposer_status, proposers_for, tune_task
+from .pipeline import (
+    RETRIEVAL_STATUS,
+    TuneContext,
+    TuneOutcome,
+    proposer_status,
+    proposers_for,
+    store_if_faster,
+    tune_task,
+)
+from .pretune_run import ProposerFactory, TunedKernel, TuneRun
 from .search.evolve import RunBudget
 from .search.history import TaskRun
-from .search.proposers import Attempt
-from .search.proposers.retrieval import RetrievalProposer
+from .search.proposers import Attempt, Candidate, Proposer, SearchContext
+from .search.proposers.retrieval import RetrievalProposer, fresh_candidates
 from .task import KernelTask
-
-if TYPE_CHECKING:
-    from .tune import ProposerFactory, TunedKernel, TuneProgress
 
 try:
     import ray
@@ -103,6 +109,8 @@ class ForwardingSink:
 
     Each put waits until the inbox holds the record, so an attempt reported to the search is safe from this
     worker's death. The stored speedup is kept here: only one worker works on a kernel at a time."""
+
+    cache = None  # the cache stays with the driver: retrieval's finds came with the job
 
     def __init__(self, inbox: Any, job: KernelJob) -> None:
         self.inbox, self.job = inbox, job
@@ -209,14 +217,16 @@ class ClusterSlot:
             self.slots.release.remote(self.lease)  # no need to wait: the slot frees when the actor gets it
 
 
-class ShippedRetrieval(RetrievalProposer):
+class ShippedRetrieval(Proposer):
     """The retrieval proposer on a worker: its finds were looked up in the driver's cache and came with the job."""
+
+    name = RetrievalProposer.name
 
     def __init__(self, found: Sequence[tuple[str, dict[str, Any]]]) -> None:
         self.found = list(found)
 
-    def reusable(self, task: KernelTask) -> list[tuple[str, dict[str, Any]]]:
-        return self.found
+    def propose(self, task: KernelTask, context: SearchContext, limit: int) -> list[Candidate]:
+        return fresh_candidates(self.found, context, limit, self.name)
 
 
 def retrieved(cache: KernelCache, task: KernelTask) -> tuple[tuple[str, dict[str, Any]], ...]:
@@ -252,8 +262,9 @@ class TuneWorker:
         else:  # the cache stays with the driver: retrieval's finds came with the job
             status = (RETRIEVAL_STATUS, *proposer_status(task, self.options))
             proposers = [ShippedRetrieval(job.retrieved), *proposers_for(task, self.options, None, status)]
-        return tune_task(task, self.options, None, proposers, sink=ForwardingSink(self.inbox, job),
-                         run_budget=RunBudget(job.run_wall_s, job.run_tokens), pool=pool, status=status)
+        context = TuneContext(self.options, ForwardingSink(self.inbox, job), RunBudget(job.run_wall_s, job.run_tokens),
+                              pool)
+        return tune_task(task, context, proposers, status=status)
 
 
 # ------------------------------------------------------------------------------------------------- the driver
@@ -262,10 +273,9 @@ class TuneWorker:
 class _Writer:
     """The driver's side of the inbox: writes what arrives through ``LocalSink`` and tells the progress display."""
 
-    def __init__(self, inbox: Any, sink: LocalSink, tasks: dict[str, KernelTask], run_budget: RunBudget,
-                 progress: TuneProgress | None) -> None:
-        self.inbox, self.sink, self.tasks = inbox, sink, tasks
-        self.run_budget, self.progress = run_budget, progress
+    def __init__(self, inbox: Any, run: TuneRun, tasks: dict[str, KernelTask]) -> None:
+        self.inbox, self.tasks = inbox, tasks
+        self.sink, self.run_budget, self.progress = run.sink, run.budget, run.progress
         self.store_errors: dict[str, str] = {}
         self.records = 0  # records written in this run (the scaling note's write rate)
 
@@ -282,15 +292,12 @@ class _Writer:
             if self.progress is not None:
                 self.progress.attempt_judged(task, record.attempt)
         if record.entry is not None:
-            stored = self.sink.stored_speedup(task)
-            speedup = record.entry.verification.speedup
-            if stored is None or speedup > stored:
-                try:
-                    self.sink.store(record.entry)
+            try:
+                if store_if_faster(self.sink, task, record.entry):
                     self.store_errors.pop(task.key, None)
-                except CacheUnavailableError as err:
-                    self.store_errors[task.key] = str(err)
-                    log.error("aikg: task %s: accepted a candidate but could not store it: %s", task.short_key, err)
+            except CacheUnavailableError as err:
+                self.store_errors[task.key] = str(err)
+                log.error("aikg: task %s: accepted a candidate but could not store it: %s", task.short_key, err)
         if record.finished is not None:
             self.sink.finished(task, record.finished)
 
@@ -311,16 +318,12 @@ class _Worker:
 def tune_on_ray(
     address: str,
     todo: dict[str, list[tuple[KernelTask, list[str]]]],
-    options: Options,
-    sink: LocalSink,
-    run_budget: RunBudget,
-    progress: TuneProgress | None = None,
-    proposers: ProposerFactory | None = None,
+    run: TuneRun,
     cpus_per_worker: float = 1.0,
 ) -> list[TunedKernel]:
     """Tune the kernels of ``todo`` (by DSL) on the Ray cluster at ``address`` (see ``parse_address``); returns one
     row per kernel. Ray is started or joined here and shut down at the end when this call started it; a caller
-    that already ran ``ray.init`` keeps its cluster. ``proposers`` must pickle (it is sent to every worker)."""
+    that already ran ``ray.init`` keeps its cluster. ``run.proposers`` must pickle (it is sent to every worker)."""
     started_ray = not ray.is_initialized()
     if started_ray:
         target = parse_address(address)
@@ -332,15 +335,15 @@ def tune_on_ray(
             raise ClusterError(f"cannot reach the Ray cluster at {target or 'this machine'}: {err}{hint}") from err
     run_id = uuid.uuid4().hex[:12]
     inbox = ray.remote(Inbox).options(name=f"aikg-inbox-{run_id}", num_cpus=0, scheduling_strategy=_here()).remote()
-    llm_slots = _llm_slots(options, f"aikg-llm-slots-{run_id}")
+    llm_slots = _llm_slots(run.options, f"aikg-llm-slots-{run_id}")
     rows: list[TunedKernel] = []
     try:
         tasks = {task.key: task for items in todo.values() for task, _ in items}
-        writer = _Writer(inbox, sink, tasks, run_budget, progress)
+        writer = _Writer(inbox, run, tasks)
         for gpu, items in _by_device(todo).items():
-            workers = _workers(gpu, len(items), options, f"aikg-inbox-{run_id}", proposers,
+            workers = _workers(gpu, len(items), run, f"aikg-inbox-{run_id}",
                                None if llm_slots is None else f"aikg-llm-slots-{run_id}", cpus_per_worker)
-            rows += _Scheduler(writer, items, options, run_budget, progress, workers, proposers is None).run()
+            rows += _Scheduler(writer, items, run, workers).run()
     finally:
         for actor in (inbox, llm_slots):
             if actor is not None:
@@ -387,8 +390,8 @@ def worker_options(options: Options) -> Options:
     return options.with_updates(llm={k: str(v) if k == "transcript_dir" else v for k, v in changed.items()} or None)
 
 
-def _workers(gpu: bool, kernels: int, options: Options, inbox: str, proposers: ProposerFactory | None,
-             llm_slots: str | None, cpus_per_worker: float) -> list[_Worker]:
+def _workers(gpu: bool, kernels: int, run: TuneRun, inbox: str, llm_slots: str | None,
+             cpus_per_worker: float) -> list[_Worker]:
     """One worker actor per GPU of the cluster, or per ``cpus_per_worker`` CPUs on a CPU-only cluster (no more
     than there are kernels)."""
     resources = ray.cluster_resources()
@@ -400,20 +403,19 @@ def _workers(gpu: bool, kernels: int, options: Options, inbox: str, proposers: P
         raise ClusterError(f"the Ray cluster has no {'GPU' if gpu else 'CPU'} for a verification worker "
                            f"(resources: {resources})")
     actor = ray.remote(TuneWorker).options(max_restarts=MAX_RESTARTS, max_task_retries=0, **spec)
-    shipped = worker_options(options)
+    shipped = worker_options(run.options)
     level = logging.getLogger("aikg_inductor").getEffectiveLevel()
     log.info("aikg: %d %s worker(s) on the Ray cluster", min(count, kernels), "GPU" if gpu else "CPU")
-    return [_Worker(actor.remote(shipped, inbox, proposers, llm_slots, level)) for _ in range(min(count, kernels))]
+    return [_Worker(actor.remote(shipped, inbox, run.proposers, llm_slots, level)) for _ in range(min(count, kernels))]
 
 
 class _Scheduler:
     """Hands kernels to free workers, drains the inbox while they work, and resubmits a lost worker's kernel."""
 
-    def __init__(self, writer: _Writer, items: Iterable[tuple[KernelTask, list[str]]], options: Options,
-                 run_budget: RunBudget, progress: TuneProgress | None, workers: Sequence[_Worker],
-                 retrieval: bool = True) -> None:
-        self.writer, self.options, self.run_budget, self.progress = writer, options, run_budget, progress
-        self.retrieval = retrieval  # look up retrieval's finds for each job (the default proposers)
+    def __init__(self, writer: _Writer, items: Iterable[tuple[KernelTask, list[str]]], run: TuneRun,
+                 workers: Sequence[_Worker]) -> None:
+        self.writer, self.options, self.run_budget, self.progress = writer, run.options, run.budget, run.progress
+        self.retrieval = run.proposers is None  # look up retrieval's finds for each job (the default proposers)
         self.pending = collections.deque(_Pending(task, problems) for task, problems in items)
         self.free = collections.deque(workers)
         self.out: dict[Any, tuple[_Worker, _Pending]] = {}  # result ref -> its worker and kernel
@@ -495,8 +497,6 @@ class _Scheduler:
             self._row(item, None, f"its cluster worker was lost {item.tries} times")
 
     def _row(self, item: _Pending, outcome: TuneOutcome | None, skipped: str = "") -> None:
-        from .tune import TunedKernel
-
         row = TunedKernel(item.task, tuple(item.problems), outcome, skipped)
         self.rows.append(row)
         if self.progress is not None:

@@ -17,6 +17,8 @@ Mode = Literal["off", "cache", "tune", "background"]
 MODES: tuple[str, ...] = get_args(Mode)
 
 ENV_PREFIX = "AIKG_"
+# How much faster than Inductor's kernel a candidate must be (0.03: 3%); every default of a margin refers here.
+DEFAULT_MARGIN = 0.03
 
 
 class OptionsError(ValueError):
@@ -56,7 +58,7 @@ class Options:
     )
     verify_workers: int = _opt(1, "verifier worker processes per device; rounds are compiled and checked in "
                                   "parallel, timings always one at a time per device")
-    margin: float = _opt(0.03, "a candidate must be this much faster than Inductor's kernel (0.03 = 3%)")
+    margin: float = _opt(DEFAULT_MARGIN, "a candidate must be this much faster than Inductor's kernel (0.03 = 3%)")
     config_file: Path | None = _opt(None, "a YAML file of options; its keys are these option names")
     print_choices: bool = _opt(
         False, "print each kernel's choice to stderr as a compile makes it: replaced from the cache, tuned now, or "

@@ -26,12 +26,12 @@ from .kernel_cache import (
     task_features,
 )
 from .options import Options
-from .search.evolve import Budget, PopulationSearch, RunBudget
+from .search.evolve import Budget, PopulationSearch, RunBudget, StopRules
 from .search.history import ProposerStatus, SearchHistory, TaskRun, can_search
 from .search.proposers import Attempt, Candidate, Proposer, speed
 from .task import KernelTask
-from .verify import ScreenResult, VerificationReport, WorkerPool, device_bandwidth, screen_candidates, \
-    verify_candidate
+from .verify import ScreenResult, VerificationReport, WorkerPool, default_pool, device_bandwidth, \
+    screen_candidates, verify_candidate
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,8 @@ class TuneOutcome:
 
 class ResultSink(Protocol):
     """Where a search's results go: the search history (every attempt) and the cache (accepted kernels)."""
+
+    cache: KernelCache | None  # the cache retrieval searches; None where it is elsewhere (a cluster worker)
 
     def previous(self, task: KernelTask) -> list[Attempt]:
         """Attempts from earlier runs on ``task``, to resume from."""
@@ -114,6 +116,29 @@ class LocalSink:
 
     def finished(self, task: KernelTask, run: TaskRun) -> None:
         self.history.finish(task.key, run)
+
+
+@dataclasses.dataclass(frozen=True)
+class TuneContext:
+    """What tuning a kernel needs besides the kernel; every kernel of one run shares it."""
+
+    options: Options
+    sink: ResultSink  # where attempts and accepted kernels go (see ``local``)
+    run_budget: RunBudget | None = None  # the limits of the whole run
+    # The verifier's workers; None: the process-wide pool for the task's DSL, with ``options.verify_workers`` workers.
+    pool: WorkerPool | None = None
+    # How a candidate is verified and a large round screened; None: the verifier on ``pool``. Tests and benchmarks
+    # give doubles here, or the verifier bound to a pool of their own.
+    verify: Verifier | None = None
+    screen: Screener | None = None
+
+    @classmethod
+    def local(cls, options: Options, cache: KernelCache, **rest: Any) -> TuneContext:
+        """Results written to ``cache`` and the search history beside it."""
+        return cls(options, LocalSink(cache), **rest)
+
+    def pool_for(self, task: KernelTask) -> WorkerPool:
+        return self.pool or default_pool(task.dsl, self.options.verify_workers)
 
 
 RETRIEVAL_STATUS = ProposerStatus("retrieval", True, "re-offers kernels accepted for similar kernels in the cache",
@@ -215,45 +240,32 @@ def measured_baseline_seconds(task: KernelTask) -> float | None:
 
 def tune_task(
     task: KernelTask,
-    options: Options,
-    cache: KernelCache | None = None,
+    context: TuneContext,
     proposers: Sequence[Proposer] | None = None,
-    verify: Verifier = verify_candidate,
-    screen: Screener = screen_candidates,
     *,
-    sink: ResultSink | None = None,
-    run_budget: RunBudget | None = None,
-    pool: WorkerPool | None = None,
-    on_attempt: Callable[[Attempt], None] | None = None,
     status: Sequence[ProposerStatus] | None = None,
+    on_attempt: Callable[[Attempt], None] | None = None,
 ) -> TuneOutcome:
     """Search for a verified faster kernel for ``task``, resuming from earlier runs in the history.
 
     ``proposers`` default to the built-in ones available for the task (``proposer_status``); ``status`` says which
     proposers could work and why (default: the built-ins' status, or every given proposer as available).
-    Results go to ``sink`` (default: ``cache`` and the history beside it). ``pool`` is the verifier's worker pool
-    (default: the process-wide one for the task's DSL); ``run_budget`` is shared by every task of one run;
     ``on_attempt`` sees each attempt once it is judged and recorded (progress bars).
     """
     started, wall_started = time.monotonic(), time.time()
-    if sink is None:
-        if cache is None:
-            raise ValueError("tune_task needs a cache or a sink")
-        sink = LocalSink(cache)
+    options, sink, run_budget = context.options, context.sink, context.run_budget
     if proposers is None:
-        status = proposer_status(task, options, cache) if status is None else tuple(status)
-        proposers = proposers_for(task, options, cache, status)
+        status = proposer_status(task, options, sink.cache) if status is None else tuple(status)
+        proposers = proposers_for(task, options, sink.cache, status)
     else:
         status = given_status(proposers) if status is None else tuple(status)
     previous = sink.previous(task)
     run = sink.begin(task)
     recorder = _Recorder(task, sink, run, on_attempt)
-    search = PopulationSearch(
-        task, proposers, _round_judge(task, options, verify, screen, pool, started), _budget_for(options),
-        previous=previous, on_attempt=recorder.attempted,
-        tokens_spent=lambda: _tokens_in(_spending(proposers, task)), roofline=_roofline(task, options, pool),
-        target_roofline=options.target_roofline, run_budget=run_budget,
-    )
+    stops = StopRules(run_budget, tokens_spent=lambda: _tokens_in(_spending(proposers, task)),
+                      roofline=_roofline(task, context), target_roofline=options.target_roofline)
+    search = PopulationSearch(task, proposers, _round_judge(task, context, started), _budget_for(options),
+                              previous=previous, on_attempt=recorder.attempted, stops=stops)
     result = search.run()
     reason = _reason(task, status, result.attempts, previous, recorder)
     spending = _spending(proposers, task)
@@ -287,27 +299,24 @@ class _Recorder:
             self.then(attempt)
 
     def _store_if_best(self, attempt: Attempt) -> None:
+        entry = entry_for(self.task, attempt.candidate, attempt.report)
         try:
-            entry = store_if_faster(self.sink, self.task, attempt)
-            if entry is not None:
+            if store_if_faster(self.sink, self.task, entry):
                 self.entry, self.store_error = entry, None
         except CacheUnavailableError as err:
             self.store_error = str(err)
             log.error("aikg: task %s: accepted a candidate but could not store it: %s", self.task.short_key, err)
 
 
-def store_if_faster(sink: ResultSink, task: KernelTask, attempt: Attempt) -> CacheEntry | None:
-    """Keep an accepted attempt's kernel unless the cache holds one at least as fast for ``task``; returns the entry
-    stored, if any (raises CacheUnavailableError when it cannot be kept). The one way accepted kernels enter the
-    cache: the search and ``aikg verify --store`` both come here."""
-    if not attempt.report.accepted:
-        raise ValueError("only an accepted attempt may be stored")
+def store_if_faster(sink: ResultSink, task: KernelTask, entry: CacheEntry) -> bool:
+    """Keep ``entry`` (an accepted kernel for ``task``, from ``entry_for``) unless the cache holds one at least as
+    fast; True when it was kept (raises CacheUnavailableError when it cannot be). The one way accepted kernels enter
+    the cache: the search, a cluster run's driver and ``aikg verify --store`` all come here."""
     stored = sink.stored_speedup(task)
-    if stored is not None and speed(attempt) <= stored:
-        return None
-    entry = entry_for(task, attempt.candidate, attempt.report)
+    if stored is not None and entry.verification.speedup <= stored:
+        return False
     sink.store(entry)
-    return entry
+    return True
 
 
 def _budget_for(options: Options) -> Budget:
@@ -316,18 +325,18 @@ def _budget_for(options: Options) -> Budget:
 
 def _spending(proposers: Sequence[Proposer], task: KernelTask) -> dict[str, dict[str, Any]]:
     """What proposers that keep accounts (the LLM proposer) have spent on ``task``, by proposer."""
-    return {p.name: p.summary(task.key) for p in proposers if hasattr(p, "summary")}
+    return {p.name: spent for p in proposers if (spent := p.summary(task.key)) is not None}
 
 
 def _tokens_in(spending: dict[str, dict[str, Any]]) -> int:
     return sum(int(spent.get("tokens", 0)) for spent in spending.values())
 
 
-def _roofline(task: KernelTask, options: Options, pool: WorkerPool | None) -> Callable[[Attempt], float | None] | None:
+def _roofline(task: KernelTask, context: TuneContext) -> Callable[[Attempt], float | None] | None:
     """An accepted attempt's fraction of the device's copy bandwidth (None when the search should not stop early)."""
     from .agents.device_facts import facts_for, roofline_applies
 
-    if options.target_roofline is None or task.bytes_moved == 0:
+    if context.options.target_roofline is None or task.bytes_moved == 0:
         return None
     if not roofline_applies(task.bytes_moved, facts_for(task.device_type)):
         # Timed with warm caches, a working set that fits in cache beats DRAM bandwidth: no roofline to stop at.
@@ -338,7 +347,7 @@ def _roofline(task: KernelTask, options: Options, pool: WorkerPool | None) -> Ca
 
     def fraction(attempt: Attempt) -> float | None:
         if not measured:  # measured once, when the first accepted attempt asks
-            measured.append(device_bandwidth(task, pool=pool))
+            measured.append(device_bandwidth(task, pool=context.pool_for(task)))
         bandwidth, seconds = measured[0], min(attempt.report.candidate_s, default=None)
         return None if not bandwidth or not seconds else task.bytes_moved / seconds / bandwidth
 
@@ -378,19 +387,27 @@ def _reason(task: KernelTask, status: Sequence[ProposerStatus], attempts: Sequen
 # ------------------------------------------------------------------------------------------------- judging rounds
 
 
-def _round_judge(task: KernelTask, options: Options, verify: Verifier, screen: Screener, pool: WorkerPool | None,
-                 started: float) -> Callable[[list[Candidate]], list[Attempt]]:
+def _round_judge(task: KernelTask, context: TuneContext, started: float) -> Callable[[list[Candidate]], list[Attempt]]:
+    options = context.options
     deadline = started + options.kernel_budget_s
-    extra = {} if pool is None else {"pool": pool}
     parallel = max(1, options.verify_workers)
+
+    # The pool is looked up when the real verifier first needs it: doubles of the verifier need none.
+    def verify_one(source: str) -> VerificationReport:
+        if context.verify is not None:
+            return context.verify(task, source, margin=options.margin)
+        return verify_candidate(task, source, margin=options.margin, pool=context.pool_for(task))
 
     def screen_one(source: str) -> ScreenResult | None:
         # Checked per candidate, not per round: a round of slow compiles must not overrun the kernel's budget.
-        return screen(task, [source], **extra)[0] if time.monotonic() < deadline else None
+        if time.monotonic() >= deadline:
+            return None
+        if context.screen is not None:
+            return context.screen(task, [source])[0]
+        return screen_candidates(task, [source], pool=context.pool_for(task))[0]
 
     def judge(batch: list[Candidate]) -> list[Attempt]:
-        return _judge_round(task, batch, options, lambda source: verify(task, source, margin=options.margin, **extra),
-                            screen_one, deadline, parallel)
+        return _judge_round(task, batch, options, verify_one, screen_one, deadline, parallel)
 
     return judge
 

@@ -20,11 +20,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from .options import DEFAULT_MARGIN
 from .search.history import LoggedAttempt, ProposerStatus, SearchHistory, TaskRecord, TaskRun, describe_status
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MARGIN = 0.03
 ACCEPTED = "accepted"  # the verdict column's name for accepted attempts (they have no rule)
 # One colour per meaning, shared by every plot (the suite plot in benchmarks/ uses matplotlib's defaults).
 GREEN, GREY, ORANGE = "#2a9d8f", "#adb5bd", "#e76f51"

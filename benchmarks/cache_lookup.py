@@ -23,10 +23,10 @@ import faiss
 import numpy as np
 import torch
 
-from aikg_inductor.kernel_cache import HNSW_THRESHOLD, CacheEntry, KernelCache, KernelIndex
+from aikg_inductor import CacheEntry, KernelArg, KernelCache, KernelTask, TensorLayout
+from aikg_inductor.kernel_cache import HNSW_THRESHOLD, KernelIndex
 from aikg_inductor.pipeline import entry_for
 from aikg_inductor.search.proposers import Candidate
-from aikg_inductor.task import KernelArg, KernelTask, TensorLayout
 from aikg_inductor.verify import VerificationReport
 
 TEMPLATES = (

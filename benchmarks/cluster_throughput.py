@@ -23,11 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from aikg_inductor.search.proposers import Proposer
+
 REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclasses.dataclass(frozen=True)
-class Slowed:
+class Slowed(Proposer):
     """Offers ``count`` slowed copies of the kernel, two a round (pickles: Ray sends it to the workers)."""
 
     count: int
@@ -50,7 +52,7 @@ class Slowed:
 def run(tasks_dir: Path, per_kernel: int, cluster: str | None, workers: int, salt: int) -> dict:
     from aikg_inductor import resolve_options
     from aikg_inductor.search.history import SearchHistory
-    from aikg_inductor.tune import tune
+    from aikg_inductor import tune
 
     with tempfile.TemporaryDirectory() as cache_dir:
         options = resolve_options({"cache_dir": cache_dir, "kernel_budget_s": 600, "target_roofline": None,
@@ -76,9 +78,9 @@ def write_rate(records: int = 500) -> dict:
 
     from aikg_inductor.cluster import Inbox, SinkRecord
     from aikg_inductor.pipeline import LocalSink
-    from aikg_inductor.kernel_cache import KernelCache
+    from aikg_inductor import KernelCache
     from aikg_inductor.search.proposers import Attempt, Candidate
-    from aikg_inductor.tune import collect_tasks
+    from aikg_inductor.pretune import collect_tasks
     from aikg_inductor.verify.report import VerificationReport
 
     (task, _), *_ = collect_tasks([REPO / "examples/softmax_scale.py"]).values()
@@ -135,7 +137,7 @@ def main() -> None:
         return
     import ray
 
-    from aikg_inductor.tune import collect_tasks
+    from aikg_inductor.pretune import collect_tasks
 
     tasks_dir = Path(tempfile.mkdtemp()) / "tasks"
     tasks_dir.mkdir()

@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 import torch
 
+from aikg_inductor.options import DEFAULT_MARGIN
 from aikg_inductor.problem import load_problem
 
 # One setting changed per arm; "default" and "control" both use Inductor's defaults (the control measures noise).
@@ -42,7 +43,7 @@ ARMS: dict[str, dict[str, Any]] = {
     "fp contract=fast": {"cpp.enable_floating_point_contract_flag": "fast"},
     "march=native": {"cpp.march": "native"},
 }
-MARGIN = 0.03  # the verifier's default: a knob must beat this plus the control's noise to count
+MARGIN = DEFAULT_MARGIN  # the verifier's default: a knob must beat this plus the control's noise to count
 SAMPLE_S = 0.03  # wall time one round's measurement of one arm aims for
 
 

@@ -19,7 +19,7 @@ import torch
 import triton
 from torch import nn
 
-from aikg_inductor import KernelCache, capture, interception
+from aikg_inductor import KernelCache, capture, torch_internals
 from aikg_inductor.pipeline import entry_for
 from aikg_inductor.search.proposers import Candidate
 from aikg_inductor.verify import VerificationReport
@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/aikg-gpu-cache"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    interception.check_private_apis()
+    torch_internals.check_private_apis()
 
     torch.manual_seed(0)
     model = Block().cuda().to(torch.bfloat16).eval()

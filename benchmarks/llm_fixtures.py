@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import json
 import os
 import sys
@@ -111,7 +110,8 @@ def _cross_entropy_task(device: str) -> Any:
 
 
 def _triton_softmax_task(device: str) -> Any:
-    from aikg_inductor.task import KernelTask, TensorLayout, task_key
+    from aikg_inductor import KernelTask, TensorLayout
+    from aikg_inductor.task import task_key
 
     task = KernelTask.load(TRITON_TASKS / f"{TRITON_SOFTMAX}.json")
     if device == "cuda":
@@ -227,8 +227,7 @@ def run_fixture(fixture: Fixture, device: str, work: Path, pool: Any) -> dict[st
     """The fixture through ``tune_task`` with the real verifier; the record of what came out."""
     from aikg_inductor import KernelCache, resolve_options
     from aikg_inductor.agents.code import fence_language
-    from aikg_inductor.pipeline import tune_task
-    from aikg_inductor.verify import verify_candidate
+    from aikg_inductor.pipeline import TuneContext, tune_task
 
     task = fixture.task(device)
     code = fixture.code(task, device)
@@ -237,8 +236,8 @@ def run_fixture(fixture: Fixture, device: str, work: Path, pool: Any) -> dict[st
                                   lanes=1, estimate_tokens=True)
     options = resolve_options({"cache_dir": str(work / fixture.name / "cache"), "kernel_budget_candidates": 1,
                                "kernel_budget_s": 600}, environ={})
-    outcome = tune_task(task, options, KernelCache(options.cache_dir), proposers=[proposer],
-                        verify=functools.partial(verify_candidate, pool=pool))
+    outcome = tune_task(task, TuneContext.local(options, KernelCache(options.cache_dir), pool=pool),
+                        proposers=[proposer])
     report = outcome.attempts[0].report if outcome.attempts else None
     usage = proposer.client.usage_for(task.key)
     accepted = 1 if outcome.entry is not None else 0

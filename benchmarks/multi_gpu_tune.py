@@ -27,20 +27,25 @@ import time
 from pathlib import Path
 from typing import Any
 
+from aikg_inductor.search.proposers import Proposer
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_PROBLEMS = ["softmax", "layernorm", "rmsnorm", "col_sum", "cross_entropy"]
 
 
-class KillOnce:
+class KillOnce(Proposer):
     """Delegates to a proposer; the first process asked for a round of a kernel it has already judged a candidate
     for dies there (SIGKILL), once per ``marker`` file: a worker lost mid-kernel, after its first verdict."""
 
-    def __init__(self, inner: Any, marker: str | None) -> None:
+    def __init__(self, inner: Proposer, marker: str | None) -> None:
         self.inner, self.marker = inner, marker
-        self.name = inner.name
+        self.name, self.lanes = inner.name, inner.lanes
 
-    def __getattr__(self, name: str) -> Any:  # the rest of the proposer's protocol (lanes, ...) is the inner one's
-        return getattr(self.inner, name)
+    def lane_exhausted(self, task_key: str, lane: int) -> bool:
+        return self.inner.lane_exhausted(task_key, lane)
+
+    def summary(self, task_key: str) -> dict[str, Any] | None:
+        return self.inner.summary(task_key)
 
     def propose(self, task: Any, context: Any, limit: int) -> list[Any]:
         if self.marker and context.attempts and not os.path.exists(self.marker):
@@ -94,7 +99,7 @@ class BusySampler:
 def run(tasks_dir: Path, budget: dict[str, Any], cluster: str | None, kill_marker: str | None) -> dict[str, Any]:
     from aikg_inductor import KernelCache, resolve_options
     from aikg_inductor.search.history import SearchHistory
-    from aikg_inductor.tune import tune
+    from aikg_inductor import tune
 
     with tempfile.TemporaryDirectory() as cache_dir:
         options = resolve_options({"cache_dir": cache_dir, "target_roofline": None, **budget}, environ={})
@@ -140,7 +145,7 @@ def one(way: str, tasks_dir: Path, budget: dict[str, Any]) -> dict[str, Any]:
 def capture(problems: list[str], dtype: str, tasks_dir: Path) -> int:
     import torch
 
-    from aikg_inductor.tune import collect_tasks
+    from aikg_inductor.pretune import collect_tasks
 
     paths = [REPO / "benchmarks/problems" / f"{name}.py" for name in problems]
     tasks = collect_tasks(paths, "cuda", {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[dtype])

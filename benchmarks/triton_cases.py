@@ -12,8 +12,8 @@ import dataclasses
 import re
 from pathlib import Path
 
+from aikg_inductor import KernelTask
 from aikg_inductor.dsl.triton_configs import LaunchConfig, kernel_shape, with_fixed_config
-from aikg_inductor.task import KernelTask
 
 # The tuner's smallest block: many more programs than Inductor's configuration, so slower on a GPU and (more
 # programs to interpret) under the interpreter.

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from aikg_inductor.backend import capture
+from aikg_inductor import capture
 from aikg_inductor.problem import load_problem
 from aikg_inductor.verify import WorkerPool, verify_candidate
 from aikg_inductor.verify.worker import device_name

@@ -25,8 +25,8 @@ pytestmark = pytest.mark.ray
 
 from aikg_inductor import KernelCache, resolve_options  # noqa: E402
 from aikg_inductor.search.history import SearchHistory  # noqa: E402
-from aikg_inductor.search.proposers import Candidate  # noqa: E402
-from aikg_inductor.tune import tune  # noqa: E402
+from aikg_inductor.search.proposers import Candidate, Proposer  # noqa: E402
+from aikg_inductor import tune  # noqa: E402
 
 FAST = (REPO / "examples/candidates/softmax_scale_fused.cpp").read_text()
 PROBLEMS = [REPO / "examples/softmax_scale.py", REPO / "examples/layernorm_gelu.py"]
@@ -38,7 +38,7 @@ def slowed(source: str) -> str:
     return source.replace(")\n{\n", ")\n{\n" + SPIN, 1)
 
 
-class OneAtATime:
+class OneAtATime(Proposer):
     """Offers its sources one per round, skipping those already tried (earlier runs, a lost worker's). With
     ``crash_marker``: the first process to be asked for a second round dies there (SIGKILL), after the first
     candidate was judged and sent to the driver; the marker file makes it happen once."""

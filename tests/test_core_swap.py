@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from aikg_inductor import CacheEntry, KernelCache
-from aikg_inductor import interception
+from aikg_inductor.torch_internals import interception
 from cache_entries import accepted_entry
 from conftest import double, only_task
 

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from aikg_inductor.search.evolve import Budget, PopulationSearch, RunBudget, source_id
-from aikg_inductor.search.proposers import Attempt, Candidate, SearchContext
+from aikg_inductor.search.evolve import Budget, PopulationSearch, RunBudget, StopRules, source_id
+from aikg_inductor.search.proposers import Attempt, Candidate, Proposer, SearchContext
 from aikg_inductor.task import KernelTask
 from aikg_inductor.verify import VerificationReport
 
@@ -37,7 +37,7 @@ def judge_by_table(table):
     return judge
 
 
-class Counting:
+class Counting(Proposer):
     """Proposes ``source{n}`` sources with speeds from ``speeds`` (cycled); remembers every context it got."""
 
     def __init__(self, name, speeds, lanes=1, stop_after=None):
@@ -142,7 +142,7 @@ def test_lanes_run_rounds_at_the_same_time():
 def test_the_search_stops_at_the_roofline_target():
     proposer = Counting("tuner", [1.2, 2.0, 1.1])
     result = PopulationSearch(TASK, [proposer], judge_by_table(speed_in), Budget(None, 30), round_size=1,
-                              roofline=lambda a: 0.45 * a.report.speedup, target_roofline=0.9).run()
+                              stops=StopRules(roofline=lambda a: 0.45 * a.report.speedup, target_roofline=0.9)).run()
     assert result.stopped_by == "roofline" and len(result.attempts) == 2
 
 
@@ -154,7 +154,7 @@ def test_token_wall_and_run_budgets_stop_the_search():
         return judge_by_table(speed_in)(batch)
 
     by_tokens = PopulationSearch(TASK, [Counting("llm", [1.0])], judge, Budget(None, 100, tokens=250),
-                                 tokens_spent=lambda: spent[0], round_size=1).run()
+                                 stops=StopRules(tokens_spent=lambda: spent[0]), round_size=1).run()
     assert by_tokens.stopped_by == "tokens" and len(by_tokens.attempts) == 3
 
     slow = lambda batch: (time.sleep(0.3), judge_by_table(speed_in)(batch))[1]  # noqa: E731
@@ -163,12 +163,12 @@ def test_token_wall_and_run_budgets_stop_the_search():
 
     run = RunBudget(candidates=3)
     first = PopulationSearch(TASK, [Counting("t", [1.0])], judge_by_table(speed_in), Budget(None, 100),
-                             run_budget=run, round_size=1).run()
+                             stops=StopRules(run), round_size=1).run()
     assert first.stopped_by == "run candidates" and len(first.attempts) == 3 and run.exhausted()
 
 
 def test_a_failing_proposer_stops_alone():
-    class Broken:
+    class Broken(Proposer):
         name = "broken"
 
         def propose(self, task, context, limit):
@@ -210,7 +210,7 @@ def test_proposers_are_told_when_the_kernel_or_the_run_wall_budget_ends():
 
     run = RunBudget(wall_s=5.0)
     both = Counting("tuner", [1.1])
-    PopulationSearch(TASK, [both], judge_by_table(speed_in), Budget(30.0, 2), round_size=1, run_budget=run).run()
+    PopulationSearch(TASK, [both], judge_by_table(speed_in), Budget(30.0, 2), round_size=1, stops=StopRules(run)).run()
     assert all(c.deadline == run.deadline for c in both.contexts)  # the run's ends first
 
     unbounded = Counting("tuner", [1.1])

@@ -5,7 +5,6 @@ the Coder's reply is examples/candidates/softmax_scale_fused.cpp (a fused softma
 model), filed in a transcript store under the exact requests the agents build; replay mode answers only from it.
 """
 
-import functools
 import subprocess
 import sys
 
@@ -13,9 +12,8 @@ import yaml
 
 from aikg_inductor import KernelCache, resolve_options
 from aikg_inductor.backend import capture
-from aikg_inductor.pipeline import tune_task
+from aikg_inductor.pipeline import TuneContext, tune_task
 from aikg_inductor.problem import load_problem
-from aikg_inductor.verify import verify_candidate
 from conftest import REPO, replaying_llm_proposer
 
 PROBLEM = REPO / "examples/softmax_scale.py"
@@ -31,8 +29,8 @@ def test_replayed_llm_kernel_is_verified_cached_and_used_by_a_fresh_process(tmp_
     cache_dir = tmp_path / "cache"
     options = resolve_options({"cache_dir": str(cache_dir), "kernel_budget_candidates": 1, "kernel_budget_s": 300},
                               environ={})
-    outcome = tune_task(task, options, KernelCache(cache_dir), proposers=[proposer],
-                        verify=functools.partial(verify_candidate, pool=serial_pool))
+    outcome = tune_task(task, TuneContext.local(options, KernelCache(cache_dir), pool=serial_pool),
+                        proposers=[proposer])
     assert outcome.entry is not None, outcome.reason
     entry = KernelCache(cache_dir).get(task.key)
     assert entry.provenance.proposer == "llm" and entry.provenance.model == "fixture-model"

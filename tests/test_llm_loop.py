@@ -15,7 +15,7 @@ import pytest
 import torch
 import yaml
 
-from aikg_inductor import capture
+from aikg_inductor import KernelCache, capture
 from aikg_inductor.agents import LlmClient, LlmConfig
 from aikg_inductor.agents.contract import CONTRACT_PATH, contract_for, sections
 from aikg_inductor.agents.device_facts import DeviceFacts, facts_for, roofline_applies
@@ -240,7 +240,7 @@ def test_the_pipeline_measures_the_baseline_and_skips_the_roofline_stop_for_a_ca
     options = resolve_options({"cache_dir": str(tmp_path), "target_roofline": 0.9}, environ={})
     # 64x128 float32 in and out (96 KiB) sits in this machine's cache: no DRAM roofline to stop at.
     assert task.bytes_moved < (facts_for("cpu").last_level_cache() or 0)
-    assert pipeline._roofline(task, options, None) is None
+    assert pipeline._roofline(task, pipeline.TuneContext.local(options, KernelCache(tmp_path))) is None
 
 
 def test_the_conductor_sees_its_own_lanes_history_and_a_stopped_lane_leaves_the_others_working(task, tmp_path):

@@ -1,23 +1,21 @@
 """One task through the pipeline: candidates judged by the real verifier, the winner cached and used later."""
 
-import functools
 import subprocess
 import sys
 
 import pytest
 
 from aikg_inductor import KernelCache, resolve_options
-from aikg_inductor.pipeline import tune_task
+from aikg_inductor.pipeline import TuneContext, tune_task
 from aikg_inductor.problem import load_problem
-from aikg_inductor.search.proposers import Candidate
-from aikg_inductor.verify import screen_candidates, verify_candidate
+from aikg_inductor.search.proposers import Candidate, Proposer
 from aikg_inductor.backend import capture
 from conftest import REPO
 
 FAST = (REPO / "examples/candidates/softmax_scale_fused.cpp").read_text()
 
 
-class FixedProposer:
+class FixedProposer(Proposer):
     """Proposes given sources once: a stand-in for a proposer, since no C++ proposer ships (the tuner is Triton's)."""
 
     name = "fixed"
@@ -43,8 +41,8 @@ def test_the_fastest_verified_candidate_is_cached_and_used_by_a_fresh_process(so
     options = resolve_options({"cache_dir": str(cache_dir), "kernel_budget_s": 300}, environ={})
     cache = KernelCache(cache_dir)
     before = cache.fingerprint()
-    outcome = tune_task(softmax_task, options, cache, proposers=[FixedProposer([wrong, FAST])],
-                        verify=functools.partial(verify_candidate, pool=serial_pool))
+    outcome = tune_task(softmax_task, TuneContext.local(options, cache, pool=serial_pool),
+                        proposers=[FixedProposer([wrong, FAST])])
     rules = [a.report.rule for a in outcome.attempts]
     assert rules == ["mismatch", None], outcome.reason
     assert outcome.entry is not None and cache.get(softmax_task.key).source == FAST
@@ -74,8 +72,8 @@ def test_nothing_accepted_keeps_inductors_kernel_and_says_why(softmax_task, seri
     options = resolve_options({"cache_dir": str(cache_dir)}, environ={})
     slow = FAST.replace("#pragma omp parallel for", "").replace(
         "const float* row", "for (volatile int spin = 0; spin < 20000; ++spin) {}\n        const float* row")
-    outcome = tune_task(softmax_task, options, KernelCache(cache_dir), proposers=[FixedProposer([slow])],
-                        verify=functools.partial(verify_candidate, pool=serial_pool))
+    outcome = tune_task(softmax_task, TuneContext.local(options, KernelCache(cache_dir), pool=serial_pool),
+                        proposers=[FixedProposer([slow])])
     assert outcome.entry is None and KernelCache(cache_dir).get(softmax_task.key) is None
     assert "1 not-faster" in outcome.reason
 
@@ -84,9 +82,8 @@ def test_a_large_round_is_screened_and_only_the_best_verified(softmax_task, seri
     options = resolve_options({"cache_dir": str(cache_dir), "kernel_budget_s": 300}, environ={})
     crashing = FAST.replace("const float* row", "*(volatile int*)nullptr = 1;\n        const float* row")
     sources = [softmax_task.source, crashing, FAST, "not C++ at all"]
-    outcome = tune_task(softmax_task, options, KernelCache(cache_dir), proposers=[FixedProposer(sources)],
-                        verify=functools.partial(verify_candidate, pool=serial_pool),
-                        screen=functools.partial(screen_candidates, pool=serial_pool))
+    outcome = tune_task(softmax_task, TuneContext.local(options, KernelCache(cache_dir), pool=serial_pool),
+                        proposers=[FixedProposer(sources)])
     rules = {a.candidate.notes["index"]: a.report.rule for a in outcome.attempts}
     assert rules[1] == "screen-failed" and rules[3] == "screen-failed"
     assert rules[2] is None  # the fused kernel screened fastest and was verified and accepted
@@ -96,8 +93,8 @@ def test_a_large_round_is_screened_and_only_the_best_verified(softmax_task, seri
 def test_no_proposer_for_cpp_kernels_is_reported(softmax_task, cache_dir, monkeypatch):
     for name in ("AIKG_LLM_BASE_URL", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
-    outcome = tune_task(softmax_task, resolve_options({"cache_dir": str(cache_dir)}, environ={}),
-                        KernelCache(cache_dir))
+    options = resolve_options({"cache_dir": str(cache_dir)}, environ={})
+    outcome = tune_task(softmax_task, TuneContext.local(options, KernelCache(cache_dir)))
     assert outcome.entry is None and outcome.candidates_tried == 0
     assert outcome.reason == "no candidate was offered for this cpp-cpu kernel (retrieval offered none; tuner: " \
         "Triton (CUDA) kernels only; llm: needs an LLM endpoint: set AIKG_LLM_BASE_URL or OPENAI_BASE_URL); " \
@@ -123,9 +120,8 @@ def test_the_kernel_budget_is_checked_per_candidate_and_unreached_ones_are_not_r
     options = resolve_options({"cache_dir": str(cache_dir), "kernel_budget_s": 1.0, "target_roofline": None},
                               environ={})
     started = time.monotonic()
-    outcome = tune_task(softmax_task, options, KernelCache(cache_dir),
-                        proposers=[FixedProposer([f"// {i}\n{FAST}" for i in range(8)])],
-                        verify=never_verify, screen=slow_screen)
+    context = TuneContext.local(options, KernelCache(cache_dir), verify=never_verify, screen=slow_screen)
+    outcome = tune_task(softmax_task, context, proposers=[FixedProposer([f"// {i}\n{FAST}" for i in range(8)])])
     assert time.monotonic() - started < 2.5
     assert 1 <= len(outcome.attempts) <= 3 and all(a.report.rule == "screened-out" for a in outcome.attempts)
     history = SearchHistory.beside(cache_dir)

@@ -1,13 +1,18 @@
-"""Fails loudly when a torch release moves the private Inductor APIs aikg hooks (interception.py)."""
+"""Fails loudly when a torch release moves the private Inductor APIs aikg uses (``torch_internals``)."""
 
+import subprocess
+import sys
+
+import pytest
 import torch
 from torch._inductor.codegen import common
 
-from aikg_inductor import interception
+from aikg_inductor import torch_internals
+from aikg_inductor.torch_internals import interception, kernels
 
 
 def test_private_apis_are_where_we_expect():
-    interception.check_private_apis()
+    torch_internals.check_private_apis()
 
 
 def test_install_registers_our_schedulings_and_cache_key_pass():
@@ -28,9 +33,9 @@ def test_cache_key_pass_is_constant_outside_aikg_compiles():
 
 def test_source_normalisation_drops_the_device_index():
     line = "triton_meta={'device': DeviceProperties(type='cuda', index=3, multi_processor_count=132)}"
-    normalised = interception.normalise_source(line, "cuda")
+    normalised = kernels.normalise_source(line, "cuda")
     assert "index=0" in normalised
-    assert "index=3" in interception.localise_source(normalised, torch.device("cuda", 3))
+    assert "index=3" in kernels.localise_source(normalised, torch.device("cuda", 3))
 
 
 def test_an_installed_session_is_seen_outside_activate_and_activate_wins(monkeypatch):
@@ -57,3 +62,20 @@ def test_an_installed_session_is_seen_outside_activate_and_activate_wins(monkeyp
 def test_bypass_graph_caches_turns_off_the_caches_it_names(restore_torch_configs):
     interception.bypass_graph_caches()
     assert torch._inductor.config.fx_graph_cache is False and torch._functorch.config.enable_autograd_cache is False
+
+
+def test_a_moved_private_api_is_named(monkeypatch):
+    from torch._inductor import codecache
+
+    monkeypatch.delattr(codecache, "_precompile_header")
+    with pytest.raises(torch_internals.UnsupportedTorchError, match="codecache._precompile_header is gone"):
+        torch_internals.check_private_apis()
+
+
+def test_the_kernel_library_does_not_import_the_hook():
+    """dsl/ and verify/ load kernels through ``kernels``; the hook sits above it, never below."""
+    code = ("import sys; import aikg_inductor.torch_internals.kernels, aikg_inductor.torch_internals.heuristics, "
+            "aikg_inductor.torch_internals.cuda_ipc, aikg_inductor.verify.values, aikg_inductor.dsl.cpp_cpu; "
+            "print('aikg_inductor.torch_internals.interception' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip() == "False"

@@ -13,7 +13,7 @@ import time
 
 from aikg_inductor import KernelCache
 from aikg_inductor.search.history import SearchHistory
-from aikg_inductor.search.proposers import Candidate
+from aikg_inductor.search.proposers import Candidate, Proposer
 from conftest import REPO
 
 BUDGET = 6
@@ -21,12 +21,12 @@ BUDGET = 6
 DRIVER = textwrap.dedent(f"""
     import sys
     from pathlib import Path
-    from aikg_inductor.search.proposers import Candidate
-    from aikg_inductor.tune import tune
+    from aikg_inductor import tune
+    from aikg_inductor.search.proposers import Candidate, Proposer
 
     FAST = Path({str(REPO / "examples/candidates/softmax_scale_fused.cpp")!r}).read_text()
 
-    class Variants:
+    class Variants(Proposer):
         name = "variants"
 
         def propose(self, task, context, limit):
@@ -96,7 +96,7 @@ def test_a_killed_run_resumes_and_finishes_within_its_budget(tmp_path):
     assert KernelCache(cache_dir).get(record.key) is not None  # the fused kernel is faster: accepted and kept
 
 
-class SlowerCopy:
+class SlowerCopy(Proposer):
     """Offers Inductor's own kernel with a harmless comment: correct, never faster."""
 
     name = "copy"
@@ -108,7 +108,7 @@ class SlowerCopy:
 
 
 def test_a_rerun_skips_kernels_searched_to_the_end_unless_asked_to_retune(tmp_path):
-    from aikg_inductor.tune import tune
+    from aikg_inductor import tune
 
     options = {"cache_dir": str(tmp_path / "cache"), "kernel_budget_candidates": 1, "kernel_budget_s": 300,
                "target_roofline": None}

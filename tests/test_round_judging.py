@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from aikg_inductor import KernelCache, KernelTask, resolve_options
-from aikg_inductor.pipeline import HARNESS_RULES, VERIFY_PER_ROUND, tune_task
+from aikg_inductor.pipeline import HARNESS_RULES, VERIFY_PER_ROUND, TuneContext, tune_task
 from aikg_inductor.search.history import SearchHistory
-from aikg_inductor.search.proposers import Candidate
+from aikg_inductor.search.proposers import Candidate, Proposer
 from aikg_inductor.verify import ScreenResult, VerificationReport
 
 FIXTURES = Path(__file__).parent / "fixtures" / "triton_tasks"
 
 
-class ScriptedProposer:
+class ScriptedProposer(Proposer):
     """TEST DOUBLE: offers the given sources once, in one round."""
 
     name = "scripted"
@@ -61,8 +61,8 @@ def test_a_harness_fault_sends_the_next_ranked_candidates_to_verification(task, 
     screen, verify, verified = scripted_judges(task, speedups, faults)
     options = resolve_options({"cache_dir": str(tmp_path), "kernel_budget_s": 60, "target_roofline": None},
                               environ={})
-    outcome = tune_task(task, options, KernelCache(tmp_path), proposers=[ScriptedProposer(sources)],
-                        verify=verify, screen=screen)
+    context = TuneContext.local(options, KernelCache(tmp_path), verify=verify, screen=screen)
+    outcome = tune_task(task, context, proposers=[ScriptedProposer(sources)])
 
     # The two best faulted; the next two by the screen were verified in their place, and no more.
     assert verified[:2] == [sources[1], sources[2]]
@@ -85,8 +85,8 @@ def test_a_rejection_of_the_candidate_itself_is_not_retried(task, tmp_path):
     screen, verify, verified = scripted_judges(task, speedups, {sources[0]: "mismatch"})
     options = resolve_options({"cache_dir": str(tmp_path), "kernel_budget_s": 60, "target_roofline": None},
                               environ={})
-    tune_task(task, options, KernelCache(tmp_path), proposers=[ScriptedProposer(sources)], verify=verify,
-              screen=screen)
+    context = TuneContext.local(options, KernelCache(tmp_path), verify=verify, screen=screen)
+    tune_task(task, context, proposers=[ScriptedProposer(sources)])
     assert verified == sources[:VERIFY_PER_ROUND]  # a wrong kernel is a verdict: the round verifies no more
 
 
@@ -103,8 +103,8 @@ def test_one_compile_in_mode_tune_shares_one_run_budget(tmp_path, monkeypatch, r
 
     budgets = []
 
-    def recording_tune_task(task, options, cache, run_budget=None, **_):
-        budgets.append(run_budget)
+    def recording_tune_task(task, context, **_):
+        budgets.append(context.run_budget)
         return pipeline.TuneOutcome(task.key, None, (), "scripted", 0.0)
 
     monkeypatch.setattr(pipeline, "tune_task", recording_tune_task)

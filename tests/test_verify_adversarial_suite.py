@@ -151,7 +151,7 @@ def test_positive_controls_pass_the_static_proofs(cpp_tasks, add_relu):
 ])
 def test_the_object_proof_holds_without_the_source_checks(cpp_tasks, code, rule):
     """The compiled object is proved on its own: what the source checks refuse is refused again there."""
-    from aikg_inductor import interception
+    from aikg_inductor.torch_internals import kernels
     from aikg_inductor.dsl.cpp_cpu import HEADER_PROBE
     from aikg_inductor.verify import objcheck
 
@@ -159,10 +159,10 @@ def test_the_object_proof_holds_without_the_source_checks(cpp_tasks, code, rule)
     fast = (REPO / "examples" / "candidates" / "softmax_scale_fused.cpp").read_text()
     source = fast.replace('extern "C"', code + '\nextern "C"', 1)
     ctypes = [a.ctype or "" for a in task.args]
-    build = interception.build_cpp_kernel(source, ctypes)
-    references = [interception.build_cpp_kernel(task.source, ctypes).kernel_object,
-                  interception.build_cpp_kernel(HEADER_PROBE, ["float*"]).kernel_object]
+    build = kernels.build_cpp_kernel(source, ctypes)
+    references = [kernels.build_cpp_kernel(task.source, ctypes).kernel_object,
+                  kernels.build_cpp_kernel(HEADER_PROBE, ["float*"]).kernel_object]
     violation = objcheck.check_object(build.kernel_object, references, build.glue_object)
     assert violation is not None and violation.rule == rule, violation
-    clean = interception.build_cpp_kernel(fast, ctypes)
+    clean = kernels.build_cpp_kernel(fast, ctypes)
     assert objcheck.check_object(clean.kernel_object, references, clean.glue_object) is None

@@ -14,7 +14,8 @@ import types
 import pytest
 import torch
 
-from aikg_inductor import KernelCache, interception
+from aikg_inductor import KernelCache
+from aikg_inductor.torch_internals import interception
 from aikg_inductor.integrations import vllm as plugin
 from conftest import REPO, double, only_task
 from test_core_swap import CPP_TIMES, N, entry_for

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..options import DEFAULT_MARGIN
 from ..task import KernelTask
 from .code import fence_language, parse_signature
 from .contract import contract_for
@@ -20,7 +21,7 @@ class TaskBrief:
     task: KernelTask
     facts: DeviceFacts
     baseline_s: float | None = None  # the verifier's measurement of Inductor's kernel, when there is one
-    margin: float = 0.03
+    margin: float = DEFAULT_MARGIN
 
     def text(self) -> str:
         task = self.task

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
-from .. import interception
+from ..torch_internals import kernels
 from ..task import KernelTask
 from . import wall_median_seconds
 
@@ -25,7 +25,7 @@ class PreparedCpp:
     """A C++ kernel that passed the source guards and the object proof, built and not loaded."""
 
     task_key: str
-    build: interception.CppBuild
+    build: kernels.CppBuild
 
 
 class CppCpuAdapter:
@@ -33,20 +33,20 @@ class CppCpuAdapter:
 
     def prepare(self, task: KernelTask, source: str, timeout_s: float | None = None) -> PreparedCpp:
         """Check, compile and prove ``source`` as a replacement for ``task``'s kernel; raises GuardRejected, or
-        interception.CppBuildTimeout / a compile error. ``timeout_s`` bounds each compiler run."""
+        kernels.CppBuildTimeout / a compile error. ``timeout_s`` bounds each compiler run."""
         from ..verify import guards, objcheck
 
         guards.raise_if(guards.check_cpp(task.source, source))
-        build = interception.build_cpp_kernel(source, self._ctypes(task), timeout_s)
+        build = kernels.build_cpp_kernel(source, self._ctypes(task), timeout_s)
         # What Inductor's own code puts into an object compiled this way: the task's baseline and the bare header.
-        references = [interception.build_cpp_kernel(task.source, self._ctypes(task), timeout_s).kernel_object,
-                      interception.build_cpp_kernel(HEADER_PROBE, ["float*"], timeout_s).kernel_object]
+        references = [kernels.build_cpp_kernel(task.source, self._ctypes(task), timeout_s).kernel_object,
+                      kernels.build_cpp_kernel(HEADER_PROBE, ["float*"], timeout_s).kernel_object]
         guards.raise_if(objcheck.check_object(build.kernel_object, references, build.glue_object))
         return PreparedCpp(task.key, build)
 
     def load_prepared(self, prepared: PreparedCpp) -> Callable[..., None]:
         """Open a prepared kernel in this process: a dlopen, no compiler and no other process."""
-        return interception.load_cpp_library(prepared.build)
+        return kernels.load_cpp_library(prepared.build)
 
     def load(self, task: KernelTask, source: str) -> Callable[..., None]:
         return self.load_prepared(self.prepare(task, source))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 
-from .. import interception
+from ..torch_internals import heuristics
 from ..task import KernelTask
 
 KERNEL_NAME = "Placeholder.KERNEL_NAME"
@@ -153,7 +153,7 @@ def launch_config_of(task: KernelTask, source: str) -> LaunchConfig | None:
 
 
 def _within_bounds(config: LaunchConfig) -> bool:
-    limits = interception.inductor_block_limits()
+    limits = heuristics.inductor_block_limits()
     blocks_ok = all(_pow2(size) and size <= limits.get(param, 0) for param, size in config.blocks)
     return blocks_ok and _pow2(config.num_warps) and config.num_warps <= MAX_WARPS and 1 <= config.num_stages <= MAX_STAGES
 

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import torch
 
-from .. import interception
+from ..torch_internals import kernels
 from ..task import KernelTask
 from .triton_launcher import is_launcher_form, load_launcher
 
@@ -19,7 +19,7 @@ class TritonCudaAdapter:
         device = torch.device("cuda", torch.cuda.current_device())
         if is_launcher_form(source):
             return load_launcher(source, device)
-        return interception.load_triton_kernel(source, device)
+        return kernels.load_triton_kernel(source, device)
 
     def prepare(self, task: KernelTask, source: str) -> Callable[..., None]:
         # Import the module (its top level is what the guards allow) and compile every configuration now: ptxas and
@@ -28,7 +28,7 @@ class TritonCudaAdapter:
         if is_launcher_form(source):
             launch.warm_up(task)
         else:
-            interception.precompile_triton_kernel(launch)
+            kernels.precompile_triton_kernel(launch)
         return launch
 
     def load_prepared(self, prepared: Callable[..., None]) -> Callable[..., None]:

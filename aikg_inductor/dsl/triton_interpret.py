@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import torch
 
-from .. import interception
+from ..torch_internals import kernels
 from ..task import KernelTask
 from . import wall_median_seconds
 from .triton_launcher import is_launcher_form, load_launcher
@@ -100,7 +100,7 @@ class TritonInterpretAdapter:
         interpretable_libdevice()
         if is_launcher_form(source):
             return load_launcher(source, torch.device("cpu"))
-        return interception.load_triton_kernel(source, torch.device("cpu"))
+        return kernels.load_triton_kernel(source, torch.device("cpu"))
 
     def prepare(self, task: KernelTask, source: str) -> Callable[..., None]:
         # Importing writes the module into Inductor's code cache: done before the lockdown; the interpreter then

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import torch
 
-from .. import interception
+from ..torch_internals import kernels
 from ..task import KernelTask
 
 LAUNCHER = "launch"
@@ -40,7 +40,7 @@ class WorkspaceError(RuntimeError):
 def is_launcher_form(source: str) -> bool:
     """Whether ``source`` is a launcher-form module (a top-level undecorated ``def launch``), judged on its text."""
     try:
-        module = ast.parse(source.replace(interception.KERNEL_NAME, "aikg_kernel"))
+        module = ast.parse(source.replace(kernels.KERNEL_NAME, "aikg_kernel"))
     except SyntaxError:
         return False
     return any(isinstance(n, ast.FunctionDef) and n.name == LAUNCHER and not n.decorator_list for n in module.body)
@@ -122,4 +122,4 @@ def placeholder_values(task: KernelTask, device: torch.device) -> list[Any]:
 
 def load_launcher(source: str, device: torch.device) -> LoadedLauncher:
     """Load a launcher-form module (already proved by the guards) for ``device``; the CPU means the interpreter."""
-    return LoadedLauncher(interception.load_triton_module(source, device), device)
+    return LoadedLauncher(kernels.load_triton_module(source, device), device)

@@ -3,7 +3,7 @@
 vLLM loads ``register`` through the ``vllm.general_plugins`` entry point in each of its processes (API server,
 engine core, workers). vLLM calls Inductor itself (``torch.compile(backend="inductor")`` on CPU, its own
 ``VllmBackend`` with ``standalone_compile`` on GPU), not our Dynamo backend, so ``register`` installs one
-``CompileSession`` for the whole process (``interception.install_session``).
+``CompileSession`` for the whole process (``torch_internals.interception.install_session``).
 
 Options resolve as everywhere else (``AIKG_*`` variables, ``AIKG_CONFIG_FILE``). Modes:
 
@@ -29,7 +29,8 @@ import hashlib
 import logging
 from typing import Any
 
-from .. import interception
+from .. import torch_internals
+from ..torch_internals import interception
 from ..backend import CompileSession
 from ..kernel_cache import KernelCache
 from ..options import Options, OptionsError, resolve_options
@@ -56,7 +57,7 @@ def register() -> CompileSession | None:
     if session is None:
         return None
     try:
-        interception.check_private_apis()
+        torch_internals.check_private_apis()
         if session.options.mode == "off":
             interception.bypass_graph_caches()
         else:

@@ -78,6 +78,21 @@ class RunBudget:
 
 
 @dataclasses.dataclass(frozen=True)
+class StopRules:
+    """What else ends a kernel's search, besides its own wall and candidate budget.
+
+    ``tokens_spent`` reports what the proposers have spent on this task so far (against ``Budget.tokens``);
+    ``roofline`` gives an accepted attempt's fraction of the device's bandwidth roofline, and the search stops once
+    that reaches ``target_roofline``; ``run_budget`` is shared by every kernel of the run.
+    """
+
+    run_budget: RunBudget | None = None
+    tokens_spent: Callable[[], int] = lambda: 0
+    roofline: Callable[[Attempt], float | None] | None = None
+    target_roofline: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class SearchResult:
     attempts: tuple[Attempt, ...]  # judged in this run, in the order their verdicts came
     best: Attempt | None  # the fastest accepted attempt, earlier runs included
@@ -117,9 +132,8 @@ class PopulationSearch:
     """One kernel's search. ``run()`` returns when a budget is spent, the target is reached or no proposer has more.
 
     ``judge`` verifies one round of candidates (in parallel, as the pipeline arranges) and returns their attempts;
-    ``on_attempt`` sees each attempt as soon as it is judged (the history writes it to disk); ``tokens_spent``
-    reports what the proposers have spent on this task so far; ``roofline`` gives an accepted attempt's fraction
-    of the device's bandwidth roofline, and the search stops once that reaches ``target_roofline``.
+    ``on_attempt`` sees each attempt as soon as it is judged (the history writes it to disk); ``stops`` says what
+    else ends the search (see ``StopRules``).
     """
 
     def __init__(
@@ -131,22 +145,18 @@ class PopulationSearch:
         *,
         previous: Sequence[Attempt] = (),
         on_attempt: Callable[[Attempt], None] | None = None,
-        tokens_spent: Callable[[], int] = lambda: 0,
-        roofline: Callable[[Attempt], float | None] | None = None,
-        target_roofline: float | None = None,
-        run_budget: RunBudget | None = None,
+        stops: StopRules = StopRules(),
         round_size: int = ROUND_SIZE,
         seed: int = 0,
     ) -> None:
         self.task, self.judge, self.budget = task, judge, budget
         self.population: list[Attempt] = list(previous)
         self.on_attempt = on_attempt or (lambda attempt: None)
-        self.tokens_spent, self.roofline, self.target_roofline = tokens_spent, roofline, target_roofline
-        self.run_budget = run_budget
+        self.stops = stops
         self.round_size = round_size
         self.random = random.Random(seed)
         self.stats = {p.name: _ProposerStats() for p in proposers}
-        self.lanes = [_Lane(p, i) for p in proposers for i in range(max(1, int(getattr(p, "lanes", 1))))]
+        self.lanes = [_Lane(p, i) for p in proposers for i in range(max(1, p.lanes))]
         self.done_lanes: set[_Lane] = set()
         self.empty_rounds: dict[_Lane, int] = {}
         self.children: dict[str, int] = {}
@@ -251,8 +261,8 @@ class PopulationSearch:
             stats.recent.append(1.0 if improved else 0.0)
             if parent := attempt.candidate.notes.get("parent"):
                 self.children[parent] = self.children.get(parent, 0) + 1
-            if self.run_budget is not None:
-                self.run_budget.charge(candidates=1)
+            if self.stops.run_budget is not None:
+                self.stops.run_budget.charge(candidates=1)
             self.on_attempt(attempt)
 
     def _empty_round(self, lane: _Lane) -> None:
@@ -261,8 +271,7 @@ class PopulationSearch:
         EMPTY_ROUNDS such rounds in a row. A duplicate or a transient LLM error in one lane does not end the others;
         the proposer is exhausted when every one of its lanes is."""
         self.empty_rounds[lane] = self.empty_rounds.get(lane, 0) + 1
-        says_done = getattr(lane.proposer, "lane_exhausted", None)
-        if says_done is None or says_done(self.task.key, lane.lane) or self.empty_rounds[lane] >= EMPTY_ROUNDS:
+        if lane.proposer.lane_exhausted(self.task.key, lane.lane) or self.empty_rounds[lane] >= EMPTY_ROUNDS:
             self.done_lanes.add(lane)
         if all(other in self.done_lanes for other in self.lanes if other.proposer is lane.proposer):
             self.stats[lane.proposer.name].exhausted = True
@@ -280,14 +289,15 @@ class PopulationSearch:
             return "candidates"
         if self.deadline is not None and time.monotonic() >= self.deadline:
             return "wall time"
-        if self.budget.tokens is not None and self.tokens_spent() >= self.budget.tokens:
+        stops = self.stops
+        if self.budget.tokens is not None and stops.tokens_spent() >= self.budget.tokens:
             return "tokens"
-        if self.target_roofline is not None and self.roofline is not None:
-            fractions = [self.roofline(a) for a in self.population if a.report.accepted]
-            if any(f is not None and f >= self.target_roofline for f in fractions):
+        if stops.target_roofline is not None and stops.roofline is not None:
+            fractions = [stops.roofline(a) for a in self.population if a.report.accepted]
+            if any(f is not None and f >= stops.target_roofline for f in fractions):
                 return "roofline"
-        if self.run_budget is not None:
-            return self.run_budget.exhausted()
+        if stops.run_budget is not None:
+            return stops.run_budget.exhausted()
         return None
 
     # ------------------------------------------------------------------ what a proposer is told
@@ -297,7 +307,8 @@ class PopulationSearch:
         correct = [a for a in ranked if a.correct]
         failures = [a for a in reversed(self.population) if not a.correct][:FAILURES_SHOWN]
         parent = self._pick_parent(correct)
-        deadlines = [d for d in (self.deadline, self.run_budget and self.run_budget.deadline) if d is not None]
+        deadlines = [d for d in (self.deadline, self.stops.run_budget and self.stops.run_budget.deadline)
+                     if d is not None]
         return SearchContext(tuple(ranked), parent, self._inspirations(correct, parent), tuple(failures), lane.lane,
                              min(deadlines, default=None))
 

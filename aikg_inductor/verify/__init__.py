@@ -11,7 +11,9 @@ import dataclasses
 import logging
 import secrets
 import time
+from typing import Any, Sequence
 
+from ..options import DEFAULT_MARGIN
 from ..task import KernelTask
 from . import correctness, guards, timing
 from .pool import JobFailed, Worker, WorkerError, WorkerPool, default_pool
@@ -36,7 +38,7 @@ class _Rejected(Exception):
 def verify_candidate(
     task: KernelTask,
     source: str,
-    margin: float = 0.03,
+    margin: float = DEFAULT_MARGIN,
     timeout_s: float = 30.0,
     *,
     pool: WorkerPool | None = None,
@@ -55,17 +57,31 @@ def verify_candidate(
     trials = correctness.default_trials(base_seed, task if vary_sizes else None)
     report = VerificationReport(
         verdict="rejected", rule=None, reason="", task_key=task.key, dsl=task.dsl, margin=margin,
-        seeds=[t.seed for t in trials], trials=[t.label for t in trials],
-        size_variants=[dict(t.symbols) for t in trials if t.symbols],
         sizes={a.param: a.layout.short() if a.layout else str(a.value) for a in task.args},
-        tolerances=correctness.tolerances_for(task),
+        tolerances=correctness.tolerances_for(task), **_trial_fields(trials),
     )
     try:
         if violation := guards.check(task, source):
             raise _Rejected(violation.rule, violation.message)
         pool = pool or default_pool(task.dsl)
         with pool.worker() as worker:
-            _judge(task, source, trials, margin, timeout_s, compile_timeout_s, worker, pool, report)
+            report.device = worker.call({"op": "device", "device_type": task.device_type, "dsl": task.dsl},
+                                        30)[0]["name"]
+            try:
+                checked = _check(worker, task, source, trials, timeout_s, compile_timeout_s)
+                report = dataclasses.replace(report, sandbox=checked.sandbox, sandbox_missing=checked.sandbox_missing,
+                                             max_abs_error=checked.max_abs, max_rel_error=checked.max_rel,
+                                             in_process=checked.in_process, phase_s=dict(checked.phase_s),
+                                             **_trial_fields(checked.trials))
+                if checked.failure:
+                    raise _Rejected(checked.failure["rule"], checked.failure["message"])
+                timing_started = time.perf_counter()
+                measurements = _measure(worker, pool, checked.trials[-1].seed, margin, timeout_s)
+                report.phase_s["timing"] = time.perf_counter() - timing_started
+            finally:
+                if worker.alive():
+                    _stage(worker, {"op": "finish"}, JOB_SLACK_S, "finish", harness=True)
+        report = _timing_verdict(report, measurements, margin)
     except _Rejected as rejection:
         report.verdict, report.rule, report.reason = "rejected", rejection.rule, str(rejection)
     report.elapsed_s = time.perf_counter() - started
@@ -73,62 +89,69 @@ def verify_candidate(
     return report
 
 
-def _judge(
-    task: KernelTask,
-    source: str,
-    trials: list[correctness.Trial],
-    margin: float,
-    timeout_s: float,
-    compile_timeout_s: float,
-    worker: Worker,
-    pool: WorkerPool,
-    report: VerificationReport,
-) -> None:
-    task_json = task.to_json()
-    report.device = worker.call({"op": "device", "device_type": task.device_type, "dsl": task.dsl}, 30)[0]["name"]
-    try:
-        header = _stage(worker, {"op": "start", "task": task_json, "source": source,
-                                 "trials": [t.to_dict() for t in trials], "timeout_s": timeout_s,
-                                 "compile_timeout_s": compile_timeout_s},
-                        compile_timeout_s + timeout_s * (len(trials) + 4) + JOB_SLACK_S, "candidate trials")
-        report.sandbox, report.sandbox_missing = header.get("sandbox", []), header.get("sandbox_missing", [])
-        report.phase_s, report.in_process = dict(header.get("phase_s", {})), bool(header.get("in_process"))
-        report.max_abs_error, report.max_rel_error = header["max_abs"], header["max_rel"]
-        if header.get("note"):
-            log.warning("aikg: verify %s: %s", task.short_key, header["note"])
-        if header["trials_run"] < len(trials) and header["failure"] is None:
-            del trials[header["trials_run"]:]
-            report.seeds, report.trials = [t.seed for t in trials], [t.label for t in trials]
-            report.size_variants = [dict(t.symbols) for t in trials if t.symbols]
-        if failure := header["failure"]:
-            raise _Rejected(failure["rule"], failure["message"])
-        measurements = []
-        timing_started = time.perf_counter()
-        with pool.timing_lock:
-            for i in range(2):  # the second measurement confirms the first, on fresh inputs
-                header = _stage(worker, {"op": "time", "seed": trials[-1].seed + 1 + i}, 4 * timeout_s + JOB_SLACK_S,
-                                "timing")
-                if failure := header["failure"]:
-                    raise _Rejected(failure["rule"], failure["message"])
-                measurements.append(timing.Measurement(header["baseline_s"], header["candidate_s"],
-                                                       header["samples"], header["control_s"],
-                                                       header["run_queue_wait"]))
-                if not timing.faster_by_margin(measurements, margin):
-                    break  # already lost: a confirming run cannot change the verdict
-        report.phase_s["timing"] = time.perf_counter() - timing_started
-    finally:
-        if worker.alive():
-            _stage(worker, {"op": "finish"}, JOB_SLACK_S, "finish", harness=True)
-    report.baseline_s = [m.baseline_s for m in measurements]
-    report.candidate_s = [m.candidate_s for m in measurements]
-    report.timing_noise = [m.noise for m in measurements]
-    report.speedup = min(m.speedup for m in measurements)
-    if not timing.faster_by_margin(measurements, margin) or len(measurements) < 2:
-        raise _Rejected("not-faster", f"correct, but speedup {report.speedup:.3f}x is not above 1 + margin + timing "
-                                      f"noise ({1 + margin:.2f}x + {max(report.timing_noise):.3f}) in both "
-                                      "measurements")
-    report.verdict, report.rule = "accepted", None
-    report.reason = f"correct on {len(trials)} trials and {report.speedup:.3f}x faster than the baseline"
+def _timing_verdict(report: VerificationReport, measurements: list[timing.Measurement],
+                    margin: float) -> VerificationReport:
+    """``report`` of a correct candidate with its timings and the verdict they give."""
+    noise = [m.noise for m in measurements]
+    timed = dataclasses.replace(report, baseline_s=[m.baseline_s for m in measurements],
+                                candidate_s=[m.candidate_s for m in measurements], timing_noise=noise,
+                                speedup=min(m.speedup for m in measurements))
+    if timing.faster_by_margin(measurements, margin) and len(measurements) >= 2:
+        return dataclasses.replace(timed, verdict="accepted", rule=None, reason=f"correct on {len(report.trials)} "
+                                   f"trials and {timed.speedup:.3f}x faster than the baseline")
+    return dataclasses.replace(timed, verdict="rejected", rule="not-faster",
+                               reason=f"correct, but speedup {timed.speedup:.3f}x is not above 1 + margin + timing "
+                                      f"noise ({1 + margin:.2f}x + {max(noise):.3f}) in both measurements")
+
+
+def _trial_fields(trials: Sequence[correctness.Trial]) -> dict[str, Any]:
+    """The report's record of which trials ran."""
+    return {"seeds": [t.seed for t in trials], "trials": [t.label for t in trials],
+            "size_variants": [dict(t.symbols) for t in trials if t.symbols]}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Checked:
+    """What the judge reported of the candidate's correctness trials."""
+
+    trials: tuple[correctness.Trial, ...]  # those that ran: fewer than asked when the judge's time ran out
+    sandbox: list[str]
+    sandbox_missing: list[str]
+    max_abs: float | None
+    max_rel: float | None
+    failure: dict[str, str] | None  # the first trial's failure (rule, message), if any
+    in_process: bool  # judged in the judge (VerificationReport.in_process)
+    phase_s: dict[str, float]  # the judge's steps' seconds (VerificationReport.phase_s)
+
+
+def _check(worker: Worker, task: KernelTask, source: str, trials: Sequence[correctness.Trial], timeout_s: float,
+           compile_timeout_s: float) -> _Checked:
+    """Start the candidate's runner and run its correctness trials in the judge."""
+    header = _stage(worker, {"op": "start", "task": task.to_json(), "source": source,
+                             "trials": [t.to_dict() for t in trials], "timeout_s": timeout_s,
+                             "compile_timeout_s": compile_timeout_s},
+                    compile_timeout_s + timeout_s * (len(trials) + 4) + JOB_SLACK_S, "candidate trials")
+    if header.get("note"):
+        log.warning("aikg: verify %s: %s", task.short_key, header["note"])
+    ran = trials if header["failure"] else trials[:header["trials_run"]]
+    return _Checked(tuple(ran), header.get("sandbox", []), header.get("sandbox_missing", []), header["max_abs"],
+                    header["max_rel"], header["failure"], bool(header.get("in_process")), header.get("phase_s", {}))
+
+
+def _measure(worker: Worker, pool: WorkerPool, last_seed: int, margin: float,
+             timeout_s: float) -> list[timing.Measurement]:
+    """Time candidate, baseline and control; a second measurement on fresh inputs confirms the first."""
+    measurements: list[timing.Measurement] = []
+    with pool.timing_lock:
+        for i in range(2):
+            header = _stage(worker, {"op": "time", "seed": last_seed + 1 + i}, 4 * timeout_s + JOB_SLACK_S, "timing")
+            if failure := header["failure"]:
+                raise _Rejected(failure["rule"], failure["message"])
+            measurements.append(timing.Measurement(header["baseline_s"], header["candidate_s"], header["samples"],
+                                                   header["control_s"], header["run_queue_wait"]))
+            if not timing.faster_by_margin(measurements, margin):
+                break  # already lost: a confirming run cannot change the verdict
+    return measurements
 
 
 def _stage(worker: Worker, job: dict, timeout_s: float, what: str, harness: bool = False) -> dict:

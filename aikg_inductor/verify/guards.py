@@ -79,7 +79,7 @@ PROOF_COMPILE_TIMEOUT_S = 180.0
 
 def _prove_cpp_object(task: KernelTask, source: str) -> GuardViolation | None:
     from ..dsl.cpp_cpu import ADAPTER
-    from ..interception import CppBuildTimeout
+    from ..torch_internals.kernels import CppBuildTimeout
 
     try:
         ADAPTER.prepare(task, source, PROOF_COMPILE_TIMEOUT_S)

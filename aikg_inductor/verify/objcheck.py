@@ -1,7 +1,7 @@
 """The static proof on a compiled C++ kernel: what its object file can reach and what it keeps.
 
 A verified kernel later runs unsandboxed in the user's process, so what it may do is decided here by allowlist,
-on the object the compiler produced (the kernel source alone at Inductor's flags, ``interception.build_cpp_kernel``)
+on the object the compiler produced (the kernel source alone at Inductor's flags, ``torch_internals.kernels.build_cpp_kernel``)
 rather than on source text that macros, splices and pragmas can disguise:
 
 - ``guard:symbol``        every undefined symbol is on ``ALLOWED_UNDEFINED`` (math, the vector library, the OpenMP

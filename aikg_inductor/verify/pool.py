@@ -209,20 +209,19 @@ _POOLS: dict[tuple[str, int | None], WorkerPool] = {}
 _POOLS_LOCK = threading.Lock()
 
 
-def default_pool(dsl: str, size: int | None = None, device: int | None = None) -> WorkerPool:
+def default_pool(dsl: str, size: int = 1, device: int | None = None) -> WorkerPool:
     """The process-wide pool for ``dsl`` (on CUDA device ``device``, if given), started on first use with ``size``
-    workers (default: AIKG_VERIFY_WORKERS, else 1)."""
+    workers (the run's ``Options.verify_workers``; later calls get the pool as first started)."""
     with _POOLS_LOCK:
         key = (dsl, device)
         if key not in _POOLS:
-            size = size or int(os.environ.get("AIKG_VERIFY_WORKERS", "1"))
             # A pinned worker sees its one card as cuda:0.
             env = {} if device is None else {"CUDA_VISIBLE_DEVICES": str(device)}
             _POOLS[key] = WorkerPool(size, (dsl,), env=env)
         return _POOLS[key]
 
 
-def device_pools(dsl: str, size: int | None = None) -> list[WorkerPool]:
+def device_pools(dsl: str, size: int = 1) -> list[WorkerPool]:
     """One pool per device the DSL runs on: each visible GPU gets its own queue of workers; the CPU has one."""
     if dsl.endswith("-cuda"):
         import torch

@@ -14,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
+from ..options import DEFAULT_MARGIN
+
 Verdict = Literal["accepted", "rejected"]
 
 
@@ -40,7 +42,7 @@ class VerificationReport:
     # 1 + margin + this.
     timing_noise: list[float] = dataclasses.field(default_factory=list)
     speedup: float | None = None  # the smaller of the measurements' speedups (baseline / candidate)
-    margin: float = 0.03
+    margin: float = DEFAULT_MARGIN
     elapsed_s: float = 0.0
     # The candidate runner's sandbox layers (sandbox.ALL_LAYERS) that were applied, and those this machine lacked.
     sandbox: list[str] = dataclasses.field(default_factory=list)

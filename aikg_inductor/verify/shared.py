@@ -53,9 +53,9 @@ class Arena:
     def export(self) -> tuple[dict[str, Any], list[int]]:
         """What a runner needs to map this arena: a message header and the descriptors to pass with it."""
         if self.base.is_cuda:
-            from .. import interception
+            from ..torch_internals import cuda_ipc
 
-            return {"cuda_ipc": interception.cuda_ipc_export(self.base)}, []
+            return {"cuda_ipc": cuda_ipc.cuda_ipc_export(self.base)}, []
         assert self.fd is not None
         return {"bytes": self.base.numel()}, [self.fd]
 
@@ -63,9 +63,9 @@ class Arena:
     def attach(cls, header: dict[str, Any], fds: list[int]) -> Arena:
         """The runner's side of ``export``."""
         if "cuda_ipc" in header:
-            from .. import interception
+            from ..torch_internals import cuda_ipc
 
-            return cls(interception.cuda_ipc_import(header["cuda_ipc"]))
+            return cls(cuda_ipc.cuda_ipc_import(header["cuda_ipc"]))
         (fd,) = fds
         mapping = mmap.mmap(fd, int(header["bytes"]))
         os.close(fd)

@@ -76,7 +76,7 @@ def sized(task: KernelTask, trial: Trial) -> KernelTask:
 
 @functools.lru_cache(maxsize=32)
 def _sized(task: KernelTask, symbols: tuple[tuple[str, int], ...]) -> KernelTask:
-    from ..interception import evaluate_size
+    from ..torch_internals.kernels import evaluate_size
 
     values = dict(symbols)
     args = []

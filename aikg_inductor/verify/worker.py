@@ -37,7 +37,7 @@ from . import protocol
 from .candidate import CPU_SECONDS_PER_TIMEOUT_S, CandidateRunner, InProcessRunner, RunnerFailed
 from .correctness import Errors, Failure, check_contract, check_outputs, judge_trial, live_outputs
 from .shared import Arena, arena_bytes
-from .timing import (BUDGET_S, MIN_SAMPLE_S, MIN_SAMPLES, SCREEN_BUDGET_S, Measurement, TimedCalls, copy_bandwidth,
+from .timing import (BUDGET_S, MIN_SAMPLE_S, SCREEN_BUDGET_S, Measurement, TimedCalls, copy_bandwidth,
                      measure)
 from .values import (Trial, as_bytes, build, call_values, flat_sizes, partner_sizes, scratch_outputs, sized,
                      timing_partner)
@@ -499,9 +499,9 @@ def device_name(device_type: str) -> str:
             model = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), model)
     except OSError:
         pass
-    from .. import interception
+    from ..torch_internals import kernels
 
-    return f"{model} ({interception.device_arch(torch.device('cpu'))}, {torch.get_num_threads()} threads)"
+    return f"{model} ({kernels.device_arch(torch.device('cpu'))}, {torch.get_num_threads()} threads)"
 
 
 def warm(dsls: list[str]) -> None:

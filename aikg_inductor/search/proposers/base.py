@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ...task import KernelTask
 
@@ -64,8 +64,22 @@ class SearchContext:
         return cls(ranked, parent=ranked[0] if ranked and ranked[0].correct else None)
 
 
-class Proposer(Protocol):
+class Proposer:
+    """What the search asks of a proposer. Subclasses set ``name`` and implement ``propose``; the rest has defaults
+    that suit a proposer without lanes or accounts of its own (the tuner, retrieval)."""
+
     name: str
+    lanes: int = 1  # independent lines of work the search may run at once (``SearchContext.lane``)
 
     def propose(self, task: KernelTask, context: SearchContext, limit: int) -> list[Candidate]:
         """Up to ``limit`` new candidates for ``task``, informed by ``context``."""
+        raise NotImplementedError
+
+    def lane_exhausted(self, task_key: str, lane: int) -> bool:
+        """Asked after a round of ``lane`` offered nothing new: whether that lane is done. By default it is, since
+        a proposer without lanes of its own has nothing new to offer given everything tried."""
+        return True
+
+    def summary(self, task_key: str) -> dict[str, Any] | None:
+        """What this proposer spent on the task (steps, rejected replies, ``tokens``), if it keeps accounts."""
+        return None

@@ -28,8 +28,9 @@ from ...agents.docpacks import pack_for
 from ...agents.llm import LlmBudgetExceeded, LlmClient, LlmError
 from ...agents.sketch import SketchRejected
 from ...agents.workflow import STOP, Workflow, load_workflow
+from ...options import DEFAULT_MARGIN
 from ...task import KernelTask
-from .base import Attempt, Candidate, SearchContext
+from .base import Attempt, Candidate, Proposer, SearchContext
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class StepRecord:
         return f"- {self.step}: {self.outcome}" + (f" ({self.reason[:300]})" if self.reason else "")
 
 
-class LlmProposer:
+class LlmProposer(Proposer):
     name = "llm"
 
     def __init__(
@@ -76,7 +77,7 @@ class LlmProposer:
         examples: Callable[[KernelTask], Sequence[str]] | None = None,
         baseline_seconds: Callable[[KernelTask], float | None] | None = None,
         device_facts: Callable[[KernelTask], DeviceFacts] | None = None,
-        margin: float = 0.03,
+        margin: float = DEFAULT_MARGIN,
     ) -> None:
         self.client = client or LlmClient(LlmConfig.resolve())
         self.workflow = workflow or load_workflow()
@@ -367,8 +368,7 @@ def _without_command_line(text: str) -> str:
 def _verdict(attempt: Attempt) -> str:
     """The verifier's report on ``attempt`` for the agents: verdict, trials, errors, timings, speedup."""
     report = attempt.report
-    summary = report.summary() if hasattr(report, "summary") else report.reason
-    return _without_command_line(summary)[:FEEDBACK_CHARS]
+    return _without_command_line(report.summary())[:FEEDBACK_CHARS]
 
 
 def _code_excerpt(reply: str) -> str:

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Sequence
 
 from ...kernel_cache import CacheUnavailableError, KernelIndex
 from ...task import KernelTask
-from .base import Candidate, SearchContext
 from ...dsl.triton_configs import LaunchConfig, NotTunableError, kernel_shape, with_fixed_config
+from .base import Candidate, Proposer, SearchContext
 
 log = logging.getLogger(__name__)
 
 NEIGHBOURS = 8  # similar accepted kernels consulted per task
 
 
-class RetrievalProposer:
+class RetrievalProposer(Proposer):
     name = "retrieval"
 
     def __init__(self, index: KernelIndex, neighbours: int = NEIGHBOURS) -> None:
@@ -29,13 +30,7 @@ class RetrievalProposer:
         self.neighbours = neighbours
 
     def propose(self, task: KernelTask, context: SearchContext, limit: int) -> list[Candidate]:
-        tried = {a.candidate.source for a in context.attempts}
-        fresh: list[Candidate] = []
-        for source, notes in self.reusable(task):
-            if source not in tried and len(fresh) < limit:
-                tried.add(source)
-                fresh.append(Candidate(source, self.name, notes))
-        return fresh
+        return fresh_candidates(self.reusable(task), context, limit, self.name)
 
     def reusable(self, task: KernelTask) -> list[tuple[str, dict]]:
         """What won on similar kernels in the cache, as (source, notes) candidates for ``task``."""
@@ -54,6 +49,18 @@ class RetrievalProposer:
             if tuple(entry.origins) == tuple(task.origins):
                 found.append((entry.source, notes))
         return found
+
+
+def fresh_candidates(found: Sequence[tuple[str, dict]], context: SearchContext, limit: int,
+                     proposer: str) -> list[Candidate]:
+    """Up to ``limit`` of ``found`` (source, notes) not tried yet, as candidates of ``proposer``."""
+    tried = {a.candidate.source for a in context.attempts}
+    fresh: list[Candidate] = []
+    for source, notes in found:
+        if source not in tried and len(fresh) < limit:
+            tried.add(source)
+            fresh.append(Candidate(source, proposer, notes))
+    return fresh
 
 
 def _with_config(task: KernelTask, config: dict) -> str | None:

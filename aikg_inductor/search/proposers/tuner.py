@@ -9,7 +9,7 @@ its loops once: the persistent shape, reached by configuration alone.
 The search, in the order candidates are offered:
 1. **Inductor's own configurations**: those its heuristic gives this kernel (its run-time autotuner picks one of
    them: that pick is Inductor's default kernel, the verifier's baseline), then the wider set max-autotune
-   benchmarks. They come from Inductor's config generators themselves (``interception.inductor_heuristic_configs``).
+   benchmarks. They come from Inductor's config generators themselves (``heuristics.inductor_heuristic_configs``).
 2. **Coordinate descent** from the fastest measured so far, as max-autotune's ``coordinate_descent_tuning`` does:
    each block size doubled and halved (up to the size hint and Triton's block limit) and the warps doubled and
    halved. A round offers the whole neighbourhood at once and nothing else, and the next round moves to the best
@@ -28,7 +28,6 @@ import dataclasses
 import itertools
 import logging
 
-from ... import interception
 from ...dsl.triton_configs import (
     MAX_WARPS,
     LaunchConfig,
@@ -37,8 +36,9 @@ from ...dsl.triton_configs import (
     kernel_shape,
     with_fixed_config,
 )
+from ...torch_internals import heuristics
 from ...task import KernelTask
-from .base import Attempt, Candidate, SearchContext
+from .base import Attempt, Candidate, Proposer, SearchContext
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def block_limit(shape: TritonKernelShape, param: str) -> int:
     (how Inductor's coordinate descent bounds it)."""
     dim = _dim_of(param)
     hint = shape.size_hints.get(dim, shape.size_hints.get(f"{dim}_")) or _next_pow2(shape.numels.get(dim, 1))
-    return min(interception.inductor_block_limits().get(param, MAX_DESCENT_ELEMENTS), _next_pow2(hint))
+    return min(heuristics.inductor_block_limits().get(param, MAX_DESCENT_ELEMENTS), _next_pow2(hint))
 
 
 def _block_choices(shape: TritonKernelShape) -> dict[str, list[int]]:
@@ -101,7 +101,7 @@ def inductor_configs(shape: TritonKernelShape) -> list[LaunchConfig]:
     max-autotune adds. A configuration that does not set every block parameter of the kernel is left out."""
     configs: list[LaunchConfig] = []
     for max_autotune in (False, True):
-        for raw in interception.inductor_heuristic_configs(shape.kind, dict(shape.arguments),
+        for raw in heuristics.inductor_heuristic_configs(shape.kind, dict(shape.arguments),
                                                            max_autotune=max_autotune):
             if not all(param in raw for param in shape.block_params):
                 continue
@@ -181,7 +181,7 @@ def wider_neighbours(config: LaunchConfig, shape: TritonKernelShape) -> list[Lau
 # ------------------------------------------------------------------------------------------------- the proposer
 
 
-class TritonConfigTuner:
+class TritonConfigTuner(Proposer):
     """A Proposer over launch configurations of Inductor's own Triton kernel (the module docstring gives the
     order of the search)."""
 

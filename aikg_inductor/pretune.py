@@ -1,4 +1,5 @@
-"""Offline pre-tuning: every fused kernel of one or more problem files, tuned once each, results in the cache.
+"""Offline pre-tuning (``aikg tune``, ``aikg_inductor.tune()``): every fused kernel of one or more problem files,
+tuned once each, results in the cache.
 
 Kernels are deduplicated by exact key across all files. Each device gets its own queue: on a machine with several
 GPUs, one kernel is tuned per GPU at a time, each with its own verifier workers. Every judged attempt is in the
@@ -8,56 +9,26 @@ search history as soon as it is judged, so an interrupted run resumes where it s
 from __future__ import annotations
 
 import concurrent.futures as futures
-import dataclasses
 import functools
 import logging
 import queue
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import torch
 
 from .backend import capture
 from .kernel_cache import KernelCache
 from .options import Options, resolve_options
-from .pipeline import LocalSink, TuneOutcome, given_status, proposer_status, tune_task
+from .pipeline import LocalSink, TuneContext, given_status, proposer_status, tune_task
+from .pretune_run import ProposerFactory, TunedKernel, TuneProgress, TuneRun
 from .problem import ProblemError, find_problems, load_problem
 from .search.evolve import RunBudget
 from .search.history import ProposerStatus
-from .search.proposers import Attempt, Proposer
 from .task import KernelTask
-from .verify.pool import device_pools
+from .verify.pool import WorkerPool, device_pools
 
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True)
-class TunedKernel:
-    """One row of a tuning run: a kernel, where it came from, and what tuning it came to."""
-
-    task: KernelTask
-    problems: tuple[str, ...]  # problem files whose compiled graphs contain this kernel
-    outcome: TuneOutcome | None  # None: not tuned in this run (see ``skipped``)
-    skipped: str = ""  # why it was not tuned: "already cached", "run wall time spent", ...
-
-    @property
-    def tokens(self) -> int:
-        return 0 if self.outcome is None else self.outcome.tokens
-
-
-ProposerFactory = Callable[[KernelTask], Sequence[Proposer]]
-
-
-class TuneProgress(Protocol):
-    """What a progress display is told; every method may be called from a device's worker thread."""
-
-    def kernels_found(self, total: int) -> None: ...
-
-    def kernel_started(self, task: KernelTask, budget: int) -> None: ...
-
-    def attempt_judged(self, task: KernelTask, attempt: Attempt) -> None: ...
-
-    def kernel_finished(self, row: TunedKernel) -> None: ...
 
 
 def collect_tasks(
@@ -153,9 +124,8 @@ def tune(
     cannot be used is skipped (``on_skip``, see ``collect_tasks``).
 
     ``proposers(task)`` gives the proposers for a kernel (default: the built-in ones available, see
-    ``pipeline.proposer_status``). ``cluster``
-    (``ray`` or ``ray://HOST:PORT``) tunes on a Ray cluster instead of this machine's devices (``cluster.py``);
-    then ``proposers`` must pickle."""
+    ``pipeline.proposer_status``). ``cluster`` (``ray`` or ``ray://HOST:PORT``) tunes on a Ray cluster instead of
+    this machine's devices (``cluster.py``); then ``proposers`` must pickle."""
     options = resolve_options(options)
     cache = KernelCache(options.cache_dir, read_only=False)  # tuning writes: an unwritable cache is one line
     tasks = collect_tasks(targets, device, dtype, on_skip)
@@ -170,14 +140,13 @@ def tune(
             rows[key] = TunedKernel(task, tuple(problems), None, done_why)
         else:
             todo.setdefault(task.dsl, []).append((task, problems))
-    run_budget = RunBudget(options.run_budget_s, options.run_budget_tokens)
+    run = TuneRun(options, sink, RunBudget(options.run_budget_s, options.run_budget_tokens), progress, proposers)
     if cluster is not None and todo:
         from .cluster import tune_on_ray  # Ray is imported for a cluster run only
 
-        done = tune_on_ray(cluster, todo, options, sink, run_budget, progress, proposers)
+        done = tune_on_ray(cluster, todo, run)
     else:
-        done = [row for dsl, items in todo.items()
-                for row in _tune_on_devices(dsl, items, options, sink, run_budget, progress, proposers)]
+        done = [row for dsl, items in todo.items() for row in _tune_on_devices(dsl, items, run)]
     for row in done:
         rows[row.task.key] = row
     return [rows[key] for key in tasks]
@@ -201,23 +170,21 @@ def _done(key: str, sink: LocalSink, now: Sequence[ProposerStatus]) -> str | Non
     return f"searched before ({runs[-1].stopped_by}); --retune to search again"
 
 
-def _tune_on_devices(dsl: str, items: list[tuple[KernelTask, list[str]]], options: Options, sink: LocalSink,
-                     run_budget: RunBudget, progress: TuneProgress | None,
-                     proposers: ProposerFactory | None) -> list[TunedKernel]:
+def _tune_on_devices(dsl: str, items: list[tuple[KernelTask, list[str]]], run: TuneRun) -> list[TunedKernel]:
     """One queue of kernels, drained by one thread per device (each with its own verifier pool)."""
     pending: queue.SimpleQueue[tuple[KernelTask, list[str]]] = queue.SimpleQueue()
     for item in items:
         pending.put(item)
-    pools = device_pools(dsl, options.verify_workers)
+    pools = device_pools(dsl, run.options.verify_workers)
     done: list[TunedKernel] = []
 
-    def drain(pool: Any) -> None:
+    def drain(pool: WorkerPool) -> None:
         while True:
             try:
                 task, problems = pending.get_nowait()
             except queue.Empty:
                 return
-            done.append(_tune_one(task, problems, options, sink, run_budget, pool, progress, proposers))
+            done.append(_tune_one(task, problems, run, pool))
 
     if len(pools) == 1:
         drain(pools[0])  # in this thread: Ctrl-C reaches the search directly
@@ -228,16 +195,17 @@ def _tune_on_devices(dsl: str, items: list[tuple[KernelTask, list[str]]], option
     return done
 
 
-def _tune_one(task: KernelTask, problems: list[str], options: Options, sink: LocalSink, run_budget: RunBudget,
-              pool: Any, progress: TuneProgress | None, proposers: ProposerFactory | None) -> TunedKernel:
-    if spent := run_budget.exhausted():
+def _tune_one(task: KernelTask, problems: list[str], run: TuneRun, pool: WorkerPool) -> TunedKernel:
+    progress = run.progress
+    if spent := run.budget.exhausted():
         row = TunedKernel(task, tuple(problems), None, f"{spent} spent")
     else:
         if progress is not None:
-            progress.kernel_started(task, options.kernel_budget_candidates)
+            progress.kernel_started(task, run.options.kernel_budget_candidates)
         on_attempt = None if progress is None else functools.partial(progress.attempt_judged, task)
-        outcome = tune_task(task, options, sink.cache, None if proposers is None else proposers(task), sink=sink,
-                            run_budget=run_budget, pool=pool, on_attempt=on_attempt)
+        context = TuneContext(run.options, run.sink, run.budget, pool)
+        outcome = tune_task(task, context, None if run.proposers is None else run.proposers(task),
+                            on_attempt=on_attempt)
         row = TunedKernel(task, tuple(problems), outcome)
     if progress is not None:
         progress.kernel_finished(row)
