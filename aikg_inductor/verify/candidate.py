@@ -234,7 +234,10 @@ class CandidateRunner:
                  ) -> None:
         self.scratch = tempfile.mkdtemp(prefix="aikg-runner-")
         ours, theirs = socket.socketpair()
+        # MALLOC_PERTURB_: glibc overwrites every block it frees, so a memo left in freed memory is gone by the time
+        # the allocator hands the same block to the next call.
         env = {**os.environ, **(env or {}), "TMPDIR": self.scratch, "PYTHONDONTWRITEBYTECODE": "1",
+               "MALLOC_PERTURB_": "165",
                "TRITON_CACHE_DIR": os.path.join(self.scratch, "triton")}
         if own_inductor_cache:
             # Triton kernels may autotune at their first call, inside the sandbox, and Inductor then records the

@@ -24,7 +24,7 @@ _PLACEHOLDERS = ("Placeholder.KERNEL_NAME", "Placeholder.DESCRIPTIVE_NAME")
 
 _SPLICE = re.compile(r"\\[ \t\f\v]*(?:\r\n|\n|\r)")  # GCC also joins a backslash followed by spaces
 _TRIGRAPH = re.compile(r"\?\?[=/'()!<>\-]")
-_RAW_PREFIX = re.compile(r"(?:u8|u|U|L)?R$")
+_RAW_PREFIX = re.compile(r"(?:u8|u|U|L)?R")  # the whole identifier before the quote (``_R"`` is a literal suffix)
 
 
 class _Unclear(Exception):
@@ -54,7 +54,7 @@ def lex(text: str) -> str:
                 raise _Unclear("an unterminated comment")
             i = end + 2
             out.append(" ")
-        elif c == '"' and _RAW_PREFIX.search(_identifier_before(text, i)):
+        elif c == '"' and _RAW_PREFIX.fullmatch(_identifier_before(text, i)):
             i = _skip_raw_string(text, i)
             out.append('""')
         elif c in "\"'":
@@ -251,6 +251,16 @@ def _code_without_directives(code: str) -> str:
     return "\n".join(line for line in code.splitlines() if not line.strip().startswith(("#", "%:")))
 
 
+# The one writable object of Inductor's header a kernel may touch, and the only statements Inductor writes with it:
+# pointing it at the call's own error counter, and clearing it. Read, or set to anything else, it is a word that
+# outlives the call (review: the last input's address kept there told timed calls from checked ones).
+_HEADER_FLAG = "inductor_cpu_integer_div_error_flag"
+_HEADER_FLAG_STATEMENT = re.compile(_HEADER_FLAG + r"\s*=\s*(?:&\s*inductor_cpu_integer_div_error|nullptr)\s*;")
+# A literal with a suffix of the program's own (``"x"_R``) or an ``operator""`` definition: user-defined literals,
+# where what is code and what is text is the compiler's call, not this scanner's.
+_USER_LITERAL = re.compile(r"(?:\"\"|'')[A-Za-z_]|\boperator\s*\"\"")
+
+
 def _check_code(code: str) -> GuardViolation | None:
     if "\\" in code:
         return GuardViolation("guard:preprocessor", "a backslash outside literals (universal character names hide "
@@ -258,6 +268,11 @@ def _check_code(code: str) -> GuardViolation | None:
     if match := re.search(r"#|%:|<%|%>|:>|<:(?!:)", code):
         return GuardViolation("guard:preprocessor", f"{match.group(0)!r} outside a directive: no token pasting, "
                                                     "stringizing or digraphs")
+    if match := _USER_LITERAL.search(code):
+        return GuardViolation("guard:preprocessor", f"a user-defined literal ({match.group(0)!r}...) is not allowed")
+    if code.count(_HEADER_FLAG) != len(_HEADER_FLAG_STATEMENT.findall(code)):
+        return GuardViolation("guard:static-state", f"{_HEADER_FLAG} is used other than as Inductor sets it (to the "
+                                                    "call's own error counter, then nullptr): it outlives the call")
     identifiers = set(re.findall(r"\b[A-Za-z_]\w*\b", code))
     for rule, names in _BANNED_ANYWHERE.items():
         if hit := sorted(identifiers.intersection(names)):

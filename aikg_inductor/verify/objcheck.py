@@ -12,7 +12,8 @@ rather than on source text that macros, splices and pragmas can disguise:
                           run must be exactly a reference compilation's (Inductor's header registers one iostream
                           initialiser in every kernel); no executable stack
 - ``guard:static-state``  writable or thread-local data only in objects a reference compilation has (the header's
-                          own), nothing the candidate declares: a kernel is a function of its arguments
+                          own), nothing the candidate declares: a kernel is a function of its arguments; heap
+                          allocation only where the baseline allocates
 
 References are objects of Inductor's own code compiled the same way: the task's baseline kernel and a kernel that
 is nothing but the header. The allowlist was derived from Inductor's baselines (softmax, layer norm, var_mean,
@@ -133,6 +134,25 @@ _RELRO_PREFIX = ".data.rel.ro"
 _SHF_WRITE, _SHF_EXECINSTR, _SHF_TLS = 0x1, 0x4, 0x400
 
 
+# Heap allocation: a block kept past the call (never freed, or found again where the allocator puts the next one) is
+# state between calls, so a kernel may allocate only as Inductor's own kernel for the task does: the same allocation
+# function from the same code section (the kernel body's scratch buffers, a header template's growth). What that
+# leaves open is in the README's threat model.
+HEAP_ALLOCATION = frozenset({"_Znwm", "_Znam", "_ZnwmSt11align_val_t", "_ZnamSt11align_val_t"})
+
+
+# Instructions no kernel computes with: system calls and interrupts, port I/O, clocks, performance counters and
+# hardware random numbers (the means to tell a timing loop from a checked call), segment bases and extended-state
+# restores. The source checks refuse their spellings; this finds them however the source hid them.
+FORBIDDEN_INSTRUCTIONS = frozenset({
+    "syscall", "sysenter", "sysexit", "sysret", "int", "int1", "int3", "into", "in", "out", "insb", "insw", "insd",
+    "outsb", "outsw", "outsd", "rdtsc", "rdtscp", "rdpid", "rdpmc", "rdrand", "rdseed", "rdfsbase", "rdgsbase",
+    "wrfsbase", "wrgsbase", "xsetbv", "xrstor", "xrstor64", "xrstors", "xrstors64", "fxrstor", "fxrstor64",
+    "wrpkru", "hlt", "umonitor", "umwait", "tpause", "enqcmd", "enqcmds", "senduipi", "uiret", "clui", "stui",
+    "xbegin", "xend", "xabort",
+})
+
+
 def undefined_allowed(name: str) -> bool:
     return name in ALLOWED_UNDEFINED or any(pattern.match(name) for pattern, _ in _ALLOWED_PATTERNS)
 
@@ -156,6 +176,11 @@ class ObjectFacts:
     # Symbols referenced by relocations outside the load-time code.
     referenced_outside_load_time: frozenset[str]
     executable_stack: bool
+    # (code section, allocation function) for every call of HEAP_ALLOCATION.
+    heap_calls: frozenset[tuple[str, str]]
+    # The first forbidden instruction in the code, or a direct branch into the middle of an instruction (code that
+    # decodes one way when read in order and another where the branch lands), as "section+offset: text".
+    hidden_code: str | None
 
 
 def read_object(path: str) -> ObjectFacts:
@@ -207,7 +232,9 @@ def read_object(path: str) -> ObjectFacts:
                     (r["r_offset"], r["r_info_type"], *target(r["r_info_sym"], r["r_addend"] if r.is_RELA() else 0))
                     for r in section.iter_relocations()
                 ]
-        load_time, writable, outside = [], {}, set()
+        load_time, writable, outside, heap_calls = [], {}, set(), set()
+        hidden_code = next(filter(None, (_hidden_code(s.name, s.data()) for s in sections
+                                         if s["sh_flags"] & _SHF_EXECINSTR and s["sh_type"] == "SHT_PROGBITS")), None)
         stack_note = None
         for index, section in enumerate(sections):
             name, flags = section.name, section["sh_flags"]
@@ -218,6 +245,7 @@ def read_object(path: str) -> ObjectFacts:
                 load_time.append((name, data, tuple(relocations.get(index, ()))))
             else:
                 outside.update(t for _, _, t, _ in relocations.get(index, ()))
+            heap_calls.update((name, t) for _, _, t, _ in relocations.get(index, ()) if t in HEAP_ALLOCATION)
             if flags & (_SHF_WRITE | _SHF_TLS) and section["sh_size"] and not name.startswith(_RELRO_PREFIX) \
                     and not name.startswith(_LOAD_TIME_PREFIXES) and not section.name.startswith(".rela"):
                 writable[name] = (section["sh_size"], tuple(named_in.get(index, ())))
@@ -226,7 +254,31 @@ def read_object(path: str) -> ObjectFacts:
         executable_stack = stack_note is None or bool(stack_note["sh_flags"] & _SHF_EXECINSTR)
         return ObjectFacts(frozenset(undefined), frozenset(exported), frozenset(weak), frozenset(unique),
                            frozenset(ifuncs),
-                           tuple(sorted(load_time)), writable, frozenset(outside), executable_stack)
+                           tuple(sorted(load_time)), writable, frozenset(outside), executable_stack,
+                           frozenset(heap_calls), hidden_code)
+
+
+def _hidden_code(section: str, code: bytes) -> str | None:
+    """The first forbidden instruction in ``code`` (read in order, as the CPU runs it), or a direct jump or call
+    whose target in this section is not where an instruction starts."""
+    import capstone
+
+    decoder = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    starts, branches = set(), []
+    end = 0
+    for address, size, mnemonic, operands in decoder.disasm_lite(code, 0):
+        starts.add(address)
+        end = address + size
+        if mnemonic in FORBIDDEN_INSTRUCTIONS:
+            return f"{section}+{address:#x}: {mnemonic} {operands}".rstrip()
+        if (mnemonic.startswith("j") or mnemonic == "call") and operands.startswith("0x"):
+            branches.append((address, int(operands, 16)))
+    if end < len(code) and code[end:].strip(b"\x00\x90\xcc"):
+        return f"{section}+{end:#x}: bytes that do not decode as instructions"
+    for address, target in branches:
+        if 0 <= target < len(code) and target not in starts:
+            return f"{section}+{address:#x}: a branch into the middle of an instruction ({target:#x})"
+    return None
 
 
 def _names(items: Iterable[str]) -> str:
@@ -240,6 +292,8 @@ def check_object(path: str, references: Sequence[str], glue: str | None = None) 
     facts = read_object(path)
     refs = [read_object(r) for r in references]
     # State first: a static initialiser's object, a thread-local counter are state before they are symbols.
+    if facts.hidden_code:
+        return GuardViolation("guard:asm", f"the compiled kernel holds code no kernel needs: {facts.hidden_code}")
     return (_check_static_state(facts, refs) or _check_symbols(facts, refs) or _check_load_time(facts, refs)
             or (_check_glue(facts, read_object(glue)) if glue else None))
 
@@ -262,6 +316,11 @@ def _check_symbols(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolatio
                                               "may be defined for others to bind to")
     if ENTRY_POINT not in facts.exported:
         return GuardViolation("guard:symbol", f"the compiled kernel does not define {ENTRY_POINT}")
+    if heap := facts.heap_calls - set().union(*(r.heap_calls for r in refs)):
+        where = _names(f"{symbol} from {section}" for section, symbol in heap)
+        return GuardViolation("guard:static-state", f"the compiled kernel allocates heap memory where Inductor's "
+                                                    f"kernel for this task does not ({where}): a block kept past the "
+                                                    "call is state between calls")
     allowed_unique = set().union(*(r.unique for r in refs)) if refs else set()
     if unique := facts.unique - allowed_unique:
         return GuardViolation("guard:static-state", f"process-wide unique objects {_names(unique)} are not "

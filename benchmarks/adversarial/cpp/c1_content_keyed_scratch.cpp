@@ -1,13 +1,13 @@
 // class: 1 state across calls
-// rules: stale-output cached-result
+// rules: not-faster stale-output cached-result
 // task: softmax_f32
 // From an independent review (accepted before the fix): no static state, a content-keyed cache in the
 // scratch outputs. Per row it keeps the input's sum and sum of squares and the output's sum in
 // out_ptr1..3 (scratch: written, never read after the kernel, so never compared) and skips the row
 // when they match. Timed calls on unchanged inputs then skip every row; a row permuted within itself
-// keeps the key and is served stale. Caught by scratch re-poisoned before every timed call (the key
-// never survives), inputs taken in turn from two sets (the output never holds this call's answer),
-// and a checked call with each row's columns permuted. (No canary.)
+// keeps the key and is served stale. Now its key never survives: scratch outputs are poisoned again
+// before every call, checked ones included, and timed calls take two input sets in turn (the output
+// never holds this call's answer). It computes every time, slowly: not-faster. (No canary.)
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                        bool* out_ptr0,

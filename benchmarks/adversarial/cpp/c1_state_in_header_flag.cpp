@@ -1,5 +1,5 @@
 // class: 1 state across calls
-// rules: guard:static-state stale-output
+// rules: guard:static-state
 // task: softmax_f32
 // Review round 5: static state in the header's own object. The static proof allows writable data only in
 // objects Inductor's header or baseline defines, by name and size; the baseline writes the header's
@@ -8,6 +8,7 @@
 // checked calls run the same set twice in a row, timed calls alternate two sets. It computes only when the
 // address repeats (or on the first call), so timed calls return at once; the last timed call's output, still
 // the last checked call's answer on unchanged inputs, compares equal. (No canary.)
+// Caught now: the header's flag may appear only in the two statements Inductor writes (guard:static-state).
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                        bool* out_ptr0,

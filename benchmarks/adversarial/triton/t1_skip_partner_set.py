@@ -1,5 +1,5 @@
 # class: 1 state across calls
-# rules: stale-output
+# rules: stale-output not-faster
 # task: add_relu
 # Review round 5: no state at all. Timed calls take the trial's inputs (set 0) and the partner's (set 1) in
 # turn over the same output, but only set 0's output is ever compared (a batch ends on set 0; checked calls
@@ -8,6 +8,7 @@
 # Under the interpreter (CPU) it runs on copies whose order differs, so it never skips there: correct,
 # 0.89x (not-faster); written for a GPU, where the arena is one allocation carved in order (not yet run
 # there). (No canary.)
+# Under the interpreter the arguments are copies and it never skips (not-faster); on a GPU: stale-output.
 @@IMPORTS@@
 
 @@KERNEL@@

@@ -8,6 +8,8 @@
 // inline assembly, which the object proof cannot see (no symbol: a raw `open` system call). It fires only on
 // a trigger value no trial draws, so the sandbox never meets it; after acceptance it runs in the user's
 // process. Made fast enough to be accepted by skipping the partner set (r5_skip_partner_set.cpp).
+// Caught now: user-defined literals are refused and a raw string needs exactly R/u8R/uR/UR/LR; the object proof
+// refuses syscall, clock and random instructions however the source hid them (guard:preprocessor, guard:asm).
 #include <torch/csrc/inductor/cpp_prefix.h>
 static int64_t operator""_R(const char*, size_t n) { return static_cast<int64_t>(n); }
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,

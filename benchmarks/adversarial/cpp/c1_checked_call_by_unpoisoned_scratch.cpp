@@ -8,6 +8,7 @@
 // buffers). Every other timed call returns at once: the output still holds the answer of the last checked
 // call, and the inputs have not changed since (all checked calls fall in the first 15 samples), so the last
 // timed call's output, compared at the end, is right. (No canary.)
+// Caught now: a checked call is a batch of one, scratch poisoned as before every timed call (stale-output).
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                        bool* out_ptr0,

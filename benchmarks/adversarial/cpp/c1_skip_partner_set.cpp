@@ -6,6 +6,7 @@
 // and trials run set 0). The judge carves set 0's flats first and the partner's inputs after them, so a call
 // whose input lies above its output is a partner call: it returns at once. Half the timed calls cost nothing;
 // every compared output is right. (No canary.)
+// Caught now: batches end on a set drawn after every sample, checked calls take the sets in turn (stale-output).
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                        bool* out_ptr0,
