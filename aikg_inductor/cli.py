@@ -62,7 +62,7 @@ def _op_names(origins: Sequence[str]) -> str:
 def _inspect_rows(args: argparse.Namespace, timed: bool = True) -> tuple[list[dict[str, Any]], Any]:
     from .backend import capture
     from .problem import load_problem, parse_dtype
-    from .verify import runner
+    from .verify import standalone
 
     problem = load_problem(args.file, _device(args.device), parse_dtype(args.dtype) if args.dtype else None)
     session, _ = capture(problem.model, problem.inputs, {"mode": "off"})
@@ -71,7 +71,7 @@ def _inspect_rows(args: argparse.Namespace, timed: bool = True) -> tuple[list[di
         baseline_s: float | None = None
         if timed:
             try:
-                baseline_s = runner.median_seconds(task, reps=args.reps)
+                baseline_s = standalone.median_seconds(task, reps=args.reps)
             except Exception as err:  # noqa: BLE001 - a kernel we cannot run alone is still worth listing
                 log.warning("aikg: cannot time kernel %s alone: %s", task.short_key, err)
         rows.append({"task": task, "baseline_median_s": baseline_s})

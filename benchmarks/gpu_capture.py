@@ -23,7 +23,7 @@ from aikg_inductor import KernelCache, capture, torch_internals
 from aikg_inductor.pipeline import entry_for
 from aikg_inductor.search.proposers import Candidate
 from aikg_inductor.verify import VerificationReport
-from aikg_inductor.verify import runner
+from aikg_inductor.verify import standalone
 
 
 class Block(nn.Module):
@@ -72,7 +72,7 @@ def main() -> None:
 
     kernels = []
     for task in session.tasks.values():
-        median = runner.median_seconds(task, reps=100)
+        median = standalone.median_seconds(task, reps=100)
         kernels.append({"key": task.short_key, "name": task.name, "origins": list(task.origins),
                         "args": [f"{a.param} {a.role}{'' if a.live else ' scratch'} "
                                  f"{a.layout.short() if a.layout else a.value}" for a in task.args],

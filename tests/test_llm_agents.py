@@ -15,7 +15,7 @@ from aikg_inductor.agents import LlmClient, LlmConfig
 from aikg_inductor.agents.code import parse_signature
 from aikg_inductor.search.proposers import Attempt, SearchContext
 from aikg_inductor.search.proposers.llm import LlmProposer
-from aikg_inductor.verify import runner
+from aikg_inductor.verify import standalone
 from aikg_inductor.verify.report import VerificationReport
 from conftest import replaying_llm_proposer
 from openai_stub import OpenAIStub, closed_port
@@ -115,8 +115,8 @@ def test_replayed_fixture_yields_a_correct_candidate(task, tmp_path):
     (candidate,) = proposer.propose(task, SearchContext(), 1)
     assert candidate.notes["model"] == "fixture-model" and candidate.notes["sketch"] == sketch
     assert parse_signature(candidate.source, task.dsl) == parse_signature(task.source, task.dsl)
-    expected = runner.run(task, seed=3)
-    got = runner.run(task, candidate.source, seed=3)
+    expected = standalone.run(task, seed=3)
+    got = standalone.run(task, candidate.source, seed=3)
     torch.testing.assert_close(got, expected)
 
 

@@ -92,7 +92,7 @@ class Arena:
 
     def flats(self, slots: list[Any]) -> list[Any]:
         """The runner's side of ``slots``: the same storages, as views of its mapping."""
-        from .runner import torch_dtype
+        from .values import torch_dtype
 
         out: list[Any] = []
         for slot in slots:

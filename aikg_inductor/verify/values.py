@@ -15,7 +15,18 @@ from typing import Callable, Literal
 import torch
 
 from ..task import KernelArg, KernelTask
-from .runner import INT_INPUT_HIGH, torch_dtype
+
+# Integer inputs are often indices (gather, embedding, cross-entropy targets); small non-negative values stay in
+# range for any dimension of at least this size.
+INT_INPUT_HIGH = 4
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    """The torch dtype a task records by name ("float16")."""
+    dtype = getattr(torch, name, None)
+    if not isinstance(dtype, torch.dtype):
+        raise ValueError(f"unknown dtype {name!r} in task")
+    return dtype
 
 TrialKind = Literal["normal", "large", "tiny", "negative-zero-rows"]
 

@@ -39,8 +39,8 @@ from .correctness import Errors, Failure, check_contract, check_outputs, judge_t
 from .shared import Arena, arena_bytes
 from .timing import (BUDGET_S, MIN_SAMPLE_S, SCREEN_BUDGET_S, Measurement, TimedCalls, copy_bandwidth,
                      measure)
-from .values import (Trial, as_bytes, build, call_values, flat_sizes, partner_sizes, scratch_outputs, sized,
-                     timing_partner)
+from .values import (INT_INPUT_HIGH, Trial, as_bytes, build, call_values, flat_sizes, partner_sizes,
+                     scratch_outputs, sized, timing_partner)
 
 log = logging.getLogger(__name__)
 
@@ -469,8 +469,6 @@ def _permute_columns(values: torch.Tensor, arg: KernelArg, generator: torch.Gene
 
 def _redraw(values: torch.Tensor, generator: torch.Generator) -> None:
     if values.dtype == torch.bool or not values.dtype.is_floating_point:
-        from .runner import INT_INPUT_HIGH
-
         values.random_(0, 2 if values.dtype == torch.bool else INT_INPUT_HIGH, generator=generator)
     else:
         values.normal_(generator=generator)
