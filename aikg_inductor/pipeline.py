@@ -269,7 +269,8 @@ def tune_task(
     result = search.run()
     reason = _reason(task, status, result.attempts, previous, recorder)
     spending = _spending(proposers, task)
-    to_end = _searched_to_end(result.stopped_by, status, [*previous, *result.attempts], _tokens_in(spending))
+    to_end = _searched_to_end(result.stopped_by, status, [*previous, *result.attempts], _tokens_in(spending),
+                              interrupted=any(p.interrupted(task.key) for p in proposers))
     outcome = TuneOutcome(task.key, recorder.entry, result.attempts, reason, time.monotonic() - started,
                           spending, result.stopped_by, len(previous), status, to_end)
     if run_budget is not None:
@@ -355,11 +356,12 @@ def _roofline(task: KernelTask, context: TuneContext) -> Callable[[Attempt], flo
 
 
 def _searched_to_end(stopped_by: str, status: Sequence[ProposerStatus], attempts: Sequence[Attempt],
-                     tokens: int) -> bool:
+                     tokens: int, interrupted: bool = False) -> bool:
     """Whether this run finished the kernel: a proposer that could offer candidates spent its budget or ran out of
     ideas. Not when a run budget cut the search short, when only retrieval could work (no LLM on CPU, a dead
-    endpoint), or when nothing was judged and no token spent (an endpoint that died after answering the probe)."""
-    if stopped_by.startswith("run ") or not can_search(status):
+    endpoint), when nothing was judged and no token spent (an endpoint that died after answering the probe), or when
+    a proposer was cut short (an endpoint that died after some candidates: ``Proposer.interrupted``)."""
+    if stopped_by.startswith("run ") or not can_search(status) or interrupted:
         return False
     return bool(attempts) or tokens > 0
 

@@ -257,3 +257,24 @@ def test_the_conductor_sees_its_own_lanes_history_and_a_stopped_lane_leaves_the_
     assert "no code block in the reply" in lane0_conductor and "line 0" in lane0_conductor
     assert "line 1" in lane1_conductor and "- verify: failed" in lane1_conductor
     assert "no code block in the reply" not in lane1_conductor  # lane 0's attempts are not lane 1's history
+
+
+def test_an_endpoint_that_dies_mid_search_leaves_the_kernel_open_for_a_later_run(task, tmp_path):
+    """TEST DOUBLES: the stub endpoint answers one design and one code, then fails (HTTP 503) for good; the verifier
+    is a double (correct, not faster). The lanes stop on their failed calls, which is no end of the search: the run
+    is recorded as not searched to the end, so the next run asks the endpoint again."""
+    from aikg_inductor.pipeline import TuneContext, tune_task
+
+    def verify(task_, source, **_):
+        return report_for(task_, "rejected", "not-faster", 1.0)
+
+    cache_dir = tmp_path / "cache"
+    options = resolve_options({"cache_dir": str(cache_dir), "kernel_budget_candidates": 8, "kernel_budget_s": 60},
+                              environ={})
+    with OpenAIStub([SKETCH, good_code(), 503]) as stub:
+        proposer = proposer_for(stub.url, tmp_path, concurrency=1, max_retries=0)
+        outcome = tune_task(task, TuneContext.local(options, KernelCache(cache_dir), verify=verify),
+                            proposers=[proposer])
+    assert len(outcome.attempts) == 1 and outcome.tokens > 0
+    assert proposer.interrupted(task.key) and not outcome.searched_to_end
+    assert any(r.outcome == "llm-error" for r in proposer.records[task.key])

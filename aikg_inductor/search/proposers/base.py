@@ -80,6 +80,11 @@ class Proposer:
         a proposer without lanes of its own has nothing new to offer given everything tried."""
         return True
 
+    def interrupted(self, task_key: str) -> bool:
+        """Whether this proposer's work on the task was cut short by something around it (an LLM endpoint that
+        stopped answering) rather than ended by its budget or its ideas: a later run should give it another go."""
+        return False
+
     def summary(self, task_key: str) -> dict[str, Any] | None:
         """What this proposer spent on the task (steps, rejected replies, ``tokens``), if it keeps accounts."""
         return None

@@ -98,6 +98,7 @@ class LlmProposer(Proposer):
         self._docs: dict[str, str] = {}
         self._baseline: dict[str, float | None] = {}
         self._facts: dict[str, DeviceFacts] = {}
+        self._failed_lanes: set[tuple[str, int]] = set()  # (task key, lane) stopped by failed calls
 
     # ------------------------------------------------------------------ Proposer protocol
 
@@ -136,10 +137,15 @@ class LlmProposer(Proposer):
                 self._note(task, StepRecord(decision.step, "llm-error", str(err), lane=lane))
                 if errors >= LANE_ERRORS:
                     state.stopped = True
+                    self._failed_lanes.add((task.key, lane))
                 return []
             self._lane_errors[(task.key, lane)] = 0
             if candidate is not None:
                 return [candidate]
+
+    def interrupted(self, task_key: str) -> bool:
+        """A lane of the task stopped after LANE_ERRORS failed calls in a row (the endpoint died or kept failing)."""
+        return any(key == task_key for key, _ in self._failed_lanes)
 
     def lane_exhausted(self, task_key: str, lane: int) -> bool:
         """Whether ``lane`` of the task has stopped for good (the search then stops giving it rounds)."""
