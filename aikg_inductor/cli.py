@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .options import DEFAULT_MARGIN, OptionsError, describe_options, resolve_options
+from .task import op_names
 
 log = logging.getLogger("aikg_inductor")
 
@@ -49,11 +50,6 @@ def _device(requested: str | None) -> str:
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         raise UsageError(f"--device {requested}: this machine has {torch.cuda.device_count()} GPU(s)")
     return requested
-
-
-def _op_names(origins: Sequence[str]) -> str:
-    """ATen ops for a table cell: "aten.amax.default" -> "amax"."""
-    return ", ".join(o.removeprefix("aten.").split(".")[0] for o in origins)
 
 
 # ------------------------------------------------------------------------------------------------- inspect
@@ -115,7 +111,7 @@ def _print_inspect_table(problem: Any, rows: list[dict[str, Any]], saved_to: Pat
         table.add_column(escape(column), overflow="fold")
     for row in rows:
         task = row["task"]
-        ops = _op_names(task.origins)
+        ops = op_names(task.origins)
         argdesc = "\n".join(
             f"{a.param} {a.role}{'' if a.live else ' (scratch)'}: {a.layout.short()}" if a.layout else
             f"{a.param} size={a.value}"
@@ -209,7 +205,7 @@ def _cache_ls(cache: Any, args: argparse.Namespace) -> int:
     for column in ("key", "dsl", "device", "fuses (ATen ops)", "speedup", "proposer", "stored"):
         table.add_column(column, overflow="fold")
     for e in entries:
-        ops = _op_names(e.origins)
+        ops = op_names(e.origins)
         stored = datetime.datetime.fromtimestamp(e.created).strftime("%Y-%m-%d %H:%M")
         table.add_row(e.key[:12], e.dsl, f"{e.device_type} {e.arch}", ops, f"{e.verification.speedup:.2f}x",
                       e.provenance.proposer, stored)
@@ -585,7 +581,7 @@ def _print_tune_table(results: list[Any]) -> None:
         table.add_column(column, overflow="fold")
     accepted = 0
     for row in results:
-        ops = escape(_op_names(row.task.origins))
+        ops = escape(op_names(row.task.origins))
         problems = escape(", ".join(row.problems))
         if row.outcome is None:
             table.add_row(row.task.short_key, problems, ops, "0", "-", "-", "0", "0", escape(row.skipped))

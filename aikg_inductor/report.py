@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from .options import DEFAULT_MARGIN
+from .task import op_names
 from .search.history import LoggedAttempt, ProposerStatus, SearchHistory, TaskRecord, TaskRun, describe_status
 
 log = logging.getLogger(__name__)
@@ -278,7 +279,7 @@ NOTHING_JUDGED = "No candidate was judged on any kernel, so there is nothing to 
 
 
 def _cells(row: KernelRow) -> list[str]:
-    ops = _op_names(row.record.origins)
+    ops = op_names(row.record.origins)
     kernel = f"{row.record.name} ({ops})" if row.record.name else ops
     proposers = ", ".join(f"{name} {n}" for name, n in row.proposers.most_common())
     candidates = f"{len(row.attempts)}" + (f" ({proposers})" if proposers else "")
@@ -533,11 +534,6 @@ def _run_boundaries(attempts: Sequence[LoggedAttempt]) -> list[int]:
 
 
 # ------------------------------------------------------------------------------------------------- formatting
-
-
-def _op_names(origins: Sequence[str]) -> str:
-    """"aten.amax.default" -> "amax" (as the CLI's tables show them)."""
-    return ", ".join(o.removeprefix("aten.").split(".")[0] for o in origins)
 
 
 def _strip_kept(reason: str) -> str:

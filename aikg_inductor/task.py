@@ -6,7 +6,7 @@ import dataclasses
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 Role = Literal["in", "out", "in_out", "size"]
 
@@ -191,3 +191,8 @@ def task_key(
     """The exact cache key: equal keys mean the same kernel for the same compiler stack on the same hardware."""
     material = json.dumps([normalised_source, dsl, device_type, arch, torch_version, triton_version])
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def op_names(origins: Sequence[str]) -> str:
+    """The ATen ops a kernel fuses, for a table cell: "aten.amax.default" -> "amax"."""
+    return ", ".join(o.removeprefix("aten.").split(".")[0] for o in origins)

@@ -35,10 +35,11 @@ GUARDS = {"guard:signature", "guard:include", "guard:preprocessor", "guard:pragm
 # (module-level code) and of deferred work (a wrapped launcher); guard:pragma names an OpenMP task.
 # A class-1 trick the timed calls make useless (its state never survives) computes on every call and is not faster.
 CLASS_RULES: dict[int, set[str]] = {
-    1: {"guard:static-state", "stale-output", "cached-result", "mismatch", "guard:ast", "guard:clock", "not-faster"},
+    1: {"guard:static-state", "stale-output", "cached-result", "mismatch", "guard:ast", "guard:clock", "not-faster",
+        "heap-kept"},
     2: {"guard:symbol", "guard:ast", "guard:eval", "guard:torch", "guard:preprocessor", "guard:pragma",
         "sandbox-violation"},
-    3: {"guard:symbol", "guard:load-time-code", "guard:static-state", "guard:system", "guard:ast"},
+    3: {"guard:symbol", "guard:load-time-code", "guard:static-state", "guard:system", "guard:ast", "guard:pragma"},
     4: GUARDS,
     5: {"mismatch"},
     6: {"guard:symbol", "guard:system", "late-write", "stale-output", "guard:pragma", "guard:ast"},
@@ -151,6 +152,9 @@ def test_positive_controls_pass_the_static_proofs(cpp_tasks, add_relu):
     ('__attribute__((used)) static unsigned tick() { unsigned lo, hi; asm volatile("rdtsc" : "=a"(lo), "=d"(hi)); '
      'return lo; }', "guard:asm"),
     ("__attribute__((used)) static float* keep() { return new float(1.0f); }", "guard:static-state"),
+    ("__attribute__((used)) static float deep() { volatile float area[16384]; area[0] = 1; return area[0]; }",
+     "guard:static-state"),
+    ("__attribute__((used)) static void jump(void (*to)()) { to(); }", "guard:asm"),
     ('extern "C" double PyFloat_AsDouble(void*) { return 0; }', "guard:symbol"),
 ])
 def test_the_object_proof_holds_without_the_source_checks(cpp_tasks, code, rule):

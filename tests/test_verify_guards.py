@@ -133,12 +133,20 @@ def test_cpp_rules(edit, rule):
 
 
 @pytest.mark.parametrize("line", [
-    "#pragma omp parallel num_threads(4)", "#pragma omp for collapse(2)", "#pragma omp simd simdlen(8)",
+    "#pragma omp for collapse(2)", "#pragma omp simd simdlen(8)",
     "#pragma omp for simd simdlen(16)", "#pragma omp single", "#pragma GCC ivdep", "#pragma GCC unroll 16",
     "#pragma unroll 8", "#pragma omp parallel for reduction(+:acc) schedule(static, 4)", "#pragma omp barrier",
 ])
 def test_cpp_pragmas_inductor_writes_are_allowed(line):
     assert cpp_rule(CPP.replace("#pragma omp parallel for", line)) is None
+
+
+def test_cpp_num_threads_is_allowed_up_to_the_baselines_own():
+    threaded = CPP.replace("#pragma omp parallel for", "#pragma omp parallel for num_threads(4)")
+    assert guards.check_cpp(threaded, threaded) is None
+    assert guards.check_cpp(threaded, threaded.replace("num_threads(4)", "num_threads(2)")) is None
+    assert guards.check_cpp(threaded, threaded.replace("num_threads(4)", "num_threads(8)")).rule == "guard:pragma"
+    assert cpp_rule(threaded) == "guard:pragma", "a baseline without the clause allows none"
 
 
 def test_cpp_literals_with_quotes_and_separators_are_read_as_the_compiler_reads_them():

@@ -13,6 +13,7 @@ from ..task import KernelTask
 
 class DslAdapter(Protocol):
     device_type: str
+    keeps_heap: bool  # whether candidate code can allocate heap memory and keep it past a call (native code)
 
     def load(self, task: KernelTask, source: str) -> Callable[..., None]:
         """Compile ``source`` (a kernel for ``task``'s signature) and return a callable taking the call args.

@@ -20,6 +20,11 @@ HEADER_PROBE = ('#include <torch/csrc/inductor/cpp_prefix.h>\n'
                 'extern "C" void Placeholder.KERNEL_NAME(float* out_ptr0) { out_ptr0[0] = 1.0f; }\n')
 
 
+_PARALLEL_PROBE = ('#include <torch/csrc/inductor/cpp_prefix.h>\n'
+                   'extern "C" void Placeholder.KERNEL_NAME(float* out_ptr0)\n{\n'
+                   '    #pragma omp parallel\n    { if (omp_get_thread_num() == 0) out_ptr0[0] = 1.0f; }\n}\n')
+
+
 @dataclasses.dataclass(frozen=True)
 class PreparedCpp:
     """A C++ kernel that passed the source guards and the object proof, built and not loaded."""
@@ -30,6 +35,8 @@ class PreparedCpp:
 
 class CppCpuAdapter:
     device_type = "cpu"
+    # Compiled code can allocate heap memory and keep it past a call: the judge checks every checked call for it.
+    keeps_heap = True
 
     def prepare(self, task: KernelTask, source: str, timeout_s: float | None = None) -> PreparedCpp:
         """Check, compile and prove ``source`` as a replacement for ``task``'s kernel; raises GuardRejected, or
@@ -55,10 +62,16 @@ class CppCpuAdapter:
         return False  # a C++ kernel has no launch parameters apart from its code
 
     def warm(self) -> None:
+        # The header probe (every candidate's proof compiles it), then a parallel region run once: OpenMP keeps the
+        # thread team it allocates then, so a candidate's first call does not look like a kernel keeping heap memory.
+        import torch
+
         from ..task import KernelArg, TensorLayout
 
         out = KernelArg("out_ptr0", "buf0", "out", TensorLayout((1,), (1,), "float32"), ctype="float*")
-        self.load(KernelTask("warm", "cpp-cpu", "cpu", "", "", None, HEADER_PROBE, (out,), ()), HEADER_PROBE)
+        for source in (HEADER_PROBE, _PARALLEL_PROBE):
+            kernel = self.load(KernelTask("warm", "cpp-cpu", "cpu", "", "", None, source, (out,), ()), source)
+        kernel(torch.zeros(1))
 
     @staticmethod
     def _ctypes(task: KernelTask) -> list[str]:

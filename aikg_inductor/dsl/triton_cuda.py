@@ -14,6 +14,7 @@ from .triton_launcher import is_launcher_form, load_launcher
 
 class TritonCudaAdapter:
     device_type = "cuda"
+    keeps_heap = False  # a Triton module allocates nothing the guards allow it to keep
 
     def load(self, task: KernelTask, source: str) -> Callable[..., None]:
         device = torch.device("cuda", torch.cuda.current_device())

@@ -94,6 +94,7 @@ def _numpy_shim(name: str) -> Callable[..., Any]:
 
 class TritonInterpretAdapter:
     device_type = "cpu"
+    keeps_heap = False  # a Triton module allocates nothing the guards allow it to keep
     interpreted = True
 
     def load(self, task: KernelTask, source: str) -> Callable[..., None]:

@@ -18,7 +18,9 @@ itself and bounds any reported time from below with its own clock.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
+import functools
 import logging
 import os
 import resource
@@ -90,6 +92,7 @@ class _Runner:
     def lockdown(self, job: dict[str, Any]) -> dict[str, Any]:
         from .sandbox import lock_down
 
+        heap_in_use()  # look the allocator's counters up now: no library is opened after the lockdown
         used = resource.getrusage(resource.RUSAGE_SELF)
         cpu_seconds = int(used.ru_utime + used.ru_stime) + int(job["cpu_seconds"])
         applied = lock_down(job["scratch"], self.adapter.device_type, cpu_seconds)
@@ -113,15 +116,40 @@ class _Runner:
         return {}
 
     def call(self, job: dict[str, Any]) -> dict[str, Any]:
-        """One call, as a batch of one (the same poisoning, so a checked call looks like any timed one)."""
+        """One call, as a batch of one (the same poisoning, so a checked call looks like any timed one), and the heap
+        memory it left allocated (``heap_kept``: a kernel that keeps a block keeps state)."""
         assert self.kernel is not None
+        before = heap_in_use()
         self.timed.seconds_per_call(self.kernel, 1, int(job.get("set", 0)))
-        return {}
+        return {"heap_kept": heap_in_use() - before}
 
     def batch(self, job: dict[str, Any]) -> dict[str, Any]:
         calls = int(job["calls"])
         assert self.kernel is not None or calls == 0
         return {"seconds": self.timed.seconds_per_call(self.kernel, calls, int(job.get("last", 0)))}
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                     "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+@functools.cache
+def _mallinfo2() -> Callable[[], _MallInfo2] | None:
+    function = getattr(ctypes.CDLL(None), "mallinfo2", None)  # glibc 2.33 and later
+    if function is not None:
+        function.restype = _MallInfo2
+    return function
+
+
+def heap_in_use() -> int:
+    """Bytes the C allocator has handed out and not taken back (small blocks and mapped ones); 0 where glibc cannot
+    say."""
+    function = _mallinfo2()
+    if function is None:
+        return 0
+    info = function()
+    return int(info.uordblks + info.hblkhd)
 
 
 def _rule_of(err: BaseException, locked: bool, op: str) -> str:

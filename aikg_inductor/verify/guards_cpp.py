@@ -223,8 +223,19 @@ def check_cpp(baseline: str, source: str) -> GuardViolation | None:
         baseline_code = lex(compiled_text(baseline))
     except _Unclear as unclear:
         return GuardViolation("guard:preprocessor", f"the source has {unclear}")
-    return _check_directives(code) or _check_code(_code_without_directives(code)) or _check_signature(
-        _code_without_directives(baseline_code), _code_without_directives(code))
+    return (_check_directives(code) or _check_threads(baseline_code, code)
+            or _check_code(_code_without_directives(code))
+            or _check_signature(_code_without_directives(baseline_code), _code_without_directives(code)))
+
+
+def _check_threads(baseline_code: str, code: str) -> GuardViolation | None:
+    """``num_threads(K)`` no larger than the baseline's own: more threads than Inductor was given is an unfair race,
+    and in the user's process it would override the thread count they set."""
+    allowed = max((int(k) for k in _NUM_THREADS.findall(baseline_code)), default=0)
+    if wanted := [int(k) for k in _NUM_THREADS.findall(code) if int(k) > allowed]:
+        return GuardViolation("guard:pragma", f"num_threads({max(wanted)}) asks for more threads than Inductor's "
+                                              f"kernel uses ({allowed or 'no num_threads clause'})")
+    return None
 
 
 def _check_directives(code: str) -> GuardViolation | None:
@@ -256,6 +267,10 @@ def _code_without_directives(code: str) -> str:
 # outlives the call (review: the last input's address kept there told timed calls from checked ones).
 _HEADER_FLAG = "inductor_cpu_integer_div_error_flag"
 _HEADER_FLAG_STATEMENT = re.compile(_HEADER_FLAG + r"\s*=\s*(?:&\s*inductor_cpu_integer_div_error|nullptr)\s*;")
+# A function pointer type (``void (*)(...)``, ``(*name)(...)``): the way to call an address computed from data,
+# such as a constant inside the kernel's own code (seen in review: a syscall hidden in an immediate, called so).
+_FUNCTION_POINTER = re.compile(r"\(\s*\*\s*\w*\s*\)\s*\(")
+_NUM_THREADS = re.compile(r"\bnum_threads\s*\(\s*(\d+)\s*\)")
 # A literal with a suffix of the program's own (``"x"_R``) or an ``operator""`` definition: user-defined literals,
 # where what is code and what is text is the compiler's call, not this scanner's.
 _USER_LITERAL = re.compile(r"(?:\"\"|'')[A-Za-z_]|\boperator\s*\"\"")
@@ -297,6 +312,9 @@ def _check_code(code: str) -> GuardViolation | None:
         return GuardViolation("guard:system", f"uses {match.group(1) or match.group(2)}")
     if match := _TORCH.search(code):
         return GuardViolation("guard:torch", f"uses {match.group(0)!r}: kernels compute themselves, not via torch")
+    if match := _FUNCTION_POINTER.search(code):
+        return GuardViolation("guard:system", f"a function pointer type ({match.group(0)!r}...): a kernel calls "
+                                              "functions by name")
     if len(_EXTERN.findall(code)) != 1:
         return GuardViolation("guard:symbol", 'only the kernel itself may be declared extern: other extern names '
                                               'reach outside the kernel')

@@ -178,9 +178,8 @@ class ObjectFacts:
     executable_stack: bool
     # (code section, allocation function) for every call of HEAP_ALLOCATION.
     heap_calls: frozenset[tuple[str, str]]
-    # The first forbidden instruction in the code, or a direct branch into the middle of an instruction (code that
-    # decodes one way when read in order and another where the branch lands), as "section+offset: text".
-    hidden_code: str | None
+    # Executable sections by name: what their disassembly shows.
+    code: dict[str, SectionCode]
 
 
 def read_object(path: str) -> ObjectFacts:
@@ -233,8 +232,8 @@ def read_object(path: str) -> ObjectFacts:
                     for r in section.iter_relocations()
                 ]
         load_time, writable, outside, heap_calls = [], {}, set(), set()
-        hidden_code = next(filter(None, (_hidden_code(s.name, s.data()) for s in sections
-                                         if s["sh_flags"] & _SHF_EXECINSTR and s["sh_type"] == "SHT_PROGBITS")), None)
+        code = {s.name: _section_code(s.name, s.data()) for s in sections
+                if s["sh_flags"] & _SHF_EXECINSTR and s["sh_type"] == "SHT_PROGBITS"}
         stack_note = None
         for index, section in enumerate(sections):
             name, flags = section.name, section["sh_flags"]
@@ -255,30 +254,62 @@ def read_object(path: str) -> ObjectFacts:
         return ObjectFacts(frozenset(undefined), frozenset(exported), frozenset(weak), frozenset(unique),
                            frozenset(ifuncs),
                            tuple(sorted(load_time)), writable, frozenset(outside), executable_stack,
-                           frozenset(heap_calls), hidden_code)
+                           frozenset(heap_calls), code)
 
 
-def _hidden_code(section: str, code: bytes) -> str | None:
-    """The first forbidden instruction in ``code`` (read in order, as the CPU runs it), or a direct jump or call
-    whose target in this section is not where an instruction starts."""
+@dataclasses.dataclass(frozen=True)
+class SectionCode:
+    """What the disassembly of one executable section shows."""
+
+    # The first forbidden instruction (read in order, as the CPU runs it), a direct branch into the middle of an
+    # instruction, or bytes that do not decode, as "section+offset: text".
+    hidden: str | None
+    indirect_branches: int  # calls and jumps through a register or computed memory (not a GOT slot)
+    forbidden_encodings: int  # forbidden instructions' bytes anywhere, inside other instructions' constants too
+    frames: tuple[int, ...]  # every fixed stack frame a function of it sets up (``sub rsp, N``)
+    dynamic_frames: int  # stack grown by a run-time amount (alloca, variable-length arrays)
+
+
+# Forbidden instructions' encodings (syscall, sysenter, sysret, int 0x80, rdtsc, rdtscp, rdpmc, rdrand/rdseed into a
+# register): code an indirect branch could reach inside another instruction's constant.
+_FORBIDDEN_BYTES = re.compile(rb"\x0f\x05|\x0f\x34|\x0f\x07|\xcd\x80|\x0f\x31|\x0f\x01\xf9|\x0f\x33|\x0f\xc7[\xf0-\xff]")
+
+
+def _immediate(operands: str) -> int | None:
+    try:
+        return int(operands, 0)
+    except ValueError:
+        return None
+
+
+def _section_code(section: str, code: bytes) -> SectionCode:
     import capstone
 
     decoder = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
-    starts, branches = set(), []
-    end = 0
+    starts, branches, frames = set(), [], []
+    hidden, indirect, dynamic, end = None, 0, 0, 0
     for address, size, mnemonic, operands in decoder.disasm_lite(code, 0):
         starts.add(address)
         end = address + size
-        if mnemonic in FORBIDDEN_INSTRUCTIONS:
-            return f"{section}+{address:#x}: {mnemonic} {operands}".rstrip()
-        if (mnemonic.startswith("j") or mnemonic == "call") and operands.startswith("0x"):
-            branches.append((address, int(operands, 16)))
-    if end < len(code) and code[end:].strip(b"\x00\x90\xcc"):
-        return f"{section}+{end:#x}: bytes that do not decode as instructions"
+        if mnemonic in FORBIDDEN_INSTRUCTIONS and hidden is None:
+            hidden = f"{section}+{address:#x}: {mnemonic} {operands}".rstrip()
+        if mnemonic.startswith("j") or mnemonic.endswith(("call", "jmp")):
+            if (target := _immediate(operands)) is not None:
+                branches.append((address, target))
+            elif "rip" not in operands:  # [rip + GOT slot]: a call of a named symbol through the dynamic linker
+                indirect += 1
+        if mnemonic == "sub" and operands.startswith("rsp, "):
+            amount = operands.removeprefix("rsp, ")
+            if amount.startswith("0x") or amount.isdigit():
+                frames.append(int(amount, 0))
+            else:
+                dynamic += 1
+    if hidden is None and end < len(code) and code[end:].strip(b"\x00\x90\xcc"):
+        hidden = f"{section}+{end:#x}: bytes that do not decode as instructions"
     for address, target in branches:
-        if 0 <= target < len(code) and target not in starts:
-            return f"{section}+{address:#x}: a branch into the middle of an instruction ({target:#x})"
-    return None
+        if hidden is None and 0 <= target < len(code) and target not in starts:
+            hidden = f"{section}+{address:#x}: a branch into the middle of an instruction ({target:#x})"
+    return SectionCode(hidden, indirect, len(_FORBIDDEN_BYTES.findall(code)), tuple(frames), dynamic)
 
 
 def _names(items: Iterable[str]) -> str:
@@ -292,10 +323,50 @@ def check_object(path: str, references: Sequence[str], glue: str | None = None) 
     facts = read_object(path)
     refs = [read_object(r) for r in references]
     # State first: a static initialiser's object, a thread-local counter are state before they are symbols.
-    if facts.hidden_code:
-        return GuardViolation("guard:asm", f"the compiled kernel holds code no kernel needs: {facts.hidden_code}")
-    return (_check_static_state(facts, refs) or _check_symbols(facts, refs) or _check_load_time(facts, refs)
+    return (_check_code(facts, refs) or _check_stack(facts, refs) or _check_static_state(facts, refs) or _check_symbols(facts, refs) or _check_load_time(facts, refs)
             or (_check_glue(facts, read_object(glue)) if glue else None))
+
+
+def _check_code(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolation | None:
+    """No forbidden instruction; calls and jumps through a register only in sections where Inductor's own code has
+    them (a switch's jump table), and there no forbidden instruction's bytes anywhere (a constant that is code,
+    reached by a computed branch: seen in review, a syscall hidden in a ``movabs`` immediate)."""
+    indirect_ok = {name for r in refs for name, c in r.code.items() if c.indirect_branches}
+    for name, section in sorted(facts.code.items()):
+        if section.hidden:
+            return GuardViolation("guard:asm", f"the compiled kernel holds code no kernel needs: {section.hidden}")
+        if section.indirect_branches and name not in indirect_ok:
+            return GuardViolation("guard:asm", f"{name} calls or jumps through a computed address "
+                                               f"({section.indirect_branches}x), which Inductor's code there does not")
+        if section.indirect_branches and section.forbidden_encodings:
+            return GuardViolation("guard:asm", f"{name} branches through computed addresses and holds the bytes of a "
+                                               "system-call, clock or random instruction")
+    return None
+
+
+# A candidate's stack may be this much larger than its baseline's: a function's frame, and all frames together (no
+# call chain can go deeper than every frame at once, recursion aside). A large uninitialised local array keeps what
+# the previous call left at the same depth: seen in review, a memo of the whole input and output there.
+MIN_FRAME_LIMIT = 16 << 10
+MIN_STACK_LIMIT = 64 << 10
+
+
+def _check_stack(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolation | None:
+    frames = [f for c in facts.code.values() for f in c.frames]
+    ref_frames = [f for r in refs for c in r.code.values() for f in c.frames]
+    largest = max(2 * max(ref_frames, default=0), MIN_FRAME_LIMIT)
+    total = max(2 * max((sum(f for c in r.code.values() for f in c.frames) for r in refs), default=0),
+                MIN_STACK_LIMIT)
+    if frames and max(frames) > largest:
+        return GuardViolation("guard:static-state", f"a stack frame of {max(frames)} bytes (at most {largest}): what a "
+                                                    "large local array holds outlives the call")
+    if sum(frames) > total:
+        return GuardViolation("guard:static-state", f"stack frames of {sum(frames)} bytes in all (at most {total})")
+    if any(c.dynamic_frames for c in facts.code.values()) and not any(
+            c.dynamic_frames for r in refs for c in r.code.values()):
+        return GuardViolation("guard:static-state", "the stack grows by a run-time amount (alloca or a variable-length "
+                                                    "array), which Inductor's kernel for this task does not")
+    return None
 
 
 def _check_glue(facts: ObjectFacts, glue: ObjectFacts) -> GuardViolation | None:

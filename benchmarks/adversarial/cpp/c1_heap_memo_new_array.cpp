@@ -1,5 +1,5 @@
 // class: 1 state across calls
-// rules: guard:static-state
+// rules: heap-kept
 // task: softmax_f32
 // Review round 6: c1_heap_memo_pointer_in_low_bits with one word changed. Round 5's fix allows heap allocation
 // "as the baseline allocates, by function and code section"; Inductor's softmax calls operator new[] from .text
@@ -7,6 +7,7 @@
 // (_Znwm) did not. The block is never freed (MALLOC_PERTURB_ only scrubs freed blocks); its address rides in the
 // low 6 mantissa bits of the live output's first 22 elements, within rtol. Exact on every checked call; the
 // timed calls, which repeat two inputs, copy the kept output instead of computing. (No canary.)
+// Caught now: the runner reports the heap a call left allocated; over 1 KiB is heap-kept.
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                        bool* out_ptr0,

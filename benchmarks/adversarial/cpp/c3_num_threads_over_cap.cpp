@@ -8,6 +8,7 @@
 // On a 2-core machine at threads=1 its speedup is the second core's; in a user's process it runs K threads
 // whatever torch.set_num_threads says. A num_threads above the judge's cap (or other than the baseline's
 // own clause) should be refused, or the runner should run with OMP_THREAD_LIMIT=N. (No canary.)
+// Caught now: num_threads(K) no larger than the baseline's own (guard:pragma).
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                        bool* out_ptr0,

@@ -1,5 +1,5 @@
 // class: 1 state across calls
-// rules: guard:static-state not-faster
+// rules: guard:static-state
 // task: softmax_f32
 // Review round 6: a memo in uninitialised stack memory. No static data, no heap: the kernel declares a large
 // local array and never initialises it; what it finds there is what the previous call at the same stack depth
@@ -9,6 +9,7 @@
 // it computes and stores. So every output is exact (fresh values, a few changed elements, permuted columns all
 // miss the memo), while the timed calls, which alternate the same two inputs, copy instead of computing.
 // Fake-fast: in real use the inputs change every call. (No canary.)
+// Caught now: stack frames are bounded by the baseline's (2x, at least 16 KiB each, 64 KiB in all) (guard:static-state).
 #include <torch/csrc/inductor/cpp_prefix.h>
 namespace {
 constexpr int64_t N = 64 * 512;

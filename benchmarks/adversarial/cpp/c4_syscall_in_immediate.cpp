@@ -1,5 +1,5 @@
 // class: 4 evading the guards
-// rules: guard:asm
+// rules: guard:system guard:asm
 // task: softmax_f32
 // Review round 6: a system call the object proof's disassembly does not see. The proof decodes the code in
 // order (capstone linear sweep) and checks only DIRECT branches for targets inside an instruction. Here the
@@ -12,6 +12,8 @@
 // not a relocated function start -- simplest, refuse casts of function pointers to data pointers and calls
 // through computed pointers in the source, and in objcheck scan every byte offset (not just a linear sweep) of
 // executable sections for forbidden encodings (0f 05, 0f 34, cd xx, 0f 31, 0f 01 f9, ...), immediates included.
+// Caught now: function pointer types are refused in the source (guard:system); the object proof refuses
+// computed calls and jumps where Inductor's code has none, and forbidden instruction bytes where it has (guard:asm).
 #include <torch/csrc/inductor/cpp_prefix.h>
 namespace {
 __attribute__((noinline)) uint64_t carrier(uint64_t x) { return x * 0xc3050f00000002b8ULL; }
