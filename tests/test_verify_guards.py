@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from aikg_inductor.dsl.cpp_guards import check_cpp
+from aikg_inductor.dsl.triton_guards import check_triton
 from aikg_inductor.verify import guards
 from aikg_inductor.verify.report import VerificationReport
 
@@ -61,12 +63,12 @@ TRITON_BODY = "    tl.store(out_ptr0 + (x0), tmp1, xmask)"
 
 
 def cpp_rule(source: str) -> str | None:
-    violation = guards.check_cpp(CPP, source)
+    violation = check_cpp(CPP, source)
     return violation.rule if violation else None
 
 
 def triton_rule(source: str) -> str | None:
-    violation = guards.check_triton(TRITON, source)
+    violation = check_triton(TRITON, source)
     return violation.rule if violation else None
 
 

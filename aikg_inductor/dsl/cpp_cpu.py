@@ -1,7 +1,7 @@
 """C++ kernels on CPU, compiled by Inductor's own C++ toolchain (the same flags and headers as the baseline).
 
 Loading is two steps so that a verifier can prove before anything runs: ``prepare`` checks the source, compiles it
-(the compiler is the only process it starts) and proves the compiled kernel object (``verify.objcheck``), raising
+(the compiler is the only process it starts) and proves the compiled kernel object (``cpp_objcheck``), raising
 ``GuardRejected``; it runs no candidate code. ``load_prepared`` only opens the built library (a dlopen).
 """
 
@@ -13,6 +13,9 @@ from typing import Any, Callable
 from ..torch_internals import kernels
 from ..task import KernelTask
 from . import wall_median_seconds
+from .cpp_guards import check_cpp
+from .cpp_objcheck import check_object
+from .violations import raise_if
 
 # A kernel that is nothing but Inductor's header: a reference for what the header alone puts into an object
 # (its iostream initialiser, its inline globals).
@@ -34,14 +37,12 @@ class CppCpuAdapter:
     def prepare(self, task: KernelTask, source: str, timeout_s: float | None = None) -> PreparedCpp:
         """Check, compile and prove ``source`` as a replacement for ``task``'s kernel; raises GuardRejected, or
         kernels.CppBuildTimeout / a compile error. ``timeout_s`` bounds each compiler run."""
-        from ..verify import guards, objcheck
-
-        guards.raise_if(guards.check_cpp(task.source, source))
+        raise_if(check_cpp(task.source, source))
         build = kernels.build_cpp_kernel(source, self._ctypes(task), timeout_s)
         # What Inductor's own code puts into an object compiled this way: the task's baseline and the bare header.
         references = [kernels.build_cpp_kernel(task.source, self._ctypes(task), timeout_s).kernel_object,
                       kernels.build_cpp_kernel(HEADER_PROBE, ["float*"], timeout_s).kernel_object]
-        guards.raise_if(objcheck.check_object(build.kernel_object, references, build.glue_object))
+        raise_if(check_object(build.kernel_object, references, build.glue_object))
         return PreparedCpp(task.key, build)
 
     def load_prepared(self, prepared: PreparedCpp) -> Callable[..., None]:

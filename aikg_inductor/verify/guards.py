@@ -1,7 +1,7 @@
 """Static guards: the proofs a candidate must pass before anything loads it.
 
 Accepted kernels later run unsandboxed in the user's process, so these are allowlists, not blocklists. Source
-checks run first (cheap, no compiler); for C++ the compiled object is then proved too (``objcheck``: what it links
+checks run first (cheap, no compiler); for C++ the compiled object is then proved too (``dsl.cpp_objcheck``: what it links
 against, what runs at load, what state it keeps). Each rejection names its rule, prefixed ``guard:``:
 
 - ``guard:signature``     the kernel's parameter list (and, for Triton, decorator kind) differs from the baseline's
@@ -23,41 +23,14 @@ against, what runs at load, what state it keeps). Each rejection names its rule,
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
+from ..dsl.cpp_guards import check_cpp
+from ..dsl.triton_guards import check_triton
+from ..dsl.violations import GuardRejected, GuardViolation
 from ..task import KernelTask
 
 log = logging.getLogger(__name__)
-
-@dataclasses.dataclass(frozen=True)
-class GuardViolation:
-    rule: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.rule}: {self.message}"
-
-
-class GuardRejected(Exception):
-    """A static proof failed: the candidate must not be loaded. Carries the violation (rule and message)."""
-
-    def __init__(self, violation: GuardViolation) -> None:
-        super().__init__(str(violation))
-        self.violation = violation
-
-    @property
-    def rule(self) -> str:
-        return self.violation.rule
-
-
-def raise_if(violation: GuardViolation | None) -> None:
-    if violation is not None:
-        raise GuardRejected(violation)
-
-
-from .guards_cpp import check_cpp  # noqa: E402 - the per-language checks build on the records above
-from .guards_triton import check_triton  # noqa: E402
 
 
 def check(task: KernelTask, source: str) -> GuardViolation | None:

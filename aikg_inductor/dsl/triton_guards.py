@@ -10,7 +10,7 @@ bodies run as Python under the interpreter, so nothing is judged by name blockli
   ``@triton_heuristics.fixed_config(...)``, whose arguments are literals (plus ``__file__``, ``DeviceProperties(...)``,
   hint enum members, ``set()``);
 - or, in the launcher form, ``@triton.jit`` kernels of its own names and one plain ``launch`` function, whose body
-  ``guards_launcher`` checks.
+  ``triton_launcher_guards`` checks.
 
 Inside a ``@triton.jit`` function: names are its parameters, its locals, the imported modules, other ``@triton.jit``
 functions of the module and a few builtins Triton folds (``float('-inf')``); attributes are the language's own
@@ -27,7 +27,7 @@ import functools
 import types
 from typing import Iterable
 
-from .guards import GuardViolation
+from .violations import GuardViolation
 
 KERNEL_NAME = "Placeholder.KERNEL_NAME"
 PLACEHOLDER = "aikg_kernel"
@@ -128,7 +128,7 @@ def parse(source: str) -> ast.Module:
 
 def check_module(module: ast.Module, launcher: ast.FunctionDef | None = None) -> GuardViolation | None:
     """The first construct of ``module`` outside the allowlist, or None. ``launcher``: the module's own launcher
-    (``guards_launcher`` checks it); every other function is a ``@triton.jit`` one."""
+    (``triton_launcher_guards`` checks it); every other function is a ``@triton.jit`` one."""
     functions = [n for n in module.body if isinstance(n, ast.FunctionDef) and n is not launcher]
     # A function may not take a name the module or its decorators rely on (``def tl``, ``def set``).
     taken = {bound for _, _, bound in ALLOWED_IMPORTS} | _JIT_BUILTINS | {"set", "__file__"}
@@ -293,8 +293,8 @@ def _decorator_kinds(fn: ast.FunctionDef) -> list[str]:
 def check_triton(baseline: str, source: str) -> GuardViolation | None:
     """The first rule ``source`` breaks as a replacement for the Triton kernel module ``baseline``, or None: in
     Inductor's module form (one kernel under the baseline's decorator or ``fixed_config``) or in the launcher form
-    (``guards_launcher``)."""
-    from .guards_launcher import check_launcher_module, launcher_def
+    (``triton_launcher_guards``)."""
+    from .triton_launcher_guards import check_launcher_module, launcher_def
 
     try:
         module = parse(source)
