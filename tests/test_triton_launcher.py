@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from aikg_inductor.dsl.triton_guards import check_triton
+from aikg_inductor.dsl.triton_base import check_triton
 from aikg_inductor.dsl.triton_launcher import Workspace, WorkspaceError, is_launcher_form
 from aikg_inductor.verify import WorkerPool, verify_candidate
 from conftest import REPO
