@@ -21,11 +21,9 @@ def _inductor_can_load(task: KernelTask, source: str) -> bool:
     """Whether Inductor's wrapper can call ``source`` where it called ``task``'s kernel. A Triton candidate in the
     launcher form is verified and cached, but Inductor's wrapper calls a kernel object's ``.run``: until a binding
     gives the launcher one, Inductor's kernel is kept for it (swapping it in would fail the user's compile)."""
-    if not task.dsl.startswith("triton"):
-        return True
-    from .dsl.triton_launcher import is_launcher_form
+    from .dsl import adapter_for
 
-    return not is_launcher_form(source)
+    return not adapter_for(task.dsl).own_launcher(source)
 
 
 class CompileSession:

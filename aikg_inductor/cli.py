@@ -662,6 +662,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from . import torch_internals
     from .agents import LlmConfig
     from .agents.docpacks import discover
+    from .dsl import adapter_module
     from .kernel_cache import CacheUnavailableError, KernelCache
     from .pipeline import llm_status
     from .torch_internals.kernels import device_arch, triton_version_or_none
@@ -695,7 +696,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         problems += 1
         print(f"LLM: {llm.why}; {_without_llm(torch)}")
     for dsl, pack in sorted(discover().items()):
-        print(f"doc pack {dsl}: {pack.root} (adapter {pack.adapter})")
+        adapter = pack.adapter if adapter_module(dsl) else "none registered: documentation only"
+        print(f"doc pack {dsl}: {pack.root} (adapter {adapter})")
     return 1 if problems else 0
 
 

@@ -31,6 +31,7 @@ import time
 import uuid
 from typing import Any, Iterable, Sequence
 
+from .dsl import adapter_for
 from .kernel_cache import CacheEntry, CacheUnavailableError, KernelCache, KernelIndex
 from .options import Options
 from .pipeline import (
@@ -362,7 +363,7 @@ def _by_device(todo: dict[str, list[tuple[KernelTask, list[str]]]]) -> dict[bool
     """Kernels that need a GPU worker (True) and those a CPU slot runs (False)."""
     groups: dict[bool, list[tuple[KernelTask, list[str]]]] = {}
     for dsl, items in todo.items():
-        groups.setdefault(dsl.endswith("-cuda"), []).extend(items)
+        groups.setdefault(adapter_for(dsl).device_type == "cuda", []).extend(items)
     return groups
 
 

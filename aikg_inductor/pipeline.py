@@ -185,11 +185,12 @@ def _probe_llm(config: Any) -> ProposerStatus:
 def proposer_status(task: KernelTask, options: Options, cache: KernelCache | None = None) -> tuple[ProposerStatus, ...]:
     """Which of the built-in proposers can work on ``task``, and why each can or cannot."""
     from .agents.config import LlmConfig
+    from .dsl import adapter_for
 
     status = []
     if cache is not None:
         status.append(RETRIEVAL_STATUS)
-    if task.dsl == "triton-cuda":
+    if adapter_for(task.dsl).config_tunable:
         status.append(ProposerStatus("tuner", True, "tunes the kernel's Triton launch configuration"))
     else:
         status.append(ProposerStatus("tuner", False, "Triton (CUDA) kernels only"))

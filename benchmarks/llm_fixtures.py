@@ -226,12 +226,12 @@ def replaying_proposer(task: Any, transcript_dir: Path, designer_reply: str, cod
 def run_fixture(fixture: Fixture, device: str, work: Path, pool: Any) -> dict[str, Any]:
     """The fixture through ``tune_task`` with the real verifier; the record of what came out."""
     from aikg_inductor import KernelCache, resolve_options
-    from aikg_inductor.agents.code import fence_language
+    from aikg_inductor.dsl import adapter_for
     from aikg_inductor.pipeline import TuneContext, tune_task
 
     task = fixture.task(device)
     code = fixture.code(task, device)
-    reply = f"```{fence_language(task.dsl)}\n{code}```\n"
+    reply = f"```{adapter_for(task.dsl).language}\n{code}```\n"
     proposer = replaying_proposer(task, work / fixture.name / "transcripts", fixture.sketch, reply,
                                   lanes=1, estimate_tokens=True)
     options = resolve_options({"cache_dir": str(work / fixture.name / "cache"), "kernel_budget_candidates": 1,

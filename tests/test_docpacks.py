@@ -16,6 +16,7 @@ from aikg_inductor.agents.docpacks import (
     trim,
 )
 from aikg_inductor.agents.llm import estimate_tokens
+from aikg_inductor.dsl import adapter_for, adapter_module
 from test_llm_parsing import TASK
 
 
@@ -36,6 +37,8 @@ def write_pack(root, name="my-dsl", manifest=None, files=None):
 def test_builtin_packs_are_valid_and_name_their_adapters():
     packs = discover()
     assert {"cpp-cpu", "triton-cuda", "triton-ascend"} <= set(packs)
+    for dsl in ("cpp-cpu", "triton-cuda", "triton-ascend"):
+        assert packs[dsl].adapter == adapter_module(dsl)
     for dsl in ("cpp-cpu", "triton-cuda"):
         importlib.import_module(packs[dsl].adapter)
     assert packs["cpp-cpu"].hardware_doc("avx512 avx512_vnni").name == "x86_avx512.md"
@@ -44,9 +47,8 @@ def test_builtin_packs_are_valid_and_name_their_adapters():
 
 
 def test_ascend_adapter_says_what_it_needs():
-    pack = discover()["triton-ascend"]
     with pytest.raises(ImportError, match="torch_npu"):
-        importlib.import_module(pack.adapter)
+        adapter_for("triton-ascend")
 
 
 @pytest.mark.parametrize(
@@ -64,6 +66,8 @@ def test_ascend_adapter_says_what_it_needs():
          "at least 'basics'"),
         ({"name": "", "device": "cpu", "dsl": "p", "adapter": "a", "documents": {"basics": "basics.md"}}, None,
          "'name' must be a non-empty string"),
+        ({"name": "p", "device": "cpu", "dsl": "cpp-cpu", "adapter": "my.cpp", "documents": {"basics": "basics.md"}},
+         None, "'my.cpp' is not the registry's adapter for DSL 'cpp-cpu' \\(aikg_inductor.dsl.cpp_cpu\\)"),
     ],
 )
 def test_bad_manifests_are_refused_with_the_reason(tmp_path, manifest, files, match):

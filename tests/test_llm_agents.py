@@ -12,7 +12,7 @@ import yaml
 
 from aikg_inductor import capture
 from aikg_inductor.agents import LlmClient, LlmConfig
-from aikg_inductor.agents.code import parse_signature
+from aikg_inductor.dsl import adapter_for
 from aikg_inductor.search.proposers import Attempt, SearchContext
 from aikg_inductor.search.proposers.llm import LlmProposer
 from aikg_inductor.verify import standalone
@@ -90,7 +90,8 @@ def test_candidate_notes_and_verifier_report_drive_the_fix(task, tmp_path):
         proposer = proposer_for(stub.url, tmp_path, concurrency=1)
         (first,) = proposer.propose(task, SearchContext(), 1)
         assert first.proposer == "llm" and first.notes["step"] == "code"
-        assert parse_signature(first.source, task.dsl) == parse_signature(task.source, task.dsl)
+        signature = adapter_for(task.dsl).parse_signature
+        assert signature(first.source) == signature(task.source)
         assert first.notes["sketch"].startswith("SKETCH v1") and first.notes["model"] == "stub-model"
         assert len(first.notes["prompt_hash"]) == 64 and first.notes["tokens"] == 110
         assert "kernel renamed kernel -> Placeholder.KERNEL_NAME" in first.notes["repairs"]
@@ -114,7 +115,8 @@ def test_replayed_fixture_yields_a_correct_candidate(task, tmp_path):
 
     (candidate,) = proposer.propose(task, SearchContext(), 1)
     assert candidate.notes["model"] == "fixture-model" and candidate.notes["sketch"] == sketch
-    assert parse_signature(candidate.source, task.dsl) == parse_signature(task.source, task.dsl)
+    signature = adapter_for(task.dsl).parse_signature
+    assert signature(candidate.source) == signature(task.source)
     expected = standalone.run(task, seed=3)
     got = standalone.run(task, candidate.source, seed=3)
     torch.testing.assert_close(got, expected)

@@ -5,11 +5,13 @@ prompt templates. No LLM involved."""
 import pytest
 
 from aikg_inductor import KernelArg, KernelTask, TensorLayout
-from aikg_inductor.agents.code import CPP_PREFIX_INCLUDE, CodeRejected, conform, extract_code, parse_signature
+from aikg_inductor.agents.code import CodeRejected, conform, extract_code
 from aikg_inductor.agents.conductor import parse_choice
 from aikg_inductor.agents.prompts import PromptError, continuation, render
 from aikg_inductor.agents.sketch import SketchRejected, parse_sketch
 from aikg_inductor.agents.workflow import STOP, WorkflowError, load_workflow
+from aikg_inductor.dsl import adapter_for
+from aikg_inductor.dsl.cpp_guards import ALLOWED_INCLUDE as CPP_PREFIX_INCLUDE
 
 BASELINE = CPP_PREFIX_INCLUDE + """
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
@@ -41,10 +43,10 @@ def KERNEL_NAME(in_ptr0, out_ptr0, xnumel, XBLOCK : tl.constexpr):
 
 
 def test_signature_of_inductor_cpp_and_triton_kernels():
-    sig = parse_signature(BASELINE, "cpp-cpu")
+    sig = adapter_for("cpp-cpu").parse_signature(BASELINE)
     assert sig.name == "Placeholder.KERNEL_NAME"
     assert sig.params == (("const float*", "in_ptr0"), ("const float*", "in_ptr1"), ("float*", "out_ptr0"))
-    tri = parse_signature(TRITON, "triton-cuda")
+    tri = adapter_for("triton-cuda").parse_signature(TRITON)
     assert tri.name == "KERNEL_NAME" and [n for _, n in tri.params] == ["in_ptr0", "out_ptr0", "xnumel", "XBLOCK"]
 
 
@@ -78,7 +80,8 @@ def test_the_last_complete_block_of_the_right_language_wins_and_thinking_is_igno
 
 def test_conform_repairs_name_and_include_but_rejects_another_signature():
     code, repairs = conform(GOOD, TASK)
-    assert parse_signature(code, "cpp-cpu") == parse_signature(BASELINE, "cpp-cpu")
+    signature = adapter_for("cpp-cpu").parse_signature
+    assert signature(code) == signature(BASELINE)
     assert code.startswith(CPP_PREFIX_INCLUDE) and len(repairs) == 2
     swapped = GOOD.replace("const float* in_ptr1, float* out_ptr0", "float* out_ptr0, const float* in_ptr1")
     with pytest.raises(CodeRejected, match="signature differs.*want \\(const float\\* in_ptr0"):

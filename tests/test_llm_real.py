@@ -14,7 +14,7 @@ import torch
 
 from aikg_inductor import capture
 from aikg_inductor.agents import LlmClient, LlmConfig
-from aikg_inductor.agents.code import parse_signature
+from aikg_inductor.dsl import adapter_for
 from aikg_inductor.search.proposers import Attempt, SearchContext
 from aikg_inductor.search.proposers.llm import LlmProposer
 from aikg_inductor.verify import verify_candidate
@@ -85,7 +85,8 @@ def test_llm_proposer_with_a_real_model_records_and_replays(server, tmp_path, ai
         if step.outcome in ("rejected", "failed", "llm-error"):
             assert step.reason
     for candidate in candidates:  # junk that got through the Coder's checks still has the baseline's signature
-        assert parse_signature(candidate.source, task.dsl) == parse_signature(task.source, task.dsl)
+        signature = adapter_for(task.dsl).parse_signature
+        assert signature(candidate.source) == signature(task.source)
     for attempt in history:  # and is judged by the verifier, whose reason is logged
         assert attempt.report.reason
     summary = live.summary(task.key)

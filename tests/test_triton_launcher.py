@@ -13,9 +13,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from aikg_inductor.dsl.triton_base import check_triton
 from aikg_inductor.dsl.triton_launcher import Workspace, WorkspaceError, is_launcher_form
 from aikg_inductor.verify import WorkerPool, verify_candidate
-from aikg_inductor.verify.guards_triton import check_triton
 from conftest import REPO
 
 pytest.importorskip("triton")

@@ -161,7 +161,7 @@ def test_the_object_proof_holds_without_the_source_checks(cpp_tasks, code, rule)
     """The compiled object is proved on its own: what the source checks refuse is refused again there."""
     from aikg_inductor.torch_internals import kernels
     from aikg_inductor.dsl.cpp_cpu import HEADER_PROBE
-    from aikg_inductor.verify import objcheck
+    from aikg_inductor.dsl import cpp_objcheck
 
     task = cpp_tasks["softmax_f32"]
     fast = (REPO / "examples" / "candidates" / "softmax_scale_fused.cpp").read_text()
@@ -170,7 +170,7 @@ def test_the_object_proof_holds_without_the_source_checks(cpp_tasks, code, rule)
     build = kernels.build_cpp_kernel(source, ctypes)
     references = [kernels.build_cpp_kernel(task.source, ctypes).kernel_object,
                   kernels.build_cpp_kernel(HEADER_PROBE, ["float*"]).kernel_object]
-    violation = objcheck.check_object(build.kernel_object, references, build.glue_object)
+    violation = cpp_objcheck.check_object(build.kernel_object, references, build.glue_object)
     assert violation is not None and violation.rule == rule, violation
     clean = kernels.build_cpp_kernel(fast, ctypes)
-    assert objcheck.check_object(clean.kernel_object, references, clean.glue_object) is None
+    assert cpp_objcheck.check_object(clean.kernel_object, references, clean.glue_object) is None

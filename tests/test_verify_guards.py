@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from aikg_inductor.dsl.cpp_guards import check_cpp
+from aikg_inductor.dsl.triton_base import check_triton
 from aikg_inductor.verify import guards
 from aikg_inductor.verify.report import VerificationReport
 
@@ -61,12 +63,12 @@ TRITON_BODY = "    tl.store(out_ptr0 + (x0), tmp1, xmask)"
 
 
 def cpp_rule(source: str) -> str | None:
-    violation = guards.check_cpp(CPP, source)
+    violation = check_cpp(CPP, source)
     return violation.rule if violation else None
 
 
 def triton_rule(source: str) -> str | None:
-    violation = guards.check_triton(TRITON, source)
+    violation = check_triton(TRITON, source)
     return violation.rule if violation else None
 
 
@@ -225,6 +227,17 @@ def test_real_inductor_triton_modules_and_tuner_configs_pass():
         shape = kernel_shape(task)
         for config in coarse_grid(shape)[:3]:
             assert guards.check(task, with_fixed_config(task, shape, config)) is None, (path.name, config)
+
+
+def test_a_dsl_without_a_registered_adapter_is_refused_unchecked():
+    import dataclasses
+
+    from aikg_inductor.task import KernelTask
+    from conftest import REPO
+
+    task = KernelTask.load(sorted((REPO / "tests" / "fixtures" / "triton_tasks").glob("*.json"))[0])
+    violation = guards.check(dataclasses.replace(task, dsl="cuda-cpp"), task.source)
+    assert violation is not None and violation.rule == "guard:dsl" and "cuda-cpp" in violation.message
 
 
 def test_report_round_trips_through_a_dict():

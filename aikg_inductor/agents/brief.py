@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..dsl import adapter_for
 from ..options import DEFAULT_MARGIN
 from ..task import KernelTask
-from .code import fence_language, parse_signature
 from .contract import contract_for
 from .device_facts import DeviceFacts
 from .prompts import render
@@ -25,7 +25,8 @@ class TaskBrief:
 
     def text(self) -> str:
         task = self.task
-        signature = parse_signature(task.source, task.dsl)
+        adapter = adapter_for(task.dsl)
+        signature = adapter.parse_signature(task.source)
         return render(
             "facts",
             contract=contract_for(task.dsl),
@@ -37,7 +38,7 @@ class TaskBrief:
             signature=signature.describe() if signature else "(see the baseline)",
             baseline_time=describe_baseline_time(self.baseline_s),
             margin=f"{self.margin:.0%}",
-            fence=fence_language(task.dsl),
+            fence=adapter.language,
             baseline_source=task.source.strip(),
         )
 

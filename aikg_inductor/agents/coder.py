@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Sequence
 
+from ..dsl import adapter_for
 from .brief import TaskBrief
-from .code import CodeRejected, conform, extract_code, fence_language
+from .code import CodeRejected, conform, extract_code
 from .llm import LlmClient, LlmReply
 from .prompts import continuation, render
 from .transcript import LlmRequest
@@ -61,7 +62,7 @@ class Coder:
 
     def messages(self, given: CodeInput) -> list[tuple[str, str]]:
         task = given.brief.task
-        fence = fence_language(task.dsl)
+        fence = adapter_for(task.dsl).language
         common = dict(
             facts=given.brief.text(),
             dsl=task.dsl,
@@ -79,7 +80,7 @@ class Coder:
     def request(self, given: CodeInput) -> LlmRequest:
         # On completions the document ends on an opening fence the base model continues, and the closing fence
         # ends the code; a chat model writes its own fences, which a stop sequence would cut at.
-        fence = "```" + fence_language(given.brief.task.dsl) + "\n"
+        fence = "```" + adapter_for(given.brief.task.dsl).language + "\n"
         stop = ("\n```",) if self.client.config.endpoint == "completions" else ()
         return self.client.request(self.messages(given), stop=stop, temperature=given.temperature, prefill=fence)
 
@@ -89,7 +90,7 @@ class Coder:
         task = given.brief.task
         request = self.request(given)
         reply = self.client.complete(request, task.key, {"agent": self.name})
-        prefill = "```" + fence_language(task.dsl) + "\n"
+        prefill = "```" + adapter_for(task.dsl).language + "\n"
         try:
             code = extract_code(continuation(prefill, reply.text, request.endpoint), task.dsl)
             code, repairs = conform(code, task)

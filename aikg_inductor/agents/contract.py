@@ -11,10 +11,11 @@ import functools
 import re
 from pathlib import Path
 
+from ..dsl import UnknownDslError, adapter_for
+
 CONTRACT_PATH = Path(__file__).resolve().parent / "kernel_contract.md"
 COMMON = ("What a candidate is",)
 CHECKS = ("What the verifier checks", "Timing")
-_DSL_SECTION = {"cpp": "C++ candidates", "triton": "Triton candidates"}
 
 
 class ContractError(LookupError):
@@ -35,11 +36,12 @@ def sections(path: Path = CONTRACT_PATH) -> dict[str, str]:
 def contract_for(dsl: str, path: Path = CONTRACT_PATH) -> str:
     """The contract sections that bind a ``dsl`` candidate: what a candidate is, the DSL's rules, the checks and
     the timing, in that order."""
-    family = "cpp" if dsl.startswith("cpp") else "triton" if dsl.startswith("triton") else None
-    if family is None:
-        raise ContractError(f"the kernel contract has no section for DSL {dsl!r}")
+    try:
+        section = adapter_for(dsl).contract_section
+    except UnknownDslError:
+        raise ContractError(f"the kernel contract has no section for DSL {dsl!r}") from None
     found = sections(path)
-    wanted = (*COMMON, _DSL_SECTION[family], *CHECKS)
+    wanted = (*COMMON, section, *CHECKS)
     missing = [w for w in wanted if w not in found]
     if missing:
         raise ContractError(f"{path}: missing section(s) {', '.join(missing)}")

@@ -2,7 +2,9 @@
 
 A pack is a directory ``<name>/manifest.yaml`` with its documents. Packs come from the built-in ``docs_packs/``
 and from directories named by ``AIKG_DOCS_PACKS_DIR`` (``os.pathsep``-separated); a pack found there with the same
-DSL as a built-in one replaces it, so a new DSL or better docs need no code change.
+DSL as a built-in one replaces it, so better docs need no code change. Which code runs a DSL is the registry's
+(``dsl.adapter_for``): a pack's ``adapter`` must name the module the registry has for its DSL, and a pack for a DSL
+the registry does not know is documentation only (no task of that DSL arises until an adapter is registered).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from ..dsl import adapter_module
 from ..options import YamlFileError, read_yaml_mapping
 from ..task import KernelTask
 from .llm import estimate_tokens
@@ -36,7 +39,7 @@ class DocPack:
     name: str
     device: str
     dsl: str
-    adapter: str  # import path of the DSL adapter module
+    adapter: str  # import path of the DSL's adapter module: the registry's (``dsl.adapter_module``), when it has one
     root: Path
     documents: dict[str, Path]  # basics / api / optimization -> file
     hardware: dict[str, Path]  # architecture -> file ("default" matches any)
@@ -143,6 +146,10 @@ def load_pack(directory: Path) -> DocPack:
     for key in ("name", "device", "dsl", "adapter"):
         if not isinstance(data[key], str) or not data[key]:
             raise DocPackError(f"{manifest}: {key!r} must be a non-empty string")
+    registered = adapter_module(data["dsl"])
+    if registered is not None and data["adapter"] != registered:
+        raise DocPackError(f"{manifest}: adapter {data['adapter']!r} is not the registry's adapter for DSL "
+                           f"{data['dsl']!r} ({registered})")
     docs = data["documents"]
     if not isinstance(docs, dict):
         raise DocPackError(f"{manifest}: 'documents' must map kinds ({', '.join(DOC_KINDS)}) to files")

@@ -1,26 +1,92 @@
-"""One adapter per kernel language: how to load a kernel source into a callable and time it on its device."""
+"""One plug-in per kernel language, found through one registry (``adapter_for``).
+
+An adapter owns everything the rest of the package needs to know about its language: loading and timing kernels on
+its device, the static proofs a candidate must pass (``check_source``), its entry point's signature, and the facts
+the prompts and the Coder state about it. Nothing outside ``dsl/`` tests a DSL's name; it asks the adapter. Adding a
+DSL is one new module here (exporting ``ADAPTER``) and one line in ``_ADAPTERS``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import statistics
 import time
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from ..task import KernelTask
+
+if TYPE_CHECKING:
+    from .violations import GuardViolation
+
+
+@dataclasses.dataclass(frozen=True)
+class Signature:
+    """A kernel's entry point: its name and parameters as ``(type, name)`` (the type is "" in untyped languages)."""
+
+    name: str
+    params: tuple[tuple[str, str], ...]
+
+    def describe(self) -> str:
+        return ", ".join(f"{t} {n}".strip() for t, n in self.params)
 
 
 class DslAdapter(Protocol):
     device_type: str
-    keeps_heap: bool  # whether candidate code can allocate heap memory and keep it past a call (native code)
+    """Where this process runs the DSL's kernels: "cpu" or "cuda" (a Triton kernel under the interpreter: "cpu")."""
+
+    keeps_heap: bool
+    """Whether candidate code can allocate heap memory and keep it past a call (native code): the judge then checks
+    every checked call for heap it left allocated."""
+
+    device_note: str
+    """What the verification report adds to the device's name ("" unless timings are not the device's own)."""
+
+    language: str
+    """The code-fence language the prompts ask for ("cpp", "python")."""
+
+    fence_tags: frozenset[str]
+    """Fence tags a reply's code block may carry and still be read as this language ("" for an untagged fence)."""
+
+    entry_point: str
+    """How a rejection names the kernel's entry point to the model ('an extern "C" function', "a def")."""
+
+    contract_section: str
+    """The heading of this DSL's rules in ``docs/kernel_contract.md`` (what the prompts quote)."""
+
+    config_tunable: bool
+    """Whether the kernels carry an Inductor launch configuration the config tuner (``search/proposers/tuner.py``)
+    can change."""
+
+    runner_owns_inductor_cache: bool
+    """Whether a candidate runner needs its own writable Inductor cache: kernels that autotune at their first call
+    record the winner there, inside the sandbox."""
+
+    def parse_signature(self, source: str) -> Signature | None:
+        """The entry point of the kernel in ``source``, or None when there is none to be found."""
+
+    def rename_entry_point(self, source: str, name: str) -> str:
+        """``source`` with its entry point (as ``parse_signature`` finds it, which must not be None) named ``name``."""
+
+    def restore_prelude(self, baseline: str, source: str) -> tuple[str, list[str]]:
+        """``source`` with what the baseline's kernels always start with and models drop (C++: the ``cpp_prefix.h``
+        include) put back, and the repairs made."""
+
+    def own_launcher(self, source: str) -> bool:
+        """Whether ``source`` brings its own launcher instead of the baseline's entry point (Triton's launcher
+        form): its signature is then the guards' to check, and Inductor's wrapper cannot call it."""
+
+    def check_source(self, task: KernelTask, source: str) -> GuardViolation | None:
+        """The first static rule ``source`` breaks as a replacement for ``task``'s kernel, or None. May run the
+        compiler (to prove the compiled object) but nothing of the candidate's."""
 
     def load(self, task: KernelTask, source: str) -> Callable[..., None]:
         """Compile ``source`` (a kernel for ``task``'s signature) and return a callable taking the call args.
         For trusted code (Inductor's baseline); candidates go through ``prepare`` and ``load_prepared``."""
 
     def prepare(self, task: KernelTask, source: str) -> Any:
-        """Compile ``source`` and prove it (``verify.guards.GuardRejected`` when a proof fails); may run compilers.
+        """Compile ``source`` and prove it (``violations.GuardRejected`` when a proof fails); may run compilers.
         No candidate code runs here but what the static guards have checked (a Triton module's top level)."""
 
     def load_prepared(self, prepared: Any) -> Callable[..., None]:
@@ -53,7 +119,9 @@ def wall_median_seconds(fn: Callable[[], Any], reps: int, warmup: int) -> float:
     return statistics.median(samples)
 
 
-_ADAPTERS = {"cpp-cpu": "cpp_cpu", "triton-cuda": "triton_cuda"}
+# The registry: DSL name -> module of this package holding its ``ADAPTER``. triton-ascend's module refuses to import
+# without an Ascend NPU (only its doc pack ships).
+_ADAPTERS = {"cpp-cpu": "cpp_cpu", "triton-cuda": "triton_cuda", "triton-ascend": "triton_ascend"}
 
 
 class UnknownDslError(ValueError):
@@ -63,6 +131,12 @@ class UnknownDslError(ValueError):
 def triton_interpreted() -> bool:
     """Whether Triton kernels in this process run under Triton's interpreter on CPU tensors (TRITON_INTERPRET=1)."""
     return os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
+def adapter_module(dsl: str) -> str | None:
+    """The import path of ``dsl``'s adapter module as registered (what a doc pack's ``adapter`` must name), or None
+    for a DSL the registry does not know."""
+    return f"{__name__}.{_ADAPTERS[dsl]}" if dsl in _ADAPTERS else None
 
 
 def adapter_for(dsl: str) -> DslAdapter:

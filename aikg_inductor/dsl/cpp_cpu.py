@@ -1,18 +1,25 @@
 """C++ kernels on CPU, compiled by Inductor's own C++ toolchain (the same flags and headers as the baseline).
 
 Loading is two steps so that a verifier can prove before anything runs: ``prepare`` checks the source, compiles it
-(the compiler is the only process it starts) and proves the compiled kernel object (``verify.objcheck``), raising
+(the compiler is the only process it starts) and proves the compiled kernel object (``cpp_objcheck``), raising
 ``GuardRejected``; it runs no candidate code. ``load_prepared`` only opens the built library (a dlopen).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+import re
 from typing import Any, Callable
 
 from ..torch_internals import kernels
 from ..task import KernelTask
-from . import wall_median_seconds
+from . import Signature, wall_median_seconds
+from .cpp_guards import ALLOWED_INCLUDE, check_cpp
+from .cpp_objcheck import check_object
+from .violations import GuardRejected, GuardViolation, raise_if
+
+log = logging.getLogger(__name__)
 
 # A kernel that is nothing but Inductor's header: a reference for what the header alone puts into an object
 # (its iostream initialiser, its inline globals).
@@ -23,6 +30,10 @@ HEADER_PROBE = ('#include <torch/csrc/inductor/cpp_prefix.h>\n'
 _PARALLEL_PROBE = ('#include <torch/csrc/inductor/cpp_prefix.h>\n'
                    'extern "C" void Placeholder.KERNEL_NAME(float* out_ptr0)\n{\n'
                    '    #pragma omp parallel\n    { if (omp_get_thread_num() == 0) out_ptr0[0] = 1.0f; }\n}\n')
+# The compile the object proof of ``check_source`` needs, bounded like the verifier's own compile stage.
+PROOF_COMPILE_TIMEOUT_S = 180.0
+# extern "C" <return type> <name>(<params>): the name may be Inductor's placeholder with a dot in it.
+_SIGNATURE = re.compile(r'extern\s+"C"\s+[\w\s]*?\bvoid\s+([\w.]+)\s*\(([^)]*)\)', re.DOTALL)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,18 +48,70 @@ class CppCpuAdapter:
     device_type = "cpu"
     # Compiled code can allocate heap memory and keep it past a call: the judge checks every checked call for it.
     keeps_heap = True
+    device_note = ""
+    language = "cpp"
+    fence_tags = frozenset({"", "cpp", "c++", "cxx", "cc", "c"})
+    entry_point = 'an extern "C" function'
+    contract_section = "C++ candidates"
+    config_tunable = False
+    runner_owns_inductor_cache = False  # only the compiler writes Inductor's cache, before the lockdown
+
+    def parse_signature(self, source: str) -> Signature | None:
+        match = _SIGNATURE.search(source)
+        if not match:
+            return None
+        params = []
+        for raw in match.group(2).split(","):
+            raw = " ".join(raw.split())
+            if not raw:
+                continue
+            # "const float* in_ptr0", "const float *in_ptr0", "int64_t ks0"
+            name_match = re.search(r"[\w]+$", raw)
+            if not name_match:
+                return None
+            ctype = raw[: name_match.start()].replace(" *", "*").strip()
+            params.append((ctype, name_match.group(0)))
+        return Signature(match.group(1), tuple(params))
+
+    def rename_entry_point(self, source: str, name: str) -> str:
+        match = _SIGNATURE.search(source)
+        assert match is not None
+        start, end = match.span(1)
+        return source[:start] + name + source[end:]
+
+    def restore_prelude(self, baseline: str, source: str) -> tuple[str, list[str]]:
+        if ALLOWED_INCLUDE in baseline and ALLOWED_INCLUDE not in source:
+            return ALLOWED_INCLUDE + "\n" + source, ["cpp_prefix.h include added"]
+        return source, []
+
+    def own_launcher(self, source: str) -> bool:
+        return False
+
+    def check_source(self, task: KernelTask, source: str) -> GuardViolation | None:
+        """The source checks, then (compiling the source; the compiler is the only process started) the proof on
+        the compiled object: see ``prepare``."""
+        return check_cpp(task.source, source) or self._prove_object(task, source)
+
+    def _prove_object(self, task: KernelTask, source: str) -> GuardViolation | None:
+        try:
+            self.prepare(task, source, PROOF_COMPILE_TIMEOUT_S)
+        except GuardRejected as rejected:
+            return rejected.violation
+        except kernels.CppBuildTimeout as err:  # what cannot be compiled in time cannot be proved
+            return GuardViolation("compile-timeout", f"compiling the candidate for its proof: {err}")
+        except Exception as err:  # noqa: BLE001 - what does not compile is never loaded; the compile stage reports it
+            log.debug("aikg: no object to prove, the candidate does not compile: %s", err)
+        return None
 
     def prepare(self, task: KernelTask, source: str, timeout_s: float | None = None) -> PreparedCpp:
         """Check, compile and prove ``source`` as a replacement for ``task``'s kernel; raises GuardRejected, or
         kernels.CppBuildTimeout / a compile error. ``timeout_s`` bounds each compiler run."""
-        from ..verify import guards, objcheck
-
-        guards.raise_if(guards.check_cpp(task.source, source))
+        raise_if(check_cpp(task.source, source))
         build = kernels.build_cpp_kernel(source, self._ctypes(task), timeout_s)
         # What Inductor's own code puts into an object compiled this way: the task's baseline and the bare header.
         references = [kernels.build_cpp_kernel(task.source, self._ctypes(task), timeout_s).kernel_object,
                       kernels.build_cpp_kernel(HEADER_PROBE, ["float*"], timeout_s).kernel_object]
-        guards.raise_if(objcheck.check_object(build.kernel_object, references, build.glue_object))
+        raise_if(check_object(build.kernel_object, references, build.glue_object))
         return PreparedCpp(task.key, build)
 
     def load_prepared(self, prepared: PreparedCpp) -> Callable[..., None]:

@@ -9,12 +9,12 @@ import torch
 
 from ..torch_internals import kernels
 from ..task import KernelTask
+from .triton_base import TritonAdapterBase
 from .triton_launcher import is_launcher_form, load_launcher
 
 
-class TritonCudaAdapter:
+class TritonCudaAdapter(TritonAdapterBase):
     device_type = "cuda"
-    keeps_heap = False  # a Triton module allocates nothing the guards allow it to keep
 
     def load(self, task: KernelTask, source: str) -> Callable[..., None]:
         device = torch.device("cuda", torch.cuda.current_device())
@@ -43,11 +43,6 @@ class TritonCudaAdapter:
 
     def synchronize(self) -> None:
         torch.cuda.synchronize()
-
-    def baseline_variant(self, task: KernelTask, source: str) -> bool:
-        from .triton_configs import launch_config_of
-
-        return launch_config_of(task, source) is not None
 
     def warm(self) -> None:
         # Inductor compiling a kernel of ours end to end: the CUDA context, Triton's driver module and a launcher

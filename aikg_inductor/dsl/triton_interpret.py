@@ -22,6 +22,7 @@ import torch
 from ..torch_internals import kernels
 from ..task import KernelTask
 from . import wall_median_seconds
+from .triton_base import TritonAdapterBase
 from .triton_launcher import is_launcher_form, load_launcher
 
 DEVICE_SUFFIX = "Triton interpreter"
@@ -92,10 +93,9 @@ def _numpy_shim(name: str) -> Callable[..., Any]:
     return shim
 
 
-class TritonInterpretAdapter:
+class TritonInterpretAdapter(TritonAdapterBase):
     device_type = "cpu"
-    keeps_heap = False  # a Triton module allocates nothing the guards allow it to keep
-    interpreted = True
+    device_note = f", {DEVICE_SUFFIX} (timings are the interpreter's, not a GPU's)"
 
     def load(self, task: KernelTask, source: str) -> Callable[..., None]:
         interpretable_libdevice()
@@ -117,11 +117,6 @@ class TritonInterpretAdapter:
 
     def synchronize(self) -> None:
         return None
-
-    def baseline_variant(self, task: KernelTask, source: str) -> bool:
-        from .triton_configs import launch_config_of
-
-        return launch_config_of(task, source) is not None
 
     def warm(self) -> None:
         return None  # nothing is compiled: the interpreter runs the kernel's Python

@@ -1,7 +1,7 @@
 """Triton candidates that bring their own launcher (the launcher form of docs/kernel_contract.md).
 
 Such a module holds ``@triton.jit`` kernels and one plain function ``launch(<the baseline's call arguments>, *,
-workspace)`` that chooses grids and meta-parameters and launches its kernels in sequence (``verify.guards_launcher``
+workspace)`` that chooses grids and meta-parameters and launches its kernels in sequence (``triton_launcher_guards``
 proves that is all it does). This module loads one and turns it into the callable the adapters hand out: it takes
 the baseline's call arguments, gives ``launch`` a fresh ``Workspace`` and drops it when ``launch`` returns.
 

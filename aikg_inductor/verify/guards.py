@@ -1,8 +1,10 @@
 """Static guards: the proofs a candidate must pass before anything loads it.
 
-Accepted kernels later run unsandboxed in the user's process, so these are allowlists, not blocklists. Source
-checks run first (cheap, no compiler); for C++ the compiled object is then proved too (``objcheck``: what it links
-against, what runs at load, what state it keeps). Each rejection names its rule, prefixed ``guard:``:
+Accepted kernels later run unsandboxed in the user's process, so these are allowlists, not blocklists. Each DSL's
+adapter holds its checks (``dsl/cpp_guards.py``, ``dsl/cpp_objcheck.py``, ``dsl/triton_guards.py``,
+``dsl/triton_launcher_guards.py``); this module asks the task's adapter. Source checks run first (cheap, no
+compiler); for C++ the compiled object is then proved too (what it links against, what runs at load, what state it
+keeps). Each rejection names its rule, prefixed ``guard:``:
 
 - ``guard:signature``     the kernel's parameter list (and, for Triton, decorator kind) differs from the baseline's
 - ``guard:include``       C++ ``#include`` of anything but Inductor's ``cpp_prefix.h``; Python import off the allowlist
@@ -23,70 +25,17 @@ against, what runs at load, what state it keeps). Each rejection names its rule,
 
 from __future__ import annotations
 
-import dataclasses
-import logging
-
+from ..dsl import UnknownDslError, adapter_for
+from ..dsl.violations import GuardViolation
 from ..task import KernelTask
-
-log = logging.getLogger(__name__)
-
-@dataclasses.dataclass(frozen=True)
-class GuardViolation:
-    rule: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.rule}: {self.message}"
-
-
-class GuardRejected(Exception):
-    """A static proof failed: the candidate must not be loaded. Carries the violation (rule and message)."""
-
-    def __init__(self, violation: GuardViolation) -> None:
-        super().__init__(str(violation))
-        self.violation = violation
-
-    @property
-    def rule(self) -> str:
-        return self.violation.rule
-
-
-def raise_if(violation: GuardViolation | None) -> None:
-    if violation is not None:
-        raise GuardRejected(violation)
-
-
-from .guards_cpp import check_cpp  # noqa: E402 - the per-language checks build on the records above
-from .guards_triton import check_triton  # noqa: E402
 
 
 def check(task: KernelTask, source: str) -> GuardViolation | None:
-    """The first rule ``source`` breaks as a replacement for ``task``'s kernel, or None.
-
-    For C++ this compiles the source (the compiler is the only process started; nothing of the candidate runs)
-    and proves the object as well: see ``dsl.cpp_cpu.CppCpuAdapter.prepare``.
-    """
-    if task.dsl == "cpp-cpu":
-        return check_cpp(task.source, source) or _prove_cpp_object(task, source)
-    if task.dsl.startswith("triton"):
-        return check_triton(task.source, source)
-    return GuardViolation("guard:dsl", f"no guards for DSL {task.dsl!r}; refusing to run unchecked code")
-
-
-# The compile the proof needs, bounded like the verifier's own compile stage.
-PROOF_COMPILE_TIMEOUT_S = 180.0
-
-
-def _prove_cpp_object(task: KernelTask, source: str) -> GuardViolation | None:
-    from ..dsl.cpp_cpu import ADAPTER
-    from ..torch_internals.kernels import CppBuildTimeout
-
+    """The first rule ``source`` breaks as a replacement for ``task``'s kernel, or None: the DSL's adapter's checks
+    (``DslAdapter.check_source``). For C++ this compiles the source (the compiler is the only process started;
+    nothing of the candidate runs) and proves the object as well."""
     try:
-        ADAPTER.prepare(task, source, PROOF_COMPILE_TIMEOUT_S)
-    except GuardRejected as rejected:
-        return rejected.violation
-    except CppBuildTimeout as err:  # what cannot be compiled in time cannot be proved
-        return GuardViolation("compile-timeout", f"compiling the candidate for its proof: {err}")
-    except Exception as err:  # noqa: BLE001 - what does not compile is never loaded; the compile stage reports it
-        log.debug("aikg: no object to prove, the candidate does not compile: %s", err)
-    return None
+        adapter = adapter_for(task.dsl)
+    except UnknownDslError:
+        return GuardViolation("guard:dsl", f"no guards for DSL {task.dsl!r}; refusing to run unchecked code")
+    return adapter.check_source(task, source)

@@ -223,7 +223,9 @@ def default_pool(dsl: str, size: int = 1, device: int | None = None) -> WorkerPo
 
 def device_pools(dsl: str, size: int = 1) -> list[WorkerPool]:
     """One pool per device the DSL runs on: each visible GPU gets its own queue of workers; the CPU has one."""
-    if dsl.endswith("-cuda"):
+    from ..dsl import adapter_for
+
+    if adapter_for(dsl).device_type == "cuda":
         import torch
 
         count = torch.cuda.device_count()

@@ -32,6 +32,7 @@ from typing import Any, Callable
 
 import torch
 
+from ..dsl import adapter_for
 from ..task import KernelArg, KernelTask
 from . import protocol
 from .candidate import CPU_SECONDS_PER_TIMEOUT_S, CandidateRunner, InProcessRunner, RunnerFailed
@@ -100,7 +101,7 @@ class Judge:
         self.session: Session | None = None
         self.spares: list[CandidateRunner] = []  # started ahead, oldest first, loaded nothing yet
         self.dsls = dsls
-        self.own_inductor_cache = any(dsl.startswith("triton") for dsl in dsls)
+        self.own_inductor_cache = any(adapter_for(dsl).runner_owns_inductor_cache for dsl in dsls)
 
     def task(self, text: str) -> KernelTask:
         key = hashlib.sha256(text.encode()).hexdigest()
@@ -110,8 +111,6 @@ class Judge:
 
     def baseline(self, task: KernelTask) -> Callable[..., None]:
         """Inductor's kernel for ``task``: the only code this process ever loads."""
-        from ..dsl import adapter_for
-
         if task.key not in self.kernels:
             self.kernels[task.key] = adapter_for(task.dsl).load(task, task.source)
         return self.kernels[task.key]
@@ -128,8 +127,6 @@ class Judge:
         return CandidateRunner(self.dsls, own_inductor_cache=self.own_inductor_cache)
 
     def start_spares(self) -> None:
-        from ..dsl import adapter_for
-
         wanted = max(SPARE_RUNNERS.get(adapter_for(dsl).device_type, 1) for dsl in self.dsls)
         while len(self.spares) < wanted:
             self.spares.append(CandidateRunner(self.dsls, own_inductor_cache=self.own_inductor_cache))
@@ -138,8 +135,6 @@ class Judge:
 
     def start(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
         """A runner for the candidate, then the correctness trials (none for a screen)."""
-        from ..dsl import adapter_for
-
         self.finish({})
         task = self.task(job["task"])
         adapter = adapter_for(task.dsl)
@@ -194,8 +189,6 @@ class Judge:
 
     def _trials(self, s: Session, trials: list[Trial]) -> dict[str, Any]:
         """Each trial: fresh inputs in the shared arena, the baseline on a copy, the candidate in its runner."""
-        from ..dsl import adapter_for
-
         assert s.arena is not None
         adapter = adapter_for(s.task.dsl)
         errors = Errors()
@@ -235,8 +228,6 @@ class Judge:
                 "note": note}
 
     def _bind(self, s: Session, trial: Trial, shared: list[Any], partner: list[Any] | None = None) -> None:
-        from ..dsl import adapter_for
-
         assert s.arena is not None
         adapter_for(s.task.dsl).synchronize()  # the judge's writes land before the runner reads
         job = {"op": "bind", "trial": dataclasses.asdict(trial), "slots": s.arena.slots(shared)}
@@ -247,8 +238,6 @@ class Judge:
     def time(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
         """One measurement: baseline and control here, the candidate in its runner, on equal-valued buffers; for a
         verdict, outputs checked on fresh values at random timed calls, after the last one, and after a pause."""
-        from ..dsl import adapter_for
-
         s = self.session
         if s is None or s.arena is None:
             raise RuntimeError("no candidate started")
@@ -292,15 +281,10 @@ class Judge:
         return {}, []
 
     def device(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
-        from ..dsl import adapter_for
-
         if "dsl" not in job:
             return {"name": device_name(job["device_type"])}, []
         adapter = adapter_for(job["dsl"])
-        name = device_name(adapter.device_type)
-        if getattr(adapter, "interpreted", False):
-            name += ", Triton interpreter (timings are the interpreter's, not a GPU's)"
-        return {"name": name}, []
+        return {"name": device_name(adapter.device_type) + adapter.device_note}, []
 
     def bandwidth(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
         return {"bytes_per_s": copy_bandwidth(job["device_type"])}, []
@@ -521,8 +505,6 @@ def device_name(device_type: str) -> str:
 
 def warm(dsls: list[str]) -> None:
     """Import and build what jobs need now, while nobody waits: the pool is warm when a job comes."""
-    from ..dsl import adapter_for
-
     for dsl in dsls:
         adapter_for(dsl).warm()
 

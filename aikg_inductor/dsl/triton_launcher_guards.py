@@ -1,7 +1,7 @@
 """The AST allowlist for a Triton candidate's own launcher (the launcher form of docs/kernel_contract.md).
 
 A launcher-form module holds what an Inductor kernel module may hold (the same imports, ``@triton.jit`` functions
-checked by ``guards_triton``), none of them under Inductor's heuristics decorator, plus one plain function
+checked by ``triton_guards``), none of them under Inductor's heuristics decorator, plus one plain function
 ``launch`` taking the baseline kernel's call arguments in order and, keyword-only, ``workspace``: the harness's
 allocator (``dsl.triton_launcher``). Its body may only do arithmetic on sizes and launch the module's own kernels:
 
@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import ast
 
-from ..dsl.triton_launcher import LAUNCHER, WORKSPACE, WORKSPACE_DTYPES
-from .guards import GuardViolation
-from .guards_triton import PLACEHOLDER, _violation
+from .triton_guards import PLACEHOLDER, _violation
+from .triton_launcher import LAUNCHER, WORKSPACE, WORKSPACE_DTYPES
+from .violations import GuardViolation
 
 LAUNCH_OPTIONS = {"num_warps", "num_stages"}
 _TRITON_FUNCTIONS = {"cdiv", "next_power_of_2"}
@@ -54,7 +54,7 @@ def call_parameters(baseline_kernel: ast.FunctionDef) -> list[str]:
 def check_launcher_module(module: ast.Module, launcher: ast.FunctionDef,
                           baseline_kernel: ast.FunctionDef) -> GuardViolation | None:
     """The first launcher-form rule ``module`` breaks, given the baseline's kernel definition; its ``@triton.jit``
-    functions and imports are ``guards_triton.check_module``'s to check."""
+    functions and imports are ``triton_guards.check_module``'s to check."""
     kernels: dict[str, ast.FunctionDef] = {}
     for node in module.body:
         if not isinstance(node, ast.FunctionDef) or node is launcher:

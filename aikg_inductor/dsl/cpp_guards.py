@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from .guards import GuardViolation
+from .violations import GuardViolation
 
 ENTRY = "kernel"
 ALLOWED_INCLUDE = "#include <torch/csrc/inductor/cpp_prefix.h>"

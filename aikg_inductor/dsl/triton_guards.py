@@ -10,7 +10,7 @@ bodies run as Python under the interpreter, so nothing is judged by name blockli
   ``@triton_heuristics.fixed_config(...)``, whose arguments are literals (plus ``__file__``, ``DeviceProperties(...)``,
   hint enum members, ``set()``);
 - or, in the launcher form, ``@triton.jit`` kernels of its own names and one plain ``launch`` function, whose body
-  ``guards_launcher`` checks.
+  ``triton_launcher_guards`` checks.
 
 Inside a ``@triton.jit`` function: names are its parameters, its locals, the imported modules, other ``@triton.jit``
 functions of the module and a few builtins Triton folds (``float('-inf')``); attributes are the language's own
@@ -27,7 +27,7 @@ import functools
 import types
 from typing import Iterable
 
-from .guards import GuardViolation
+from .violations import GuardViolation
 
 KERNEL_NAME = "Placeholder.KERNEL_NAME"
 PLACEHOLDER = "aikg_kernel"
@@ -128,7 +128,7 @@ def parse(source: str) -> ast.Module:
 
 def check_module(module: ast.Module, launcher: ast.FunctionDef | None = None) -> GuardViolation | None:
     """The first construct of ``module`` outside the allowlist, or None. ``launcher``: the module's own launcher
-    (``guards_launcher`` checks it); every other function is a ``@triton.jit`` one."""
+    (``triton_launcher_guards`` checks it); every other function is a ``@triton.jit`` one."""
     functions = [n for n in module.body if isinstance(n, ast.FunctionDef) and n is not launcher]
     # A function may not take a name the module or its decorators rely on (``def tl``, ``def set``).
     taken = {bound for _, _, bound in ALLOWED_IMPORTS} | _JIT_BUILTINS | {"set", "__file__"}
@@ -169,16 +169,16 @@ def _check_import(node: ast.Import | ast.ImportFrom) -> GuardViolation | None:
     return None
 
 
-def _decorator_name(decorator: ast.expr) -> str:
+def decorator_name(decorator: ast.expr) -> str:
     return ast.unparse(decorator.func if isinstance(decorator, ast.Call) else decorator)
 
 
 def _check_decorators(fn: ast.FunctionDef) -> GuardViolation | None:
-    names = [_decorator_name(d) for d in fn.decorator_list]
+    names = [decorator_name(d) for d in fn.decorator_list]
     if not names or names[-1] != "triton.jit" or isinstance(fn.decorator_list[-1], ast.Call):
         return _violation(fn, f"function {fn.name} is not a plain @triton.jit function")
     for decorator in fn.decorator_list[:-1]:
-        name = _decorator_name(decorator)
+        name = decorator_name(decorator)
         if fn.name != PLACEHOLDER or not name.startswith("triton_heuristics.") \
                 or name.split(".", 1)[1] not in HEURISTICS or not isinstance(decorator, ast.Call):
             return _violation(decorator, f"decorator {name} is not Inductor's heuristics decorator")
@@ -275,45 +275,4 @@ def _check_attribute(node: ast.Attribute, local_names: set[str],
         return None
     if node.attr not in _TENSOR_ATTRS:
         return _violation(node, f"attribute .{node.attr} is not a Triton tensor method")
-    return None
-
-
-# ------------------------------------------------------------------------------------------------ the entry point
-
-
-def _kernel_def(module: ast.Module) -> ast.FunctionDef | None:
-    defs = [n for n in module.body if isinstance(n, ast.FunctionDef) and n.name == PLACEHOLDER]
-    return defs[0] if len(defs) == 1 else None
-
-
-def _decorator_kinds(fn: ast.FunctionDef) -> list[str]:
-    return [_decorator_name(d) for d in fn.decorator_list]
-
-
-def check_triton(baseline: str, source: str) -> GuardViolation | None:
-    """The first rule ``source`` breaks as a replacement for the Triton kernel module ``baseline``, or None: in
-    Inductor's module form (one kernel under the baseline's decorator or ``fixed_config``) or in the launcher form
-    (``guards_launcher``)."""
-    from .guards_launcher import check_launcher_module, launcher_def
-
-    try:
-        module = parse(source)
-    except SyntaxError as err:
-        return GuardViolation("guard:syntax", f"does not parse: {err}")
-    launcher = launcher_def(module)
-    if violation := check_module(module, launcher):
-        return violation
-    want_fn, got_fn = _kernel_def(parse(baseline)), _kernel_def(module)
-    if launcher is not None and want_fn is not None:
-        return check_launcher_module(module, launcher, want_fn)
-    if got_fn is None or want_fn is None:
-        return GuardViolation("guard:signature", f"expected exactly one top-level def {KERNEL_NAME}(...)")
-    if ast.dump(got_fn.args) != ast.dump(want_fn.args):
-        return GuardViolation("guard:signature", f"parameters ({ast.unparse(got_fn.args)}) differ from the "
-                                                 f"baseline's ({ast.unparse(want_fn.args)})")
-    got, want = _decorator_kinds(got_fn), _decorator_kinds(want_fn)
-    # A candidate may pin one launch configuration instead of the baseline's heuristic (the tuner's output).
-    if got not in ([*want], [FIXED_CONFIG, *want[1:]]):
-        return GuardViolation("guard:signature", f"decorators {got} differ from the baseline's {want} "
-                                                 f"(or {FIXED_CONFIG} in place of its heuristic)")
     return None

@@ -30,7 +30,7 @@ from typing import Iterable, Sequence
 from elftools.elf.elffile import ELFFile
 from elftools.elf.relocation import RelocationSection
 
-from .guards import GuardViolation
+from .violations import GuardViolation
 
 ENTRY_POINT = "kernel"
 
