@@ -2,7 +2,6 @@
 
 import logging
 
-import pytest
 import torch
 
 from aikg_inductor import CacheEntry, KernelCache

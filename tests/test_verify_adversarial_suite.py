@@ -155,6 +155,10 @@ def test_positive_controls_pass_the_static_proofs(cpp_tasks, add_relu):
     ("__attribute__((used)) static float deep() { volatile float area[16384]; area[0] = 1; return area[0]; }",
      "guard:static-state"),
     ("__attribute__((used)) static void jump(void (*to)()) { to(); }", "guard:asm"),
+    ("__attribute__((used)) static unsigned long hide() { return 0xc3050f00000002b8ul; }", "guard:asm"),
+    ("__attribute__((used, noinline)) static float deep(const float* p, int n) { float local[32];\n"
+     "    for (int i = 0; i < 32; ++i) local[i] = p[i] * n;\n"
+     "    return n > 0 ? deep(local, n - 1) + local[n & 31] : local[0]; }", "guard:static-state"),
     ('extern "C" double PyFloat_AsDouble(void*) { return 0; }', "guard:symbol"),
 ])
 def test_the_object_proof_holds_without_the_source_checks(cpp_tasks, code, rule):

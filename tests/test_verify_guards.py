@@ -145,9 +145,9 @@ def test_cpp_pragmas_inductor_writes_are_allowed(line):
 
 def test_cpp_num_threads_is_allowed_up_to_the_baselines_own():
     threaded = CPP.replace("#pragma omp parallel for", "#pragma omp parallel for num_threads(4)")
-    assert guards.check_cpp(threaded, threaded) is None
-    assert guards.check_cpp(threaded, threaded.replace("num_threads(4)", "num_threads(2)")) is None
-    assert guards.check_cpp(threaded, threaded.replace("num_threads(4)", "num_threads(8)")).rule == "guard:pragma"
+    assert check_cpp(threaded, threaded) is None
+    assert check_cpp(threaded, threaded.replace("num_threads(4)", "num_threads(2)")) is None
+    assert check_cpp(threaded, threaded.replace("num_threads(4)", "num_threads(8)")).rule == "guard:pragma"
     assert cpp_rule(threaded) == "guard:pragma", "a baseline without the clause allows none"
 
 

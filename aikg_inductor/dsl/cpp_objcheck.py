@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from elftools.elf.elffile import ELFFile
 from elftools.elf.relocation import RelocationSection
@@ -180,6 +180,9 @@ class ObjectFacts:
     heap_calls: frozenset[tuple[str, str]]
     # Executable sections by name: what their disassembly shows.
     code: dict[str, SectionCode]
+    # Functions on a cycle of calls (or of taken addresses) among the object's own functions: recursion, whose stack
+    # no frame bound limits.
+    recursive: frozenset[str]
 
 
 def read_object(path: str) -> ObjectFacts:
@@ -190,8 +193,11 @@ def read_object(path: str) -> ObjectFacts:
         symbols = list(symtab.iter_symbols()) if symtab is not None else []
         undefined, exported, weak, unique, ifuncs = set(), set(), set(), set(), set()
         named_in: dict[int, list[tuple[str, int, int]]] = {}
+        functions: dict[int, list[tuple[int, int, str]]] = {}  # section index -> (start, end, name)
         for sym in symbols:
             bind, kind, index = sym["st_info"]["bind"], sym["st_info"]["type"], sym["st_shndx"]
+            if kind == "STT_FUNC" and isinstance(index, int):
+                functions.setdefault(index, []).append((sym["st_value"], sym["st_value"] + sym["st_size"], sym.name))
             if kind == "STT_GNU_IFUNC" or kind == "STT_LOOS":
                 ifuncs.add(sym.name)
             if index == "SHN_UNDEF":
@@ -232,8 +238,15 @@ def read_object(path: str) -> ObjectFacts:
                     for r in section.iter_relocations()
                 ]
         load_time, writable, outside, heap_calls = [], {}, set(), set()
-        code = {s.name: _section_code(s.name, s.data()) for s in sections
-                if s["sh_flags"] & _SHF_EXECINSTR and s["sh_type"] == "SHT_PROGBITS"}
+        raw_relocations = {index: {r["r_offset"]: (r["r_info_sym"], r["r_addend"] if r.is_RELA() else 0)
+                                   for r in section.iter_relocations()}
+                           for section in sections if isinstance(section, RelocationSection)
+                           for index in [section["sh_info"]] if index}
+        code, edges = {}, set()
+        for index, section in enumerate(sections):
+            if section["sh_flags"] & _SHF_EXECINSTR and section["sh_type"] == "SHT_PROGBITS":
+                code[section.name], references = _section_code(section.name, section.data())
+                edges.update(_call_edges(index, references, functions, raw_relocations.get(index, {}), symbols))
         stack_note = None
         for index, section in enumerate(sections):
             name, flags = section.name, section["sh_flags"]
@@ -254,7 +267,7 @@ def read_object(path: str) -> ObjectFacts:
         return ObjectFacts(frozenset(undefined), frozenset(exported), frozenset(weak), frozenset(unique),
                            frozenset(ifuncs),
                            tuple(sorted(load_time)), writable, frozenset(outside), executable_stack,
-                           frozenset(heap_calls), code)
+                           frozenset(heap_calls), code, frozenset(_on_cycles(edges)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,9 +283,12 @@ class SectionCode:
     dynamic_frames: int  # stack grown by a run-time amount (alloca, variable-length arrays)
 
 
-# Forbidden instructions' encodings (syscall, sysenter, sysret, int 0x80, rdtsc, rdtscp, rdpmc, rdrand/rdseed into a
-# register): code an indirect branch could reach inside another instruction's constant.
-_FORBIDDEN_BYTES = re.compile(rb"\x0f\x05|\x0f\x34|\x0f\x07|\xcd\x80|\x0f\x31|\x0f\x01\xf9|\x0f\x33|\x0f\xc7[\xf0-\xff]")
+# Forbidden instructions' encodings (syscall, sysenter, int 0x80, rdtsc, rdtscp, rdpmc, rdrand/rdseed into a
+# register), looked for at every byte: code a computed branch or a forged return address could reach inside another
+# instruction's constant. (sysret, 0f 07, is left out: it faults outside the kernel, and a jump's displacement of
+# 0x70f holds its bytes in Inductor's own integer kernels.) A legitimate kernel whose constants happen to hold one
+# of these pairs is refused too: rare, and refusing is the safe side.
+_FORBIDDEN_BYTES = re.compile(rb"\x0f\x05|\x0f\x34|\xcd\x80|\x0f\x31|\x0f\x01\xf9|\x0f\x33|\x0f\xc7[\xf0-\xff]")
 
 
 def _immediate(operands: str) -> int | None:
@@ -282,15 +298,19 @@ def _immediate(operands: str) -> int | None:
         return None
 
 
-def _section_code(section: str, code: bytes) -> SectionCode:
+def _section_code(section: str, code: bytes) -> tuple[SectionCode, list[tuple[int, int, int | None, bool]]]:
+    """The section's disassembly, and every instruction that names a code address (a call, a jump, a ``lea`` of a
+    function): (address, size, the target when the instruction itself holds it, whether it is a jump)."""
     import capstone
 
     decoder = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
-    starts, branches, frames = set(), [], []
+    starts, branches, frames, references = set(), [], [], []
     hidden, indirect, dynamic, end = None, 0, 0, 0
     for address, size, mnemonic, operands in decoder.disasm_lite(code, 0):
         starts.add(address)
         end = address + size
+        if mnemonic.endswith(("call", "jmp")) or (mnemonic == "lea" and "rip" in operands):
+            references.append((address, size, _immediate(operands), mnemonic.endswith("jmp")))
         if mnemonic in FORBIDDEN_INSTRUCTIONS and hidden is None:
             hidden = f"{section}+{address:#x}: {mnemonic} {operands}".rstrip()
         if mnemonic.startswith("j") or mnemonic.endswith(("call", "jmp")):
@@ -309,7 +329,51 @@ def _section_code(section: str, code: bytes) -> SectionCode:
     for address, target in branches:
         if hidden is None and 0 <= target < len(code) and target not in starts:
             hidden = f"{section}+{address:#x}: a branch into the middle of an instruction ({target:#x})"
-    return SectionCode(hidden, indirect, len(_FORBIDDEN_BYTES.findall(code)), tuple(frames), dynamic)
+    return SectionCode(hidden, indirect, len(_FORBIDDEN_BYTES.findall(code)), tuple(frames), dynamic), references
+
+
+def _call_edges(index: int, references: list[tuple[int, int, int | None, bool]],
+                functions: dict[int, list[tuple[int, int, str]]], relocations: dict[int, tuple[int, int]],
+                symbols: list[Any]) -> set[tuple[str, str]]:
+    """(caller, callee) for every call, tail jump or taken address of one of the object's own functions (a jump
+    within a function is its own control flow, not an edge)."""
+
+    def function_at(section: int, offset: int) -> str | None:
+        return next((name for start, stop, name in functions.get(section, ()) if start <= offset < stop), None)
+
+    edges = set()
+    for address, size, target, jump in references:
+        caller = function_at(index, address)
+        relocation = next((relocations[o] for o in range(address, address + size) if o in relocations), None)
+        if relocation is not None:
+            symbol, addend = symbols[relocation[0]], relocation[1]
+            callee = (function_at(symbol["st_shndx"], addend + 4) if symbol["st_info"]["type"] == "STT_SECTION"
+                      else symbol.name)
+        else:
+            callee = function_at(index, target) if target is not None else None
+        if caller and callee and not (jump and callee == caller):
+            edges.add((caller, callee))
+    return edges
+
+
+def _on_cycles(edges: set[tuple[str, str]]) -> set[str]:
+    """The functions that can reach themselves through ``edges``."""
+    graph: dict[str, set[str]] = {}
+    for caller, callee in edges:
+        graph.setdefault(caller, set()).add(callee)
+
+    def reaches(start: str) -> bool:
+        seen, todo = set(), list(graph.get(start, ()))
+        while todo:
+            node = todo.pop()
+            if node == start:
+                return True
+            if node not in seen:
+                seen.add(node)
+                todo.extend(graph.get(node, ()))
+        return False
+
+    return {name for name in graph if reaches(name)}
 
 
 def _names(items: Iterable[str]) -> str:
@@ -328,9 +392,9 @@ def check_object(path: str, references: Sequence[str], glue: str | None = None) 
 
 
 def _check_code(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolation | None:
-    """No forbidden instruction; calls and jumps through a register only in sections where Inductor's own code has
-    them (a switch's jump table), and there no forbidden instruction's bytes anywhere (a constant that is code,
-    reached by a computed branch: seen in review, a syscall hidden in a ``movabs`` immediate)."""
+    """No forbidden instruction, nor its bytes anywhere (a constant that is code, reached by a computed branch or a
+    return address overwritten: seen in review, a syscall hidden in a ``movabs`` immediate); calls and jumps through
+    a register only in sections where Inductor's own code has them (a switch's jump table)."""
     indirect_ok = {name for r in refs for name, c in r.code.items() if c.indirect_branches}
     for name, section in sorted(facts.code.items()):
         if section.hidden:
@@ -338,9 +402,10 @@ def _check_code(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolation |
         if section.indirect_branches and name not in indirect_ok:
             return GuardViolation("guard:asm", f"{name} calls or jumps through a computed address "
                                                f"({section.indirect_branches}x), which Inductor's code there does not")
-        if section.indirect_branches and section.forbidden_encodings:
-            return GuardViolation("guard:asm", f"{name} branches through computed addresses and holds the bytes of a "
-                                               "system-call, clock or random instruction")
+        if section.forbidden_encodings:
+            return GuardViolation("guard:asm", f"{name} holds the bytes of a system-call, clock or random instruction "
+                                               "inside other instructions (code a computed branch or a forged return "
+                                               "address could reach)")
     return None
 
 
@@ -362,6 +427,9 @@ def _check_stack(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolation 
                                                     "large local array holds outlives the call")
     if sum(frames) > total:
         return GuardViolation("guard:static-state", f"stack frames of {sum(frames)} bytes in all (at most {total})")
+    if own := facts.recursive - set().union(*(r.recursive for r in refs)):
+        return GuardViolation("guard:static-state", f"recursion ({_names(own)}): a stack no frame bound limits, where "
+                                                    "what the previous call left can wait")
     if any(c.dynamic_frames for c in facts.code.values()) and not any(
             c.dynamic_frames for r in refs for c in r.code.values()):
         return GuardViolation("guard:static-state", "the stack grows by a run-time amount (alloca or a variable-length "

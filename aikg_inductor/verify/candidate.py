@@ -126,7 +126,9 @@ class _Runner:
     def batch(self, job: dict[str, Any]) -> dict[str, Any]:
         calls = int(job["calls"])
         assert self.kernel is not None or calls == 0
-        return {"seconds": self.timed.seconds_per_call(self.kernel, calls, int(job.get("last", 0)))}
+        before = heap_in_use()
+        seconds = self.timed.seconds_per_call(self.kernel, calls, int(job.get("last", 0)))
+        return {"seconds": seconds, "heap_kept": heap_in_use() - before}
 
 
 class _MallInfo2(ctypes.Structure):
@@ -263,9 +265,10 @@ class CandidateRunner:
         self.scratch = tempfile.mkdtemp(prefix="aikg-runner-")
         ours, theirs = socket.socketpair()
         # MALLOC_PERTURB_: glibc overwrites every block it frees, so a memo left in freed memory is gone by the time
-        # the allocator hands the same block to the next call.
+        # the allocator hands the same block to the next call; with no per-thread cache (tcache), whose blocks it
+        # would not overwrite.
         env = {**os.environ, **(env or {}), "TMPDIR": self.scratch, "PYTHONDONTWRITEBYTECODE": "1",
-               "MALLOC_PERTURB_": "165",
+               "MALLOC_PERTURB_": "165", "GLIBC_TUNABLES": "glibc.malloc.tcache_count=0",
                "TRITON_CACHE_DIR": os.path.join(self.scratch, "triton")}
         if own_inductor_cache:
             # Triton kernels may autotune at their first call, inside the sandbox, and Inductor then records the

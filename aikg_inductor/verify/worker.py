@@ -352,8 +352,11 @@ class _RemoteArm:
     def _request(self, calls: int) -> tuple[float, float]:
         start = time.perf_counter()
         job = {"op": "batch", "calls": calls, "last": self.schedule.last}
-        reported = float(self.runner.request(job, self.timeout_s, "timing")["seconds"])
-        return reported, time.perf_counter() - start
+        reply = self.runner.request(job, self.timeout_s, "timing")
+        wall = time.perf_counter() - start
+        if failure := _heap_kept(self.schedule.s.task, reply):
+            raise _StaleOutput(failure)
+        return float(reply["seconds"]), wall
 
     def __call__(self, calls: int) -> float:
         reported, wall = self._request(calls)

@@ -14,6 +14,8 @@
 // section, whether or not it has indirect branches (compare with the references only if Inductor's own code ever
 // has them, and then by exact count/offset class); and guards_cpp: refuse casts of a function's address to an
 // integer or data pointer (reinterpret_cast/C cast whose operand names a function), the start of every such forgery.
+// Caught now: the object proof looks for forbidden instruction bytes at every offset of every executable
+// section (guard:asm).
 #include <torch/csrc/inductor/cpp_prefix.h>
 namespace {
 __attribute__((noinline)) uint64_t carrier(uint64_t x) { return x * 0xc3050f00000002b8ULL; }

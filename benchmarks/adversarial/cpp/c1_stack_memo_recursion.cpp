@@ -1,5 +1,5 @@
 // class: 1 state across calls
-// rules: guard:static-state stale-output
+// rules: guard:static-state
 // task: softmax_f32
 // Review round 7: round 6's stack memo, spread over a recursion. objcheck._check_stack bounds each function's fixed
 // frame (2x the baseline's largest, at least 16 KiB) and the SUM of the distinct frames (at least 64 KiB), but a
@@ -13,6 +13,7 @@
 // section's direct calls) unless the baseline has it, or bound depth x frame; better, in the runner poison the stack
 // below the call site before every call (timing.TimedCalls.seconds_per_call via a small trusted C trampoline that
 // memsets e.g. 8 MiB - margin below its own frame), which closes every stack channel at once.
+// Caught now: recursion among the object's own functions is refused (guard:static-state).
 #include <torch/csrc/inductor/cpp_prefix.h>
 namespace {
 constexpr int ROWS = 64, COLS = 512, PAD = 32;
