@@ -86,3 +86,11 @@ def test_work_finishing_after_return_is_a_late_write():
     failure = _late_write(task, Trial(0), storages, storages)
     helper.join()
     assert failure is not None and failure.rule == "late-write", failure
+
+
+def test_a_write_into_the_padding_between_storages_is_an_out_of_bounds_write(task, pool):
+    """out_ptr0 (64 bools) sits between 4 KiB guard bands, and its storage ends 192 bytes short of the next 256-byte
+    boundary: a write just past the trailing band lands in that padding, touching no band. The judge checks it."""
+    padding = task.source.replace(BODY_END, "    out_ptr0[64 + 4096 + 8] = true;\n" + BODY_END, 1)
+    report = verify_candidate(task, padding, pool=pool, seed=13)
+    assert report.rule == "out-of-bounds-write" and "padding" in report.reason, report.summary()

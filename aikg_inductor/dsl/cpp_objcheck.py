@@ -1,7 +1,8 @@
 """The static proof on a compiled C++ kernel: what its object file can reach and what it keeps.
 
 A verified kernel later runs unsandboxed in the user's process, so what it may do is decided here by allowlist,
-on the object the compiler produced (the kernel source alone at Inductor's flags, ``torch_internals.kernels.build_cpp_kernel``)
+on the object the compiler produced (the kernel source alone at Inductor's flags,
+``torch_internals.kernels.build_cpp_kernel``)
 rather than on source text that macros, splices and pragmas can disguise:
 
 - ``guard:symbol``        every undefined symbol is on ``ALLOWED_UNDEFINED`` (math, the vector library, the OpenMP
@@ -150,6 +151,10 @@ FORBIDDEN_INSTRUCTIONS = frozenset({
     "wrfsbase", "wrgsbase", "xsetbv", "xrstor", "xrstor64", "xrstors", "xrstors64", "fxrstor", "fxrstor64",
     "wrpkru", "hlt", "umonitor", "umwait", "tpause", "enqcmd", "enqcmds", "senduipi", "uiret", "clui", "stui",
     "xbegin", "xend", "xabort",
+    # The floating-point control state (rounding, flush-to-zero, exception masks) belongs to the caller: a kernel
+    # that sets it leaves torch's arithmetic changed after it returns (seen in review: flush-to-zero left on).
+    "ldmxcsr", "vldmxcsr", "fldcw", "fldenv", "frstor", "fnsave", "fsave", "fxsave", "fxsave64", "xsave", "xsave64",
+    "xsaveopt", "xsaveopt64", "xsavec", "xsavec64", "xsaves", "xsaves64",
 })
 
 
@@ -387,7 +392,8 @@ def check_object(path: str, references: Sequence[str], glue: str | None = None) 
     facts = read_object(path)
     refs = [read_object(r) for r in references]
     # State first: a static initialiser's object, a thread-local counter are state before they are symbols.
-    return (_check_code(facts, refs) or _check_stack(facts, refs) or _check_static_state(facts, refs) or _check_symbols(facts, refs) or _check_load_time(facts, refs)
+    return (_check_code(facts, refs) or _check_stack(facts, refs) or _check_static_state(facts, refs)
+            or _check_symbols(facts, refs) or _check_load_time(facts, refs)
             or (_check_glue(facts, read_object(glue)) if glue else None))
 
 

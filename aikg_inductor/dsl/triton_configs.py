@@ -155,7 +155,8 @@ def launch_config_of(task: KernelTask, source: str) -> LaunchConfig | None:
 def _within_bounds(config: LaunchConfig) -> bool:
     limits = heuristics.inductor_block_limits()
     blocks_ok = all(_pow2(size) and size <= limits.get(param, 0) for param, size in config.blocks)
-    return blocks_ok and _pow2(config.num_warps) and config.num_warps <= MAX_WARPS and 1 <= config.num_stages <= MAX_STAGES
+    warps_ok = _pow2(config.num_warps) and config.num_warps <= MAX_WARPS
+    return blocks_ok and warps_ok and 1 <= config.num_stages <= MAX_STAGES
 
 
 def _pow2(n: int) -> bool:

@@ -52,7 +52,9 @@ HEURISTICS = {"pointwise", "reduction", "persistent_reduction", "cooperative_red
               "foreach", "fixed_config"}
 _HINT_ENUMS = ("AutotuneHint", "ReductionHint", "TileHint")
 # Public language names that reach outside the kernel: inline assembly, printing; submodules are not functions.
-_LANGUAGE_EXCLUDED = {"inline_asm_elementwise", "device_print", "static_print"}
+# Printing and inline assembly reach outside the kernel; a pointer type lets an integer become an address (a kernel
+# that reads and writes wherever it computes: Triton is no more memory-safe than C++ once it may).
+_LANGUAGE_EXCLUDED = {"inline_asm_elementwise", "device_print", "static_print", "pointer_type"}
 # Builtins Triton's code generator folds at compile time, as Inductor uses them (``float('-inf')``).
 _JIT_BUILTINS = {"float", "int", "bool", "range", "min", "max", "abs", "len", "isinstance"}
 # Methods of Triton tensors and dtypes Inductor's kernels call on values (``tl.load(...).to(tl.float32)``).
@@ -66,13 +68,22 @@ _JIT_EXPRESSIONS = (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Call, a
                     ast.operator, ast.unaryop, ast.boolop, ast.cmpop, ast.expr_context, ast.arguments, ast.arg)
 
 
-def _defined_in(module: types.ModuleType, names: Iterable[str] | None = None) -> frozenset[str]:
-    """Public names whose object ``module`` itself defines (not re-exported from elsewhere)."""
+def _defined_in(module: types.ModuleType, names: Iterable[str] | None = None,
+                kernel_only: bool = False) -> frozenset[str]:
+    """Public names whose object ``module`` itself defines (not re-exported from elsewhere); with ``kernel_only``,
+    only ``@triton.jit`` functions and Triton built-ins: the compiler calls any other Python function a kernel names
+    while it compiles it (seen in review: ``triton_helpers.set_driver_to_cpu()`` in a kernel body switched Triton's
+    driver in the user's process), so those are Python run at compile time, not kernel code."""
+    from triton.language.core import is_builtin
+    from triton.runtime.jit import JITFunction
+
     defined = set()
     for name in names if names is not None else vars(module):
         value = getattr(module, name, None)
         owner = getattr(getattr(value, "fn", value), "__module__", None)
-        if not name.startswith("_") and owner == module.__name__:
+        if name.startswith("_") or owner != module.__name__:
+            continue
+        if not kernel_only or isinstance(value, JITFunction) or is_builtin(value):
             defined.add(name)
     return frozenset(defined)
 
@@ -90,9 +101,10 @@ def module_members() -> dict[str, frozenset[str]]:
     language.add("math")  # tl.math.<function>, checked against triton.language.math's own functions
     return {
         "tl": frozenset(language),  # the language's curated public API, less what reaches outside the kernel
-        "triton_helpers": _defined_in(triton_helpers),
+        "triton_helpers": _defined_in(triton_helpers, kernel_only=True),
+        # libdevice's functions are stubs a GPU backend fills in (not built-ins by Triton's own mark): Triton's own.
         "libdevice": _defined_in(libdevice),
-        "tl_math": _defined_in(tl_math),
+        "tl_math": _defined_in(tl_math, kernel_only=True),
     }
 
 

@@ -4,9 +4,10 @@ Rules a rejection can name (``rule``): the static ``guard:*`` rules (see ``guard
 ``compile-timeout``, ``crash``, ``timeout``, ``runtime-error``, ``out-of-bounds-write``, ``input-mutated``,
 ``unwritten-output``, ``out-of-bounds-read``, ``nan-inf-mismatch``, ``cached-result``, ``mismatch``,
 ``stale-output`` (a checked timed call's outputs were wrong), ``late-write`` (outputs changed after the kernel
-returned), ``heap-kept`` (a call returned with heap memory still allocated: state between calls), ``sandbox-violation`` (the candidate's runner tried something its sandbox forbids), ``too-large`` (the
-kernel's arguments need more than a third of the device's free memory; not judged), ``not-faster``, and
-``harness-error`` when the baseline itself could not be run as recorded (the candidate is then not judged).
+returned), ``heap-kept`` (a call returned with heap memory still allocated: state between calls),
+``sandbox-violation`` (the candidate's runner tried something its sandbox forbids), ``too-large`` (the kernel's
+arguments need more than a third of the device's free memory; not judged), ``not-faster``, and ``harness-error``
+when the baseline itself could not be run as recorded (the candidate is then not judged).
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ from typing import Any
 import torch
 
 ALIGN = 256  # bytes: wider than any vector register or cache line, as allocators align
+# What the alignment padding between two storages holds: a write there skipped a guard band, and the judge sees it.
+PAD_BYTE = 0xA5
 
 
 def _aligned(nbytes: int) -> int:
@@ -39,6 +41,7 @@ class Arena:
         self.fd = fd
         self._keep_alive = keep_alive
         self._next = 0
+        self._pads: list[tuple[int, int]] = []  # (start, end) byte ranges between storages since ``reset``
 
     @classmethod
     def create(cls, nbytes: int, device_type: str) -> Arena:
@@ -74,6 +77,7 @@ class Arena:
     def reset(self) -> None:
         """The next flats are carved from the start again (a new trial at the same pointers)."""
         self._next = 0
+        self._pads = []
 
     def storage(self, dtype: torch.dtype, n: int) -> torch.Tensor:
         """``n`` elements of ``dtype`` from the arena, after those handed out since ``reset``."""
@@ -81,8 +85,17 @@ class Arena:
         if self._next + nbytes > self.base.numel():
             raise MemoryError(f"arena of {self.base.numel()} bytes cannot hold {nbytes} more")
         flat = self.base[self._next : self._next + nbytes].view(dtype)
+        pad = (self._next + nbytes, self._next + _aligned(nbytes))
+        if pad[1] > pad[0]:
+            self.base[pad[0] : pad[1]] = PAD_BYTE
+            self._pads.append(pad)
         self._next += _aligned(nbytes)
         return flat
+
+    def padding_intact(self) -> bool:
+        """Whether the padding between the storages handed out since ``reset`` still holds ``PAD_BYTE``: a kernel
+        that wrote past a guard band without touching it (keeping results there between calls, say) did not."""
+        return all(bool((self.base[start:end] == PAD_BYTE).all()) for start, end in self._pads)
 
     def slots(self, flats: list[Any]) -> list[list[Any] | Any]:
         """``flats`` as the runner rebuilds them: [byte offset, dtype, elements] per tensor, other values as is."""

@@ -215,7 +215,9 @@ class Judge:
                 break
             self._bind(s, trial, shared)
             called = s.runner.request({"op": "call"}, s.timeout_s, "candidate trials")
-            if failure := _heap_kept(s.task, called) or judge_trial(s.task, trial, t, _tensors(ours), _tensors(shared), errors, earlier):
+            failure = (_heap_kept(s.task, called) or _padding_written(s.arena)
+                       or judge_trial(s.task, trial, t, _tensors(ours), _tensors(shared), errors, earlier))
+            if failure:
                 return {"failure": _failure(failure), "max_abs": errors.max_abs, "max_rel": errors.max_rel,
                         "trials_run": t + 1}
             if t == last_recorded and (failure := _late_write(s.task, trial, _tensors(ours), _tensors(shared))):
@@ -442,10 +444,20 @@ class _Checks:
         self.s.baseline(*call_values(task, ours))
         self.synchronize()
         self.latest = which
+        assert self.s.arena is not None
+        if failure := _padding_written(self.s.arena):
+            raise _StaleOutput(failure)
         if failure := check_outputs(task, self.trial, _tensors(ours), _tensors(shared), Errors()):
             rule = failure.rule if failure.rule in ("out-of-bounds-write", "input-mutated") else "stale-output"
             raise _StaleOutput(Failure(rule, f"a timed call on fresh values ({what}): {failure.message} "
                                              f"[{failure.rule}]"))
+
+
+def _padding_written(arena: Arena) -> Failure | None:
+    if arena.padding_intact():
+        return None
+    return Failure("out-of-bounds-write", "the kernel wrote into the alignment padding between two arguments' "
+                                          "storages, past a guard band it left untouched")
 
 
 def _heap_kept(task: KernelTask, reply: dict[str, Any]) -> Failure | None:

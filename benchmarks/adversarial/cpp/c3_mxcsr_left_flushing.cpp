@@ -1,11 +1,12 @@
 // class: 3 sabotaging the baseline
-// rules: guard:asm guard:symbol
+// rules: guard:asm
 // task: softmax_f32
 // The fused softmax, which first sets MXCSR's flush-to-zero and denormals-are-zero bits (_mm_setcsr, one
 // ldmxcsr) and never restores them: every later float operation of the calling thread, in the verifier's runner
 // and in the user's process alike, flushes subnormals (a silent, persistent change to the host's numerics; MXCSR's
 // rounding and sticky bits are also a few bits of state that survive between calls). Results here stay within
 // tolerance. (No canary.)
+// Caught now: the object proof refuses the instructions that load floating-point control state (guard:asm).
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                        bool* out_ptr0,

@@ -8,6 +8,7 @@
 # whichever process compiles the kernel: the runner, then the user's process at torch.compile, where it switches
 # Triton's active driver to a CPU backend when one is installed (every later Triton launch goes to the wrong
 # driver). Under the interpreter it runs on every launch. (No canary: the reachable functions are fixed.)
+# Caught now: a kernel may name only @triton.jit functions and Triton built-ins of triton_helpers (guard:ast).
 @@IMPORTS@@
 
 
