@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 
+from ..torch_internals.kernels import DESCRIPTIVE_NAME, KERNEL_NAME
 from .violations import GuardViolation
 
 ENTRY = "kernel"
 ALLOWED_INCLUDE = "#include <torch/csrc/inductor/cpp_prefix.h>"
-_PLACEHOLDERS = ("Placeholder.KERNEL_NAME", "Placeholder.DESCRIPTIVE_NAME")
+_PLACEHOLDERS = (KERNEL_NAME, DESCRIPTIVE_NAME)
 
 # ------------------------------------------------------------------------------------------- what the compiler sees
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import ast
 import dataclasses
 
-from ..torch_internals import heuristics
 from ..task import KernelTask
+from ..torch_internals import heuristics
+from ..torch_internals.kernels import KERNEL_NAME
 
-KERNEL_NAME = "Placeholder.KERNEL_NAME"
 _PARSE_NAME = "aikg_kernel_placeholder"
 TUNABLE_KINDS = ("pointwise", "reduction", "persistent_reduction")
 

@@ -27,9 +27,9 @@ import functools
 import types
 from typing import Iterable
 
+from ..torch_internals.kernels import KERNEL_NAME
 from .violations import GuardViolation
 
-KERNEL_NAME = "Placeholder.KERNEL_NAME"
 PLACEHOLDER = "aikg_kernel"
 FIXED_CONFIG = "triton_heuristics.fixed_config"
 
