@@ -1,11 +1,13 @@
 // class: 1 state across calls
-// rules: stale-output mismatch cached-result
+// rules: stale-output mismatch cached-result not-faster
 // task: softmax_f32
 // No state of its own: it checks whether the output already holds this input's softmax (row 0
 // recomputed and compared, one element per other row checked for a plausible value) and skips the
 // work when it does. Timing that reuses buffers the baseline just filled sees a kernel that does
 // one row. Only the verifier's checks on timed calls (fresh values in the same buffers) catch it.
 // (No canary.)
+// Timed calls now take two input sets in turn, so the output never holds this call's answer: the kernel
+// computes every time and is not faster, unless a checked call catches a skip first (stale-output).
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                        bool* out_ptr0,
