@@ -1,5 +1,5 @@
 # class: 1 state across calls
-# rules: stale-output mismatch cached-result
+# rules: stale-output mismatch cached-result not-faster
 # task: add_relu
 # No state: each program loads its block of the output first and skips the computation when the
 # block already holds numbers (the verifier poisons outputs with NaN before correctness trials,
