@@ -13,7 +13,7 @@ import importlib
 import os
 import statistics
 import time
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 from ..task import KernelTask
 
@@ -137,6 +137,12 @@ def adapter_module(dsl: str) -> str | None:
     """The import path of ``dsl``'s adapter module as registered (what a doc pack's ``adapter`` must name), or None
     for a DSL the registry does not know."""
     return f"{__name__}.{_ADAPTERS[dsl]}" if dsl in _ADAPTERS else None
+
+
+def warm(dsls: Iterable[str]) -> None:
+    """Each DSL's toolchain warmed (``DslAdapter.warm``), as a process that will judge or run its kernels starts."""
+    for dsl in dsls:
+        adapter_for(dsl).warm()
 
 
 def adapter_for(dsl: str) -> DslAdapter:

@@ -175,7 +175,7 @@ def _chain(err: BaseException | None) -> list[BaseException]:
 
 
 def serve(conn: Connection, dsls: list[str]) -> None:
-    from .worker import warm
+    from ..dsl import warm
 
     warm(dsls)  # Inductor's toolchain, with a trivial kernel of our own: a spare runner is ready to compile at once
     runner = _Runner(conn)

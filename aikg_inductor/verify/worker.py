@@ -32,7 +32,7 @@ from typing import Any, Callable
 
 import torch
 
-from ..dsl import adapter_for
+from ..dsl import adapter_for, warm
 from ..task import KernelArg, KernelTask
 from . import protocol
 from .candidate import CPU_SECONDS_PER_TIMEOUT_S, CandidateRunner, InProcessRunner, RunnerFailed
@@ -518,15 +518,9 @@ def device_name(device_type: str) -> str:
     return f"{model} ({kernels.device_arch(torch.device('cpu'))}, {torch.get_num_threads()} threads)"
 
 
-def warm(dsls: list[str]) -> None:
-    """Import and build what jobs need now, while nobody waits: the pool is warm when a job comes."""
-    for dsl in dsls:
-        adapter_for(dsl).warm()
-
-
 def serve(conn: Connection, dsls: list[str]) -> None:
     judge = Judge(dsls)
-    warm(dsls)
+    warm(dsls)  # the pool is warm when a job comes
     judge.start_spares()
     protocol.send(conn, {"ready": True, "pid": os.getpid()})
     handlers = {"start": judge.start, "time": judge.time, "finish": judge.finish, "device": judge.device,
