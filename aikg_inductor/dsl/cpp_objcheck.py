@@ -243,15 +243,7 @@ def read_object(path: str) -> ObjectFacts:
                     for r in section.iter_relocations()
                 ]
         load_time, writable, outside, heap_calls = [], {}, set(), set()
-        raw_relocations = {index: {r["r_offset"]: (r["r_info_sym"], r["r_addend"] if r.is_RELA() else 0)
-                                   for r in section.iter_relocations()}
-                           for section in sections if isinstance(section, RelocationSection)
-                           for index in [section["sh_info"]] if index}
-        code, edges = {}, set()
-        for index, section in enumerate(sections):
-            if section["sh_flags"] & _SHF_EXECINSTR and section["sh_type"] == "SHT_PROGBITS":
-                code[section.name], references = _section_code(section.name, section.data())
-                edges.update(_call_edges(index, references, functions, raw_relocations.get(index, {}), symbols))
+        code, recursive = _disassembled(sections, symbols, functions)
         stack_note = None
         for index, section in enumerate(sections):
             name, flags = section.name, section["sh_flags"]
@@ -272,7 +264,22 @@ def read_object(path: str) -> ObjectFacts:
         return ObjectFacts(frozenset(undefined), frozenset(exported), frozenset(weak), frozenset(unique),
                            frozenset(ifuncs),
                            tuple(sorted(load_time)), writable, frozenset(outside), executable_stack,
-                           frozenset(heap_calls), code, frozenset(_on_cycles(edges)))
+                           frozenset(heap_calls), code, recursive)
+
+
+def _disassembled(sections: list[Any], symbols: list[Any], functions: dict[int, list[tuple[int, int, str]]],
+                  ) -> tuple[dict[str, SectionCode], frozenset[str]]:
+    """Every executable section's disassembly, and the object's functions that are on a cycle of calls."""
+    raw_relocations = {index: {r["r_offset"]: (r["r_info_sym"], r["r_addend"] if r.is_RELA() else 0)
+                               for r in section.iter_relocations()}
+                       for section in sections if isinstance(section, RelocationSection)
+                       for index in [section["sh_info"]] if index}
+    code, edges = {}, set()
+    for index, section in enumerate(sections):
+        if section["sh_flags"] & _SHF_EXECINSTR and section["sh_type"] == "SHT_PROGBITS":
+            code[section.name], references = _section_code(section.name, section.data())
+            edges.update(_call_edges(index, references, functions, raw_relocations.get(index, {}), symbols))
+    return code, frozenset(_on_cycles(edges))
 
 
 @dataclasses.dataclass(frozen=True)
