@@ -190,36 +190,56 @@ class ObjectFacts:
     recursive: frozenset[str]
 
 
+@dataclasses.dataclass
+class _SymbolTable:
+    """The symbol table sorted by what the proof asks of it."""
+
+    undefined: set[str] = dataclasses.field(default_factory=set)
+    exported: set[str] = dataclasses.field(default_factory=set)  # strong global definitions
+    weak: set[str] = dataclasses.field(default_factory=set)
+    unique: set[str] = dataclasses.field(default_factory=set)
+    ifuncs: set[str] = dataclasses.field(default_factory=set)
+    # Section index (-1: common symbols) -> the data objects in it, as (name, offset, size).
+    named_in: dict[int, list[tuple[str, int, int]]] = dataclasses.field(default_factory=dict)
+    # Section index -> its functions, as (start, end, name).
+    functions: dict[int, list[tuple[int, int, str]]] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def of(cls, symbols: list[Any]) -> _SymbolTable:
+        table = cls()
+        for sym in symbols:
+            bind, kind, index = sym["st_info"]["bind"], sym["st_info"]["type"], sym["st_shndx"]
+            if kind == "STT_FUNC" and isinstance(index, int):
+                table.functions.setdefault(index, []).append(
+                    (sym["st_value"], sym["st_value"] + sym["st_size"], sym.name))
+            if kind in ("STT_GNU_IFUNC", "STT_LOOS"):
+                table.ifuncs.add(sym.name)
+            if index == "SHN_UNDEF":
+                if sym.name:
+                    table.undefined.add(sym.name)
+                continue
+            if index == "SHN_COMMON":
+                table.named_in.setdefault(-1, []).append((sym.name, 0, sym["st_size"]))
+                continue
+            if isinstance(index, int) and kind in ("STT_OBJECT", "STT_TLS", "STT_NOTYPE") and sym.name:
+                table.named_in.setdefault(index, []).append((sym.name, sym["st_value"], sym["st_size"]))
+            if bind == "STB_GLOBAL":
+                table.exported.add(sym.name)
+            elif bind == "STB_WEAK":
+                table.weak.add(sym.name)
+            elif bind in ("STB_LOOS", "STB_GNU_UNIQUE"):
+                table.unique.add(sym.name)
+        return table
+
+
 def read_object(path: str) -> ObjectFacts:
     with open(path, "rb") as handle:
         elf = ELFFile(handle)
         sections = list(elf.iter_sections())
         symtab = elf.get_section_by_name(".symtab")
         symbols = list(symtab.iter_symbols()) if symtab is not None else []
-        undefined, exported, weak, unique, ifuncs = set(), set(), set(), set(), set()
-        named_in: dict[int, list[tuple[str, int, int]]] = {}
-        functions: dict[int, list[tuple[int, int, str]]] = {}  # section index -> (start, end, name)
-        for sym in symbols:
-            bind, kind, index = sym["st_info"]["bind"], sym["st_info"]["type"], sym["st_shndx"]
-            if kind == "STT_FUNC" and isinstance(index, int):
-                functions.setdefault(index, []).append((sym["st_value"], sym["st_value"] + sym["st_size"], sym.name))
-            if kind == "STT_GNU_IFUNC" or kind == "STT_LOOS":
-                ifuncs.add(sym.name)
-            if index == "SHN_UNDEF":
-                if sym.name:
-                    undefined.add(sym.name)
-                continue
-            if index == "SHN_COMMON":
-                named_in.setdefault(-1, []).append((sym.name, 0, sym["st_size"]))
-                continue
-            if isinstance(index, int) and kind in ("STT_OBJECT", "STT_TLS", "STT_NOTYPE") and sym.name:
-                named_in.setdefault(index, []).append((sym.name, sym["st_value"], sym["st_size"]))
-            if bind == "STB_GLOBAL":
-                exported.add(sym.name)
-            elif bind == "STB_WEAK":
-                weak.add(sym.name)
-            elif bind in ("STB_LOOS", "STB_GNU_UNIQUE"):
-                unique.add(sym.name)
+        table = _SymbolTable.of(symbols)
+        named_in, functions = table.named_in, table.functions
 
         def target(sym_index: int, addend: int) -> tuple[str, int]:
             """A relocation's target as (symbol, offset from it): data reached through its section's symbol
@@ -261,8 +281,8 @@ def read_object(path: str) -> ObjectFacts:
         if -1 in named_in:
             writable["COMMON"] = (sum(size for _, _, size in named_in[-1]), tuple(named_in[-1]))
         executable_stack = stack_note is None or bool(stack_note["sh_flags"] & _SHF_EXECINSTR)
-        return ObjectFacts(frozenset(undefined), frozenset(exported), frozenset(weak), frozenset(unique),
-                           frozenset(ifuncs),
+        return ObjectFacts(frozenset(table.undefined), frozenset(table.exported), frozenset(table.weak),
+                           frozenset(table.unique), frozenset(table.ifuncs),
                            tuple(sorted(load_time)), writable, frozenset(outside), executable_stack,
                            frozenset(heap_calls), code, recursive)
 
