@@ -56,12 +56,16 @@ class TensorLayout:
             return self.offset
         return self.offset + 1 + sum((s - 1) * st for s, st in zip(self.size, self.stride))
 
-    def nbytes(self) -> int:
-        """Bytes of the view's elements (not of its whole storage)."""
+    def numel(self) -> int:
+        """Elements of the view (not of its whole storage)."""
         count = 1
         for s in self.size:
             count *= s
-        return count * _ITEMSIZE.get(self.dtype, 4)
+        return count
+
+    def nbytes(self) -> int:
+        """Bytes of the view's elements (not of its whole storage)."""
+        return self.numel() * _ITEMSIZE.get(self.dtype, 4)
 
     def short(self) -> str:
         dims = "x".join(map(str, self.size)) or "scalar"

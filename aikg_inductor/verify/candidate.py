@@ -65,6 +65,7 @@ class _Runner:
         self.arena: Any = None
         self.values: list[Any] = []
         self.timed: Any = None  # timing.TimedCalls over the bound sets
+        self.heap_kept = 0  # bytes the candidate's calls left allocated, net, over all of them
         self.locked = False
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
@@ -116,19 +117,24 @@ class _Runner:
         return {}
 
     def call(self, job: dict[str, Any]) -> dict[str, Any]:
-        """One call, as a batch of one (the same poisoning, so a checked call looks like any timed one), and the heap
-        memory it left allocated (``heap_kept``: a kernel that keeps a block keeps state)."""
+        """One call, as a batch of one (the same poisoning, so a checked call looks like any timed one)."""
         assert self.kernel is not None
-        before = heap_in_use()
-        self.timed.seconds_per_call(self.kernel, 1, int(job.get("set", 0)))
-        return {"heap_kept": heap_in_use() - before}
+        self._kept(lambda: self.timed.seconds_per_call(self.kernel, 1, int(job.get("set", 0))))
+        return {"heap_kept": self.heap_kept}
 
     def batch(self, job: dict[str, Any]) -> dict[str, Any]:
         calls = int(job["calls"])
         assert self.kernel is not None or calls == 0
+        seconds = self._kept(lambda: self.timed.seconds_per_call(self.kernel, calls, int(job.get("last", 0))))
+        return {"seconds": seconds, "heap_kept": self.heap_kept}
+
+    def _kept(self, run: Callable[[], Any]) -> Any:
+        """``run()``, adding the heap memory it left allocated to ``heap_kept``: the candidate's calls only, summed
+        over all of them (a kernel that keeps a block keeps state, a little at a time or at once)."""
         before = heap_in_use()
-        seconds = self.timed.seconds_per_call(self.kernel, calls, int(job.get("last", 0)))
-        return {"seconds": seconds, "heap_kept": heap_in_use() - before}
+        result = run()
+        self.heap_kept += heap_in_use() - before
+        return result
 
 
 class _MallInfo2(ctypes.Structure):

@@ -55,7 +55,8 @@ CHECKED_TIMED_CALLS = 3
 FEW_ELEMENTS = 4
 # What a checked timed call changes, in turn: every input; a few elements of each; the order within each row.
 FRESH_VALUES = ("all inputs", "a few input elements", "columns permuted")
-# Heap memory a call may leave allocated: the allocator's own bookkeeping, never a memo's worth.
+# Heap memory the candidate's calls may leave allocated, summed over all of them: the allocator's own bookkeeping,
+# never a memo's worth.
 HEAP_KEPT_BYTES = 1024
 # After the last call, how long the judge waits before comparing the outputs again (work finishing after return).
 LATE_WRITE_PAUSE_S = 0.2
@@ -468,8 +469,8 @@ def _heap_kept(task: KernelTask, reply: dict[str, Any]) -> Failure | None:
 
     kept = int(reply.get("heap_kept", 0)) if adapter_for(task.dsl).keeps_heap else 0
     if kept > HEAP_KEPT_BYTES:
-        return Failure("heap-kept", f"the kernel returned with {kept} more bytes of heap memory allocated than it "
-                                    "found: memory kept past the call is state between calls")
+        return Failure("heap-kept", f"the kernel's calls left {kept} bytes of heap memory allocated: memory kept "
+                                    "past a call is state between calls")
     return None
 
 

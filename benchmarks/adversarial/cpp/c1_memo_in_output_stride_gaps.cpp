@@ -1,7 +1,9 @@
 // class: 1 state across calls
-// rules: stale-output
-// task: softmax_f32_strided_out (def fn(x, out): out.copy_(torch.softmax(x * 0.125, -1)); inputs randn(64, 512)
-//       and torch.zeros(64, 4096)[:, :512]: a write into a strided view, as a KV-cache or `out=` slice update)
+// rules: out-of-bounds-write stale-output
+// task: softmax_f32_strided_out
+// The task: def fn(x, out): out.copy_(torch.softmax(x * 0.125, -1)) on randn(64, 512) and
+// torch.zeros(64, 4096)[:, :512]: a write into a strided view, as a KV-cache or `out=` slice update.
+// Caught now: the judge checks that the storage between an output's elements is untouched (out-of-bounds-write).
 // Review round 9: the live output out_ptr4 has layout size (64, 512) stride (4096, 1): its storage interior holds
 // 63 x 3584 floats (~880 KiB) between the rows that no one compares. correctness.compare looks through
 // values.view (the strided view), check_contract checks only the guard bands outside the interior, live outputs
