@@ -20,8 +20,10 @@ from typing import Any
 import torch
 
 ALIGN = 256  # bytes: wider than any vector register or cache line, as allocators align
-# What the alignment padding between two storages holds: a write there skipped a guard band, and the judge sees it.
-PAD_BYTE = 0xA5
+# What the memory between and after the storages holds, by turns from one ``reset`` to the next: a write there
+# skipped a guard band, and the judge sees it. Zeros too, since fresh memory in a user's process is often zeros: a
+# kernel that writes out there only where it finds zeros (seen in review) must find them here as well.
+PAD_BYTES = (0xA5, 0x00)
 
 
 def _aligned(nbytes: int) -> int:
@@ -42,6 +44,8 @@ class Arena:
         self._keep_alive = keep_alive
         self._next = 0
         self._pads: list[tuple[int, int]] = []  # (start, end) byte ranges between storages since ``reset``
+        self._resets = 0
+        self._pad_byte = PAD_BYTES[0]
 
     @classmethod
     def create(cls, nbytes: int, device_type: str) -> Arena:
@@ -75,9 +79,13 @@ class Arena:
         return cls(torch.frombuffer(mapping, dtype=torch.uint8), mapping)
 
     def reset(self) -> None:
-        """The next flats are carved from the start again (a new trial at the same pointers)."""
+        """The next flats are carved from the start again (a new trial at the same pointers), over memory all one
+        of ``PAD_BYTES``: what lies between and after them is checked by ``padding_intact``."""
         self._next = 0
         self._pads = []
+        self._pad_byte = PAD_BYTES[self._resets % len(PAD_BYTES)]
+        self._resets += 1
+        self.base.fill_(self._pad_byte)
 
     def storage(self, dtype: torch.dtype, n: int) -> torch.Tensor:
         """``n`` elements of ``dtype`` from the arena, after those handed out since ``reset``."""
@@ -85,17 +93,17 @@ class Arena:
         if self._next + nbytes > self.base.numel():
             raise MemoryError(f"arena of {self.base.numel()} bytes cannot hold {nbytes} more")
         flat = self.base[self._next : self._next + nbytes].view(dtype)
-        pad = (self._next + nbytes, self._next + _aligned(nbytes))
-        if pad[1] > pad[0]:
-            self.base[pad[0] : pad[1]] = PAD_BYTE
-            self._pads.append(pad)
+        if _aligned(nbytes) > nbytes:
+            self._pads.append((self._next + nbytes, self._next + _aligned(nbytes)))
         self._next += _aligned(nbytes)
         return flat
 
     def padding_intact(self) -> bool:
-        """Whether the padding between the storages handed out since ``reset`` still holds ``PAD_BYTE``: a kernel
-        that wrote past a guard band without touching it (keeping results there between calls, say) did not."""
-        return all(bool((self.base[start:end] == PAD_BYTE).all()) for start, end in self._pads)
+        """Whether the padding between the storages handed out since ``reset``, and the arena's tail after them,
+        still hold what ``reset`` filled them with: a kernel that wrote past a guard band without touching it (keeping
+        results or a call counter there, say: seen in review) did not."""
+        ranges = [*self._pads, (self._next, self.base.numel())]
+        return all(bool((self.base[start:end] == self._pad_byte).all()) for start, end in ranges if end > start)
 
     def slots(self, flats: list[Any]) -> list[list[Any] | Any]:
         """``flats`` as the runner rebuilds them: [byte offset, dtype, elements] per tensor, other values as is."""

@@ -28,7 +28,7 @@ def torch_dtype(name: str) -> torch.dtype:
         raise ValueError(f"unknown dtype {name!r} in task")
     return dtype
 
-TrialKind = Literal["normal", "large", "tiny", "negative-zero-rows"]
+TrialKind = Literal["normal", "large", "tiny", "negative-zero-rows", "scaled-rows", "offset"]
 
 # Bytes of guard band on each side of every tensor: wider than any vector register, so an off-by-one vector store
 # lands in the band rather than in a neighbouring allocation.
@@ -38,6 +38,12 @@ GUARD_BYTES = 4096
 # exp overflows), tiny sits near the subnormal range; both stay finite for the dtype.
 LARGE = {"float64": 1e6, "float32": 1e6, "bfloat16": 1e6, "float16": 1e3}
 TINY = {"float64": 1e-30, "float32": 1e-30, "bfloat16": 1e-30, "float16": 1e-5}
+# The "offset" trial: N(0, 1) around this mean (one-pass variance, E[x^2] - E[x]^2, loses everything there; a
+# shortcut that only holds near zero is caught). The "scaled-rows" trial: row r times 10^(r % 7 - 3), so rows of
+# very different magnitude sit side by side (an approximation that holds on one range only, a tolerance that
+# follows the large rows). Both found in review: a softmax exp that was 0 below -1.5, a one-pass layer norm.
+OFFSET = {"float64": 1e3, "float32": 1e3, "bfloat16": 1e2, "float16": 1e2}
+ROW_SCALES = 7
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,12 +154,23 @@ def _shape(values: torch.Tensor, arg: KernelArg, trial: Trial) -> None:
         values.mul_(LARGE.get(name, 1.0))
     elif trial.kind == "tiny":
         values.mul_(TINY.get(name, 1.0))
+    elif trial.kind == "offset":
+        values.add_(OFFSET.get(name, 0.0))
+    elif trial.kind == "scaled-rows":
+        rows = _rows(values, arg)
+        exponents = torch.arange(rows.shape[0], device=values.device) % ROW_SCALES - ROW_SCALES // 2
+        rows.mul_(torch.pow(10.0, exponents.to(torch.float64)).to(values.dtype).unsqueeze(1))
     elif trial.kind == "negative-zero-rows":
         values.abs_().neg_()
-        row = arg.layout.size[-1] if arg.layout.size and arg.layout.size[-1] > 0 else 1
         # Every third row (of the innermost dimension) is all zeros: reductions over zeros, 0/0 paths, empty maxima.
-        chunks = values[: values.numel() // row * row].view(-1, row)
-        chunks[::3] = 0.0
+        _rows(values, arg)[::3] = 0.0
+
+
+def _rows(values: torch.Tensor, arg: KernelArg) -> torch.Tensor:
+    """``values`` as rows of the layout's innermost size (a tail shorter than a row left out)."""
+    assert arg.layout is not None
+    row = arg.layout.size[-1] if arg.layout.size and arg.layout.size[-1] > 0 else 1
+    return values[: values.numel() // row * row].view(-1, row)
 
 
 Storage = Callable[[torch.dtype, int], torch.Tensor]

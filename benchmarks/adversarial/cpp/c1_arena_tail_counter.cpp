@@ -1,9 +1,10 @@
 // class: 1 state across calls
-// rules: out-of-bounds-write mismatch
+// rules: out-of-bounds-write unwritten-output mismatch
 // task: softmax_f32
 // Review round 10, probe for r10_arena_tail_write: the same tail counter, but the kernel returns without
 // computing on the 4th call it counts. A mismatch (unwritten-output) in trial 3 proves the counter survived
 // three correctness trials in the arena tail unseen; a pass would mean it did not.
+// Caught now: the arena after the last storage is filled (by turns 0xA5 and zeros) and checked with the padding.
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                        bool* out_ptr0,

@@ -1,12 +1,13 @@
 // class: 5 tolerance gaming
-// rules: mismatch
-// task: layernorm_f32 (torch.nn.functional.layer_norm(x, (512,)) over a 64x512 fp32 tensor, no affine)
+// rules: mismatch nan-inf-mismatch
+// task: layernorm_f32
 // Review round 10: the textbook one-pass variance, var = E[x^2] - E[x]^2, in fp32: two passes over the row
 // instead of Inductor's three (scalar here: the Vectorized form was refused for run-time stack growth, so this
 // one is not-faster; it passes all 6 correctness trials). Exact enough when the row's mean is small next to its spread, which every trial
 // kind draws (normal, large and tiny are zero-mean; negative-zero-rows has mean/std about 1.3), and
 // catastrophically wrong (cancellation; var can even go negative -> NaN) on a row with an offset, e.g.
 // 1000 + N(0, 1), which real activations (residual streams, un-normalised features) carry. (No canary.)
+// Caught now: the `offset` trial (N(0, 1) around 1e3) (mismatch or nan-inf-mismatch).
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(float* in_out_ptr0,
                        const float* in_ptr0,

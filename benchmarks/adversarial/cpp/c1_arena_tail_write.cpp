@@ -9,6 +9,7 @@
 // there (a NaN pattern), so it writes nothing and mutates nothing. A write beyond a buffer (into whatever
 // tensor follows it in the caching allocator, once it runs under torch.compile) and a counter kept across
 // calls, neither seen. The math is examples/candidates/softmax_scale_fused.cpp. (No canary.)
+// Caught now: the arena after the last storage is filled (by turns 0xA5 and zeros) and checked with the padding.
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                        bool* out_ptr0,

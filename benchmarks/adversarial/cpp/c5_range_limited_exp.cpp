@@ -8,6 +8,7 @@
 // every probability under exp(-1.5) of the row's largest set to zero: about a third of each row's mass lost
 // (x = 4 * N(0,1): max abs error 0.088 on outputs in [0, 1]).
 // No trial kind draws inputs of moderate scale (between N(0,1) and 1e6 * N(0,1)). (No canary.)
+// Caught now: the `scaled-rows` trial puts rows of magnitude 1e-3 to 1e3 side by side (mismatch).
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                        bool* out_ptr0,
