@@ -63,7 +63,6 @@ class _Runner:
         self.prepared: Any = None
         self.kernel: Callable[..., None] | None = None
         self.arena: Any = None
-        self.values: list[Any] = []
         self.timed: Any = None  # timing.TimedCalls over the bound sets
         self.heap_kept = 0  # bytes the candidate's calls left allocated, net, over all of them
         self.locked = False
@@ -112,7 +111,6 @@ class _Runner:
 
         task = sized(self.task, Trial.from_dict(job["trial"]))
         sets = [call_values(task, self.arena.flats(job[key])) for key in ("slots", "partner") if key in job]
-        self.values = sets[0]
         self.timed = TimedCalls(sets, scratch_outputs(task, sets[0]), self.adapter.synchronize)
         return {}
 

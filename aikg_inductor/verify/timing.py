@@ -79,10 +79,14 @@ class TimedCalls:
     argument_sets: list[list[Any]]
     scratch: list[Any]  # tensors, shared by every set
     synchronize: Callable[[], Any]
+    _poisoners: list[tuple[Callable[[Any], Any], Any]] = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self._poisoners = [_poisoner(t) for t in self.scratch]
 
     def seconds_per_call(self, kernel: Callable[..., Any], calls: int, last: int = 0) -> float:
         """``calls`` calls, the last on ``argument_sets[last]``, then the device synchronized."""
-        sets, scratch = self.argument_sets, [_poisoner(t) for t in self.scratch]
+        sets, scratch = self.argument_sets, self._poisoners
         start = time.perf_counter()
         for i in range(calls):
             for fill, value in scratch:

@@ -253,8 +253,9 @@ class Judge:
         partner = timing_partner(s.task, trial, shared, storage=s.arena.storage)
         ours = [f.clone() if isinstance(f, torch.Tensor) else f for f in shared]
         ours_partner = [p.clone() if p is not f else o for f, p, o in zip(shared, partner, ours)]
-        timed = TimedCalls([call_values(s.task, ours), call_values(s.task, ours_partner)],
-                           scratch_outputs(s.task, call_values(s.task, ours)), adapter.synchronize)
+        our_values = call_values(s.task, ours)
+        timed = TimedCalls([our_values, call_values(s.task, ours_partner)], scratch_outputs(s.task, our_values),
+                           adapter.synchronize)
         checks = _Checks(s, trial, [shared, partner], [ours, ours_partner], random.Random(int(job["seed"])),
                          adapter.synchronize)
 
