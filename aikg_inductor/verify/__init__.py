@@ -64,6 +64,7 @@ def verify_candidate(
         if violation := guards.check(task, source):
             raise _Rejected(violation.rule, violation.message)
         pool = pool or default_pool(task.dsl)
+        _give_back_idle_device_memory(task)
         with pool.worker() as worker:
             report.device = worker.call({"op": "device", "device_type": task.device_type, "dsl": task.dsl},
                                         30)[0]["name"]
@@ -87,6 +88,17 @@ def verify_candidate(
     report.elapsed_s = time.perf_counter() - started
     log.info("aikg: verify %s: %s", task.short_key, report.summary().splitlines()[0])
     return report
+
+
+def _give_back_idle_device_memory(task: KernelTask) -> None:
+    """Hand the device memory this process's allocator keeps cached, but does not use, back to the device: the judge
+    sizes what it can judge by the device's free memory (``too-large``), and a tuning process is often the user's,
+    holding a model's freed activations."""
+    if task.device_type == "cuda":
+        import torch
+
+        if torch.cuda.is_initialized():
+            torch.cuda.empty_cache()
 
 
 def _timing_verdict(report: VerificationReport, measurements: list[timing.Measurement],
@@ -187,6 +199,7 @@ def screen_candidates(
     Nothing is judged correct here and nothing may be accepted on a screen: ``verify_candidate`` decides.
     """
     pool = pool or default_pool(task.dsl)
+    _give_back_idle_device_memory(task)
     task_json = task.to_json()
     results: list[ScreenResult] = []
     for source in sources:

@@ -282,6 +282,9 @@ class Judge:
             if self.session.arena is not None:
                 self.session.arena.close()
             self.session = None
+            if torch.cuda.is_initialized():
+                # Other judges (and the next trial's size check) see only the device's free memory.
+                torch.cuda.empty_cache()
         return {}, []
 
     def device(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
@@ -321,13 +324,24 @@ def _too_large(nbytes: int, device_type: str) -> Failure | None:
     free = _free_memory(device_type)
     if free is not None and nbytes > free * MAX_MEMORY_SHARE:
         return Failure("too-large", f"the kernel's arguments take {nbytes / 2**30:.2f} GiB, more than a third of the "
-                                    f"{free / 2**30:.2f} GiB free on the {device_type} device: not judged")
+                                    f"{free / 2**30:.2f} GiB free on the {device_type} device{_memory_note(device_type)}"
+                                    ": not judged")
     return None
 
 
+def _memory_note(device_type: str) -> str:
+    """Where the device's memory went, for a ``too-large`` verdict that may surprise: this judge's share of it."""
+    if device_type != "cuda":
+        return ""
+    total = torch.cuda.mem_get_info()[1]
+    return (f" (of {total / 2**30:.0f} GiB; this judge holds {torch.cuda.memory_reserved() / 2**30:.2f} GiB, the rest "
+            "is other processes': the tuning process, runners, other judges)")
+
+
 def _free_memory(device_type: str) -> int | None:
+    """What this judge could allocate: the device's free memory and the blocks its own allocator holds unused."""
     if device_type == "cuda":
-        return torch.cuda.mem_get_info()[0]
+        return torch.cuda.mem_get_info()[0] + torch.cuda.memory_reserved() - torch.cuda.memory_allocated()
     try:
         with open("/proc/meminfo") as info:
             for line in info:
