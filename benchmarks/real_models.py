@@ -11,6 +11,7 @@ over rounds (``--rounds``, at least 7). ``benchmarks/problems/`` stays the quick
     python benchmarks/real_models.py --out OUT                      # the GPU run (gpu_real_models.sh)
     python benchmarks/real_models.py --out OUT --smoke              # CPU, tiny sizes: the script end to end
     python benchmarks/real_models.py --out OUT --only llama-infer-bf16,rmsnorm-1g-bf16
+    python benchmarks/real_models.py --out OUT --merge A.json B.json      # one report from several runs
 
 Writes OUT/<name>_<card>.json after every workload (top-level "summary": device, versions, geomeans, worst row
 against max-autotune, median bandwidth fraction on memory-bound rows, tuning seconds per kernel, warm compile time
@@ -278,7 +279,7 @@ def summary(rows: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
     vs_ind = [r["speedup_vs_inductor"]["aikg warm"] for r in ok]
     vs_ma = [r["speedup_vs_max_autotune"]["aikg warm"] for r in ok]
     fractions = [r["bandwidth_fraction"]["aikg warm"] for r in ok if "bandwidth_fraction" in r]
-    tune_s = [k["search_s"] for r in ok for k in r.get("kernels", [])]
+    tune_s = [k["search_s"] for r in ok for k in r.get("kernels", []) if k["candidates"]]  # searched, not skipped
     warm = [r["compile_s"]["aikg warm"] / r["compile_s"]["inductor"] for r in ok]
     worst = min(ok, key=lambda r: r["speedup_vs_max_autotune"]["aikg warm"], default=None)
     return {
@@ -293,10 +294,20 @@ def summary(rows: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
         "median_bandwidth_fraction_inductor": statistics.median(
             r["bandwidth_fraction"]["inductor"] for r in ok if "bandwidth_fraction" in r) if fractions else None,
         "tune_s_per_kernel_median": statistics.median(tune_s) if tune_s else None,
-        "kernels_tuned": len(tune_s),
+        "kernels_tuned": sum(len(r.get("kernels", [])) for r in ok),  # tasks aikg saw
+        "kernels_not_searched": sum(1 for r in ok for k in r.get("kernels", []) if not k["candidates"]),
+        "median_round_noise": statistics.median(_round_noise(r) for r in ok) if ok else None,
         "kernels_accepted": sum(1 for r in ok for k in r.get("kernels", []) if k["best_accepted_speedup"]),
         "warm_compile_vs_inductor": statistics.median(warm) if warm else None,
     }
+
+
+def _round_noise(row: dict[str, Any]) -> float:
+    """How much one round's Inductor time strays from the median (median absolute deviation, relative): a speedup
+    within about this much of 1.0 is not a measured difference."""
+    samples = row["samples_s"]["inductor"]
+    middle = statistics.median(samples)
+    return statistics.median(abs(s - middle) for s in samples) / middle
 
 
 def _fmt(value: float | None, spec: str = ".3f", suffix: str = "") -> str:
@@ -310,8 +321,8 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any], total: dict[str, 
         f"median of {meta['rounds']} interleaved rounds ({'do_bench medians, L2 flushed' if meta['device'] == 'cuda' else 'wall-time medians'}). "
         f"aikg: no LLM, per-kernel budget {meta['budget']}. {'SMOKE RUN (tiny sizes, CPU): no claim.' if meta['smoke'] else ''}", "",
         "| workload | shapes | eager ms | Inductor ms | max-autotune ms | aikg ms | aikg vs Inductor | aikg vs max-autotune | "
-        "BW fraction Inductor / aikg | compile s Inductor / max-autotune / aikg cold / aikg warm | kernels tuned (accepted) | max err aikg |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "BW fraction Inductor / aikg | compile s Inductor / max-autotune / aikg cold / aikg warm | kernels tuned (accepted) | max err aikg | round noise |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "error" in r:
@@ -328,13 +339,16 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any], total: dict[str, 
             f"{bw_text} | "
             f"{c['inductor']:.1f} / {c['max-autotune']:.1f} / {c['aikg cold']:.1f} / {c['aikg warm']:.1f} | "
             f"{len(kernels)} ({sum(1 for k in kernels if k['best_accepted_speedup'])}) | "
-            f"{r['max_abs_error_vs_eager']['aikg warm']:.2g} |")
+            f"{r['max_abs_error_vs_eager']['aikg warm']:.2g} | {_round_noise(r):.1%} |")
     lines += ["", "| summary | value |", "|---|---|"]
     for key in ("geomean_vs_inductor", "geomean_vs_max_autotune", "worst_vs_max_autotune", "worst_workload",
                 "max_autotune_vs_inductor", "median_bandwidth_fraction", "median_bandwidth_fraction_inductor",
-                "tune_s_per_kernel_median", "kernels_tuned", "kernels_accepted", "warm_compile_vs_inductor"):
+                "tune_s_per_kernel_median", "kernels_tuned", "kernels_not_searched", "kernels_accepted",
+                "warm_compile_vs_inductor", "median_round_noise"):
         value = total[key]
         lines.append(f"| {key} | {_fmt(value) if isinstance(value, float) else value} |")
+    if meta.get("parts"):
+        lines += ["", f"Merged from {len(meta['parts'])} device commands: {', '.join(meta['parts'])}."]
     if total["left_out"]:
         lines += ["", f"Left out (did not fit the deadline or not asked for): {', '.join(total['left_out'])}."]
     if total["failed"]:
@@ -374,6 +388,19 @@ def write(rows: list[dict[str, Any]], meta: dict[str, Any], out: Path, name: str
     return total
 
 
+def merge(parts: list[Path], out: Path, name: str) -> dict[str, Any]:
+    """One report from the JSON of several runs (one per GPU or device command) of the same card and versions."""
+    loaded = [json.loads(p.read_text()) for p in parts]
+    versions = {(d["meta"]["card"], d["meta"]["torch"], d["meta"]["triton"]) for d in loaded}
+    if len(versions) != 1:
+        raise SystemExit(f"cannot merge runs of different cards or versions: {sorted(versions)}")
+    rows = [r for d in loaded for r in d["rows"]]
+    done = {r["workload"] for r in rows}
+    meta = {**loaded[0]["meta"], "parts": [p.name for p in parts],
+            "left_out": [w.name for w in workloads() if w.name not in done]}
+    return write(rows, meta, out, name)
+
+
 # ------------------------------------------------------------------------------------------------- main
 
 
@@ -390,7 +417,13 @@ def main() -> None:
     parser.add_argument("--budget-candidates", type=int, default=16)
     parser.add_argument("--budget-s", type=float, default=30.0, help="aikg's per-kernel wall budget")
     parser.add_argument("--run-budget-s", type=float, default=None, help="aikg's wall budget per compile")
+    parser.add_argument("--merge", nargs="+", type=Path, metavar="JSON",
+                        help="measure nothing: write one report (--out, --name) from these runs' JSON files")
     args = parser.parse_args()
+    if args.merge:
+        args.out.mkdir(parents=True, exist_ok=True)
+        print(json.dumps(merge(args.merge, args.out, args.name), indent=1))
+        return
     started = time.monotonic()
     chosen = workloads()
     if args.list:

@@ -34,6 +34,26 @@ def test_a_smoke_run_writes_the_summary_table_and_plot(tmp_path):
     table = next(tmp_path.glob("real_models_*.md"))
     assert (tmp_path / f"{table.stem}.png").exists()
     assert "| rmsnorm-1g-bf16 |" in table.read_text()
+    merged_from_runs_on_two_devices(tmp_path, next(tmp_path.glob("real_models_*.json")))
+
+
+def merged_from_runs_on_two_devices(tmp_path, part):
+    """--merge: one report from several runs' records; runs of different versions are refused."""
+    record = json.loads(part.read_text())
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**record, "rows": [{**record["rows"][0], "workload": "colsum-1g-fp32"}]}))
+    merged_dir = tmp_path / "merged"
+    result = subprocess.run([sys.executable, str(SCRIPT), "--out", str(merged_dir), "--merge", str(part), str(other)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    merged = json.loads(next(merged_dir.glob("real_models_*.json")).read_text())
+    assert [r["workload"] for r in merged["rows"]] == ["rmsnorm-1g-bf16", "colsum-1g-fp32"]
+    assert "colsum-1g-fp32" not in merged["summary"]["left_out"] and "llama-infer-bf16" in merged["summary"]["left_out"]
+    assert merged["summary"]["kernels_tuned"] == 2 * record["summary"]["kernels_tuned"]
+    other.write_text(json.dumps({**record, "meta": {**record["meta"], "torch": "0.0"}}))
+    refused = subprocess.run([sys.executable, str(SCRIPT), "--out", str(merged_dir), "--merge", str(part), str(other)],
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "different cards or versions" in refused.stderr
 
 
 def test_workloads_past_the_deadline_are_left_out_and_said_so(tmp_path):
