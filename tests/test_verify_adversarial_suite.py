@@ -72,6 +72,7 @@ def cpp_tasks() -> dict[str, KernelTask]:
     return {"softmax_f32": only_task(lambda x: torch.softmax(x * 0.125, dim=-1), torch.randn(64, 512)),
             "softmax_f16": only_task(lambda x: torch.softmax(x, dim=-1), torch.randn(64, 512, dtype=torch.float16)),
             "layernorm_f32": only_task(lambda x: torch.nn.functional.layer_norm(x, (512,)), torch.randn(64, 512)),
+            "logsumexp_f32": only_task(lambda x: torch.logsumexp(x, -1), torch.randn(64, 512)),
             # A write into a strided view (a KV cache's slice): the output's storage has gaps between its rows.
             "softmax_f32_strided_out": only_task(lambda x, out: out.copy_(torch.softmax(x * 0.125, -1)),
                                                  torch.randn(64, 512), torch.zeros(64, 4096)[:, :512])}

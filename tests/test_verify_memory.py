@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import pytest
 import torch
@@ -81,3 +82,26 @@ def test_judging_a_sizeable_kernel_takes_about_three_times_its_arguments():
         pool.close()
     grown = after - before
     assert grown <= 3 * argument_bytes + (64 << 20), f"the judge grew by {grown / 2**20:.0f} MiB"
+
+
+def test_an_arena_is_all_of_what_a_runner_maps_and_every_byte_of_it_is_checked():
+    """mmap maps whole pages: the bytes past the ones asked for were shared, unfilled and unchecked (a memo kept
+    there was accepted at 7.67x in review round 11). The arena now spans its mapping, and a write at its very
+    last byte, through the runner's own mapping, is seen."""
+    import mmap
+
+    from aikg_inductor.verify.shared import Arena
+
+    arena = Arena.create(1000, "cpu")
+    header, fds = arena.export()
+    runner_view = Arena.attach(header, [os.dup(fd) for fd in fds])
+    try:
+        assert arena.base.numel() == runner_view.base.numel() == mmap.PAGESIZE
+        arena.reset()
+        arena.storage(torch.float32, 250)
+        assert arena.padding_intact()
+        runner_view.base[-1] = 0x5A
+        assert not arena.padding_intact()
+    finally:
+        runner_view.close()
+        arena.close()

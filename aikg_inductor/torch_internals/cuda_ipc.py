@@ -11,6 +11,22 @@ from typing import Any
 import torch
 
 
+def segment_of_its_own(nbytes: int) -> torch.Tensor:
+    """A uint8 CUDA tensor of ``nbytes`` that is the whole of one segment of the caching allocator: a CUDA IPC handle
+    opens the whole segment in the other process, so nothing else of this process's may ever be carved from it (the
+    judge's copy of the expected outputs, say). ``nbytes``: at least 20 MiB in whole 2 MiB units, which the allocator
+    gives a segment of exactly that size when no cached block can serve it."""
+    torch.cuda.empty_cache()  # no cached free block that the request could be split from
+    base = torch.empty(nbytes, dtype=torch.uint8, device="cuda")
+    address = base.data_ptr()
+    segment = next((s for s in torch.cuda.memory_snapshot()
+                    if s["address"] <= address < s["address"] + s["total_size"]), None)
+    if segment is None or segment["address"] != address or segment["total_size"] != nbytes:
+        raise RuntimeError("the shared arena did not get a CUDA allocator segment of its own (with "
+                           "PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True it cannot): nothing is shared")
+    return base
+
+
 def cuda_ipc_export(base: torch.Tensor) -> dict[str, Any]:
     """The IPC description of ``base`` (a contiguous uint8 CUDA tensor owning its allocation) as JSON data."""
     from torch.multiprocessing.reductions import reduce_tensor

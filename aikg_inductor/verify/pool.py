@@ -65,6 +65,9 @@ class Worker:
     def __init__(self, dsls: Sequence[str], threads: int | None = None, env: dict[str, str] | None = None) -> None:
         ours, theirs = socket.socketpair()
         env = {**os.environ, **(env or {})}
+        # The judge shares its arena through an allocator segment of the arena's own (shared.Arena), which the
+        # user's allocator settings (expandable segments) could deny it: the judge runs with torch's defaults.
+        env.pop("PYTORCH_CUDA_ALLOC_CONF", None)
         if threads is not None:
             env["OMP_NUM_THREADS"] = str(threads)  # read by libgomp at start: torch's and the kernels' threads
         if "GOMP_SPINCOUNT" not in env and "OMP_WAIT_POLICY" not in env:

@@ -26,8 +26,20 @@ ALIGN = 256  # bytes: wider than any vector register or cache line, as allocator
 PAD_BYTES = (0xA5, 0x00)
 
 
-def _aligned(nbytes: int) -> int:
-    return (nbytes + ALIGN - 1) // ALIGN * ALIGN
+# What a runner can reach is the whole mapping, not the bytes asked for: mmap maps whole pages, and a CUDA IPC handle
+# opens the whole allocator segment. So an arena is as large as its mapping, and every byte of it is filled and
+# checked. The caching allocator gives a request of at least 20 MiB in whole 2 MiB units a segment of exactly its size.
+CUDA_SEGMENT_MIN, CUDA_SEGMENT_UNIT = 20 << 20, 2 << 20
+
+
+def _aligned(nbytes: int, unit: int = ALIGN) -> int:
+    return (nbytes + unit - 1) // unit * unit
+
+
+def _mapped_bytes(nbytes: int, device_type: str) -> int:
+    if device_type == "cuda":
+        return max(_aligned(nbytes, CUDA_SEGMENT_UNIT), CUDA_SEGMENT_MIN)
+    return _aligned(max(nbytes, ALIGN), mmap.PAGESIZE)
 
 
 def arena_bytes(sizes: list[list[tuple[torch.dtype, int] | None]]) -> int:
@@ -49,9 +61,12 @@ class Arena:
 
     @classmethod
     def create(cls, nbytes: int, device_type: str) -> Arena:
-        nbytes = max(nbytes, ALIGN)
+        """An arena of at least ``nbytes``: all of its mapping, whose every byte the judge fills and checks."""
+        nbytes = _mapped_bytes(nbytes, device_type)
         if device_type == "cuda":
-            return cls(torch.empty(nbytes, dtype=torch.uint8, device="cuda"))
+            from ..torch_internals import cuda_ipc
+
+            return cls(cuda_ipc.segment_of_its_own(nbytes))
         fd = os.memfd_create("aikg-arena", os.MFD_CLOEXEC)
         os.ftruncate(fd, nbytes)
         mapping = mmap.mmap(fd, nbytes)
