@@ -5,7 +5,7 @@ drawn in a range small enough for any dimension, and a kernel right on those few
 token id would pass (review round 10: a gather of row ``i & 3``).
 
 An input's value reaches the ops of its kernel (``node.origins``, post-grad FX nodes) either unchanged, through
-views, copies and dtype conversions, or through arithmetic. Where it reaches an index argument unchanged, the
+views, copies and conversions to int32/int64, or through arithmetic. Where it reaches an index argument unchanged, the
 indexed dimension's size bounds it; where it only meets arithmetic and comparisons that never feed an index, any
 value is legal. Anything else (an index computed from it, ``w[i + 1]``; an op not listed here) leaves the range
 unknown, and the verifier keeps its small default: a wider guess could send the baseline out of bounds.
@@ -18,6 +18,7 @@ import operator
 from typing import Any, Iterable, Iterator
 
 import torch
+from torch._inductor.virtualized import V
 
 from ..task import IntRange
 
@@ -99,8 +100,6 @@ def _fx_node_of(buffer: str, kernel: set[Any]) -> Any:
         for used in node.all_input_nodes:
             if used.name == buffer and used not in kernel:
                 return used
-    from torch._inductor.virtualized import V
-
     try:
         return getattr(V.graph.get_buffer(buffer), "origin_node", None)
     except Exception:  # noqa: BLE001 - a buffer Inductor cannot name: unknown
