@@ -82,6 +82,26 @@ def _contiguous_strides(size: tuple[int, ...]) -> tuple[int, ...]:
 
 
 @dataclasses.dataclass(frozen=True)
+class IntRange:
+    """The values an integer input may legally hold, read from the ops of its kernel that use it.
+
+    An index (it picks elements of a tensor: gather, embedding, ``w[i]``) holds ``[low, high)``: the indexed
+    dimension's size, from minus that size where the op wraps negative indices as Python does. Any other integer
+    input (used only in arithmetic and comparisons) may hold any value: ``low`` and ``high`` are None.
+    """
+
+    low: int | None = None
+    high: int | None = None
+    # Dynamic-shape kernels: the bounds as expressions of the task's symbols (the indexed size may be one).
+    sym_low: str | None = None
+    sym_high: str | None = None
+
+    @property
+    def is_index(self) -> bool:
+        return self.high is not None
+
+
+@dataclasses.dataclass(frozen=True)
 class KernelArg:
     """One argument of the kernel's call, in call order."""
 
@@ -93,6 +113,9 @@ class KernelArg:
     live: bool = True  # outputs only: read after this kernel (False: scratch only this kernel uses)
     ctype: str | None = None  # C++ kernels: the parameter's C type
     expr: str | None = None  # sizes of dynamic-shape kernels only: ``value`` as an expression of the task's symbols
+    # Integer inputs only: the values the kernel may legally receive. None: not known (a task recorded before
+    # ranges were, or an input that reaches an index through arithmetic aikg does not follow).
+    int_range: IntRange | None = None
 
     @property
     def is_tensor(self) -> bool:
@@ -138,7 +161,9 @@ class KernelTask:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> KernelTask:
         args = tuple(
-            KernelArg(**{**a, "layout": _layout_from(a.get("layout"))}) for a in data["args"]
+            KernelArg(**{**a, "layout": _layout_from(a.get("layout")),
+                         "int_range": IntRange(**a["int_range"]) if a.get("int_range") else None})
+            for a in data["args"]
         )
         symbols = tuple((str(name), int(value)) for name, value in data.get("symbols", ()))
         return cls(**{**data, "args": args, "origins": tuple(data["origins"]), "symbols": symbols})
@@ -159,12 +184,17 @@ class KernelTask:
 
 
 def _without_unset_symbolic(data: dict[str, Any]) -> dict[str, Any]:
-    """Static tasks serialise exactly as before symbolic sizes were recorded (no null ``sym_*``/``expr`` keys)."""
+    """Static tasks without integer inputs serialise exactly as before symbolic sizes and integer ranges were
+    recorded (no null ``sym_*``/``expr``/``int_range`` keys): files written before them read back unchanged."""
     if not data.get("symbols"):
         data.pop("symbols", None)
     for arg in data["args"]:
-        if arg.get("expr") is None:
-            arg.pop("expr", None)
+        for key in ("expr", "int_range"):
+            if arg.get(key) is None:
+                arg.pop(key, None)
+        if arg.get("int_range") and arg["int_range"].get("sym_high") is None:
+            arg["int_range"].pop("sym_low", None)
+            arg["int_range"].pop("sym_high", None)
         layout = arg.get("layout")
         if layout is not None and layout.get("sym_size") is None:
             for key in ("sym_size", "sym_stride", "sym_offset"):

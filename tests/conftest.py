@@ -48,6 +48,11 @@ def only_task(fn, *inputs) -> KernelTask:
     return next(iter(session.tasks.values()))
 
 
+def embedding_task() -> KernelTask:
+    """Inductor's kernel for ``w[i] * 2.0``: a gather of 256 rows of a 1000x64 float32 table by int64 indices."""
+    return only_task(lambda w, i: w[i] * 2.0, torch.randn(1000, 64), torch.randint(0, 1000, (256,)))
+
+
 @pytest.fixture
 def aikg_logs(caplog):
     caplog.set_level(logging.INFO, logger="aikg_inductor")

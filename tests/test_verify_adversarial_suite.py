@@ -4,8 +4,8 @@ One file per case, each written as a hostile model would, for one of the issue's
 2 forging the judge, 3 sabotaging the baseline, 4 evading the guards, 5 tolerance gaming, 6 work after return
 (7, the cache, has its own tests). Each must be rejected with a rule of its class; every side effect a case tries
 would create the canary file, which must not exist afterwards. C++ cases run on Inductor's real softmax kernels
-(64x512, fp32 and fp16); Triton cases on Inductor's recorded add+relu kernel, shrunk, under Triton's interpreter
-(TRITON_INTERPRET=1), and again on a GPU with benchmarks/gpu_verify.py.
+(64x512, fp32 and fp16) and its embedding lookup (w[i], 1000 rows); Triton cases on Inductor's recorded add+relu
+kernel, shrunk, under Triton's interpreter (TRITON_INTERPRET=1), and again on a GPU with benchmarks/gpu_verify.py.
 
 Cases that only a full verification can reject (classes 1 and 5 without static state) take tens of seconds each:
 one per class runs by default, the rest are marked slow. Guard rejections take milliseconds (source) or one
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO, only_task
+from conftest import REPO, embedding_task, only_task
 
 from aikg_inductor.task import KernelTask
 from aikg_inductor.verify import VerificationReport, WorkerPool, guards, verify_candidate
@@ -45,8 +45,9 @@ CLASS_RULES: dict[int, set[str]] = {
     5: {"mismatch", "nan-inf-mismatch"},
     6: {"guard:symbol", "guard:system", "late-write", "stale-output", "guard:pragma", "guard:ast"},
 }
-# Cases no static proof can reject: a whole verification each. The first of each class runs by default.
-DYNAMIC_DEFAULT = {"cpp/c5_polynomial_exp_fp16", "triton/t5_half_precision_sum"}
+# Cases no static proof can reject: a whole verification each. The first of each class runs by default, and the
+# index case (issue 17's integer ranges), which its first trial rejects.
+DYNAMIC_DEFAULT = {"cpp/c5_polynomial_exp_fp16", "triton/t5_half_precision_sum", "cpp/c5_index_low_bits"}
 
 CANARY = f"/tmp/aikg-canary-{uuid.uuid4().hex}"
 
@@ -75,7 +76,9 @@ def cpp_tasks() -> dict[str, KernelTask]:
             "logsumexp_f32": only_task(lambda x: torch.logsumexp(x, -1), torch.randn(64, 512)),
             # A write into a strided view (a KV cache's slice): the output's storage has gaps between its rows.
             "softmax_f32_strided_out": only_task(lambda x, out: out.copy_(torch.softmax(x * 0.125, -1)),
-                                                 torch.randn(64, 512), torch.zeros(64, 4096)[:, :512])}
+                                                 torch.randn(64, 512), torch.zeros(64, 4096)[:, :512]),
+            # An index input: a gather of rows of a 1000-row table (an embedding lookup).
+            "embedding_f32": embedding_task()}
 
 
 @pytest.fixture(scope="module")

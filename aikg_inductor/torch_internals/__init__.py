@@ -1,6 +1,7 @@
 """Everything aikg does with PyTorch's private APIs, in one place, checked against the releases it was tested on.
 
 - ``interception``: the Inductor hook (Scheduling subclasses, the cache-key pass, compiling with a session).
+- ``int_ranges``: the legal values of a kernel's integer inputs, read from its post-grad ATen ops (for the hook).
 - ``kernels``: one kernel outside a compile: keys and sources, sizes, building and loading (used by ``dsl/`` and
   ``verify/``; it never imports the hook).
 - ``heuristics``: Inductor's Triton launch heuristics (the tuner's starting points).

@@ -27,6 +27,7 @@ from torch._inductor.virtualized import V
 
 from ..options import OptionsError
 from ..task import KernelArg, KernelTask, TensorLayout, role_of, task_key
+from .int_ranges import int_range_of
 from .kernels import device_arch, localise_source, normalise_source, triton_version_or_none
 
 log = logging.getLogger(__name__)
@@ -167,13 +168,20 @@ def _scheduler_nodes(nodes: Sequence[Any]) -> list[Any]:
     return flat
 
 
+def _origin_nodes(nodes: list[Any]) -> set[Any]:
+    """The post-grad FX nodes the kernel computes (with their ``meta["val"]``)."""
+    return {origin for node in nodes for origin in getattr(node.node, "origins", ()) or ()
+            if origin.op == "call_function"}
+
+
 def _origins(nodes: list[Any]) -> tuple[str, ...]:
-    names = set()
-    for node in nodes:
-        for origin in getattr(node.node, "origins", ()) or ():
-            if origin.op == "call_function":
-                names.add(str(origin.target))
-    return tuple(sorted(names))
+    return tuple(sorted({str(origin.target) for origin in _origin_nodes(nodes)}))
+
+
+def _is_integer(dtype_name: str) -> bool:
+    dtype = getattr(torch, dtype_name, None)
+    return isinstance(dtype, torch.dtype) and dtype != torch.bool and not dtype.is_floating_point \
+        and not dtype.is_complex
 
 
 def _is_live_after(buffer: str, kernel_nodes: list[Any]) -> bool:
@@ -198,7 +206,17 @@ def _build_task(
 ) -> KernelTask:
     device = V.graph.get_current_device_or_throw()
     kernel_nodes = _scheduler_nodes(nodes)
-    args, dynamic, exprs = [], False, []
+    origins = _origin_nodes(kernel_nodes)
+    args, dynamic, exprs, bound_exprs = [], False, [], []
+
+    def size_of(size: Any) -> tuple[int, Any]:
+        """A size an index range is bounded by: its value and, where symbolic, its expression."""
+        expr = size.node.expr if isinstance(size, torch.SymInt) else size
+        if _is_number(expr):
+            return int(expr), None
+        bound_exprs.append(expr)
+        return _hint(expr), expr
+
     for param, call_arg, ctype in zip(params, call_args, ctypes):
         role = role_of(param)
         if role is None:
@@ -212,11 +230,13 @@ def _build_task(
         buffer = str(call_arg)
         dynamic = dynamic or _is_symbolic(buffer)
         live = role == "in" or _is_live_after(buffer, kernel_nodes)
-        args.append(KernelArg(param, buffer, role, layout=_layout_of(buffer), live=live, ctype=ctype))
+        layout = _layout_of(buffer)
+        int_range = int_range_of(buffer, origins, size_of) if role == "in" and _is_integer(layout.dtype) else None
+        args.append(KernelArg(param, buffer, role, layout=layout, live=live, ctype=ctype, int_range=int_range))
         exprs.append(buffer)
     symbols: tuple[tuple[str, int], ...] = ()
     if dynamic:
-        args, symbols = _with_symbolic_sizes(args, exprs)
+        args, symbols = _with_symbolic_sizes(args, exprs, bound_exprs)
     dsl = DSL_BY_DEVICE[device.type]
     normalised = normalise_source(source, device.type)
     arch = device_arch(device)
@@ -237,12 +257,16 @@ def _build_task(
     )
 
 
-def _with_symbolic_sizes(args: list[KernelArg], exprs: list[Any]) -> tuple[list[KernelArg], tuple[tuple[str, int], ...]]:
+def _with_symbolic_sizes(args: list[KernelArg], exprs: list[Any], bound_exprs: list[Any],
+                         ) -> tuple[list[KernelArg], tuple[tuple[str, int], ...]]:
     """The arguments with their size expressions recorded (layouts of tensors, values of sizes) and the symbols
-    those use with the values Inductor assumed: what ``evaluate_size`` needs to place the kernel at other sizes."""
+    those and the integer inputs' bounds (``bound_exprs``) use, with the values Inductor assumed: what
+    ``evaluate_size`` needs to place the kernel at other sizes."""
     import sympy
 
     free: set[Any] = set()
+    for bound in bound_exprs:
+        free.update(sympy.sympify(bound).free_symbols)
 
     def text(expr: Any) -> str:
         expr = sympy.sympify(expr)

@@ -14,11 +14,17 @@ from typing import Callable, Literal
 
 import torch
 
-from ..task import KernelArg, KernelTask
+from ..task import IntRange, KernelArg, KernelTask
 
-# Integer inputs are often indices (gather, embedding, cross-entropy targets); small non-negative values stay in
-# range for any dimension of at least this size.
+# Integer inputs whose legal range the task does not know (``KernelArg.int_range`` None: a task recorded before
+# ranges were, or an index computed from the input) are drawn in [0, INT_INPUT_HIGH): small non-negative values stay
+# in range for any dimension of at least this size, so the baseline is never sent out of bounds.
 INT_INPUT_HIGH = 4
+# Integer inputs that may hold any value (used only in arithmetic and comparisons) are drawn in
+# [-VALUE_MAGNITUDE, VALUE_MAGNITUDE): wide enough that a kernel assuming a byte's range or a few low bits is wrong,
+# small enough that a cube of such values still fits in int32 (an overflow would make both sides' results
+# undefined, not the candidate wrong).
+VALUE_MAGNITUDE = 1024
 
 
 def torch_dtype(name: str) -> torch.dtype:
@@ -107,6 +113,11 @@ def _sized(task: KernelTask, symbols: tuple[tuple[str, int], ...]) -> KernelTask
                 layout, size=tuple(evaluate_size(e, values) for e in layout.sym_size),
                 stride=tuple(evaluate_size(e, values) for e in layout.sym_stride),
                 offset=evaluate_size(layout.sym_offset, values)))
+        if arg.int_range is not None and arg.int_range.sym_high is not None:
+            bounds = arg.int_range
+            assert bounds.sym_low is not None
+            arg = dataclasses.replace(arg, int_range=dataclasses.replace(
+                bounds, low=evaluate_size(bounds.sym_low, values), high=evaluate_size(bounds.sym_high, values)))
         args.append(arg)
     return dataclasses.replace(task, args=tuple(args))
 
@@ -141,10 +152,41 @@ def _fill_interior(interior: torch.Tensor, arg: KernelArg, trial: Trial, generat
     if arg.role == "out":
         interior.fill_(poison(dtype))
     elif dtype == torch.bool or not dtype.is_floating_point:
-        interior.random_(0, 2 if dtype == torch.bool else INT_INPUT_HIGH, generator=generator)
+        draw_integers(interior, arg, generator)
     else:
         interior.normal_(generator=generator)
         _shape(interior, arg, trial)
+
+
+def integer_bounds(arg: KernelArg) -> tuple[int, int]:
+    """The half-open range ``[low, high)`` an integer or bool input's values are drawn from: an index's whole legal
+    range, the wide ``VALUE_MAGNITUDE`` range for one that may hold any value, the small default where the range is
+    not known; never beyond what the dtype holds (an int8 index into 1000 rows reaches -128..127)."""
+    assert arg.layout is not None
+    dtype = torch_dtype(arg.layout.dtype)
+    if dtype == torch.bool:
+        return 0, 2
+    bounds: IntRange | None = arg.int_range
+    if bounds is None:
+        return 0, INT_INPUT_HIGH
+    low, high = (bounds.low, bounds.high) if bounds.is_index else (-VALUE_MAGNITUDE, VALUE_MAGNITUDE)
+    assert low is not None and high is not None
+    info = torch.iinfo(dtype)
+    return max(low, info.min), min(high, info.max + 1)
+
+
+def draw_integers(values: torch.Tensor, arg: KernelArg, generator: torch.Generator) -> None:
+    """Draw ``arg``'s integer (or bool) values into ``values`` in place: uniform over ``integer_bounds``, with the
+    range's ends, 0 and -1 (where legal) at random places: a kernel wrong only at a bound (the last row, a wrapped
+    negative index) is wrong on every trial."""
+    low, high = integer_bounds(arg)
+    if high <= low:  # an index into an empty dimension: no value is legal, and none is read
+        values.zero_()
+        return
+    values.random_(low, high, generator=generator)
+    special = sorted({low, high - 1} | {v for v in (0, -1) if low <= v < high})
+    where = torch.randint(0, values.numel(), (len(special),), generator=generator, device=values.device)
+    values[where] = torch.tensor(special, dtype=values.dtype).to(values.device)
 
 
 def _shape(values: torch.Tensor, arg: KernelArg, trial: Trial) -> None:

@@ -40,7 +40,7 @@ from .correctness import Errors, Failure, check_contract, check_outputs, judge_t
 from .shared import Arena, arena_bytes
 from .timing import (BUDGET_S, MIN_SAMPLE_S, SCREEN_BUDGET_S, Measurement, TimedCalls, copy_bandwidth,
                      measure)
-from .values import (INT_INPUT_HIGH, Trial, as_bytes, build, call_values, flat_sizes, partner_sizes,
+from .values import (Trial, as_bytes, build, call_values, draw_integers, flat_sizes, partner_sizes,
                      scratch_outputs, sized, timing_partner)
 
 log = logging.getLogger(__name__)
@@ -437,20 +437,20 @@ class _Checks:
         generator = torch.Generator(device=_tensors(shared)[0].device)
         generator.manual_seed(self.rng.randrange(2**31))
         task = self.s.task
-        for arg, theirs, mine in zip(task.args, shared, ours):
+        for arg, theirs, mine in zip(sized(task, self.trial).args, shared, ours):
             if not isinstance(theirs, torch.Tensor) or arg.role not in ("in", "in_out") or arg.layout is None:
                 continue
             interior = max(arg.layout.storage_elements(), 1)
             guard = (theirs.numel() - interior) // 2
             inside = theirs[guard : guard + interior]
             if what == "all inputs" or arg.role == "in_out":
-                _redraw(inside, generator)
+                _redraw(inside, arg, generator)
             elif what == "columns permuted":
                 _permute_columns(inside, arg, generator)
             else:
                 where = torch.randint(0, interior, (FEW_ELEMENTS,), generator=generator, device=inside.device)
                 fresh = torch.empty(FEW_ELEMENTS, dtype=inside.dtype, device=inside.device)
-                _redraw(fresh, generator)
+                _redraw(fresh, arg, generator)
                 inside[where] = fresh
             mine[guard : guard + interior] = inside
         self.synchronize()
@@ -499,9 +499,9 @@ def _permute_columns(values: torch.Tensor, arg: KernelArg, generator: torch.Gene
     rows.copy_(rows[:, torch.randperm(row, generator=generator, device=values.device)])
 
 
-def _redraw(values: torch.Tensor, generator: torch.Generator) -> None:
+def _redraw(values: torch.Tensor, arg: KernelArg, generator: torch.Generator) -> None:
     if values.dtype == torch.bool or not values.dtype.is_floating_point:
-        values.random_(0, 2 if values.dtype == torch.bool else INT_INPUT_HIGH, generator=generator)
+        draw_integers(values, arg, generator)
     else:
         values.normal_(generator=generator)
 

@@ -1,0 +1,140 @@
+"""Integer inputs are drawn over the whole range their kernel may legally receive (issue 17).
+
+The interception records each integer input's legal range from the ATen ops of its kernel that use it
+(``KernelArg.int_range``): an index over the indexed dimension (from minus its size where the op wraps negative
+indices as ``w[i]`` does), a value used only in arithmetic over any value, an input whose use aikg does not follow
+as unknown. The verifier's trials draw across that range (``values.draw_integers``), its ends included, so a gather
+of row ``i & 3`` (exact on indices 0..3, the old draw) is wrong on every trial, while the baseline is never sent out
+of bounds. The suite's case is benchmarks/adversarial/cpp/c5_index_low_bits.cpp.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import embedding_task, only_task
+
+from aikg_inductor.task import IntRange, KernelTask
+from aikg_inductor.verify import WorkerPool, verify_candidate
+from aikg_inductor.verify.values import (INT_INPUT_HIGH, VALUE_MAGNITUDE, Trial, build, call_values, draw_integers,
+                                         integer_bounds, timing_partner)
+
+ROWS = 1000
+TRIAL_KINDS = ("normal", "large", "tiny", "negative-zero-rows", "scaled-rows", "offset")
+
+# A correct embedding kernel written by hand (not Inductor's): the row pointer computed once per row, a negative
+# index wrapped as aten.index does, no bounds check.
+HAND_WRITTEN_GATHER = """#include <torch/csrc/inductor/cpp_prefix.h>
+extern "C"  void  Placeholder.KERNEL_NAME(const int64_t* in_ptr0,
+                       const float* in_ptr1,
+                       float* out_ptr0)
+{
+    using Vec = at::vec::Vectorized<float>;
+    const Vec two(2.0f);
+    for (int64_t x0 = 0; x0 < 256; ++x0)
+    {
+        const int64_t row = in_ptr0[x0] < 0 ? in_ptr0[x0] + 1000 : in_ptr0[x0];
+        const float* src = in_ptr1 + 64 * row;
+        for (int64_t x1 = 0; x1 < 64; x1 += 16)
+            (Vec::loadu(src + x1, static_cast<int64_t>(16)) * two).store(out_ptr0 + 64 * x0 + x1);
+    }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def task() -> KernelTask:
+    return embedding_task()
+
+
+def int_ranges(task: KernelTask) -> list[IntRange | None]:
+    return [a.int_range for a in task.tensor_args if a.role == "in" and a.layout.dtype == "int64"]
+
+
+@pytest.mark.parametrize("fn, inputs, expected", [
+    # aten.index wraps a negative index (w[-1] is the last row): -1000..999.
+    (lambda w, i: w[i] * 2.0, (torch.randn(ROWS, 64), torch.randint(0, ROWS, (256,))), IntRange(-ROWS, ROWS)),
+    # Eager refuses negative indices here: a kernel need not handle them.
+    (lambda w, i: F.embedding(i, w) * 2.0, (torch.randn(ROWS, 64), torch.randint(0, ROWS, (256,))),
+     IntRange(0, ROWS)),
+    (lambda x, i: torch.gather(x, 1, i), (torch.randn(8, 100), torch.randint(0, 100, (8, 5))), IntRange(0, 100)),
+    # Cross-entropy targets reach the gather through where(target != -100, target, 0): the classes.
+    (lambda x, t: F.cross_entropy(x, t), (torch.randn(8, 100), torch.randint(0, 100, (8,))), IntRange(0, 100)),
+    # Two index inputs, one per dimension.
+    (lambda w, i, j: w[i, j], (torch.randn(ROWS, 64), torch.randint(0, ROWS, (256,)), torch.randint(0, 64, (256,))),
+     IntRange(-ROWS, ROWS), ),
+    # Through a conversion to int32 (index_select decomposes to aten.index): still the rows.
+    (lambda w, i: torch.index_select(w, 0, i.int()) + 1, (torch.randn(ROWS, 64), torch.randint(0, ROWS, (256,))),
+     IntRange(-ROWS, ROWS)),
+    # Through fp16, which rounds large indices: arithmetic, so unknown.
+    (lambda w, i: w[i.half().long()], (torch.randn(ROWS, 64), torch.randint(0, ROWS, (256,))), None),
+    # Arithmetic only: any value.
+    (lambda a: (a * 3 + 1).float(), (torch.randint(0, 10, (64,)),), IntRange()),
+    # An index computed from the input: its legal range is not followed, so it is unknown.
+    (lambda w, i: w[i + 1] * 2.0, (torch.randn(ROWS, 64), torch.randint(0, ROWS - 1, (256,))), None),
+], ids=["index", "embedding", "gather", "cross-entropy", "two-indices", "int32-conversion", "fp16-conversion",
+     "arithmetic", "computed-index"])
+def test_interception_records_each_integer_inputs_legal_range(fn, inputs, expected):
+    recorded = int_ranges(only_task(fn, *inputs))
+    assert recorded and recorded[0] == expected, recorded
+    if len(recorded) == 2:
+        assert recorded[1] == IntRange(-64, 64)
+
+
+def test_a_recorded_range_survives_the_tasks_json(task):
+    assert int_ranges(task) == [IntRange(-ROWS, ROWS)]
+    assert KernelTask.from_json(task.to_json()) == task
+    # A task recorded before ranges were reads back with none (the small default draw).
+    old = dataclasses.replace(task, args=tuple(dataclasses.replace(a, int_range=None) for a in task.args))
+    assert "int_range" not in old.to_json() and KernelTask.from_json(old.to_json()) == old
+
+
+def drawn_indices(task: KernelTask, trial: Trial) -> list[torch.Tensor]:
+    """The index input as the kernel sees it, in the trial's own argument set and in its timing partner."""
+    flats = build(task, trial)
+    position = next(n for n, a in enumerate(task.args) if a.layout and a.layout.dtype == "int64")
+    return [call_values(task, values)[position] for values in (flats, timing_partner(task, trial, flats))]
+
+
+@pytest.mark.parametrize("kind", TRIAL_KINDS)
+def test_drawn_indices_cover_the_legal_range_and_stay_in_it(task, kind):
+    for seed in range(3):
+        for indices in drawn_indices(task, Trial(seed, kind)):
+            assert indices.dtype == torch.int64
+            assert int(indices.min()) == -ROWS and int(indices.max()) == ROWS - 1  # both ends, every draw
+            assert {0, -1} <= set(indices.tolist())
+            # Spread over the range, not a few values: most indices are beyond the old draw's 0..3.
+            assert (indices.abs() >= INT_INPUT_HIGH).float().mean() > 0.9
+            assert len(set(indices.tolist())) > 100
+
+
+def test_values_only_used_in_arithmetic_are_drawn_wide_and_unknown_ones_small(task):
+    def with_range(int_range: IntRange | None) -> KernelTask:
+        return dataclasses.replace(task, args=tuple(dataclasses.replace(a, int_range=int_range)
+                                                    if a.layout.dtype == "int64" else a for a in task.args))
+
+    (wide, _), (small, _) = (drawn_indices(with_range(r), Trial(0)) for r in (IntRange(), None))
+    assert int(wide.min()) == -VALUE_MAGNITUDE and int(wide.max()) == VALUE_MAGNITUDE - 1
+    assert set(small.tolist()) == set(range(INT_INPUT_HIGH))
+
+
+@pytest.mark.parametrize("dtype, int_range, expected", [
+    ("int8", IntRange(-ROWS, ROWS), (-128, 128)), ("uint8", IntRange(), (0, 256)),
+    ("int32", IntRange(0, ROWS), (0, ROWS)), ("bool", None, (0, 2))])
+def test_draws_stay_within_what_the_dtype_holds(task, dtype, int_range, expected):
+    index = next(a for a in task.args if a.layout.dtype == "int64")
+    arg = dataclasses.replace(index, layout=dataclasses.replace(index.layout, dtype=dtype), int_range=int_range)
+    assert integer_bounds(arg) == expected
+    drawn = torch.empty(4096, dtype=getattr(torch, dtype))
+    draw_integers(drawn, arg, torch.Generator().manual_seed(0))
+    assert (int(drawn.min()), int(drawn.max()) + 1) == expected
+
+
+def test_a_correct_gather_written_by_hand_is_judged_correct(task, serial_pool: WorkerPool):
+    """Positive control: negative indices wrapped, every row in range read right; only its speed is in question."""
+    report = verify_candidate(task, HAND_WRITTEN_GATHER, pool=serial_pool, timeout_s=30)
+    assert report.rule in (None, "not-faster"), report.summary()
+    assert report.max_abs_error == 0
