@@ -35,9 +35,12 @@ class BoundKernel:
         self.calls = 0
         self.autotune_cache_info: dict[str, Any] | None = None  # no autotuning, nothing for Inductor's metrics
 
-    def run(self, *args: Any, stream: Any, benchmark_run: bool = False) -> None:
+    def run(self, *args: Any, stream: Any, benchmark_run: bool = False, **kwargs: Any) -> None:
         """One call from Inductor's wrapper. ``stream`` is not passed on: the wrapper passes the current stream of
-        the kernel's device (under its device guard), which is the stream Triton launches on."""
+        the kernel's device (under its device guard), which is the stream Triton launches on. Arguments by name
+        (which ``CachingAutotuner`` hands its kernel) have no place in the call the verifier ran: refused."""
+        if kwargs:
+            raise TypeError(f"{self.name} takes its call arguments by position only, not {', '.join(kwargs)}")
         self.calls += 1
         self.call(*args)
 
