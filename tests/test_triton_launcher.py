@@ -6,6 +6,9 @@ through the real verifier under Triton's interpreter (TRITON_INTERPRET=1 in the 
 add+relu kernel, shrunk: nothing a call leaves in workspace reaches the next call. The accepted two-kernel split
 reduction is tests/test_llm_fixtures.py's ``softmax_split_workspace_triton``; the rejected launchers are cases of
 the adversarial suite (benchmarks/adversarial/triton/t*_launcher_*).
+
+The last tests run accepted launchers inside ``torch.compile(backend="aikg")``: Inductor compiles CPU tensors' kernels
+to Triton there, and its own wrapper calls the bound launcher under Triton's interpreter.
 """
 
 from __future__ import annotations

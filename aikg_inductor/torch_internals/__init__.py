@@ -54,7 +54,8 @@ def _expected_attributes() -> dict[object, tuple[str, ...]]:
         CppScheduling: ("define_kernel",),
         TritonScheduling: ("define_kernel",),
         CUDACombinedScheduling: ("choose_node_backend",),
-        inductor_config: ("fx_graph_cache", "fx_graph_remote_cache"),
+        inductor_config: ("fx_graph_cache", "fx_graph_remote_cache", "cpp_wrapper", "cpu_backend", "cuda_backend"),
+        inductor_config.triton: ("multi_kernel",),  # with cpp_wrapper: where a kernel cannot be a Python object
         functorch_config: ("enable_autograd_cache", "enable_remote_autograd_cache"),
         # The C++ loaders: Inductor's toolchain, its binding glue and its cache directory.
         codecache: ("write", "get_lock_dir", "LOCK_TIMEOUT", "_precompile_header", "_get_cpp_prefix_header"),
@@ -93,7 +94,7 @@ def _moved_kernel_object_protocol() -> list[str]:
 
     problems = []
     callers = [async_compile.AsyncCompile.triton, compile_tasks._worker_compile_triton]
-    if hasattr(async_compile, "_emit_triton_kernel_compile_metric"):  # torch 2.13 moved the metric code there
+    if hasattr(async_compile, "_emit_triton_kernel_compile_metric"):  # 2.13; earlier releases read it in triton()
         callers.append(async_compile._emit_triton_kernel_compile_metric)
     used = {name for caller in callers for name in re.findall(r"\bkernel\.(\w+)", inspect.getsource(caller))}
     if unknown := sorted(used - KERNEL_PROTOCOL):
