@@ -17,13 +17,22 @@ from .task import KernelTask
 log = logging.getLogger(__name__)
 
 
-def _inductor_can_load(task: KernelTask, source: str) -> bool:
-    """Whether Inductor's wrapper can call ``source`` where it called ``task``'s kernel. A Triton candidate in the
-    launcher form is verified and cached, but Inductor's wrapper calls a kernel object's ``.run``: until a binding
-    gives the launcher one, Inductor's kernel is kept for it (swapping it in would fail the user's compile)."""
+def _source_for_inductor(task: KernelTask, entry: CacheEntry) -> tuple[str | None, str]:
+    """What Inductor's ``define_kernel`` gets to run ``entry`` (an accepted kernel for ``task``) where it ran the
+    baseline; or None, and what keeps it out (said of the kernel). A Triton module that brings its own launcher is
+    proved again by the guards and bound under the kernel's name (``DslAdapter.source_for_inductor``)."""
     from .dsl import adapter_for
+    from .dsl.violations import GuardRejected
 
-    return not adapter_for(task.dsl).own_launcher(source)
+    adapter = adapter_for(task.dsl)
+    if adapter.own_launcher(entry.source) and (refused := interception.kernel_object_refused()):
+        return None, f"brings its own launcher, which this compile cannot call: {refused}"
+    try:
+        return adapter.source_for_inductor(task, entry.source), ""
+    except GuardRejected as err:
+        log.warning("aikg: kernel %s (%s): the accepted kernel fails the static guards now, Inductor's is kept: %s",
+                    task.short_key, task.name, err)
+        return None, f"fails the static guards now ({err})"
 
 
 class CompileSession:
@@ -60,16 +69,16 @@ class CompileSession:
                                "Inductor's (no usable cache)")
             return None
         entry = self.cache.get(task.key)
-        if entry is not None and not _inductor_can_load(task, entry.source):
-            self._print_choice(task, "Inductor's kept: the cached kernel brings its own launcher, which Inductor's "
-                                     "wrapper cannot call yet")
+        if entry is None:
+            return self._handle_miss(task)
+        source, why_not = _source_for_inductor(task, entry)
+        if source is None:
+            self._print_choice(task, f"Inductor's kept: the cached kernel {why_not}")
             return None
-        if entry is not None:
-            self.swapped[task.key] = "cache"
-            log.info("aikg: kernel %s (%s) replaced from the cache", task.short_key, task.name)
-            self._print_choice(task, f"replaced from the cache ({_verified_speedup(entry)})")
-            return entry.source
-        return self._handle_miss(task)
+        self.swapped[task.key] = "cache"
+        log.info("aikg: kernel %s (%s) replaced from the cache", task.short_key, task.name)
+        self._print_choice(task, f"replaced from the cache ({_verified_speedup(entry)})")
+        return source
 
     def _print_choice(self, task: KernelTask, choice: str) -> None:
         """Option ``print_choices`` (AIKG_PRINT_CHOICES=1): each kernel's choice on stderr, whatever the log level."""
@@ -103,15 +112,16 @@ class CompileSession:
                 self._run_budget = RunBudget(self.options.run_budget_s, self.options.run_budget_tokens)
             outcome = tune_task(task, TuneContext.local(self.options, self.cache, run_budget=self._run_budget))
             self._warn_if_unsearchable(task, outcome.proposer_status)
-            if outcome.entry is not None and not _inductor_can_load(task, outcome.entry.source):
-                self._print_choice(task, "Inductor's kept: the tuned kernel brings its own launcher, which "
-                                         "Inductor's wrapper cannot call yet")
+            if outcome.entry is None:
+                self._print_choice(task, f"Inductor's kept: {outcome.reason}")
                 return None
-            if outcome.entry is not None:
-                self.swapped[task.key] = "tuned"
-                self._print_choice(task, f"replaced by a kernel tuned now ({_verified_speedup(outcome.entry)})")
-                return outcome.entry.source
-            self._print_choice(task, f"Inductor's kept: {outcome.reason}")
+            source, why_not = _source_for_inductor(task, outcome.entry)
+            if source is None:
+                self._print_choice(task, f"Inductor's kept: the kernel tuned now {why_not}")
+                return None
+            self.swapped[task.key] = "tuned"
+            self._print_choice(task, f"replaced by a kernel tuned now ({_verified_speedup(outcome.entry)})")
+            return source
         elif self.options.mode == "background":
             from .background import TaskQueue, ensure_worker
 

@@ -72,6 +72,39 @@ def test_a_moved_private_api_is_named(monkeypatch):
         torch_internals.check_private_apis()
 
 
+def test_cpu_triton_kernels_are_hooked_only_under_the_interpreter(monkeypatch):
+    interception.install()
+    cpu = common.device_codegens["cpu"].scheduling
+    with torch._inductor.config.patch(cpu_backend="triton"):
+        monkeypatch.setenv("TRITON_INTERPRET", "1")
+        assert type(cpu(None)) is interception.AikgTritonScheduling
+        monkeypatch.setenv("TRITON_INTERPRET", "0")
+        assert not isinstance(cpu(None), interception.AikgTritonScheduling)  # Inductor's own
+
+
+def test_a_moved_kernel_object_method_is_named(monkeypatch):
+    from torch._inductor.runtime.triton_heuristics import CachingAutotuner
+
+    monkeypatch.setattr(CachingAutotuner, "precompile", lambda self, warm_cache_only, *, reload_kernel: None)
+    with pytest.raises(torch_internals.UnsupportedTorchError, match=r"CachingAutotuner\.precompile takes"):
+        torch_internals.check_private_apis()
+
+
+def _worker_that_calls_more(load_kernel, extra_env, extra_config):
+    kernel = load_kernel()
+    kernel.precompile(warm_cache_only=True)
+    kernel.save_launchers()
+    return kernel, 0
+
+
+def test_a_new_call_on_kernel_objects_is_named(monkeypatch):
+    from torch._inductor.runtime import compile_tasks
+
+    monkeypatch.setattr(compile_tasks, "_worker_compile_triton", _worker_that_calls_more)
+    with pytest.raises(torch_internals.UnsupportedTorchError, match="async_compile calls save_launchers"):
+        torch_internals.check_private_apis()
+
+
 def test_the_kernel_library_does_not_import_the_hook():
     """dsl/ and verify/ load kernels through ``kernels``; the hook sits above it, never below."""
     code = ("import sys; import aikg_inductor.torch_internals.kernels, aikg_inductor.torch_internals.heuristics, "

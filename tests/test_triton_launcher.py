@@ -6,6 +6,9 @@ through the real verifier under Triton's interpreter (TRITON_INTERPRET=1 in the 
 add+relu kernel, shrunk: nothing a call leaves in workspace reaches the next call. The accepted two-kernel split
 reduction is tests/test_llm_fixtures.py's ``softmax_split_workspace_triton``; the rejected launchers are cases of
 the adversarial suite (benchmarks/adversarial/triton/t*_launcher_*).
+
+The last tests run accepted launchers inside ``torch.compile(backend="aikg")``: Inductor compiles CPU tensors' kernels
+to Triton there, and its own wrapper calls the bound launcher under Triton's interpreter.
 """
 
 from __future__ import annotations
@@ -171,3 +174,182 @@ def test_workspace_read_before_it_is_written_is_poison(add_relu, pool):
     source = MEMO.replace("if marker == 7.0:", "if marker != 7.0:")
     report = verify_candidate(add_relu, source, pool=pool, timeout_s=60)
     assert report.verdict == "rejected" and report.rule in ("nan-inf-mismatch", "mismatch"), report.summary()
+
+
+# ------------------------------------------------------------------------------------ inside torch.compile
+# An accepted launcher-form kernel replaces Inductor's in a compiled model: Inductor's Triton kernels for CPU tensors
+# (cpu_backend="triton") run under Triton's interpreter, through Inductor's own wrapper and async_compile.
+
+
+@pytest.fixture
+def cpu_triton(monkeypatch):
+    """Inductor compiles CPU kernels to Triton, which Triton's interpreter runs. TEST DOUBLE for one function:
+    Inductor's Triton codegen writes a hash of the active Triton driver into each kernel's metadata, and this machine
+    has no Triton driver (no GPU, no Triton CPU backend); the interpreter needs none and never reads the hash.
+    The models here compile to kernels that call no ``triton_helpers`` function: those became compiled-only Triton
+    functions when this process imported them, before the interpreter was turned on."""
+    import torch.utils._triton as torch_triton
+
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    monkeypatch.setattr(torch_triton, "triton_hash_with_backend", lambda: "TEST-DOUBLE-NO-TRITON-DRIVER")
+    with torch._inductor.config.patch(cpu_backend="triton"):
+        yield
+
+
+TIMES_TWO = """import triton
+import triton.language as tl
+
+
+@triton.jit
+def times_two(in_ptr0, out_ptr0, scratch, xnumel, XBLOCK: tl.constexpr):
+    xindex = tl.program_id(0) * XBLOCK + tl.arange(0, XBLOCK)
+    xmask = xindex < xnumel
+    tl.store(scratch + xindex, tl.load(in_ptr0 + xindex, xmask) * 2.0, xmask)
+    tl.store(out_ptr0 + xindex, tl.load(scratch + xindex, xmask), xmask)
+
+
+def launch(in_ptr0, out_ptr0, xnumel, *, workspace):
+    scratch = workspace(xnumel, "float32")
+    times_two[(triton.cdiv(xnumel, 16),)](in_ptr0, out_ptr0, scratch, xnumel, XBLOCK=16)
+"""
+
+
+def compile_from_cache(fn, cache_dir):
+    torch.compiler.reset()
+    return torch.compile(fn, backend="aikg", options={"mode": "cache", "cache_dir": str(cache_dir),
+                                                      "print_choices": True})
+
+
+def bound_kernels(wrapper_code: str) -> list:
+    """The kernel objects our binding put in the kernel modules the compiled wrapper ``wrapper_code`` loaded."""
+    import re
+
+    from torch._inductor.codecache import PyCodeCache
+
+    from aikg_inductor.torch_internals.bound_kernel import BoundKernel
+
+    names = re.findall(r"^(\w+) = _aikg_bind_for_inductor\(launch, ", wrapper_code, re.MULTILINE)
+    found = {id(k): k for m in PyCodeCache.modules for n in names if isinstance(k := getattr(m, n, None), BoundKernel)}
+    return list(found.values())
+
+
+def test_an_accepted_launcher_runs_inside_torch_compile(cpu_triton, cache_dir, capsys):
+    from torch._inductor.utils import run_and_get_code
+
+    from aikg_inductor import KernelCache
+    from cache_entries import accepted_entry
+    from conftest import double, only_task
+
+    x = torch.randn(100)
+    task = only_task(double, x)
+    assert task.dsl == "triton-cuda" and task.device_type == "cpu"  # a Triton task, run by the interpreter here
+    assert check_triton(task.source, TIMES_TWO) is None
+    KernelCache(cache_dir).put(accepted_entry(task, TIMES_TWO))
+
+    compiled = compile_from_cache(double, cache_dir)
+    out, (wrapper,) = run_and_get_code(compiled, x)
+    assert f"({task.name}): replaced from the cache" in capsys.readouterr().err
+    torch.testing.assert_close(out, x * 2, rtol=0, atol=0)
+    (kernel,) = bound_kernels(wrapper)  # Inductor's wrapper loaded our module and calls the bound launcher
+    calls = kernel.calls
+    y = torch.randn(100)
+    torch.testing.assert_close(compiled(y), y * 2, rtol=0, atol=0)
+    assert kernel.calls == calls + 1
+
+
+# MEMO's scheme for ``a + b``: the first call computes and keeps its answer and a marker in workspace; a call that
+# finds the marker copies the kept answer.
+ADD_MEMO = """import triton
+import triton.language as tl
+
+
+@triton.jit
+def memo(in_ptr0, in_ptr1, out_ptr0, memory, xnumel, XBLOCK: tl.constexpr):
+    xindex = tl.program_id(0) * XBLOCK + tl.arange(0, XBLOCK)
+    xmask = xindex < xnumel
+    marker = tl.load(memory + xnumel)
+    if marker == 7.0:
+        tl.store(out_ptr0 + xindex, tl.load(memory + xindex, xmask), xmask)
+    else:
+        result = tl.load(in_ptr0 + xindex, xmask) + tl.load(in_ptr1 + xindex, xmask)
+        tl.store(out_ptr0 + xindex, result, xmask)
+        tl.store(memory + xindex, result, xmask)
+        tl.store(memory + xnumel, 7.0)
+
+
+def launch(in_ptr0, in_ptr1, out_ptr0, xnumel, *, workspace):
+    memory = workspace(xnumel + 1, "float32")
+    memo[(1,)](in_ptr0, in_ptr1, out_ptr0, memory, xnumel, XBLOCK=triton.next_power_of_2(xnumel))
+"""
+
+
+def test_workspace_inside_a_compiled_model_is_fresh_on_every_call(cpu_triton, cache_dir):
+    from aikg_inductor import KernelCache
+    from cache_entries import accepted_entry
+    from conftest import only_task
+
+    def add(a, b):
+        return a + b
+
+    task = only_task(add, torch.randn(64), torch.randn(64))
+    assert check_triton(task.source, ADD_MEMO) is None
+    KernelCache(cache_dir).put(accepted_entry(task, ADD_MEMO))
+    compiled = compile_from_cache(add, cache_dir)
+    for _ in range(3):  # workspace kept from an earlier call would hold the marker and the first call's sum
+        a, b = torch.randn(64), torch.randn(64)
+        torch.testing.assert_close(compiled(a, b), a + b, rtol=0, atol=0)
+
+
+def test_a_cached_launcher_the_guards_refuse_on_use_keeps_inductors_kernel(cpu_triton, cache_dir, capsys):
+    from aikg_inductor import KernelCache
+    from cache_entries import accepted_entry
+    from conftest import double, only_task
+
+    x = torch.randn(100)
+    task = only_task(double, x)
+    tampered = TIMES_TWO.replace('    scratch = workspace(', '    import os\n    scratch = workspace(')
+    KernelCache(cache_dir).put(accepted_entry(task, tampered))  # signed by the cache: only the guards stand in its way
+    torch.testing.assert_close(compile_from_cache(double, cache_dir)(x), x * 2, rtol=0, atol=0)
+    assert "Inductor's kept: the cached kernel fails the static guards now (guard:ast" in capsys.readouterr().err
+
+
+def test_a_launcher_is_not_bound_where_inductors_wrapper_cannot_call_it(cpu_triton, cache_dir, capsys):
+    from aikg_inductor import KernelCache
+    from cache_entries import accepted_entry
+    from conftest import double, only_task
+
+    x = torch.randn(100)
+    task = only_task(double, x)
+    KernelCache(cache_dir).put(accepted_entry(task, TIMES_TWO))
+    with torch._inductor.config.patch({"triton.multi_kernel": 1}):
+        torch.testing.assert_close(compile_from_cache(double, cache_dir)(x), x * 2, rtol=0, atol=0)
+    assert ("Inductor's kept: the cached kernel brings its own launcher, which this compile cannot call: Inductor's "
+            "multi-kernel dispatch") in capsys.readouterr().err
+
+
+def test_a_bound_launcher_comes_back_from_inductors_parallel_compile_worker(cpu_triton):
+    """A parallel compile worker (GPU compiles) imports the kernel module, precompiles the object under the kernel's
+    name and pickles it back; the parent then restores and precompiles it. Inductor's worker function runs here in
+    this process (its pool's processes are what only a GPU compile starts), the pickling is the pool's."""
+    import functools
+    import pickle
+
+    from torch._inductor.codecache import _load_triton_kernel_from_source
+    from torch._inductor.runtime.compile_tasks import _worker_compile_triton
+
+    from aikg_inductor.dsl.triton_launcher import with_inductor_binding
+    from aikg_inductor.torch_internals.kernels import prepare_source_for_loading
+
+    name = "triton_unk_fused_mul_0"
+    source = prepare_source_for_loading(with_inductor_binding(TIMES_TWO), name)
+    kernel, _ = _worker_compile_triton(functools.partial(_load_triton_kernel_from_source, name, source), {}, {})
+    back = pickle.loads(pickle.dumps(kernel, pickle.HIGHEST_PROTOCOL))
+    back.set_compile_info(None, False)
+    back.restore_after_unpickle(old_values=None)
+    back.precompile(warm_cache_only=False, reload_kernel=None, static_triton_bundle_key=None)
+    assert back.autotune_cache_info is None
+    x, out = torch.randn(40), torch.full((40,), float("nan"))
+    back.run(x, out, 40, stream=0)
+    torch.testing.assert_close(out, x * 2, rtol=0, atol=0)
+    with pytest.raises(TypeError, match="by position only"):
+        back.run(x, out, xnumel=40, stream=0)

@@ -75,7 +75,15 @@ class DslAdapter(Protocol):
 
     def own_launcher(self, source: str) -> bool:
         """Whether ``source`` brings its own launcher instead of the baseline's entry point (Triton's launcher
-        form): its signature is then the guards' to check, and Inductor's wrapper cannot call it."""
+        form): its signature is then the guards' to check, and Inductor's wrapper calls it through a binding
+        (``source_for_inductor``), which only Inductor's Python wrapper can call."""
+
+    def source_for_inductor(self, task: KernelTask, source: str) -> str:
+        """What Inductor's ``define_kernel`` gets so that its wrapper calls ``source`` (an accepted kernel for
+        ``task``, from the cache or tuned now) where it called the baseline: ``source`` itself, or for a module that
+        brings its own launcher, that module proved again by the static guards and followed by the lines that bind
+        its launcher where the wrapper looks for the kernel. Raises ``violations.GuardRejected`` when the guards
+        refuse it."""
 
     def check_source(self, task: KernelTask, source: str) -> GuardViolation | None:
         """The first static rule ``source`` breaks as a replacement for ``task``'s kernel, or None. May run the

@@ -87,6 +87,9 @@ class CppCpuAdapter:
     def own_launcher(self, source: str) -> bool:
         return False
 
+    def source_for_inductor(self, task: KernelTask, source: str) -> str:
+        return source  # the entry point Inductor's wrapper calls, under the loader's name
+
     def check_source(self, task: KernelTask, source: str) -> GuardViolation | None:
         """The source checks, then (compiling the source; the compiler is the only process started) the proof on
         the compiled object: see ``prepare``."""

@@ -3,7 +3,10 @@
 Such a module holds ``@triton.jit`` kernels and one plain function ``launch(<the baseline's call arguments>, *,
 workspace)`` that chooses grids and meta-parameters and launches its kernels in sequence (``triton_launcher_guards``
 proves that is all it does). This module loads one and turns it into the callable the adapters hand out: it takes
-the baseline's call arguments, gives ``launch`` a fresh ``Workspace`` and drops it when ``launch`` returns.
+the baseline's call arguments, gives ``launch`` a fresh ``Workspace`` and drops it when ``launch`` returns. The same
+call runs it inside a compiled model: ``with_inductor_binding`` appends to the accepted module the lines that bind
+``launch`` under the kernel's name (``bind_for_inductor``, run when Inductor imports the module), where Inductor's
+wrapper looks for the kernel object it calls.
 
 Workspace is the one memory a launcher gets besides its arguments, so it is where state across calls could hide.
 It is allocated by the harness on the arguments' device for each call, filled on each call (0xFF bytes, NaN in
@@ -16,12 +19,13 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import types
+import functools
 from typing import Any, Callable
 
 import torch
 
 from ..torch_internals import kernels
+from ..torch_internals.bound_kernel import BoundKernel
 from ..task import KernelTask
 
 LAUNCHER = "launch"
@@ -74,29 +78,37 @@ def workspace_limit(args: tuple[Any, ...]) -> int:
     return max(WORKSPACE_FACTOR * tensor_bytes, WORKSPACE_FLOOR_BYTES)
 
 
+def run_with_workspace(launch: Callable[..., None], device: torch.device, args: tuple[Any, ...]) -> None:
+    """One call of a launcher: ``launch(*args, workspace=...)`` with a fresh ``Workspace`` on ``device``, bounded by
+    the arguments' bytes, dropped when ``launch`` returns. Every call of a launcher, verified or compiled, is this."""
+    workspace = Workspace(device, workspace_limit(args))
+    launch(*args, **{WORKSPACE: workspace})
+
+
 @dataclasses.dataclass(frozen=True)
 class LoadedLauncher:
-    """A loaded launcher-form module; calling it runs ``launch`` on the call arguments with fresh workspace."""
+    """A loaded launcher-form module's ``launch``; calling it runs ``launch`` on the call arguments with fresh
+    workspace on ``device``."""
 
-    module: types.ModuleType
+    launch: Callable[..., None]
     device: torch.device
 
     def __call__(self, *args: Any) -> None:
-        workspace = Workspace(self.device, workspace_limit(args))
-        getattr(self.module, LAUNCHER)(*args, **{WORKSPACE: workspace})
+        run_with_workspace(self.launch, self.device, args)
 
     def warm_up(self, task: KernelTask) -> None:
         """Compile every kernel ``launch`` launches at the task's recorded sizes without running any (a GPU's
-        compilers cannot run once the candidate runner is locked down). ``launch`` runs with each kernel
-        replaced by its ``warmup``; the guards proved it does nothing but launch and allocate workspace."""
-        jit = {name: value for name, value in vars(self.module).items() if hasattr(value, "warmup")}
+        compilers cannot run once the candidate runner is locked down). ``launch`` runs with each kernel of its
+        module (the namespace it looks its kernels up in) replaced by its ``warmup``; the guards proved it does
+        nothing but launch and allocate workspace."""
+        namespace = self.launch.__globals__
+        jit = {name: value for name, value in namespace.items() if hasattr(value, "warmup")}
         try:
             for name, kernel in jit.items():
-                setattr(self.module, name, _WarmUp(kernel))
+                namespace[name] = _WarmUp(kernel)
             self(*placeholder_values(task, self.device))
         finally:
-            for name, kernel in jit.items():
-                setattr(self.module, name, kernel)
+            namespace.update(jit)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,4 +134,34 @@ def placeholder_values(task: KernelTask, device: torch.device) -> list[Any]:
 
 def load_launcher(source: str, device: torch.device) -> LoadedLauncher:
     """Load a launcher-form module (already proved by the guards) for ``device``; the CPU means the interpreter."""
-    return LoadedLauncher(kernels.load_triton_module(source, device), device)
+    return LoadedLauncher(getattr(kernels.load_triton_module(source, device), LAUNCHER), device)
+
+
+# What follows an accepted launcher-form module when it is handed to Inductor in place of the baseline's (ours, not
+# the candidate's: the guards proved the module above it). Inductor fills in the kernel's name, both times.
+_INDUCTOR_BINDING = f"""
+
+# Added by aikg-inductor, not part of the verified candidate: Inductor's wrapper calls the object bound under the
+# kernel's name; this one runs `{LAUNCHER}` with fresh workspace on each call, as the verifier ran it.
+from {__name__} import bind_for_inductor as _aikg_bind_for_inductor
+{kernels.KERNEL_NAME} = _aikg_bind_for_inductor({LAUNCHER}, "{kernels.KERNEL_NAME}")
+"""
+
+
+def with_inductor_binding(source: str) -> str:
+    """A launcher-form module (proved by the guards) followed by the lines binding its ``launch`` under the kernel's
+    name: the source Inductor's ``define_kernel`` gets in place of the baseline's."""
+    return source.rstrip() + "\n" + _INDUCTOR_BINDING
+
+
+def bind_for_inductor(launch: Callable[..., None], name: str) -> BoundKernel:
+    """The kernel object Inductor's wrapper calls for a launcher-form module (run when Inductor imports the module):
+    each call runs ``launch`` with fresh workspace on the device of the call's tensors."""
+    return BoundKernel(functools.partial(_run_on_args_device, launch), launch.__code__.co_filename, name)
+
+
+def _run_on_args_device(launch: Callable[..., None], *args: Any) -> None:
+    device = next((a.device for a in args if isinstance(a, torch.Tensor)), None)
+    if device is None:
+        raise WorkspaceError(f"{LAUNCHER} was called without a tensor argument: no device to give workspace on")
+    run_with_workspace(launch, device, args)

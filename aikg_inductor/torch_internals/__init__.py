@@ -6,6 +6,7 @@
   ``verify/``; it never imports the hook).
 - ``heuristics``: Inductor's Triton launch heuristics (the tuner's starting points).
 - ``cuda_ipc``: one CUDA allocation shared between the verifier's processes.
+- ``bound_kernel``: a Python callable as Inductor's generated code calls a Triton kernel object (runtime code).
 
 Supported: torch 2.11 to 2.13 (``SUPPORTED_TORCH``); ``check_private_apis()`` fails loudly when a release moves
 what these modules rely on. Importing this package imports none of them.
@@ -33,6 +34,7 @@ def check_private_apis() -> None:
         owner_name = getattr(owner, "__name__", owner)
         problems += [f"{owner_name}.{name} is gone" for name in names if not hasattr(owner, name)]
     problems += _moved_hook_signatures()
+    problems += _moved_kernel_object_protocol()
     if problems:
         raise UnsupportedTorchError("aikg-inductor cannot hook this torch: " + "; ".join(problems))
 
@@ -53,7 +55,8 @@ def _expected_attributes() -> dict[object, tuple[str, ...]]:
         CppScheduling: ("define_kernel",),
         TritonScheduling: ("define_kernel",),
         CUDACombinedScheduling: ("choose_node_backend",),
-        inductor_config: ("fx_graph_cache", "fx_graph_remote_cache"),
+        inductor_config: ("fx_graph_cache", "fx_graph_remote_cache", "cpp_wrapper", "cpu_backend", "cuda_backend"),
+        inductor_config.triton: ("multi_kernel",),  # with cpp_wrapper: where a kernel cannot be a Python object
         functorch_config: ("enable_autograd_cache", "enable_remote_autograd_cache"),
         # The C++ loaders: Inductor's toolchain, its binding glue and its cache directory.
         codecache: ("write", "get_lock_dir", "LOCK_TIMEOUT", "_precompile_header", "_get_cpp_prefix_header"),
@@ -75,3 +78,43 @@ def _moved_hook_signatures() -> list[str]:
         if got != params:
             problems.append(f"{cls.__name__}.define_kernel takes {got}, expected {params}")
     return problems
+
+
+def _moved_kernel_object_protocol() -> list[str]:
+    """Where Inductor no longer calls a Triton kernel object only as ``bound_kernel.BoundKernel`` answers: what
+    ``async_compile.triton`` (and its compile worker) calls or reads on it, how ``CachingAutotuner.run`` and the other
+    methods take their parameters, and the ``.run(..., stream=...)`` line the Python wrapper writes."""
+    import re
+
+    from torch._inductor import async_compile, graph
+    from torch._inductor.codegen.wrapper import PythonWrapperCodegen
+    from torch._inductor.runtime import compile_tasks
+    from torch._inductor.runtime.triton_heuristics import CachingAutotuner
+
+    from .bound_kernel import KERNEL_PROTOCOL, BoundKernel
+
+    problems = []
+    callers = [async_compile.AsyncCompile.triton, compile_tasks._worker_compile_triton]
+    if hasattr(async_compile, "_emit_triton_kernel_compile_metric"):  # 2.13; earlier releases read it in triton()
+        callers.append(async_compile._emit_triton_kernel_compile_metric)
+    used = {name for caller in callers for name in re.findall(r"\bkernel\.(\w+)", inspect.getsource(caller))}
+    if unknown := sorted(used - KERNEL_PROTOCOL):
+        problems.append(f"async_compile calls {', '.join(unknown)} on Triton kernel objects")
+    for name in sorted(KERNEL_PROTOCOL - {"autotune_cache_info"}):
+        want, got = _parameters(getattr(CachingAutotuner, name)), _parameters(getattr(BoundKernel, name))
+        if want != got:
+            problems.append(f"CachingAutotuner.{name} takes {want}, BoundKernel.{name} {got}")
+    if not re.search(r"\.run\(\{[^}]*\}, stream=\{", inspect.getsource(PythonWrapperCodegen._generate_kernel_call_helper)):
+        problems.append("the Python wrapper no longer calls Triton kernels as <kernel>.run(<args>, stream=<stream>)")
+    init = inspect.getsource(graph.GraphLowering.__init__)
+    problems += [f"GraphLowering has no {name} attribute" for name in ("cpp_wrapper", "aot_mode", "fx_wrapper")
+                 if f"self.{name} =" not in init]
+    return problems
+
+
+def _parameters(fn: object) -> list[str]:
+    """A method's parameters as written (keyword-only marked), without the annotations and defaults."""
+    kinds = {inspect.Parameter.VAR_POSITIONAL: "*", inspect.Parameter.VAR_KEYWORD: "**"}
+    return [("kw:" if p.kind == p.KEYWORD_ONLY else kinds.get(p.kind, "")) + p.name
+            for p in inspect.signature(fn).parameters.values()]
+

@@ -1,8 +1,9 @@
 """The Inductor hook: every fused kernel's source, seen after fusion and before compilation, and maybe replaced.
 
-It registers Scheduling subclasses for ``cpu`` (C++ kernels) and ``cuda`` (Triton kernels) whose ``define_kernel``
-turns each kernel into a ``KernelTask`` and lets the active ``KernelSession`` supply a replacement. It also registers
-a no-op custom pass whose ``uuid()`` carries the session's fingerprint into Inductor's FX graph cache key.
+It registers Scheduling subclasses for ``cpu`` (C++ kernels; Triton kernels under Triton's interpreter) and ``cuda``
+(Triton kernels) whose ``define_kernel`` turns each kernel into a ``KernelTask`` and lets the active ``KernelSession``
+supply a replacement. It also registers a no-op custom pass whose ``uuid()`` carries the session's fingerprint into
+Inductor's FX graph cache key.
 
 Outside an ``activate()`` block (any compile that is not through the ``aikg`` backend) everything here defers to
 Inductor unchanged, unless a serving plugin installed a session for the whole process (``install_session``).
@@ -14,6 +15,7 @@ import contextlib
 import contextvars
 import dataclasses
 import logging
+import os
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
 import torch
@@ -32,7 +34,10 @@ from .kernels import device_arch, localise_source, normalise_source, triton_vers
 
 log = logging.getLogger(__name__)
 
-DSL_BY_DEVICE = {"cpu": "cpp-cpu", "cuda": "triton-cuda"}
+# The DSL of the kernels Inductor's backend for a device emits, by (device type, backend). Triton kernels for CPU
+# tensors are hooked only under Triton's interpreter (TRITON_INTERPRET=1, no Triton CPU backend is supported): there
+# they are CUDA-format Triton kernels as the interpreter's adapter runs them, triton-cuda tasks keyed by device "cpu".
+DSL_BY_BACKEND = {("cpu", "cpp"): "cpp-cpu", ("cpu", "triton"): "triton-cuda", ("cuda", "triton"): "triton-cuda"}
 
 
 class KernelSession(Protocol):
@@ -237,7 +242,7 @@ def _build_task(
     symbols: tuple[tuple[str, int], ...] = ()
     if dynamic:
         args, symbols = _with_symbolic_sizes(args, exprs, bound_exprs)
-    dsl = DSL_BY_DEVICE[device.type]
+    dsl = DSL_BY_BACKEND[device.type, _backend_for(device.type)]
     normalised = normalise_source(source, device.type)
     arch = device_arch(device)
     triton_version = triton_version_or_none() if dsl.startswith("triton") else None
@@ -340,6 +345,21 @@ def _intercept(src_code: str, describe: Callable[[], KernelTask]) -> str:
     return localise_source(replacement, V.graph.get_current_device_or_throw())
 
 
+def kernel_object_refused() -> str | None:
+    """Why the kernel being defined cannot be a Python object of ours (None: it can). Inductor's Python wrapper calls
+    ``<name>.run(*args, stream=...)`` on whatever the kernel's module binds under its name; the C++ wrapper
+    (``cpp_wrapper``, AOTInductor, whose first pass is a Python one) launches the compiled kernel binary itself, and
+    the FX wrapper and multi-kernel dispatch take Inductor's ``CachingAutotuner`` apart."""
+    graph = V.graph
+    if graph.cpp_wrapper or graph.aot_mode or inductor_config.cpp_wrapper:
+        return "Inductor's C++ wrapper (cpp_wrapper, AOTInductor) launches the kernel binary itself"
+    if graph.fx_wrapper:
+        return "Inductor's FX wrapper takes only its own Triton kernel objects"
+    if inductor_config.triton.multi_kernel:
+        return "Inductor's multi-kernel dispatch (triton.multi_kernel) takes only its own Triton kernel objects"
+    return None
+
+
 class AikgCppScheduling(CppScheduling):
     def define_kernel(self, src_code, nodes, kernel_args=None):  # type: ignore[override]
         args = self.kernel_group.args if kernel_args is None else kernel_args
@@ -372,24 +392,37 @@ class CacheKeyPass(CustomGraphModulePass):
         return "aikg-inactive" if session is None else f"aikg-{session.cache_token()}"
 
 
-_OURS = {"cpu": (AikgCppScheduling, "cpu_backend", "cpp"), "cuda": (AikgCudaScheduling, "cuda_backend", "triton")}
+# Our scheduling for each (device type, Inductor's backend for it) we hook; the config option naming that backend.
+_OURS = {("cpu", "cpp"): AikgCppScheduling, ("cpu", "triton"): AikgTritonScheduling,
+         ("cuda", "triton"): AikgCudaScheduling}
+_BACKEND_OPTION = {"cpu": "cpu_backend", "cuda": "cuda_backend"}
+
+
+def _backend_for(device_type: str) -> str:
+    return getattr(inductor_config, _BACKEND_OPTION[device_type])
+
+
+def _ours_for(device_type: str) -> Any:
+    """Our scheduling for the backend Inductor has configured for ``device_type`` now, or None (not ours to hook:
+    halide, pallas, ...; CPU Triton outside the interpreter)."""
+    backend = _backend_for(device_type)
+    if (device_type, backend) == ("cpu", "triton") and os.environ.get("TRITON_INTERPRET", "0") != "1":
+        return None
+    return _OURS.get((device_type, backend))
 
 
 def install() -> None:
     """Register our schedulings and cache-key pass for cpu and cuda. Idempotent; inert outside ``activate()``."""
     codegen_common.init_backend_registration()
-    for device, (ours, config_name, backend_name) in _OURS.items():
+    for device in _BACKEND_OPTION:
         current = codegen_common.device_codegens.get(device)
         if current is None or getattr(current.scheduling, "_aikg", False):
             continue
         inductor_scheduling = current.scheduling
 
-        def scheduling(scheduler: Any, ours=ours, config_name=config_name, backend_name=backend_name,
-                       inductor_scheduling=inductor_scheduling) -> Any:
-            # Only Inductor's default backend for the device is ours to hook (not halide, pallas, ...).
-            if getattr(inductor_config, config_name) == backend_name:
-                return ours(scheduler)
-            return inductor_scheduling(scheduler)
+        def scheduling(scheduler: Any, device: str = device, inductor_scheduling: Any = inductor_scheduling) -> Any:
+            ours = _ours_for(device)
+            return inductor_scheduling(scheduler) if ours is None else ours(scheduler)
 
         scheduling._aikg = True  # type: ignore[attr-defined]
         codegen_common.register_backend_for_device(
