@@ -661,7 +661,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     from . import torch_internals
     from .agents import LlmConfig
-    from .agents.docpacks import discover
+    from .agents.docpacks import discover, search_dirs
     from .dsl import adapter_module
     from .kernel_cache import CacheUnavailableError, KernelCache
     from .pipeline import llm_status
@@ -686,7 +686,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     except CacheUnavailableError as err:
         problems += 1
         print(f"cache: {err}")
-    config = LlmConfig.resolve()
+    config = LlmConfig.from_options(options)
     llm = llm_status(config)
     if config.base_url is None:
         print(f"LLM: no endpoint configured (set AIKG_LLM_BASE_URL or OPENAI_BASE_URL); {_without_llm(torch)}")
@@ -695,7 +695,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         problems += 1
         print(f"LLM: {llm.why}; {_without_llm(torch)}")
-    for dsl, pack in sorted(discover().items()):
+    for dsl, pack in sorted(discover(search_dirs(options.docs_packs_dir)).items()):
         adapter = pack.adapter if adapter_module(dsl) else "none registered: documentation only"
         print(f"doc pack {dsl}: {pack.root} (adapter {adapter})")
     return 1 if problems else 0
