@@ -485,7 +485,7 @@ def _add_verify_parser(sub: Any) -> None:
 
 def cmd_tune(args: argparse.Namespace) -> int:
     from .problem import parse_dtype
-    from .pretune import tune
+    from .offline_tuning import tune
 
     overrides = {"kernel_budget_s": args.budget_s, "kernel_budget_candidates": args.budget_candidates,
                  "kernel_budget_tokens": args.budget_tokens, "run_budget_s": args.run_budget_s,
@@ -613,7 +613,7 @@ def _print_tune_table(results: list[Any]) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import ReportError, write_report
+    from .search_report import ReportError, write_report
 
     cache_dir = args.cache_dir or resolve_options().cache_dir
     try:

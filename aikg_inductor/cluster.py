@@ -1,4 +1,4 @@
-"""Pre-tuning on a Ray cluster: ``aikg tune --cluster ray`` (start or join a cluster on this machine) or
+"""Offline tuning on a Ray cluster: ``aikg tune --cluster ray`` (start or join a cluster on this machine) or
 ``--cluster ray://HOST:PORT`` (a Ray client address).
 
 Kernels, already deduplicated by key, go one at a time to worker actors: one per GPU (``num_gpus=1``; Ray sets the
@@ -14,10 +14,10 @@ worker dies (its process killed, its node lost) the driver drains the inbox, so 
 worker had judged, and resubmits the kernel to the next free worker, which resumes from that history. Ray restarts
 the dead actor (``max_restarts``) where resources allow. Only the candidates in flight on the dead worker are lost.
 
-LLM requests from all workers share one limit (``LlmSlots``, a small actor): ``agents.llm.set_request_gate``
+LLM requests from all workers share one limit (``LlmSlots``, a small actor): ``agents.llm_client.set_request_gate``
 makes every client in a worker process hold one of its slots per request.
 
-This module imports Ray; ``pretune.py`` imports it only for a cluster run.
+This module imports Ray; ``offline_tuning.py`` imports it only for a cluster run.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from .pipeline import (
     store_if_faster,
     tune_task,
 )
-from .pretune_run import ProposerFactory, TunedKernel, TuneRun
+from .tuning_run import ProposerFactory, TunedKernel, TuneRun
 from .search.evolve import RunBudget
 from .search.history import TaskRun
 from .search.proposers import Attempt, Candidate, Proposer, SearchContext
@@ -247,7 +247,7 @@ class TuneWorker:
         logging.getLogger("aikg_inductor").setLevel(log_level)
         self.options, self.inbox, self.proposers = options, ray.get_actor(inbox), proposers
         if llm_slots is not None:
-            from .agents.llm import set_request_gate
+            from .agents.llm_client import set_request_gate
 
             set_request_gate(functools.partial(ClusterSlot, ray.get_actor(llm_slots)))
 

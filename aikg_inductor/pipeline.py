@@ -169,7 +169,7 @@ def llm_status(config: Any) -> ProposerStatus:
 
 
 def _probe_llm(config: Any) -> ProposerStatus:
-    from .agents.llm import LlmClient, LlmError  # the openai client is imported only when an endpoint is set
+    from .agents.llm_client import LlmClient, LlmError  # the openai client is imported only when an endpoint is set
 
     # model="" makes the client list the endpoint's models even when one is configured: that is the contact.
     quick = dataclasses.replace(config, model="", max_retries=0, timeout_s=min(config.timeout_s, LLM_PROBE_TIMEOUT_S))
@@ -214,7 +214,7 @@ def proposers_for(task: KernelTask, options: Options, cache: KernelCache | None,
     if "llm" in available:
         from .agents.config import LlmConfig
         from .agents.device_facts import facts_for
-        from .agents.llm import LlmClient  # the openai client is imported only when it is used
+        from .agents.llm_client import LlmClient  # the openai client is imported only when it is used
         from .search.proposers.llm import LlmProposer
 
         llm_config = LlmConfig.from_options(options)

@@ -16,7 +16,7 @@ from aikg_inductor.agents.docpacks import (
     task_keywords,
     trim,
 )
-from aikg_inductor.agents.llm import estimate_tokens
+from aikg_inductor.agents.llm_client import estimate_tokens
 from aikg_inductor.dsl import adapter_for, adapter_module
 from aikg_inductor.options import resolve_options
 from test_llm_parsing import TASK

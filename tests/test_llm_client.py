@@ -164,7 +164,7 @@ def test_concurrency_limit_holds_requests_in_flight(tmp_path):
 
 def test_a_process_wide_request_gate_limits_requests_across_clients(tmp_path):
     # What a cluster worker installs (a slot of the cluster's LLM limit); here a plain semaphore of one.
-    from aikg_inductor.agents.llm import set_request_gate
+    from aikg_inductor.agents.llm_client import set_request_gate
 
     shared = threading.BoundedSemaphore(1)
     set_request_gate(lambda: shared)

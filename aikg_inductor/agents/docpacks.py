@@ -18,7 +18,7 @@ from typing import Any, Iterable
 from ..dsl import adapter_module
 from ..options import YamlFileError, read_yaml_mapping
 from ..task import KernelTask
-from .llm import estimate_tokens
+from .llm_client import estimate_tokens
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from ...agents.conductor import Conductor, LaneBudget, TaskState
 from ...agents.designer import DesignInput, Designer
 from ...agents.device_facts import DeviceFacts, facts_for
 from ...agents.docpacks import pack_for, search_dirs
-from ...agents.llm import LlmBudgetExceeded, LlmClient, LlmError
+from ...agents.llm_client import LlmBudgetExceeded, LlmClient, LlmError
 from ...agents.sketch import SketchRejected
 from ...agents.workflow import STOP, Workflow, load_workflow
 from ...options import DEFAULT_MARGIN
