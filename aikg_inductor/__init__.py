@@ -26,7 +26,7 @@ _EXPORTS = {
     "KernelArg": "task",
     "KernelTask": "task",
     "TensorLayout": "task",
-    "tune": "pretune",
+    "tune": "offline_tuning",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -85,19 +85,23 @@ def ensure_worker(options: Options) -> int:
     log_path = Path(options.cache_dir) / "worker.log"
     with open(log_path, "ab") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "aikg_inductor.background", "--options", _options_json(options)],
+            [sys.executable, "-m", "aikg_inductor.background"],
             stdout=log_file,
             stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             start_new_session=True,  # the worker outlives a compile that is interrupted
         )
+    # The options go on stdin, not the command line, which any local user can read: they may hold an API key.
+    assert process.stdin is not None
+    with process.stdin:
+        process.stdin.write(_options_json(options).encode())
     _pid_file(options.cache_dir).write_text(str(process.pid))
     log.info("aikg: started background worker pid %d (log: %s)", process.pid, log_path)
     return process.pid
 
 
 def _options_json(options: Options) -> str:
-    return json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(options).items()})
+    return json.dumps(dataclasses.asdict(options), default=str)  # Paths as strings; resolve_options reads them back
 
 
 def run_worker(options: Options, idle_exit_s: float = IDLE_EXIT_S) -> int:
@@ -120,12 +124,13 @@ def run_worker(options: Options, idle_exit_s: float = IDLE_EXIT_S) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="aikg background tuning worker (started by mode=background)")
-    parser.add_argument("--options", required=True, help="the Options as JSON")
+    parser = argparse.ArgumentParser(description="aikg background tuning worker (started by mode=background); "
+                                                 "reads its Options as JSON on stdin")
     parser.add_argument("--idle-exit", type=float, default=IDLE_EXIT_S, help="seconds idle before exiting")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    options = resolve_options(json.loads(args.options), environ={})
+    # The parent resolved the options, its environment included; this process's own environment adds nothing.
+    options = resolve_options(json.load(sys.stdin), environ={})
     try:
         handled = run_worker(options, args.idle_exit)
     finally:

@@ -485,7 +485,7 @@ def _add_verify_parser(sub: Any) -> None:
 
 def cmd_tune(args: argparse.Namespace) -> int:
     from .problem import parse_dtype
-    from .pretune import tune
+    from .offline_tuning import tune
 
     overrides = {"kernel_budget_s": args.budget_s, "kernel_budget_candidates": args.budget_candidates,
                  "kernel_budget_tokens": args.budget_tokens, "run_budget_s": args.run_budget_s,
@@ -613,7 +613,7 @@ def _print_tune_table(results: list[Any]) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import ReportError, write_report
+    from .search_report import ReportError, write_report
 
     cache_dir = args.cache_dir or resolve_options().cache_dir
     try:
@@ -661,7 +661,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     from . import torch_internals
     from .agents import LlmConfig
-    from .agents.docpacks import discover
+    from .agents.docpacks import discover, search_dirs
     from .dsl import adapter_module
     from .kernel_cache import CacheUnavailableError, KernelCache
     from .pipeline import llm_status
@@ -686,7 +686,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     except CacheUnavailableError as err:
         problems += 1
         print(f"cache: {err}")
-    config = LlmConfig.resolve()
+    config = LlmConfig.from_options(options)
     llm = llm_status(config)
     if config.base_url is None:
         print(f"LLM: no endpoint configured (set AIKG_LLM_BASE_URL or OPENAI_BASE_URL); {_without_llm(torch)}")
@@ -695,7 +695,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         problems += 1
         print(f"LLM: {llm.why}; {_without_llm(torch)}")
-    for dsl, pack in sorted(discover().items()):
+    for dsl, pack in sorted(discover(search_dirs(options.docs_packs_dir)).items()):
         adapter = pack.adapter if adapter_module(dsl) else "none registered: documentation only"
         print(f"doc pack {dsl}: {pack.root} (adapter {adapter})")
     return 1 if problems else 0

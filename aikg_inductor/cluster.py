@@ -1,4 +1,4 @@
-"""Pre-tuning on a Ray cluster: ``aikg tune --cluster ray`` (start or join a cluster on this machine) or
+"""Offline tuning on a Ray cluster: ``aikg tune --cluster ray`` (start or join a cluster on this machine) or
 ``--cluster ray://HOST:PORT`` (a Ray client address).
 
 Kernels, already deduplicated by key, go one at a time to worker actors: one per GPU (``num_gpus=1``; Ray sets the
@@ -14,10 +14,10 @@ worker dies (its process killed, its node lost) the driver drains the inbox, so 
 worker had judged, and resubmits the kernel to the next free worker, which resumes from that history. Ray restarts
 the dead actor (``max_restarts``) where resources allow. Only the candidates in flight on the dead worker are lost.
 
-LLM requests from all workers share one limit (``LlmSlots``, a small actor): ``agents.llm.set_request_gate``
+LLM requests from all workers share one limit (``LlmSlots``, a small actor): ``agents.llm_client.set_request_gate``
 makes every client in a worker process hold one of its slots per request.
 
-This module imports Ray; ``pretune.py`` imports it only for a cluster run.
+This module imports Ray; ``offline_tuning.py`` imports it only for a cluster run.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from .pipeline import (
     store_if_faster,
     tune_task,
 )
-from .pretune_run import ProposerFactory, TunedKernel, TuneRun
+from .tuning_run import ProposerFactory, TunedKernel, TuneRun
 from .search.evolve import RunBudget
 from .search.history import TaskRun
 from .search.proposers import Attempt, Candidate, Proposer, SearchContext
@@ -247,7 +247,7 @@ class TuneWorker:
         logging.getLogger("aikg_inductor").setLevel(log_level)
         self.options, self.inbox, self.proposers = options, ray.get_actor(inbox), proposers
         if llm_slots is not None:
-            from .agents.llm import set_request_gate
+            from .agents.llm_client import set_request_gate
 
             set_request_gate(functools.partial(ClusterSlot, ray.get_actor(llm_slots)))
 
@@ -371,24 +371,13 @@ def _llm_slots(options: Options, name: str) -> Any:
     """The cluster's LLM limit (the LLM config's ``concurrency``, across all workers), or None with no endpoint."""
     from .agents.config import LlmConfig
 
-    config = LlmConfig.resolve(options.llm)
+    config = LlmConfig.from_options(options)
     if config.base_url is None:
         return None
     # Longer than one request with all its retries and back-offs can hold a slot.
     lease_s = config.timeout_s * (config.max_retries + 1) + config.backoff_max_s * config.max_retries + 60.0
     return ray.remote(LlmSlots).options(name=name, num_cpus=0, scheduling_strategy=_here()).remote(
         config.concurrency, lease_s)
-
-
-def worker_options(options: Options) -> Options:
-    """``options`` as the workers get them: the LLM settings resolved here (this environment's AIKG_LLM_* and
-    OPENAI_* included), since a worker on another host does not have the driver's environment."""
-    from .agents.config import LlmConfig
-
-    config, default = LlmConfig.resolve(options.llm), LlmConfig()
-    changed = {f.name: getattr(config, f.name) for f in dataclasses.fields(LlmConfig)
-               if getattr(config, f.name) != getattr(default, f.name)}
-    return options.with_updates(llm={k: str(v) if k == "transcript_dir" else v for k, v in changed.items()} or None)
 
 
 def _workers(gpu: bool, kernels: int, run: TuneRun, inbox: str, llm_slots: str | None,
@@ -404,10 +393,9 @@ def _workers(gpu: bool, kernels: int, run: TuneRun, inbox: str, llm_slots: str |
         raise ClusterError(f"the Ray cluster has no {'GPU' if gpu else 'CPU'} for a verification worker "
                            f"(resources: {resources})")
     actor = ray.remote(TuneWorker).options(max_restarts=MAX_RESTARTS, max_task_retries=0, **spec)
-    shipped = worker_options(run.options)
     level = logging.getLogger("aikg_inductor").getEffectiveLevel()
     log.info("aikg: %d %s worker(s) on the Ray cluster", min(count, kernels), "GPU" if gpu else "CPU")
-    return [_Worker(actor.remote(shipped, inbox, run.proposers, llm_slots, level)) for _ in range(min(count, kernels))]
+    return [_Worker(actor.remote(run.options, inbox, run.proposers, llm_slots, level)) for _ in range(min(count, kernels))]
 
 
 class _Scheduler:

@@ -1,7 +1,14 @@
 """Typed options for the ``aikg`` backend.
 
-Options come from three places, later ones winning: an optional YAML file (``AIKG_CONFIG`` or the ``config_file``
-option), ``AIKG_*`` environment variables, and the ``options={...}`` dict given to ``torch.compile``.
+Options come from three places, later ones winning: an optional YAML file (``AIKG_CONFIG_FILE`` or the
+``config_file`` option), ``AIKG_*`` environment variables, and the ``options={...}`` dict given to ``torch.compile``.
+
+This module is the one reader of ``AIKG_*`` variables: every other module gets its settings from an ``Options``.
+Option ``<name>`` is ``AIKG_<NAME>``; the ``llm`` mapping's keys are ``AIKG_LLM_<KEY>`` each, over the OpenAI SDK's
+own ``OPENAI_BASE_URL``/``OPENAI_API_KEY``/``OPENAI_MODEL`` (honoured so an existing setup works unchanged), and
+its layers merge key by key. No ``AIKG_*`` variable is protocol between our processes: the background worker gets
+its ``Options`` whole on stdin and resolves them with an empty environment, Ray workers get them pickled, and the
+verifier's processes read no ``AIKG_*`` variable.
 """
 
 from __future__ import annotations
@@ -9,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any, Literal, Mapping, get_args
+from typing import Any, Literal, Mapping, Sequence, get_args
 
 import yaml
 
@@ -17,6 +24,9 @@ Mode = Literal["off", "cache", "tune", "background"]
 MODES: tuple[str, ...] = get_args(Mode)
 
 ENV_PREFIX = "AIKG_"
+LLM_ENV_PREFIX = "AIKG_LLM_"  # AIKG_LLM_<KEY>: one key of the ``llm`` option
+# The OpenAI SDK's variables, the lowest layer of the ``llm`` option.
+OPENAI_ENV = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY", "model": "OPENAI_MODEL"}
 # How much faster than Inductor's kernel a candidate must be (0.03: 3%); every default of a margin refers here.
 DEFAULT_MARGIN = 0.03
 
@@ -65,7 +75,12 @@ class Options:
         "Inductor's kept and why (like TRITON_PRINT_AUTOTUNING); a graph from Inductor's graph cache is named as such"
     )
     llm: dict[str, Any] | None = _opt(
-        None, "LLM endpoint settings over AIKG_LLM_*/OPENAI_* (keys: base_url, model, api_key, endpoint, ...)"
+        None, "LLM endpoint settings (keys: base_url, model, api_key, endpoint, ...; agents/config.py's LlmConfig "
+        "checks them); each key is also AIKG_LLM_<KEY>, over OPENAI_BASE_URL, OPENAI_API_KEY and OPENAI_MODEL"
+    )
+    docs_packs_dir: tuple[Path, ...] = _opt(
+        (), "more doc pack directories, searched after the built-in packs (a pack there replaces the built-in one "
+        "for its DSL); a list in YAML or options=, os.pathsep-separated in the environment"
     )
 
     def with_updates(self, **changes: Any) -> Options:
@@ -101,6 +116,8 @@ def _coerce(name: str, value: Any) -> Any:
         if value is not None and not isinstance(value, Mapping):
             raise OptionsError(f"option 'llm' must be a mapping of LLM settings; got {value!r}")
         return None if value is None else dict(value)
+    if name == "docs_packs_dir":
+        return _paths(value)
     if name in ("cache_dir", "record_dir", "config_file"):
         if value is None or value == "":
             if name == "cache_dir":
@@ -119,6 +136,16 @@ def _coerce(name: str, value: Any) -> Any:
         allowed = f">= {low}" if below is None else f"from {low} up to (not including) {below}"
         raise OptionsError(f"option {name!r} must be {allowed}; got {value!r}")
     return number
+
+
+def _paths(value: Any) -> tuple[Path, ...]:
+    """A list of directories: a sequence of paths, or one string of ``os.pathsep``-separated ones (environment)."""
+    if value is None:
+        return ()
+    parts = value.split(os.pathsep) if isinstance(value, str) else value
+    if isinstance(parts, (Mapping, bytes)) or not isinstance(parts, (list, tuple)):
+        raise OptionsError(f"option 'docs_packs_dir' must be a list of directories; got {value!r}")
+    return tuple(Path(os.path.expanduser(str(part))) for part in parts if str(part))
 
 
 def _check_keys(raw: Mapping[str, Any], where: str) -> None:
@@ -157,9 +184,28 @@ def _from_yaml(path: Path) -> dict[str, Any]:
 
 
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The options the environment sets; ``llm`` is absent when no AIKG_LLM_* variable is set."""
     found = {key[len(ENV_PREFIX):].lower(): value for key, value in environ.items() if key.startswith(ENV_PREFIX)}
-    # AIKG_LLM_* and other families belong to other components; only exact option names are ours.
-    return {key: value for key, value in found.items() if key in _FIELDS}
+    # Other AIKG_* names (the test tooling's AIKG_VLLM_PYTHON, ...) are not options and are left alone.
+    options: dict[str, Any] = {key: value for key, value in found.items() if key in _FIELDS and key != "llm"}
+    llm = {key[len(LLM_ENV_PREFIX):].lower(): value for key, value in environ.items()
+           if key.startswith(LLM_ENV_PREFIX) and len(key) > len(LLM_ENV_PREFIX)}
+    if llm:
+        options["llm"] = llm
+    return options
+
+
+def _openai_env(environ: Mapping[str, str]) -> dict[str, str]:
+    return {key: environ[var] for key, var in OPENAI_ENV.items() if environ.get(var)}
+
+
+def _merged_llm(layers: Sequence[Mapping[str, Any]], environ: Mapping[str, str]) -> dict[str, Any] | None:
+    """The ``llm`` option merged key by key: OPENAI_* variables, then each layer's ``llm`` (file, environment,
+    dict); None when nothing sets a key."""
+    merged: dict[str, Any] = _openai_env(environ)
+    for layer in layers:
+        merged.update(_coerce("llm", layer.get("llm")) or {})
+    return merged or None
 
 
 def resolve_options(
@@ -170,12 +216,18 @@ def resolve_options(
         return given
     given = dict(given or {})
     _check_keys(given, "options")
-    env = _from_env(os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    env = _from_env(environ)
     config_file = given.get("config_file") or env.get("config_file")
-    merged: dict[str, Any] = _from_yaml(Path(config_file)) if config_file else {}
-    merged.update(env)
-    merged.update(given)
+    from_file: dict[str, Any] = _from_yaml(Path(config_file)) if config_file else {}
+    merged = {**from_file, **env, **given}
+    merged["llm"] = _merged_llm((from_file, env, given), environ)
     return Options(**{name: _coerce(name, value) for name, value in merged.items()})
+
+
+def _env_name(option: str) -> str:
+    """The environment variable of ``option`` (``llm``: the family of its keys)."""
+    return LLM_ENV_PREFIX + "<KEY>" if option == "llm" else ENV_PREFIX + option.upper()
 
 
 def describe_options() -> str:
@@ -183,5 +235,5 @@ def describe_options() -> str:
     lines = []
     for name, field in _FIELDS.items():
         default = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
-        lines.append(f"  {name} ({ENV_PREFIX + name.upper()}, default {default}): {field.metadata['help']}")
+        lines.append(f"  {name} ({_env_name(name)}, default {default}): {field.metadata['help']}")
     return "\n".join(lines)

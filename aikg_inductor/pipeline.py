@@ -169,7 +169,7 @@ def llm_status(config: Any) -> ProposerStatus:
 
 
 def _probe_llm(config: Any) -> ProposerStatus:
-    from .agents.llm import LlmClient, LlmError  # the openai client is imported only when an endpoint is set
+    from .agents.llm_client import LlmClient, LlmError  # the openai client is imported only when an endpoint is set
 
     # model="" makes the client list the endpoint's models even when one is configured: that is the contact.
     quick = dataclasses.replace(config, model="", max_retries=0, timeout_s=min(config.timeout_s, LLM_PROBE_TIMEOUT_S))
@@ -194,7 +194,7 @@ def proposer_status(task: KernelTask, options: Options, cache: KernelCache | Non
         status.append(ProposerStatus("tuner", True, "tunes the kernel's Triton launch configuration"))
     else:
         status.append(ProposerStatus("tuner", False, "Triton (CUDA) kernels only"))
-    status.append(llm_status(LlmConfig.resolve(options.llm, cache_dir=options.cache_dir)))
+    status.append(llm_status(LlmConfig.from_options(options)))
     return tuple(status)
 
 
@@ -214,14 +214,14 @@ def proposers_for(task: KernelTask, options: Options, cache: KernelCache | None,
     if "llm" in available:
         from .agents.config import LlmConfig
         from .agents.device_facts import facts_for
-        from .agents.llm import LlmClient  # the openai client is imported only when it is used
+        from .agents.llm_client import LlmClient  # the openai client is imported only when it is used
         from .search.proposers.llm import LlmProposer
 
-        llm_config = LlmConfig.resolve(options.llm, cache_dir=options.cache_dir)
+        llm_config = LlmConfig.from_options(options)
         # Measured facts vary between runs: a replayed run's prompts must be the recorded ones, so it goes without.
         measure = llm_config.transcript_mode != "replay"
         proposers.append(LlmProposer(
-            LlmClient(llm_config), margin=options.margin,
+            LlmClient(llm_config), margin=options.margin, docs_packs_dirs=options.docs_packs_dir,
             baseline_seconds=measured_baseline_seconds if measure else None,
             device_facts=lambda t: facts_for(t.device_type, bandwidth=device_bandwidth(t) if measure else None)))
     return proposers

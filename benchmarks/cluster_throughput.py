@@ -80,7 +80,7 @@ def write_rate(records: int = 500) -> dict:
     from aikg_inductor.pipeline import LocalSink
     from aikg_inductor import KernelCache
     from aikg_inductor.search.proposers import Attempt, Candidate
-    from aikg_inductor.pretune import collect_tasks
+    from aikg_inductor.offline_tuning import collect_tasks
     from aikg_inductor.verify.report import VerificationReport
 
     (task, _), *_ = collect_tasks([REPO / "examples/softmax_scale.py"]).values()
@@ -137,7 +137,7 @@ def main() -> None:
         return
     import ray
 
-    from aikg_inductor.pretune import collect_tasks
+    from aikg_inductor.offline_tuning import collect_tasks
 
     tasks_dir = Path(tempfile.mkdtemp()) / "tasks"
     tasks_dir.mkdir()

@@ -197,7 +197,7 @@ def replaying_proposer(task: Any, transcript_dir: Path, designer_reply: str, cod
     from aikg_inductor.agents import LlmClient, LlmConfig
     from aikg_inductor.agents.coder import CodeInput
     from aikg_inductor.agents.designer import DesignInput
-    from aikg_inductor.agents.llm import estimate_tokens as estimate
+    from aikg_inductor.agents.llm_client import estimate_tokens as estimate
     from aikg_inductor.agents.sketch import parse_sketch
     from aikg_inductor.agents.transcript import LlmReply
     from aikg_inductor.search.proposers import SearchContext

@@ -145,7 +145,7 @@ def one(way: str, tasks_dir: Path, budget: dict[str, Any]) -> dict[str, Any]:
 def capture(problems: list[str], dtype: str, tasks_dir: Path) -> int:
     import torch
 
-    from aikg_inductor.pretune import collect_tasks
+    from aikg_inductor.offline_tuning import collect_tasks
 
     paths = [REPO / "benchmarks/problems" / f"{name}.py" for name in problems]
     tasks = collect_tasks(paths, "cuda", {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[dtype])

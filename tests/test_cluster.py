@@ -163,21 +163,6 @@ def test_llm_slots_limit_requests_across_processes(local_cluster):
     ray.get(lapsing.acquire.remote(), timeout=10)  # the lease lapsed: the slot came back
 
 
-def test_workers_get_the_drivers_llm_settings(monkeypatch, tmp_path):
-    # A worker on another host lacks the driver's environment: the settings resolved here travel in the options.
-    from aikg_inductor.agents.config import LlmConfig
-    from aikg_inductor.cluster import worker_options
-
-    monkeypatch.setenv("AIKG_LLM_BASE_URL", "http://llm.internal:8000/v1")
-    monkeypatch.setenv("AIKG_LLM_CONCURRENCY", "2")
-    shipped = worker_options(resolve_options({"cache_dir": str(tmp_path), "llm": {"model": "m"}}, environ={}))
-    on_worker = LlmConfig.resolve(shipped.llm, environ={})
-    assert (on_worker.base_url, on_worker.concurrency, on_worker.model) == ("http://llm.internal:8000/v1", 2, "m")
-    monkeypatch.delenv("AIKG_LLM_BASE_URL")
-    monkeypatch.delenv("AIKG_LLM_CONCURRENCY")
-    assert worker_options(resolve_options({"cache_dir": str(tmp_path)}, environ={})).llm is None
-
-
 def test_aikg_tune_cluster_ray_prints_the_same_table_as_a_local_run(local_cluster, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIKG_", "OPENAI_"))}
     result = subprocess.run([sys.executable, "-m", "aikg_inductor.cli", "tune", "examples/softmax_scale.py",

@@ -7,7 +7,7 @@ from conftest import REPO
 
 
 def test_nothing_imports_ray_without_cluster():
-    code = ("import sys, aikg_inductor, aikg_inductor.pretune, aikg_inductor.cli, aikg_inductor.pipeline\n"
+    code = ("import sys, aikg_inductor, aikg_inductor.offline_tuning, aikg_inductor.cli, aikg_inductor.pipeline\n"
             "aikg_inductor.cli.build_parser().parse_args(['tune', 'x.py'])\n"
             "assert 'ray' not in sys.modules, 'ray was imported'\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -11,12 +11,14 @@ from aikg_inductor.agents.docpacks import (
     discover,
     load_pack,
     pack_for,
+    search_dirs,
     split_sections,
     task_keywords,
     trim,
 )
-from aikg_inductor.agents.llm import estimate_tokens
+from aikg_inductor.agents.llm_client import estimate_tokens
 from aikg_inductor.dsl import adapter_for, adapter_module
+from aikg_inductor.options import resolve_options
 from test_llm_parsing import TASK
 
 
@@ -90,12 +92,14 @@ def test_pack_dropped_in_env_dir_is_discovered_and_overrides(tmp_path, monkeypat
     broken = write_pack(tmp_path, "broken")
     (broken / "manifest.yaml").write_text("{}")
     monkeypatch.setenv("AIKG_DOCS_PACKS_DIR", str(tmp_path))
-    packs = discover()
+    dirs = search_dirs(resolve_options({}).docs_packs_dir)
+    packs = discover(dirs)
     assert packs["my-dsl"].root == (tmp_path / "my-dsl").resolve()
     assert packs["cpp-cpu"].name == "cpp-cpu-local"  # the user's pack replaces the built-in one
     assert "triton-cuda" in packs
     assert "doc pack skipped" in caplog.text and "broken" in caplog.text
-    assert "cpp-cpu-basics" in pack_for("cpp-cpu").context(TASK)
+    assert "cpp-cpu-basics" in pack_for("cpp-cpu", dirs).context(TASK)
+    assert pack_for("cpp-cpu").name != "cpp-cpu-local"  # with no directories given, only the built-in packs
 
 
 def test_trimming_keeps_relevant_sections_within_budget():

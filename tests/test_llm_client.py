@@ -1,6 +1,8 @@
 """The LLM client against real HTTP: a closed port, and the scripted stub server of ``openai_stub`` (a test double
 for the LLM, labelled as such there)."""
 
+import json
+import pickle
 import threading
 
 import pytest
@@ -13,6 +15,7 @@ from aikg_inductor.agents import (
     LlmReplyError,
     LlmUnavailable,
 )
+from aikg_inductor.options import resolve_options
 from openai_stub import OpenAIStub, closed_port
 
 
@@ -30,8 +33,9 @@ def ask(client, text="hello", task="task-a"):
 
 def test_config_from_env_prefers_aikg_over_openai_and_dict_over_env(tmp_path):
     env = {"OPENAI_BASE_URL": "http://openai/v1", "OPENAI_API_KEY": "k1", "AIKG_LLM_BASE_URL": "http://local/v1/",
-           "AIKG_LLM_ENDPOINT": "completions", "AIKG_LLM_MAX_RETRIES": "5", "AIKG_OTHER": "ignored"}
-    config = LlmConfig.resolve({"model": "m"}, environ=env)
+           "AIKG_LLM_ENDPOINT": "completions", "AIKG_LLM_MAX_RETRIES": "5", "AIKG_LLM_MODEL": "env-model",
+           "AIKG_OTHER": "ignored"}
+    config = LlmConfig.from_options(resolve_options({"llm": {"model": "m"}}, environ=env))
     assert (config.base_url, config.api_key, config.endpoint, config.max_retries, config.model) == (
         "http://local/v1", "k1", "completions", 5, "m")
     with pytest.raises(LlmConfigError, match="'endpoint'.*chat, completions"):
@@ -39,7 +43,31 @@ def test_config_from_env_prefers_aikg_over_openai_and_dict_over_env(tmp_path):
     with pytest.raises(LlmConfigError, match="unknown key.*'bogus'"):
         LlmConfig.from_dict({"bogus": 1})
     with pytest.raises(LlmConfigError, match="'timeout_s'.*float"):
-        LlmConfig.resolve(environ={"AIKG_LLM_TIMEOUT_S": "soon"})
+        LlmConfig.from_options(resolve_options({}, environ={"AIKG_LLM_TIMEOUT_S": "soon"}))
+
+
+def test_llm_settings_merge_key_by_key_file_then_env_then_dict(tmp_path):
+    config_file = tmp_path / "aikg.yaml"
+    config_file.write_text("llm:\n  base_url: http://file/v1\n  model: file-model\n  concurrency: 3\n")
+    env = {"AIKG_CONFIG_FILE": str(config_file), "AIKG_LLM_MODEL": "env-model", "OPENAI_API_KEY": "k1",
+           "OPENAI_BASE_URL": "http://openai/v1"}
+    config = LlmConfig.from_options(resolve_options({"llm": {"concurrency": 2}}, environ=env))
+    assert (config.base_url, config.model, config.concurrency, config.api_key) == (
+        "http://file/v1", "env-model", 2, "k1")
+
+
+def test_llm_settings_travel_inside_the_options(tmp_path):
+    # Ray workers get the driver's Options pickled, the background worker as JSON with an empty environment: the
+    # driver's AIKG_LLM_* settings must be inside them, not left to each process's own environment.
+    from aikg_inductor.background import _options_json
+
+    env = {"AIKG_LLM_BASE_URL": "http://llm.internal:8000/v1", "AIKG_LLM_CONCURRENCY": "2"}
+    options = resolve_options({"cache_dir": str(tmp_path), "llm": {"model": "m"}}, environ=env)
+    for shipped in (pickle.loads(pickle.dumps(options)), resolve_options(json.loads(_options_json(options)),
+                                                                           environ={})):
+        on_worker = LlmConfig.from_options(shipped)
+        assert (on_worker.base_url, on_worker.concurrency, on_worker.model) == ("http://llm.internal:8000/v1", 2, "m")
+    assert resolve_options({"cache_dir": str(tmp_path)}, environ={}).llm is None
 
 
 def test_no_endpoint_configured_is_unavailable(tmp_path):
@@ -136,7 +164,7 @@ def test_concurrency_limit_holds_requests_in_flight(tmp_path):
 
 def test_a_process_wide_request_gate_limits_requests_across_clients(tmp_path):
     # What a cluster worker installs (a slot of the cluster's LLM limit); here a plain semaphore of one.
-    from aikg_inductor.agents.llm import set_request_gate
+    from aikg_inductor.agents.llm_client import set_request_gate
 
     shared = threading.BoundedSemaphore(1)
     set_request_gate(lambda: shared)

@@ -215,8 +215,10 @@ def test_transcripts_default_to_the_runs_cache_dir(tmp_path):
     from aikg_inductor.pipeline import proposers_for
     from aikg_inductor.search.history import ProposerStatus
 
-    assert LlmConfig.resolve({}, environ={}, cache_dir=tmp_path).transcripts == tmp_path / "llm-transcripts"
-    explicit = LlmConfig.resolve({"transcript_dir": str(tmp_path / "mine")}, environ={}, cache_dir=tmp_path)
+    default = LlmConfig.from_options(resolve_options({"cache_dir": str(tmp_path)}, environ={}))
+    assert default.transcripts == tmp_path / "llm-transcripts"
+    explicit = LlmConfig.from_options(resolve_options(
+        {"cache_dir": str(tmp_path), "llm": {"transcript_dir": str(tmp_path / "mine")}}, environ={}))
     assert explicit.transcripts == tmp_path / "mine"
     options = resolve_options({"cache_dir": str(tmp_path / "cache"), "llm": {"base_url": "http://127.0.0.1:9/v1",
                                                                              "model": "m"}}, environ={})

@@ -5,7 +5,7 @@ prompt templates. No LLM involved."""
 import pytest
 
 from aikg_inductor import KernelArg, KernelTask, TensorLayout
-from aikg_inductor.agents.code import CodeRejected, conform, extract_code
+from aikg_inductor.agents.reply_parsing import CodeRejected, conform, extract_code
 from aikg_inductor.agents.conductor import parse_choice
 from aikg_inductor.agents.prompts import PromptError, continuation, render
 from aikg_inductor.agents.sketch import SketchRejected, parse_sketch

@@ -1,3 +1,6 @@
+import os
+import re
+
 import pytest
 
 from aikg_inductor.options import Options, OptionsError, resolve_options
@@ -24,9 +27,18 @@ def test_bad_values_name_the_option(raw):
 def test_precedence_yaml_then_env_then_dict(tmp_path):
     config = tmp_path / "aikg.yaml"
     config.write_text("mode: tune\nmargin: 0.1\nkernel_budget_s: 5\n")
-    env = {"AIKG_CONFIG_FILE": str(config), "AIKG_MARGIN": "0.2", "AIKG_LLM_MODEL": "not ours"}
+    env = {"AIKG_CONFIG_FILE": str(config), "AIKG_MARGIN": "0.2", "AIKG_LLM_MODEL": "m", "AIKG_VLLM_PYTHON": "x"}
     options = resolve_options({"kernel_budget_s": 7}, environ=env)
-    assert (options.mode, options.margin, options.kernel_budget_s) == ("tune", 0.2, 7.0)
+    assert (options.mode, options.margin, options.kernel_budget_s, options.llm) == ("tune", 0.2, 7.0, {"model": "m"})
+
+
+def test_docs_packs_dir_is_a_list_of_directories(tmp_path):
+    env = {"AIKG_DOCS_PACKS_DIR": f"{tmp_path / 'a'}{os.pathsep}{tmp_path / 'b'}"}
+    assert resolve_options({}, environ=env).docs_packs_dir == (tmp_path / "a", tmp_path / "b")
+    assert resolve_options({"docs_packs_dir": [str(tmp_path)]}, environ={}).docs_packs_dir == (tmp_path,)
+    assert resolve_options({}, environ={}).docs_packs_dir == ()
+    with pytest.raises(OptionsError, match="docs_packs_dir"):
+        resolve_options({"docs_packs_dir": 3}, environ={})
 
 
 def test_bad_yaml_file(tmp_path):
@@ -63,3 +75,23 @@ def test_llm_settings_ride_in_options_and_reach_the_llm_proposer(tmp_path, monke
     assert llm.name == "llm" and llm.client.config.base_url == stub.url
     with pytest.raises(OptionsError, match="'llm' must be a mapping"):
         resolve_options({"llm": "http://x"}, environ={})
+
+
+def test_only_options_reads_aikg_variables():
+    # An AIKG_* name (or prefix) as a string of its own anywhere else is a second reader of the environment;
+    # the name inside a message ("set AIKG_LLM_BASE_URL or ...") is not.
+    import ast
+    from pathlib import Path
+
+    import aikg_inductor
+
+    package = Path(aikg_inductor.__file__).parent
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "options.py" and path.parent == package:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and re.fullmatch(r"AIKG_[A-Z0-9_]*", node.value):
+                found.append(f"{path.relative_to(package)}:{node.lineno}: {node.value!r}")
+    assert found == []

@@ -54,7 +54,7 @@ def test_the_tune_table_keeps_keys_whole_and_says_why_at_100_columns(monkeypatch
     from aikg_inductor import cli
     from aikg_inductor.pipeline import TuneOutcome
     from aikg_inductor.search.history import ProposerStatus
-    from aikg_inductor.pretune_run import TunedKernel
+    from aikg_inductor.tuning_run import TunedKernel
     from conftest import double, only_task
 
     task = only_task(double, torch.randn(8))

@@ -8,14 +8,14 @@ from typing import Any
 
 from .config import LlmConfig, LlmConfigError
 
-_FROM_LLM = ("LlmBudgetExceeded", "LlmClient", "LlmError", "LlmReplyError", "LlmUnavailable", "Usage")
+_FROM_CLIENT = ("LlmBudgetExceeded", "LlmClient", "LlmError", "LlmReplyError", "LlmUnavailable", "Usage")
 
-__all__ = ["LlmConfig", "LlmConfigError", *_FROM_LLM]
+__all__ = ["LlmConfig", "LlmConfigError", *_FROM_CLIENT]
 
 
 def __getattr__(name: str) -> Any:
-    if name in _FROM_LLM:
-        from . import llm
+    if name in _FROM_CLIENT:
+        from . import llm_client
 
-        return getattr(llm, name)
+        return getattr(llm_client, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,8 +7,8 @@ from typing import Sequence
 
 from ..dsl import adapter_for
 from .brief import TaskBrief
-from .code import CodeRejected, conform, extract_code
-from .llm import LlmClient, LlmReply
+from .reply_parsing import CodeRejected, conform, extract_code
+from .llm_client import LlmClient, LlmReply
 from .prompts import continuation, render
 from .transcript import LlmRequest
 

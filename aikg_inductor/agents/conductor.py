@@ -8,7 +8,7 @@ import re
 from typing import Sequence
 
 from ..task import KernelTask
-from .llm import LlmClient, LlmError
+from .llm_client import LlmClient, LlmError
 from .prompts import render
 from .workflow import STOP, Workflow
 
@@ -127,7 +127,7 @@ class Conductor:
 def parse_choice(text: str, choices: Sequence[str]) -> str | None:
     """The allowed step ``text`` answers with: on the last line that names any (a model weighs options before it
     answers), the one named first. Thinking is ignored; None if no allowed step is named."""
-    from .code import strip_thinking
+    from .reply_parsing import strip_thinking
 
     for line in reversed(strip_thinking(text).splitlines()):
         found = [(m.start(), c) for c in choices for m in re.finditer(rf"\b{re.escape(c)}\b", line, re.IGNORECASE)]

@@ -1,8 +1,9 @@
 """``LlmConfig``: where the agents' model is and how to talk to it.
 
-Read from ``AIKG_LLM_*`` environment variables, falling back to the usual ``OPENAI_*`` ones, then overridden by an
-explicit dict (e.g. the ``llm:`` block of a config file). It is not part of ``Options``: the backend does not need
-it, and an LLM endpoint is configured once per machine, not per ``torch.compile`` call.
+Built from the ``llm`` option (``LlmConfig.from_options``), which ``resolve_options`` merges from the config file's
+``llm:`` block, the ``AIKG_LLM_*`` variables, the ``OPENAI_*`` ones and the ``options=`` dict; this module reads no
+environment. ``Options`` holds the settings as a plain mapping, since ``options`` sits below the agents; the keys
+and their checks are here.
 """
 
 from __future__ import annotations
@@ -12,14 +13,10 @@ import os
 from pathlib import Path
 from typing import Any, Literal, Mapping, get_args
 
-from ..options import default_cache_dir
+from ..options import Options, default_cache_dir
 
 Endpoint = Literal["chat", "completions"]
 TranscriptMode = Literal["record", "replay", "off"]
-
-ENV_PREFIX = "AIKG_LLM_"
-# The OpenAI SDK's own variables, honoured so an existing setup works unchanged.
-_OPENAI_ENV = {"base_url": "OPENAI_BASE_URL", "api_key": "OPENAI_API_KEY", "model": "OPENAI_MODEL"}
 
 
 class LlmConfigError(ValueError):
@@ -41,7 +38,7 @@ class LlmConfig:
     temperature: float = 0.2
     task_token_budget: int = 400_000  # prompt + completion tokens spent on one kernel task, shared by its lanes
     task_time_budget_s: float = 600.0  # LLM wall time spent on one kernel task
-    transcript_dir: Path | None = None  # None: <cache_dir>/llm-transcripts of the run (see ``resolve``)
+    transcript_dir: Path | None = None  # None: <cache_dir>/llm-transcripts of the run (see ``from_options``)
     transcript_mode: TranscriptMode = "record"
 
     @classmethod
@@ -56,28 +53,11 @@ class LlmConfig:
         return dataclasses.replace(base or cls(), **coerced)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> LlmConfig:
-        environ = os.environ if environ is None else environ
-        fields = {f.name for f in dataclasses.fields(cls)}
-        raw: dict[str, Any] = {}
-        for name, var in _OPENAI_ENV.items():
-            if environ.get(var):
-                raw[name] = environ[var]
-        for key, value in environ.items():
-            if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX):].lower() in fields:
-                raw[key[len(ENV_PREFIX):].lower()] = value
-        return cls.from_dict(raw, where="environment (AIKG_LLM_* / OPENAI_*)")
-
-    @classmethod
-    def resolve(
-        cls, given: Mapping[str, Any] | LlmConfig | None = None, environ: Mapping[str, str] | None = None,
-        cache_dir: Path | str | None = None,
-    ) -> LlmConfig:
-        """Environment first, then ``given`` on top; a ready ``LlmConfig`` is used as is. Transcripts go where the
-        settings say, else under ``cache_dir`` (the run's ``--cache-dir`` / ``Options.cache_dir``)."""
-        config = given if isinstance(given, LlmConfig) else cls.from_dict(given or {}, base=cls.from_env(environ))
-        if config.transcript_dir is None and cache_dir is not None:
-            config = dataclasses.replace(config, transcript_dir=Path(cache_dir) / "llm-transcripts")
+    def from_options(cls, options: Options) -> LlmConfig:
+        """The settings in ``options.llm``; transcripts go where they say, else to ``<cache_dir>/llm-transcripts``."""
+        config = cls.from_dict(options.llm or {}, where="the llm option (AIKG_LLM_* / OPENAI_* included)")
+        if config.transcript_dir is None:
+            config = dataclasses.replace(config, transcript_dir=Path(options.cache_dir) / "llm-transcripts")
         return config
 
     @property

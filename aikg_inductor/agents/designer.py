@@ -6,8 +6,8 @@ import dataclasses
 from typing import Sequence
 
 from .brief import TaskBrief
-from .code import strip_thinking
-from .llm import LlmClient, LlmReply
+from .reply_parsing import strip_thinking
+from .llm_client import LlmClient, LlmReply
 from .prompts import continuation, render
 from .sketch import HEADER, Sketch, parse_sketch
 from .transcript import LlmRequest

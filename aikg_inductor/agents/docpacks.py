@@ -1,7 +1,7 @@
 """Doc packs: what the agents are told about a DSL, a device and its hardware, as markdown plus a manifest.
 
 A pack is a directory ``<name>/manifest.yaml`` with its documents. Packs come from the built-in ``docs_packs/``
-and from directories named by ``AIKG_DOCS_PACKS_DIR`` (``os.pathsep``-separated); a pack found there with the same
+and from the directories of the ``docs_packs_dir`` option (``AIKG_DOCS_PACKS_DIR``); a pack found there with the same
 DSL as a built-in one replaces it, so better docs need no code change. Which code runs a DSL is the registry's
 (``dsl.adapter_for``): a pack's ``adapter`` must name the module the registry has for its DSL, and a pack for a DSL
 the registry does not know is documentation only (no task of that DSL arises until an adapter is registered).
@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import re
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from ..dsl import adapter_module
 from ..options import YamlFileError, read_yaml_mapping
 from ..task import KernelTask
-from .llm import estimate_tokens
+from .llm_client import estimate_tokens
 
 log = logging.getLogger(__name__)
 
-ENV_DIR = "AIKG_DOCS_PACKS_DIR"
 REQUIRED = ("name", "device", "dsl", "adapter", "documents")
 DOC_KINDS = ("basics", "api", "optimization", "hardware", "examples")
 _HEADING = re.compile(r"^#{1,6}\s", re.MULTILINE)
@@ -190,14 +188,14 @@ def builtin_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "docs_packs"
 
 
-def search_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:
-    environ = os.environ if environ is None else environ
-    extra = [Path(p).expanduser() for p in environ.get(ENV_DIR, "").split(os.pathsep) if p]
+def search_dirs(extra: Iterable[Path] = ()) -> list[Path]:
+    """Where packs are looked for: the built-in ones, then ``extra`` (the ``docs_packs_dir`` option), later winning."""
     return [builtin_dir(), *extra]
 
 
 def discover(dirs: Iterable[Path] | None = None) -> dict[str, DocPack]:
-    """Packs by DSL; later directories win. A broken pack is logged and skipped, never fatal."""
+    """Packs by DSL in ``dirs`` (default: the built-in ones); later directories win. A broken pack is logged and
+    skipped, never fatal."""
     packs: dict[str, DocPack] = {}
     for base in search_dirs() if dirs is None else dirs:
         if not base.is_dir():

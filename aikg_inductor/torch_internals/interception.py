@@ -57,7 +57,7 @@ _ACTIVE: contextvars.ContextVar[KernelSession | None] = contextvars.ContextVar("
 # A serving stack (vLLM) calls Inductor itself, in threads and processes we do not control, so there a session is
 # installed for the whole process instead; an ``activate()`` block (the aikg backend's own compiles) still takes
 # precedence inside it. (Not the only process-wide state: the verifier's pools, ``verify.pool._POOLS``, and the LLM
-# request gate, ``agents.llm._request_gate``, are others.)
+# request gate, ``agents.llm_client._request_gate``, are others.)
 _INSTALLED: KernelSession | None = None
 
 

@@ -16,16 +16,16 @@ import dataclasses
 import logging
 import statistics
 import time
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ...agents.brief import TaskBrief
 from ...agents.coder import CodeInput, CodeReference, Coder, CodeReplyRejected
 from ...agents.conductor import Conductor, LaneBudget, TaskState
-from ...agents.config import LlmConfig
 from ...agents.designer import DesignInput, Designer
 from ...agents.device_facts import DeviceFacts, facts_for
-from ...agents.docpacks import pack_for
-from ...agents.llm import LlmBudgetExceeded, LlmClient, LlmError
+from ...agents.docpacks import pack_for, search_dirs
+from ...agents.llm_client import LlmBudgetExceeded, LlmClient, LlmError
 from ...agents.sketch import SketchRejected
 from ...agents.workflow import STOP, Workflow, load_workflow
 from ...options import DEFAULT_MARGIN
@@ -71,20 +71,22 @@ class LlmProposer(Proposer):
 
     def __init__(
         self,
-        client: LlmClient | None = None,
+        client: LlmClient,
         workflow: Workflow | None = None,
         docs_token_budget: int = 1500,
         examples: Callable[[KernelTask], Sequence[str]] | None = None,
         baseline_seconds: Callable[[KernelTask], float | None] | None = None,
         device_facts: Callable[[KernelTask], DeviceFacts] | None = None,
         margin: float = DEFAULT_MARGIN,
+        docs_packs_dirs: Sequence[Path] = (),
     ) -> None:
-        self.client = client or LlmClient(LlmConfig.resolve())
+        self.client = client
         self.workflow = workflow or load_workflow()
         self.designer = Designer(self.client)
         self.coder = Coder(self.client)
         self.conductor = Conductor(self.client, self.workflow)
         self.docs_token_budget = docs_token_budget
+        self.docs_dirs = search_dirs(docs_packs_dirs)
         self.margin = margin
         self._examples = examples
         self._baseline_seconds = baseline_seconds
@@ -308,7 +310,7 @@ class LlmProposer(Proposer):
     def docs_for(self, task: KernelTask) -> str:
         """The trimmed doc pack the agents see for ``task`` (cached per task)."""
         if task.key not in self._docs:
-            pack = pack_for(task.dsl)
+            pack = pack_for(task.dsl, self.docs_dirs)
             if pack is None:
                 log.warning("aikg: no doc pack for %s; the agents work from the baseline alone", task.dsl)
             self._docs[task.key] = pack.context(task, self.docs_token_budget) if pack else ""

@@ -1,4 +1,4 @@
-"""Offline pre-tuning (``aikg tune``, ``aikg_inductor.tune()``): every fused kernel of one or more problem files,
+"""Offline tuning (``aikg tune``, ``aikg_inductor.tune()``): every fused kernel of one or more problem files,
 tuned once each, results in the cache.
 
 Kernels are deduplicated by exact key across all files. Each device gets its own queue: on a machine with several
@@ -21,7 +21,7 @@ from .backend import capture
 from .kernel_cache import KernelCache
 from .options import Options, resolve_options
 from .pipeline import LocalSink, TuneContext, given_status, proposer_status, tune_task
-from .pretune_run import ProposerFactory, TunedKernel, TuneProgress, TuneRun
+from .tuning_run import ProposerFactory, TunedKernel, TuneProgress, TuneRun
 from .problem import ProblemError, find_problems, load_problem
 from .search.evolve import RunBudget
 from .search.history import ProposerStatus

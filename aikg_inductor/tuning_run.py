@@ -1,4 +1,4 @@
-"""One ``aikg tune`` run over many kernels: what its local driver (``pretune``) and its Ray driver (``cluster``)
+"""One ``aikg tune`` run over many kernels: what its local driver (``offline_tuning``) and its Ray driver (``cluster``)
 share, and the row each gives back per kernel."""
 
 from __future__ import annotations

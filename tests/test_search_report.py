@@ -16,7 +16,7 @@ import pytest
 from conftest import REPO
 
 from aikg_inductor.cli import main
-from aikg_inductor.report import collect, write_report
+from aikg_inductor.search_report import collect, write_report
 from aikg_inductor.search.history import SearchHistory, TaskRun
 from aikg_inductor.search.proposers import Attempt, Candidate
 from aikg_inductor.verify.report import VerificationReport
@@ -121,7 +121,7 @@ def test_report_tables_summary_and_embedded_plots(tuned_cache, tmp_path, capsys)
 
 
 def test_search_curve_data_keeps_the_order_and_runs_of_attempts(tuned_cache):
-    from aikg_inductor.report import _best_so_far, _run_boundaries
+    from aikg_inductor.search_report import _best_so_far, _run_boundaries
 
     rows = {row.key: row for row in collect(tuned_cache)}
     xs, best = _best_so_far(rows[KEY_A].attempts)

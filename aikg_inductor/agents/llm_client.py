@@ -88,8 +88,8 @@ def estimate_tokens(text: str) -> int:
 
 
 class LlmClient:
-    def __init__(self, config: LlmConfig | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.config = config or LlmConfig.resolve()
+    def __init__(self, config: LlmConfig, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.config = config
         self.store = TranscriptStore(self.config.transcripts)
         self._sleep = sleep
         self._slots = threading.BoundedSemaphore(self.config.concurrency)
