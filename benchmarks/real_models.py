@@ -389,13 +389,15 @@ def write(rows: list[dict[str, Any]], meta: dict[str, Any], out: Path, name: str
 
 
 def merge(parts: list[Path], out: Path, name: str) -> dict[str, Any]:
-    """One report from the JSON of several runs (one per GPU or device command) of the same card and versions."""
+    """One report from the JSON of several runs (one per GPU or device command) of the same card and versions; a
+    workload measured in several runs counts as the last of them measured it (a rerun after a fix)."""
     loaded = [json.loads(p.read_text()) for p in parts]
     versions = {(d["meta"]["card"], d["meta"]["torch"], d["meta"]["triton"]) for d in loaded}
     if len(versions) != 1:
         raise SystemExit(f"cannot merge runs of different cards or versions: {sorted(versions)}")
-    rows = [r for d in loaded for r in d["rows"]]
-    done = {r["workload"] for r in rows}
+    latest = {r["workload"]: r for d in loaded for r in d["rows"]}
+    rows = [latest[w.name] for w in workloads() if w.name in latest]
+    done = set(latest)
     meta = {**loaded[0]["meta"], "parts": [p.name for p in parts],
             "left_out": [w.name for w in workloads() if w.name not in done]}
     return write(rows, meta, out, name)

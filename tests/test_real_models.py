@@ -43,11 +43,14 @@ def merged_from_runs_on_two_devices(tmp_path, part):
     other = tmp_path / "other.json"
     other.write_text(json.dumps({**record, "rows": [{**record["rows"][0], "workload": "colsum-1g-fp32"}]}))
     merged_dir = tmp_path / "merged"
-    result = subprocess.run([sys.executable, str(SCRIPT), "--out", str(merged_dir), "--merge", str(part), str(other)],
-                            capture_output=True, text=True, timeout=120)
+    rerun = tmp_path / "rerun.json"
+    rerun.write_text(json.dumps({**record, "rows": [{**record["rows"][0], "wall_s": -1.0}]}))
+    result = subprocess.run([sys.executable, str(SCRIPT), "--out", str(merged_dir), "--merge", str(part), str(other),
+                             str(rerun)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     merged = json.loads(next(merged_dir.glob("real_models_*.json")).read_text())
     assert [r["workload"] for r in merged["rows"]] == ["rmsnorm-1g-bf16", "colsum-1g-fp32"]
+    assert merged["rows"][0]["wall_s"] == -1.0  # the rerun's row, not the first run's
     assert "colsum-1g-fp32" not in merged["summary"]["left_out"] and "llama-infer-bf16" in merged["summary"]["left_out"]
     assert merged["summary"]["kernels_tuned"] == 2 * record["summary"]["kernels_tuned"]
     other.write_text(json.dumps({**record, "meta": {**record["meta"], "torch": "0.0"}}))

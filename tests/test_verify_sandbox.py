@@ -127,3 +127,18 @@ def test_a_forbidden_call_in_a_kernel_is_a_sandbox_violation(add_relu, statement
 
 def test_the_same_runner_path_runs_an_honest_kernel(add_relu):
     assert run_in_runner(add_relu, "pass") is None
+
+
+def test_a_runner_is_started_without_the_credentials_in_our_environment(monkeypatch):
+    """Candidate code runs in the runner: an LLM endpoint's key (or any KEY/TOKEN/SECRET variable) stays behind."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-for-candidates")
+    monkeypatch.setenv("AIKG_LLM_API_KEY", "sk-not-for-candidates")
+    monkeypatch.setenv("HF_TOKEN", "hf-not-for-candidates")
+    monkeypatch.setenv("AIKG_HARMLESS_SETTING", "kept")
+    runner = CandidateRunner(["cpp-cpu"])
+    try:
+        environ = Path(f"/proc/{runner.proc.pid}/environ").read_bytes().split(b"\0")
+    finally:
+        runner.close()
+    assert b"AIKG_HARMLESS_SETTING=kept" in environ
+    assert not [v for v in environ if b"not-for-candidates" in v]

@@ -23,6 +23,7 @@ import errno
 import functools
 import logging
 import os
+import re
 import resource
 import shutil
 import signal
@@ -32,7 +33,7 @@ import sys
 import tempfile
 import traceback
 from multiprocessing.connection import Connection
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from . import protocol
 
@@ -261,6 +262,14 @@ class InProcessRunner:
 _SIGNAL_RULES = {signal.SIGSYS: "sandbox-violation", signal.SIGXFSZ: "sandbox-violation", signal.SIGXCPU: "timeout"}
 
 
+# Variables that may hold credentials (an LLM endpoint's key, a cloud token): candidate code never sees them.
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL|^AIKG_LLM_|^OPENAI_", re.IGNORECASE)
+
+
+def _without_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in environ.items() if not _SECRET_NAME.search(name)}
+
+
 class CandidateRunner:
     """A started runner process, its socket and its scratch folder; ``close`` ends all three."""
 
@@ -271,7 +280,7 @@ class CandidateRunner:
         # MALLOC_PERTURB_: glibc overwrites every block it frees, so a memo left in freed memory is gone by the time
         # the allocator hands the same block to the next call; with no per-thread cache (tcache), whose blocks it
         # would not overwrite.
-        env = {**os.environ, **(env or {}), "TMPDIR": self.scratch, "PYTHONDONTWRITEBYTECODE": "1",
+        env = {**_without_secrets(os.environ), **(env or {}), "TMPDIR": self.scratch, "PYTHONDONTWRITEBYTECODE": "1",
                "MALLOC_PERTURB_": "165", "GLIBC_TUNABLES": "glibc.malloc.tcache_count=0",
                "TRITON_CACHE_DIR": os.path.join(self.scratch, "triton")}
         if own_inductor_cache:
