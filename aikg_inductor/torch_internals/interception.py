@@ -14,6 +14,7 @@ import contextlib
 import contextvars
 import dataclasses
 import logging
+import os
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
 import torch
@@ -30,8 +31,6 @@ from ..task import KernelArg, KernelTask, TensorLayout, role_of, task_key
 from .kernels import device_arch, localise_source, normalise_source, triton_version_or_none
 
 log = logging.getLogger(__name__)
-
-DSL_BY_DEVICE = {"cpu": "cpp-cpu", "cuda": "triton-cuda"}
 
 
 class KernelSession(Protocol):
@@ -195,6 +194,7 @@ def _build_task(
     call_args: Sequence[Any],
     ctypes: Sequence[str | None],
     size_exprs: dict[str, Any],
+    dsl: str,
 ) -> KernelTask:
     device = V.graph.get_current_device_or_throw()
     kernel_nodes = _scheduler_nodes(nodes)
@@ -217,7 +217,6 @@ def _build_task(
     symbols: tuple[tuple[str, int], ...] = ()
     if dynamic:
         args, symbols = _with_symbolic_sizes(args, exprs)
-    dsl = DSL_BY_DEVICE[device.type]
     normalised = normalise_source(source, device.type)
     arch = device_arch(device)
     triton_version = triton_version_or_none() if dsl.startswith("triton") else None
@@ -281,7 +280,7 @@ def _describe_cpp(src_code: str, nodes: Sequence[Any], kernel_args: Any) -> Kern
     params = [d.split()[-1].lstrip("*") for d in arg_defs]
     size_exprs = {name: expr for expr, name in kernel_args.sizevars.items()}
     size_exprs.update({str(expr): expr for expr in kernel_args.sizevars})
-    return _build_task(src_code, nodes, params, call_args, arg_types, size_exprs)
+    return _build_task(src_code, nodes, params, call_args, arg_types, size_exprs, "cpp-cpu")
 
 
 def _describe_triton(src_code: str, node_schedule: Sequence[Any], kernel: Any) -> KernelTask:
@@ -295,7 +294,38 @@ def _describe_triton(src_code: str, node_schedule: Sequence[Any], kernel: Any) -
         if not tree.is_reduction or kernel.inside_reduction:
             params.append(f"{tree.prefix}numel")
             call_args.append(tree.numel)
-    return _build_task(src_code, node_schedule, params, call_args, [None] * len(params), size_exprs)
+    if V.graph.get_current_device_or_throw().type == "cpu":
+        # Inductor's Triton for CPU tensors (``triton_tasks_on_cpu``) is the CUDA module form but for its prologue:
+        # given the CUDA one, it is a triton-cuda task that Triton's interpreter runs as it runs a GPU kernel.
+        src_code = src_code.replace(_CPU_PROLOGUE, _GPU_PROLOGUE, 1)
+    return _build_task(src_code, node_schedule, params, call_args, [None] * len(params), size_exprs, "triton-cuda")
+
+
+_CPU_PROLOGUE = "triton_helpers.set_driver_to_cpu()"
+_GPU_PROLOGUE = "triton_helpers.set_driver_to_gpu()"
+
+
+@contextlib.contextmanager
+def triton_tasks_on_cpu() -> Iterator[None]:
+    """Inside this block Inductor emits Triton for CPU tensors and runs it under Triton's interpreter, and the hook
+    turns each kernel into a triton-cuda task on the CPU: tasks for the verifier's interpreter path, captured live on
+    a machine without a GPU. The process must have started with ``TRITON_INTERPRET=1`` (Triton decides at import
+    whether its kernels, Inductor's helpers among them, are interpreted); kernels that call libdevice also need
+    ``dsl.triton_interpret.interpretable_libdevice()``. Not for serving: the kernels run at the interpreter's speed."""
+    import torch.utils._triton as triton_utils
+
+    if os.environ.get("TRITON_INTERPRET") != "1":
+        raise RuntimeError("Triton tasks on CPU need TRITON_INTERPRET=1 from the start of the process")
+    hash_with_backend = triton_utils.triton_hash_with_backend
+    # Without a GPU Triton has no active driver, which only Inductor's autotuning cache key (the backend hash) asks
+    # for; the interpreter needs none.
+    triton_utils.triton_hash_with_backend = lambda: "triton-interpreter"
+    try:
+        with inductor_config.patch(cpu_backend="triton"):
+            yield
+    finally:
+        triton_utils.triton_hash_with_backend = hash_with_backend
+
 
 # --------------------------------------------------------------------------------------------- the hook
 
@@ -348,24 +378,26 @@ class CacheKeyPass(CustomGraphModulePass):
         return "aikg-inactive" if session is None else f"aikg-{session.cache_token()}"
 
 
-_OURS = {"cpu": (AikgCppScheduling, "cpu_backend", "cpp"), "cuda": (AikgCudaScheduling, "cuda_backend", "triton")}
+# (device, Inductor's backend for it) -> our scheduling. Inductor's Triton for CPU tensors is hooked only to capture
+# tasks for Triton's interpreter (``triton_tasks_on_cpu``); halide, pallas, ... are never ours.
+_OURS = {("cpu", "cpp"): AikgCppScheduling, ("cpu", "triton"): AikgTritonScheduling,
+         ("cuda", "triton"): AikgCudaScheduling}
+_BACKEND_OPTION = {"cpu": "cpu_backend", "cuda": "cuda_backend"}
 
 
 def install() -> None:
     """Register our schedulings and cache-key pass for cpu and cuda. Idempotent; inert outside ``activate()``."""
     codegen_common.init_backend_registration()
-    for device, (ours, config_name, backend_name) in _OURS.items():
+    for device, config_name in _BACKEND_OPTION.items():
         current = codegen_common.device_codegens.get(device)
         if current is None or getattr(current.scheduling, "_aikg", False):
             continue
         inductor_scheduling = current.scheduling
 
-        def scheduling(scheduler: Any, ours=ours, config_name=config_name, backend_name=backend_name,
+        def scheduling(scheduler: Any, device=device, config_name=config_name,
                        inductor_scheduling=inductor_scheduling) -> Any:
-            # Only Inductor's default backend for the device is ours to hook (not halide, pallas, ...).
-            if getattr(inductor_config, config_name) == backend_name:
-                return ours(scheduler)
-            return inductor_scheduling(scheduler)
+            ours = _OURS.get((device, getattr(inductor_config, config_name)))
+            return inductor_scheduling(scheduler) if ours is None else ours(scheduler)
 
         scheduling._aikg = True  # type: ignore[attr-defined]
         codegen_common.register_backend_for_device(
