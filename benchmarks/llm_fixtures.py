@@ -253,9 +253,12 @@ def _cross_entropy_inputs(device: str) -> list:
 
 LIVE_TASKS = {
     "rmsnorm": LiveTask(_rms_norm, _rms_norm_inputs, lambda t: "aten.rsqrt.default" in t.origins),
-    # The log-softmax statistics kernel, not the gather-and-mean one that follows it.
+    # The log-softmax statistics kernel (amax on CPU, Inductor's online softmax on a GPU): the one that reads the
+    # logits without gathering from them.
     "cross_entropy": LiveTask(_cross_entropy, _cross_entropy_inputs,
-                              lambda t: "aten.amax.default" in t.origins and "aten.gather.default" not in t.origins),
+                              lambda t: "aten.gather.default" not in t.origins and any(
+                                  a.role == "in" and a.layout is not None and len(a.layout.size) == 2
+                                  and a.layout.size[1] > 1 for a in t.args)),
 }
 
 
@@ -318,7 +321,8 @@ def _sm_count(task: Any) -> int:
 
 def _rmsnorm_persistent_code(task: Any, device: str) -> str:
     """A persistent rms_norm in the launcher form, for the task's own parameter names and the device's SM count."""
-    (x,), (weight,), (out,) = _tensor_params(task, "in", 2), _tensor_params(task, "in", 1), _tensor_params(task, "out")
+    (x,), (weight,) = _tensor_params(task, "in", 2), _tensor_params(task, "in", 1)
+    (out,) = _tensor_params(task, "out", 2) + _tensor_params(task, "in_out", 2)
     _contiguous_rows(task, x)
     params = [a.param for a in task.args]
     return f'''# HAND-WRITTEN STAND-IN (not model output): rms_norm as a persistent kernel. A fixed grid of 4 programs per
@@ -348,13 +352,24 @@ def launch({", ".join(params)}, *, workspace):
 '''
 
 
-def _stored_pointer(task: Any, function: str) -> str:
-    """The pointer the baseline stores ``function(...)``'s result to (Inductor names every value ``tmpN``)."""
-    values = set(re.findall(rf"(tmp\d+) = {re.escape(function)}\(", task.source))
-    for pointer, value in re.findall(r"tl\.store\((\w+) \+ \([^)]*\), (tmp\d+)", task.source):
-        if value in values:
-            return pointer
-    raise ValueError(f"the baseline stores no {function}(...)")
+# How Inductor's kernels compute a row statistic, by the call defining the value they store (``tmpN``): the
+# interpreter's CPU form (max2, tl.sum) and the GPU's online softmax (its reduce returns max, then sum).
+_STATISTICS = ((r"(tmp\d+) = tl_math\.log\(", "log_sum"), (r"(tmp\d+) = triton_helpers\.max2\(", "max"),
+               (r"(tmp\d+) = tl\.sum\(", "sum"), (r"(tmp\d+), tmp\d+ = triton_helpers\.online_softmax_reduce\(", "max"),
+               (r"tmp\d+, (tmp\d+) = triton_helpers\.online_softmax_reduce\(", "sum"))
+_STATISTIC_VALUES = {"max": "run_max", "sum": "run_sum", "log_sum": "tl.log(run_sum)"}
+
+
+def _stored_statistics(task: Any) -> dict[str, str]:
+    """Each row output of the baseline -> what it holds ("max", "sum" or "log_sum"), as a model reads it off the
+    baseline's source."""
+    kinds = {value: kind for pattern, kind in _STATISTICS for value in re.findall(pattern, task.source)}
+    stored = {pointer: kinds[value] for pointer, value in
+              re.findall(r"tl\.store\((\w+) \+ \([^)]*\), (tmp\d+)", task.source) if value in kinds}
+    outputs = _tensor_params(task, "out") + _tensor_params(task, "in_out")
+    if sorted(stored) != sorted(outputs):
+        raise ValueError(f"cannot tell what the baseline stores in {outputs}: found {stored}")
+    return stored
 
 
 def _cross_entropy_code(task: Any, device: str) -> str:
@@ -364,8 +379,8 @@ def _cross_entropy_code(task: Any, device: str) -> str:
 
     (logits,) = _tensor_params(task, "in", 2)
     _contiguous_rows(task, logits)
-    log_sum = _stored_pointer(task, "tl_math.log")
-    (row_max,) = [p for p in _tensor_params(task, "out") + _tensor_params(task, "in_out") if p != log_sum]
+    stores = "\n".join(f"    tl.store({pointer} + rows, {_STATISTIC_VALUES[kind]}, row_mask)"
+                       for pointer, kind in _stored_statistics(task).items())
     rows = next(a.value for a in task.args if a.param == "xnumel")
     cols = next(a.value for a in task.args if a.param == "r0_numel")
     chunk = min(4096, 1 << (cols - 1).bit_length()) if device == "cuda" else 16  # on CPU: 3 chunks, one partial
@@ -378,7 +393,7 @@ def _cross_entropy_code(task: Any, device: str) -> str:
     signature = next(line for line in body.splitlines() if line.startswith("def "))
     return head + f'''@triton.jit
 {signature}
-    # HAND-WRITTEN STAND-IN (not model output): row max and log(sum(exp(x - max))) in one pass over the logits,
+    # HAND-WRITTEN STAND-IN (not model output): row max and sum of exp(x - max) in one pass over the logits,
     # chunk by chunk: the running sum is rescaled once per chunk, one exp per element.
     CHUNK: tl.constexpr = {chunk}
     rows = tl.program_id(0) * XBLOCK + tl.arange(0, XBLOCK)[:, None]
@@ -392,8 +407,7 @@ def _cross_entropy_code(task: Any, device: str) -> str:
         new_max = tl.maximum(run_max, tl.max(x, 1)[:, None])
         run_sum = run_sum * tl.exp(run_max - new_max) + tl.sum(tl.exp(x - new_max), 1)[:, None]
         run_max = new_max
-    tl.store({row_max} + rows, run_max, row_mask)
-    tl.store({log_sum} + rows, tl.log(run_sum), row_mask)
+{stores}
 '''
 
 

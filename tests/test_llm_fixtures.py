@@ -38,8 +38,8 @@ def test_cpp_fixture_is_correct_through_the_real_pipeline(name, tmp_path, serial
     assert record["label"] == llm_fixtures.LABEL
 
 
-# The cross-entropy fixture's baseline runs its max's combine function once per element under the interpreter
-# (minutes on this machine): slow tier.
+# The cross-entropy fixture captures its own task and interprets a baseline whose max runs a Python combine function
+# per element (about a minute more here): slow tier.
 @pytest.mark.parametrize("name", ["softmax_single_pass_triton", "softmax_split_workspace_triton",
                                   "rmsnorm_persistent_triton",
                                   pytest.param("cross_entropy_fused_triton", marks=pytest.mark.slow)])
