@@ -12,9 +12,19 @@ Fixtures:
   anything (the interpreter's speed is not a GPU's).
 - ``softmax_split_workspace_triton``: a two-kernel split reduction in the launcher form (chunk partials into
   workspace, then a merge-and-normalise kernel), on the same recorded softmax task and sizes.
+- ``rmsnorm_persistent_triton``: a persistent kernel in the launcher form (a fixed grid of 4 programs per SM, each
+  looping over rows and loading the weight once), on Inductor's rms_norm kernel captured live: fp16 8192x4096 on a
+  GPU, float32 8x100 on CPU.
+- ``cross_entropy_fused_triton``: the row statistics of cross-entropy in one pass over the logits (online max and
+  rescaled sum of exponentials, chunk by chunk), on Inductor's log-softmax kernel of F.cross_entropy captured live:
+  float32 logits 8192x32000 with int64 targets on a GPU, 4x40 on CPU. Inductor splits cross-entropy into two
+  kernels: this one (amax and log(sum(exp(x - amax))) per row, two passes over the logits, where all the bytes are)
+  and a one-program gather of the target logits with the mean, which reads N values and has nothing to fuse with.
 
-A fused cross-entropy in Triton needs Inductor's Triton task for cross-entropy, which only a CUDA machine can record
-(no recorded one is in tests/fixtures/triton_tasks yet): it is not among the fixtures.
+Live tasks: on a GPU the model is compiled there at the real size; on CPU (``--device cpu``) a subprocess started
+with TRITON_INTERPRET=1 compiles it with Inductor's Triton for CPU tensors (``triton_tasks_on_cpu``) at the small
+size. No recorded file is needed for them. Every Triton fixture on CPU runs under the interpreter, where the verdict
+means "correct" (and faster only as the interpreter counts): ``speed_meaningful`` is false in its record.
 
 Run:  python benchmarks/llm_fixtures.py --device cpu --out benchmarks/results/llm_fixtures_cpu.json
       python benchmarks/llm_fixtures.py --device cuda --out benchmarks/results/llm_fixtures_H100.json   (a GPU)
@@ -24,8 +34,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
+import re
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -174,6 +187,230 @@ reduction: per-chunk max and rescaled sum, merged per row in kernel 2, fp32
 END"""
 
 
+RMSNORM_SKETCH = """SKETCH v1
+kernel: rms_norm over the last axis, x * rsqrt(mean(x^2) + 1e-6) * weight, as a persistent kernel (launcher form)
+parallel: a fixed grid of 4 programs per SM (the device's SM count), each looping over rows pid, pid + grid, ...
+tiling: the whole row in one block (next power of two of the row length)
+loop_order: row
+memory: the weight read once per program and kept in registers; each row read once, written once
+vectorise: contiguous columns
+pipeline: the row loop lets the compiler overlap the next row's load with this row's arithmetic
+reduction: sum of squares in fp32, in registers
+END"""
+
+CROSS_ENTROPY_TRITON_SKETCH = """SKETCH v1
+kernel: the log-softmax statistics of cross-entropy (row max, log of the sum of exp(x - max)), Inductor's first
+kernel of F.cross_entropy
+parallel: rows over program ids (XBLOCK rows per program)
+tiling: chunks of CHUNK columns
+loop_order: row, chunk
+memory: one read of the logits instead of Inductor's two (a max pass, then a sum-of-exponentials pass)
+vectorise: contiguous columns
+pipeline: none
+reduction: online: per chunk its max, the running sum rescaled by exp(old max - new max) once, one exp per element
+END"""
+
+
+@dataclasses.dataclass(frozen=True)
+class LiveTask:
+    """An Inductor kernel captured live: compiled on the GPU at its real size, or on CPU at a small size as
+    Inductor's Triton for CPU tensors (``triton_tasks_on_cpu``) in a subprocess that interprets Triton."""
+
+    model: Callable[..., Any]
+    inputs: Callable[[str], list]  # device -> example inputs
+    picks: Callable[[Any], bool]  # which of the compile's kernels (a KernelTask) is the task
+
+
+EPS = 1e-6
+
+
+def _rms_norm(x: Any, weight: Any) -> Any:
+    import torch.nn.functional as F
+
+    return F.rms_norm(x, (x.shape[-1],), weight, EPS)
+
+
+def _rms_norm_inputs(device: str) -> list:
+    import torch
+
+    rows, cols, dtype = (8192, 4096, torch.float16) if device == "cuda" else (8, 100, torch.float32)
+    return [torch.randn(rows, cols, dtype=dtype, device=device), torch.randn(cols, dtype=dtype, device=device)]
+
+
+def _cross_entropy(logits: Any, targets: Any) -> Any:
+    import torch.nn.functional as F
+
+    return F.cross_entropy(logits, targets)
+
+
+def _cross_entropy_inputs(device: str) -> list:
+    import torch
+
+    # On CPU the baseline's max runs its combine function once per element in Python: 4x40 keeps it to minutes.
+    rows, cols = (8192, 32000) if device == "cuda" else (4, 40)
+    return [torch.randn(rows, cols, device=device), torch.randint(0, cols, (rows,), device=device)]
+
+
+LIVE_TASKS = {
+    "rmsnorm": LiveTask(_rms_norm, _rms_norm_inputs, lambda t: "aten.rsqrt.default" in t.origins),
+    # The log-softmax statistics kernel (amax on CPU, Inductor's online softmax on a GPU): the one that reads the
+    # logits without gathering from them.
+    "cross_entropy": LiveTask(_cross_entropy, _cross_entropy_inputs,
+                              lambda t: "aten.gather.default" not in t.origins and any(
+                                  a.role == "in" and a.layout is not None and len(a.layout.size) == 2
+                                  and a.layout.size[1] > 1 for a in t.args)),
+}
+
+
+def capture_live_task(name: str, device: str) -> Any:
+    """Compile ``LIVE_TASKS[name]`` on ``device`` in this process and return its task. On CPU this process must
+    have started with TRITON_INTERPRET=1 (``live_task`` starts one)."""
+    import torch
+
+    from aikg_inductor import capture
+
+    live = LIVE_TASKS[name]
+    torch.compiler.reset()
+    if device == "cuda":
+        session, _ = capture(live.model, live.inputs(device), {"mode": "off"})
+    else:
+        from aikg_inductor.dsl.triton_interpret import interpretable_libdevice
+        from aikg_inductor.torch_internals.interception import triton_tasks_on_cpu
+
+        interpretable_libdevice()
+        with triton_tasks_on_cpu():
+            session, _ = capture(live.model, live.inputs(device), {"mode": "off"})
+    torch.compiler.reset()
+    (task,) = [t for t in session.tasks.values() if live.picks(t)]
+    return task
+
+
+@functools.cache
+def live_task(name: str, device: str) -> Any:
+    """``capture_live_task`` on a GPU here, on CPU in a subprocess with TRITON_INTERPRET=1 (Triton decides at import
+    whether its kernels are interpreted, and this process may have imported it already)."""
+    from aikg_inductor import KernelTask
+
+    if device == "cuda":
+        return capture_live_task(name, device)
+    with tempfile.TemporaryDirectory(prefix="aikg-live-task-") as tmp:
+        out = Path(tmp) / "task.json"
+        env = {**os.environ, "TRITON_INTERPRET": "1", "OMP_NUM_THREADS": "1",
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--capture-task", name, "--task-out",
+                        str(out)], env=env, check=True, capture_output=True, text=True, timeout=600)
+        return KernelTask.load(out)
+
+
+def _tensor_params(task: Any, role: str, dims: int | None = None) -> list[str]:
+    return [a.param for a in task.args if a.role == role and a.layout is not None
+            and (dims is None or len(a.layout.size) == dims)]
+
+
+def _contiguous_rows(task: Any, param: str) -> None:
+    """The stand-in kernels index rows as ``row * r0_numel + col``: the tensor must be a contiguous [rows, cols]."""
+    layout = next(a.layout for a in task.args if a.param == param)
+    assert layout.stride == (layout.size[1], 1), f"{param} is not a contiguous [rows, cols] tensor: {layout}"
+
+
+def _sm_count(task: Any) -> int:
+    """The device's SM count, as Inductor wrote it into the kernel's triton_meta (the prompt's device facts say the
+    same); 2 on CPU, where Inductor writes the core count."""
+    return int(re.search(r"multi_processor_count=(\d+)", task.source).group(1))
+
+
+def _rmsnorm_persistent_code(task: Any, device: str) -> str:
+    """A persistent rms_norm in the launcher form, for the task's own parameter names and the device's SM count."""
+    (x,), (weight,) = _tensor_params(task, "in", 2), _tensor_params(task, "in", 1)
+    (out,) = _tensor_params(task, "out", 2) + _tensor_params(task, "in_out", 2)
+    _contiguous_rows(task, x)
+    params = [a.param for a in task.args]
+    return f'''# HAND-WRITTEN STAND-IN (not model output): rms_norm as a persistent kernel. A fixed grid of 4 programs per
+# SM loops over the rows; each program reads the weight once and keeps it in registers.
+import triton
+import triton.language as tl
+
+from torch._inductor.runtime import triton_helpers
+triton_helpers.set_driver_to_gpu()
+
+
+@triton.jit
+def rms_norm_rows(x_ptr, weight_ptr, out_ptr, rows, cols, BLOCK: tl.constexpr):
+    offsets = tl.arange(0, BLOCK)
+    mask = offsets < cols
+    weight = tl.load(weight_ptr + offsets, mask, other=0.0).to(tl.float32)
+    for row in tl.range(tl.program_id(0), rows, tl.num_programs(0)):
+        x = tl.load(x_ptr + row * cols + offsets, mask, other=0.0).to(tl.float32)
+        inv_rms = tl.math.rsqrt(tl.sum(x * x, 0) / cols + {EPS!r})
+        tl.store(out_ptr + row * cols + offsets, x * inv_rms * weight, mask)
+
+
+def launch({", ".join(params)}, *, workspace):
+    programs = min(xnumel, {4 * _sm_count(task)})
+    rms_norm_rows[(programs,)]({x}, {weight}, {out}, xnumel, r0_numel, BLOCK=triton.next_power_of_2(r0_numel),
+                               num_warps=8)
+'''
+
+
+# How Inductor's kernels compute a row statistic, by the call defining the value they store (``tmpN``): the
+# interpreter's CPU form (max2, tl.sum) and the GPU's online softmax (its reduce returns max, then sum).
+_STATISTICS = ((r"(tmp\d+) = tl_math\.log\(", "log_sum"), (r"(tmp\d+) = triton_helpers\.max2\(", "max"),
+               (r"(tmp\d+) = tl\.sum\(", "sum"), (r"(tmp\d+), tmp\d+ = triton_helpers\.online_softmax_reduce\(", "max"),
+               (r"tmp\d+, (tmp\d+) = triton_helpers\.online_softmax_reduce\(", "sum"))
+_STATISTIC_VALUES = {"max": "run_max", "sum": "run_sum", "log_sum": "tl.log(run_sum)"}
+
+
+def _stored_statistics(task: Any) -> dict[str, str]:
+    """Each row output of the baseline -> what it holds ("max", "sum" or "log_sum"), as a model reads it off the
+    baseline's source."""
+    kinds = {value: kind for pattern, kind in _STATISTICS for value in re.findall(pattern, task.source)}
+    stored = {pointer: kinds[value] for pointer, value in
+              re.findall(r"tl\.store\((\w+) \+ \([^)]*\), (tmp\d+)", task.source) if value in kinds}
+    outputs = _tensor_params(task, "out") + _tensor_params(task, "in_out")
+    if sorted(stored) != sorted(outputs):
+        raise ValueError(f"cannot tell what the baseline stores in {outputs}: found {stored}")
+    return stored
+
+
+def _cross_entropy_code(task: Any, device: str) -> str:
+    """The log-softmax statistics in one pass, in the baseline's module behind a fixed configuration: one row per
+    program with 8 warps on a GPU; all rows in one program, in chunks smaller than a row, under the interpreter."""
+    from aikg_inductor.dsl.triton_configs import LaunchConfig, kernel_shape, with_fixed_config
+
+    (logits,) = _tensor_params(task, "in", 2)
+    _contiguous_rows(task, logits)
+    stores = "\n".join(f"    tl.store({pointer} + rows, {_STATISTIC_VALUES[kind]}, row_mask)"
+                       for pointer, kind in _stored_statistics(task).items())
+    rows = next(a.value for a in task.args if a.param == "xnumel")
+    cols = next(a.value for a in task.args if a.param == "r0_numel")
+    chunk = min(4096, 1 << (cols - 1).bit_length()) if device == "cuda" else 16  # on CPU: 3 chunks, one partial
+    xblock = 1 if device == "cuda" else 1 << (rows - 1).bit_length()
+    shape = kernel_shape(task)
+    blocks = {"XBLOCK": xblock, "R0_BLOCK": chunk}
+    pinned = with_fixed_config(task, shape, LaunchConfig(tuple((b, blocks[b]) for b in shape.block_params),
+                                                         8 if device == "cuda" else 1))
+    head, body = pinned.split("@triton.jit", 1)
+    signature = next(line for line in body.splitlines() if line.startswith("def "))
+    return head + f'''@triton.jit
+{signature}
+    # HAND-WRITTEN STAND-IN (not model output): row max and sum of exp(x - max) in one pass over the logits,
+    # chunk by chunk: the running sum is rescaled once per chunk, one exp per element.
+    CHUNK: tl.constexpr = {chunk}
+    rows = tl.program_id(0) * XBLOCK + tl.arange(0, XBLOCK)[:, None]
+    row_mask = rows < xnumel
+    cols = tl.arange(0, CHUNK)[None, :]
+    run_max = tl.full([XBLOCK, 1], float('-inf'), tl.float32)
+    run_sum = tl.zeros([XBLOCK, 1], tl.float32)
+    for start in tl.range(0, r0_numel, CHUNK):
+        mask = row_mask & (start + cols < r0_numel)
+        x = tl.load({logits} + (start + cols + r0_numel * rows), mask, other=float('-inf')).to(tl.float32)
+        new_max = tl.maximum(run_max, tl.max(x, 1)[:, None])
+        run_sum = run_sum * tl.exp(run_max - new_max) + tl.sum(tl.exp(x - new_max), 1)[:, None]
+        run_max = new_max
+{stores}
+'''
+
+
 FIXTURES = (
     Fixture("softmax_online_cpp", "cpp-cpu", "single-pass online softmax, C++, [256, 2048] float32",
             _softmax_task, SOFTMAX_SKETCH, _file("softmax_online.cpp")),
@@ -185,6 +422,14 @@ FIXTURES = (
     Fixture("softmax_split_workspace_triton", "triton-cuda", "two-kernel split-reduction softmax with workspace, "
             "Triton launcher form, on the same task and sizes", _triton_softmax_task, TRITON_SPLIT_SKETCH,
             _file("softmax_split_workspace_triton.py")),
+    Fixture("rmsnorm_persistent_triton", "triton-cuda", "persistent rms_norm (fixed grid, 4 programs per SM), Triton "
+            "launcher form, Inductor's kernel captured live (fp16 8192x4096 on a GPU; float32 8x100 under the "
+            "interpreter on CPU)", lambda device: live_task("rmsnorm", device), RMSNORM_SKETCH,
+            _rmsnorm_persistent_code),
+    Fixture("cross_entropy_fused_triton", "triton-cuda", "one-pass log-softmax statistics of cross-entropy (online "
+            "max and sum of exponentials), Triton, Inductor's first cross-entropy kernel captured live (float32 "
+            "8192x32000 logits on a GPU; 4x40 under the interpreter on CPU)",
+            lambda device: live_task("cross_entropy", device), CROSS_ENTROPY_TRITON_SKETCH, _cross_entropy_code),
 )
 
 
@@ -275,7 +520,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", help="run only this fixture (repeatable)")
     parser.add_argument("--threads", type=int, help="OpenMP threads of the CPU verifier workers")
     parser.add_argument("--out", type=Path, help="write the records here as JSON")
+    parser.add_argument("--capture-task", choices=sorted(LIVE_TASKS),
+                        help="only capture this live task on CPU (the process must run with TRITON_INTERPRET=1)")
+    parser.add_argument("--task-out", type=Path, help="with --capture-task: write the task here as JSON")
     args = parser.parse_args(argv)
+    if args.capture_task:
+        args.task_out.write_text(capture_live_task(args.capture_task, "cpu").to_json())
+        return 0
     chosen = [f for f in FIXTURES if not args.only or f.name in args.only]
     if args.device == "cuda":
         chosen = [f for f in chosen if f.dsl.startswith("triton")]

@@ -38,11 +38,28 @@ def test_cpp_fixture_is_correct_through_the_real_pipeline(name, tmp_path, serial
     assert record["label"] == llm_fixtures.LABEL
 
 
-@pytest.mark.parametrize("name", ["softmax_single_pass_triton", "softmax_split_workspace_triton"])
+# The cross-entropy fixture captures its own task and interprets a baseline whose max runs a Python combine function
+# per element (about a minute more here): slow tier.
+@pytest.mark.parametrize("name", ["softmax_single_pass_triton", "softmax_split_workspace_triton",
+                                  "rmsnorm_persistent_triton",
+                                  pytest.param("cross_entropy_fused_triton", marks=pytest.mark.slow)])
 def test_triton_fixture_is_correct_under_the_interpreter(name, tmp_path, interpreter_pool):
     pytest.importorskip("triton")
     record = llm_fixtures.run_fixture(FIXTURES[name], "cpu", tmp_path, interpreter_pool)
     print({k: record[k] for k in ("verdict", "rule", "speedup", "llm_calls")})
     assert record["rule"] in (None, "not-faster"), record["reason"]
-    assert "Triton interpreter" in record["verifier_device"]
+    assert "Triton interpreter" in record["verifier_device"] and not record["speed_meaningful"]
     assert record["max_abs_error"] is not None and record["llm_calls"] == 2
+    assert {"large", "tiny", "negative-zero-rows"} <= set(record["trials"])
+
+
+@pytest.mark.parametrize("name", ["rmsnorm", pytest.param("cross_entropy", marks=pytest.mark.slow)])
+def test_live_task_is_inductors_triton_for_cpu_tensors(name):
+    # Captured in a subprocess that interprets Triton: a triton-cuda task (the interpreter's path) on the CPU, in
+    # the CUDA module form, with the sizes of the model's CPU inputs.
+    pytest.importorskip("triton")
+    task = llm_fixtures.live_task(name, "cpu")
+    assert (task.dsl, task.device_type) == ("triton-cuda", "cpu")
+    assert "triton_helpers.set_driver_to_gpu()" in task.source and "set_driver_to_cpu" not in task.source
+    model_inputs = llm_fixtures.LIVE_TASKS[name].inputs("cpu")
+    assert any(a.layout is not None and a.layout.size == tuple(model_inputs[0].shape) for a in task.args)

@@ -57,6 +57,8 @@ def _expected_attributes() -> dict[object, tuple[str, ...]]:
         CUDACombinedScheduling: ("choose_node_backend",),
         inductor_config: ("fx_graph_cache", "fx_graph_remote_cache", "cpp_wrapper", "cpu_backend", "cuda_backend"),
         inductor_config.triton: ("multi_kernel",),  # with cpp_wrapper: where a kernel cannot be a Python object
+        # Capturing Triton tasks on CPU (interception.triton_tasks_on_cpu).
+        torch.utils._triton: ("triton_hash_with_backend",),
         functorch_config: ("enable_autograd_cache", "enable_remote_autograd_cache"),
         # The C++ loaders: Inductor's toolchain, its binding glue and its cache directory.
         codecache: ("write", "get_lock_dir", "LOCK_TIMEOUT", "_precompile_header", "_get_cpp_prefix_header"),

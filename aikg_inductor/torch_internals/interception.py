@@ -34,11 +34,6 @@ from .kernels import device_arch, localise_source, normalise_source, triton_vers
 
 log = logging.getLogger(__name__)
 
-# The DSL of the kernels Inductor's backend for a device emits, by (device type, backend). Triton kernels for CPU
-# tensors are hooked only under Triton's interpreter (TRITON_INTERPRET=1, no Triton CPU backend is supported): there
-# they are CUDA-format Triton kernels as the interpreter's adapter runs them, triton-cuda tasks keyed by device "cpu".
-DSL_BY_BACKEND = {("cpu", "cpp"): "cpp-cpu", ("cpu", "triton"): "triton-cuda", ("cuda", "triton"): "triton-cuda"}
-
 
 class KernelSession(Protocol):
     """What the backend gives the interception for one compile."""
@@ -208,6 +203,7 @@ def _build_task(
     call_args: Sequence[Any],
     ctypes: Sequence[str | None],
     size_exprs: dict[str, Any],
+    dsl: str,
 ) -> KernelTask:
     device = V.graph.get_current_device_or_throw()
     kernel_nodes = _scheduler_nodes(nodes)
@@ -242,7 +238,6 @@ def _build_task(
     symbols: tuple[tuple[str, int], ...] = ()
     if dynamic:
         args, symbols = _with_symbolic_sizes(args, exprs, bound_exprs)
-    dsl = DSL_BY_BACKEND[device.type, _backend_for(device.type)]
     normalised = normalise_source(source, device.type)
     arch = device_arch(device)
     triton_version = triton_version_or_none() if dsl.startswith("triton") else None
@@ -310,7 +305,7 @@ def _describe_cpp(src_code: str, nodes: Sequence[Any], kernel_args: Any) -> Kern
     params = [d.split()[-1].lstrip("*") for d in arg_defs]
     size_exprs = {name: expr for expr, name in kernel_args.sizevars.items()}
     size_exprs.update({str(expr): expr for expr in kernel_args.sizevars})
-    return _build_task(src_code, nodes, params, call_args, arg_types, size_exprs)
+    return _build_task(src_code, nodes, params, call_args, arg_types, size_exprs, "cpp-cpu")
 
 
 def _describe_triton(src_code: str, node_schedule: Sequence[Any], kernel: Any) -> KernelTask:
@@ -324,7 +319,38 @@ def _describe_triton(src_code: str, node_schedule: Sequence[Any], kernel: Any) -
         if not tree.is_reduction or kernel.inside_reduction:
             params.append(f"{tree.prefix}numel")
             call_args.append(tree.numel)
-    return _build_task(src_code, node_schedule, params, call_args, [None] * len(params), size_exprs)
+    if V.graph.get_current_device_or_throw().type == "cpu":
+        # Inductor's Triton for CPU tensors (``triton_tasks_on_cpu``) is the CUDA module form but for its prologue:
+        # given the CUDA one, it is a triton-cuda task that Triton's interpreter runs as it runs a GPU kernel.
+        src_code = src_code.replace(_CPU_PROLOGUE, _GPU_PROLOGUE, 1)
+    return _build_task(src_code, node_schedule, params, call_args, [None] * len(params), size_exprs, "triton-cuda")
+
+
+_CPU_PROLOGUE = "triton_helpers.set_driver_to_cpu()"
+_GPU_PROLOGUE = "triton_helpers.set_driver_to_gpu()"
+
+
+@contextlib.contextmanager
+def triton_tasks_on_cpu() -> Iterator[None]:
+    """Inside this block Inductor emits Triton for CPU tensors and runs it under Triton's interpreter, and the hook
+    turns each kernel into a triton-cuda task on the CPU: tasks for the verifier's interpreter path, captured live on
+    a machine without a GPU. The process must have started with ``TRITON_INTERPRET=1`` (Triton decides at import
+    whether its kernels, Inductor's helpers among them, are interpreted); kernels that call libdevice also need
+    ``dsl.triton_interpret.interpretable_libdevice()``. Not for serving: the kernels run at the interpreter's speed."""
+    import torch.utils._triton as triton_utils
+
+    if os.environ.get("TRITON_INTERPRET") != "1":
+        raise RuntimeError("Triton tasks on CPU need TRITON_INTERPRET=1 from the start of the process")
+    hash_with_backend = triton_utils.triton_hash_with_backend
+    # Without a GPU Triton has no active driver, which only Inductor's autotuning cache key (the backend hash) asks
+    # for; the interpreter needs none.
+    triton_utils.triton_hash_with_backend = lambda: "triton-interpreter"
+    try:
+        with inductor_config.patch(cpu_backend="triton"):
+            yield
+    finally:
+        triton_utils.triton_hash_with_backend = hash_with_backend
+
 
 # --------------------------------------------------------------------------------------------- the hook
 
