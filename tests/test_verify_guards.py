@@ -229,6 +229,44 @@ def test_real_inductor_triton_modules_and_tuner_configs_pass():
             assert guards.check(task, with_fixed_config(task, shape, config)) is None, (path.name, config)
 
 
+# Run with TRITON_INTERPRET=1 in the checking process: prints, per recorded baseline, its guard verdict, then the
+# verdict on a kernel calling a plain Python helper of triton_helpers, then the kind of triton_helpers.maximum.
+_UNDER_THE_INTERPRETER = """
+import sys
+from pathlib import Path
+from torch._inductor.runtime import triton_helpers
+from aikg_inductor.task import KernelTask
+from aikg_inductor.verify import guards
+from test_verify_guards import TRITON, TRITON_BODY, triton_rule
+for path in sorted(Path(sys.argv[1]).glob("*.json")):
+    task = KernelTask.load(path)
+    print(path.name, guards.check(task, task.source))
+print("helper", triton_rule(TRITON.replace(TRITON_BODY, TRITON_BODY + "\\n    triton_helpers.set_driver_to_cpu()")))
+print("maximum", type(triton_helpers.maximum).__name__)
+"""
+
+
+def test_triton_guards_under_the_interpreter_allow_inductors_kernel_helpers_only():
+    """With TRITON_INTERPRET=1 set where the guards run, ``@triton.jit`` makes InterpretedFunctions: Inductor's own
+    kernels (calling ``triton_helpers.maximum``) still pass, a plain Python helper is still refused (review 11)."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    pytest.importorskip("triton")
+    env = {**os.environ, "TRITON_INTERPRET": "1",
+           "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", _UNDER_THE_INTERPRETER, str(REPO / "tests" / "fixtures" /
+                                                                             "triton_tasks")],
+                          env=env, capture_output=True, text=True, timeout=600, check=True)
+    *baselines, helper, maximum = done.stdout.splitlines()
+    assert maximum == "maximum InterpretedFunction"
+    assert len(baselines) >= 5 and all(line.endswith(" None") for line in baselines), baselines
+    assert helper == "helper guard:ast"
+
+
 def test_a_dsl_without_a_registered_adapter_is_refused_unchecked():
     import dataclasses
 
