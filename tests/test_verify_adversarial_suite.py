@@ -30,7 +30,7 @@ import triton_cases  # noqa: E402 - the case files' loader, shared with the GPU 
 
 GUARDS = {"guard:signature", "guard:include", "guard:preprocessor", "guard:pragma", "guard:asm", "guard:torch",
           "guard:system", "guard:eval", "guard:ast", "guard:symbol", "guard:static-state", "guard:load-time-code",
-          "guard:syntax", "guard:clock"}
+          "guard:syntax", "guard:clock", "guard:text"}
 # The rules that name each class (issue 17). guard:ast is Python's form of static state and static initialisers
 # (module-level code) and of deferred work (a wrapped launcher); guard:pragma names an OpenMP task.
 # A class-1 trick the timed calls make useless (its state never survives) computes on every call and is not faster.

@@ -206,6 +206,24 @@ def test_triton_rules(edit, rule):
     assert triton_rule(TRITON.replace(old, new, 1)) == rule
 
 
+@pytest.mark.parametrize("char", ["\x1b", "\x07", "\x08", "\r", "\x00", "\x0b", "\x0c", "\x7f", "\x9b", "\u202e",
+                                  "\u2066"])
+def test_control_characters_are_refused_anywhere_in_every_dsl(char):
+    """A terminal acts on them (ESC [2K erases the line it is printed on): the code before them on that line would
+    not be seen by a reviewer (review 11). Comments too, which Triton's AST never sees."""
+    cpp = CPP.replace(BODY, BODY + f" // {char}[2K")
+    violation = check_cpp(CPP, cpp)
+    assert violation is not None and violation.rule == "guard:text", violation
+    assert f"line {CPP[:CPP.index(BODY)].count(chr(10)) + 1}, column {len(BODY) + 5}" in violation.message
+    assert triton_rule(TRITON.replace(TRITON_BODY, TRITON_BODY + f"  # {char}[2K")) == "guard:text"
+    assert triton_rule(TRITON.replace("xnumel = 1024", f"xnumel = 1024 + len('{char}')")) == "guard:text"
+
+
+def test_tabs_and_windows_line_ends_are_not_control_characters():
+    assert cpp_rule(CPP.replace("\n", "\r\n").replace("    ", "\t")) is None
+    assert triton_rule(TRITON.replace("\n", "\r\n")) is None
+
+
 def test_triton_language_calls_inductor_uses_are_allowed():
     body = ("\n    y = libdevice.exp(tmp1)\n    z = tl_math.exp(tmp1)\n    w = tl.math.exp(tmp1)"
             "\n    v = triton_helpers.minimum(tl.load(in_ptr0 + x0, xmask).to(tl.float32), float('-inf'))")
