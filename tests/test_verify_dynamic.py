@@ -50,8 +50,9 @@ def test_interception_records_symbolic_sizes(task):
     assert KernelTask.from_json(task.to_json()) == task
 
     variants = size_variants(task)
-    assert [dict(v) for v in variants] == [{rows: ROWS + 3, cols: COLS + 3}, {rows: ROWS - 3, cols: COLS - 3},
-                                           {rows: 2 * ROWS + 3, cols: 2 * COLS + 3}, {rows: SMALL_SIZE, cols: SMALL_SIZE}]
+    assert [dict(v) for v in variants] == [
+        {rows: ROWS + 3, cols: COLS + 3}, {rows: ROWS - 3, cols: COLS - 3},  # near: masked tails
+        {rows: 2 * ROWS + 3, cols: 2 * COLS + 3}, {rows: SMALL_SIZE, cols: SMALL_SIZE}]  # far
     at = sized(task, Trial(0, symbols=variants[0]))
     assert next(a for a in at.args if a.param == "in_ptr0").layout.size == (ROWS + 3, COLS + 3)
     assert next(a for a in at.args if a.param == "ks1").value == COLS + 3
