@@ -218,9 +218,12 @@ def _cache_show(cache: Any, args: argparse.Namespace) -> int:
     entry = cache.get(key)
     if entry is None:
         raise UsageError(f"entry {key[:12]} fails verification (tampered or unreadable); see aikg cache verify")
+    from .dsl.source_text import escaped
+
     record = {k: v for k, v in dataclasses.asdict(entry).items() if k != "source"}
     print(json.dumps(record, indent=1, sort_keys=True))
-    print(f"\n# accepted source ({entry.dsl})\n{entry.source}")
+    # An entry accepted before the guards refused control characters may hold some: shown, never acted on.
+    print(f"\n# accepted source ({entry.dsl})\n{escaped(entry.source)}")
     return 0
 
 

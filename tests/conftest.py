@@ -53,6 +53,21 @@ def embedding_task() -> KernelTask:
     return only_task(lambda w, i: w[i] * 2.0, torch.randn(1000, 64), torch.randint(0, 1000, (256,)))
 
 
+def only_dynamic_task(fn, *inputs) -> KernelTask:
+    """``only_task`` compiled with ``torch.compile(dynamic=True)``: a kernel taking its sizes as arguments."""
+    from aikg_inductor.backend import CompileSession, compile_graph
+    from aikg_inductor.options import resolve_options
+
+    session = CompileSession(resolve_options({"mode": "off"}))
+    torch.compiler.reset()
+    compiled = torch.compile(fn, dynamic=True, backend=lambda gm, example_inputs: compile_graph(gm, example_inputs,
+                                                                                                session))
+    with torch.no_grad():
+        compiled(*inputs)
+    assert len(session.tasks) == 1, f"expected one kernel, got {len(session.tasks)}"
+    return next(iter(session.tasks.values()))
+
+
 @pytest.fixture
 def aikg_logs(caplog):
     caplog.set_level(logging.INFO, logger="aikg_inductor")

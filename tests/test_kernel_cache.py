@@ -599,6 +599,18 @@ def test_import_refuses_a_huge_bundle_at_once_and_streams_a_large_one_in_bounded
     assert len(cache) == 0
 
 
+def test_cache_show_escapes_control_characters_an_old_entry_holds(cache_dir, capsys):
+    """A source stored before the guards refused control characters is shown with them escaped: a terminal escape
+    in a comment cannot erase the line of code before it (review 11)."""
+    hidden = "if (in_ptr0[0] == 1234.5f) return; // \x1b[2K\x1b[G\r\u202e"
+    cache = KernelCache(cache_dir)
+    cache.put(make_entry(make_task("k1"), source=f"// kernel k1\r\n{hidden}\n\tint x;"))
+    code, out, _ = run_cli(capsys, "cache", "--cache-dir", str(cache_dir), "show", "k1")
+    assert code == 0
+    assert "return; // \\x1b[2K\\x1b[G\\r\\u202e\n\tint x;" in out and "// kernel k1\r\n" in out
+    assert not any(ch in out for ch in "\x1b\u202e")
+
+
 def test_cache_commands(cache_dir, capsys):
     cache = KernelCache(cache_dir)
     keys = fill(cache, 6)

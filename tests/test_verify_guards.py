@@ -206,6 +206,24 @@ def test_triton_rules(edit, rule):
     assert triton_rule(TRITON.replace(old, new, 1)) == rule
 
 
+@pytest.mark.parametrize("char", ["\x1b", "\x07", "\x08", "\r", "\x00", "\x0b", "\x0c", "\x7f", "\x9b", "\u202e",
+                                  "\u2066"])
+def test_control_characters_are_refused_anywhere_in_every_dsl(char):
+    """A terminal acts on them (ESC [2K erases the line it is printed on): the code before them on that line would
+    not be seen by a reviewer (review 11). Comments too, which Triton's AST never sees."""
+    cpp = CPP.replace(BODY, BODY + f" // {char}[2K")
+    violation = check_cpp(CPP, cpp)
+    assert violation is not None and violation.rule == "guard:text", violation
+    assert f"line {CPP[:CPP.index(BODY)].count(chr(10)) + 1}, column {len(BODY) + 5}" in violation.message
+    assert triton_rule(TRITON.replace(TRITON_BODY, TRITON_BODY + f"  # {char}[2K")) == "guard:text"
+    assert triton_rule(TRITON.replace("xnumel = 1024", f"xnumel = 1024 + len('{char}')")) == "guard:text"
+
+
+def test_tabs_and_windows_line_ends_are_not_control_characters():
+    assert cpp_rule(CPP.replace("\n", "\r\n").replace("    ", "\t")) is None
+    assert triton_rule(TRITON.replace("\n", "\r\n")) is None
+
+
 def test_triton_language_calls_inductor_uses_are_allowed():
     body = ("\n    y = libdevice.exp(tmp1)\n    z = tl_math.exp(tmp1)\n    w = tl.math.exp(tmp1)"
             "\n    v = triton_helpers.minimum(tl.load(in_ptr0 + x0, xmask).to(tl.float32), float('-inf'))")
@@ -227,6 +245,44 @@ def test_real_inductor_triton_modules_and_tuner_configs_pass():
         shape = kernel_shape(task)
         for config in coarse_grid(shape)[:3]:
             assert guards.check(task, with_fixed_config(task, shape, config)) is None, (path.name, config)
+
+
+# Run with TRITON_INTERPRET=1 in the checking process: prints, per recorded baseline, its guard verdict, then the
+# verdict on a kernel calling a plain Python helper of triton_helpers, then the kind of triton_helpers.maximum.
+_UNDER_THE_INTERPRETER = """
+import sys
+from pathlib import Path
+from torch._inductor.runtime import triton_helpers
+from aikg_inductor.task import KernelTask
+from aikg_inductor.verify import guards
+from test_verify_guards import TRITON, TRITON_BODY, triton_rule
+for path in sorted(Path(sys.argv[1]).glob("*.json")):
+    task = KernelTask.load(path)
+    print(path.name, guards.check(task, task.source))
+print("helper", triton_rule(TRITON.replace(TRITON_BODY, TRITON_BODY + "\\n    triton_helpers.set_driver_to_cpu()")))
+print("maximum", type(triton_helpers.maximum).__name__)
+"""
+
+
+def test_triton_guards_under_the_interpreter_allow_inductors_kernel_helpers_only():
+    """With TRITON_INTERPRET=1 set where the guards run, ``@triton.jit`` makes InterpretedFunctions: Inductor's own
+    kernels (calling ``triton_helpers.maximum``) still pass, a plain Python helper is still refused (review 11)."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    pytest.importorskip("triton")
+    env = {**os.environ, "TRITON_INTERPRET": "1",
+           "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", _UNDER_THE_INTERPRETER, str(REPO / "tests" / "fixtures" /
+                                                                             "triton_tasks")],
+                          env=env, capture_output=True, text=True, timeout=600, check=True)
+    *baselines, helper, maximum = done.stdout.splitlines()
+    assert maximum == "maximum InterpretedFunction"
+    assert len(baselines) >= 5 and all(line.endswith(" None") for line in baselines), baselines
+    assert helper == "helper guard:ast"
 
 
 def test_a_dsl_without_a_registered_adapter_is_refused_unchecked():

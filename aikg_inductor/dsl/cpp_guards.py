@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from ..torch_internals.kernels import DESCRIPTIVE_NAME, KERNEL_NAME
+from .source_text import check_characters
 from .violations import GuardViolation
 
 ENTRY = "kernel"
@@ -215,6 +216,8 @@ def _params(code: str) -> list[str] | None:
 
 def check_cpp(baseline: str, source: str) -> GuardViolation | None:
     """The first source rule ``source`` breaks as a replacement for the C++ kernel ``baseline``, or None."""
+    if violation := check_characters(source):
+        return violation
     if any(ord(ch) > 127 for ch in source):
         return GuardViolation("guard:preprocessor", "non-ASCII text: identifiers and literals must be plain ASCII")
     if match := _TRIGRAPH.search(source):

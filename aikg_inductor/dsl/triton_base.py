@@ -9,6 +9,7 @@ import re
 
 from ..task import KernelTask
 from . import Signature
+from .source_text import check_characters
 from .triton_guards import FIXED_CONFIG, KERNEL_NAME, PLACEHOLDER, check_module, decorator_name, parse
 from .triton_launcher import is_launcher_form, with_inductor_binding
 from .triton_launcher_guards import check_launcher_module, launcher_def
@@ -77,6 +78,8 @@ def check_triton(baseline: str, source: str) -> GuardViolation | None:
     """The first rule ``source`` breaks as a replacement for the Triton kernel module ``baseline``, or None: in
     Inductor's module form (one kernel under the baseline's decorator or ``fixed_config``) or in the launcher form
     (``triton_launcher_guards``)."""
+    if violation := check_characters(source):  # comments hold them too, and the AST never sees comments
+        return violation
     try:
         module = parse(source)
     except SyntaxError as err:

@@ -73,8 +73,11 @@ def _defined_in(module: types.ModuleType, names: Iterable[str] | None = None,
     """Public names whose object ``module`` itself defines (not re-exported from elsewhere); with ``kernel_only``,
     only ``@triton.jit`` functions and Triton built-ins: the compiler calls any other Python function a kernel names
     while it compiles it (seen in review: ``triton_helpers.set_driver_to_cpu()`` in a kernel body switched Triton's
-    driver in the user's process), so those are Python run at compile time, not kernel code."""
+    driver in the user's process), so those are Python run at compile time, not kernel code. Under Triton's
+    interpreter (TRITON_INTERPRET=1 when the module was imported) ``@triton.jit`` makes an ``InterpretedFunction``
+    instead of a ``JITFunction``: both are kernel functions, nothing else of ``KernelInterface`` (autotuners) is."""
     from triton.language.core import is_builtin
+    from triton.runtime.interpreter import InterpretedFunction
     from triton.runtime.jit import JITFunction
 
     defined = set()
@@ -83,7 +86,7 @@ def _defined_in(module: types.ModuleType, names: Iterable[str] | None = None,
         owner = getattr(getattr(value, "fn", value), "__module__", None)
         if name.startswith("_") or owner != module.__name__:
             continue
-        if not kernel_only or isinstance(value, JITFunction) or is_builtin(value):
+        if not kernel_only or isinstance(value, (JITFunction, InterpretedFunction)) or is_builtin(value):
             defined.add(name)
     return frozenset(defined)
 

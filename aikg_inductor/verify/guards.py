@@ -21,6 +21,8 @@ keeps). Each rejection names its rule, prefixed ``guard:``:
 - ``guard:load-time-code`` C++ constructors/destructors (source attributes or, in the object, load-time sections
                           beyond what Inductor's header registers)
 - ``guard:syntax``        a Triton source that does not parse
+- ``guard:text``          control characters (but newline, tab, CR LF) or bidirectional controls anywhere in the source:
+                          a terminal or editor would show other code than the compiler reads (``dsl/source_text.py``)
 """
 
 from __future__ import annotations

@@ -79,15 +79,62 @@ class Trial:
         return cls(**data)  # type: ignore[arg-type]
 
 
+# Size variants of dynamic-shape tasks. Near ones (every symbol 3 above, then 3 below, its recorded value) run the
+# masked tails of a kernel whose recorded sizes are multiples of its blocks; far ones (review 11: a softmax exact for
+# rows of up to 64 columns, wrong beyond, passed at 45 and 51 around the recorded 48) run it about twice as large and
+# very small.
+SMALL_SIZE = 3  # odd, and above the 0 and 1 Inductor specialises
+# A variant's storages (``flat_sizes``) may take at most this many times the recorded trial's, or
+# VARIANT_FREE_BYTES, whichever is more: a small kernel is tried at twice its size, a large one only as large as the
+# judge's memory bound allows (the arena and the oracle's copy each about twice the kernel's own arguments, as the
+# timed trial's partner inputs already make the arena). A trial at a smaller size takes up to twice the recorded
+# storages too: its guard bands widen by the difference.
+VARIANT_BYTES_FACTOR = 2
+VARIANT_FREE_BYTES = 64 * 2**20
+# Where twice a symbol does not fit, it grows by half as much, then a quarter, and is left out after that.
+_FAR_GROWTHS = 3
+
+
 def size_variants(task: KernelTask) -> list[tuple[tuple[str, int], ...]]:
-    """Other sizes to run a dynamic-shape kernel at: every symbol 3 above its recorded value, then 3 below (5 above
-    where that would go under 2, which Inductor specialises). Odd offsets from recorded sizes that are usually
-    multiples of the block sizes give sizes that are not: the masked tails of the kernel run."""
+    """Other sizes to run a dynamic-shape kernel at, in order: every symbol 3 above its recorded value, then 3 below
+    (5 above where that would go under 2, which Inductor specialises); every symbol at twice its value plus 3 (where
+    that does not fit the byte budget, each symbol grown alone with the others at SMALL_SIZE, less where even that
+    does not fit); every symbol at SMALL_SIZE. Variants over the budget, or equal to the recorded sizes or to an
+    earlier variant, are left out."""
     if not task.dynamic or not task.symbols:
         return []
+    budget = max(VARIANT_BYTES_FACTOR * _storage_bytes(task, task.symbols), VARIANT_FREE_BYTES)
     up = tuple((name, value + 3) for name, value in task.symbols)
     down = tuple((name, value - 3 if value - 3 >= 2 else value + 5) for name, value in task.symbols)
-    return [up] if down == up else [up, down]
+    small = tuple((name, SMALL_SIZE) for name, _ in task.symbols)
+    variants: list[tuple[tuple[str, int], ...]] = []
+    for symbols in (up, down, *_far(task, budget), small):
+        if symbols not in (task.symbols, *variants) and _storage_bytes(task, symbols) <= budget:
+            variants.append(symbols)
+    return variants
+
+
+def _far(task: KernelTask, budget: int) -> list[tuple[tuple[str, int], ...]]:
+    """Every symbol at 2v+3 if that fits ``budget``; else, for each symbol, the largest of 2v+3, v+(v+3)/2 and
+    v+(v+3)/4 (odd) that fits with the other symbols at SMALL_SIZE (none where none fits)."""
+    def grown(value: int, growth: int) -> int:
+        return (value + (value + 3) // 2**growth) | 1
+
+    together = tuple((name, grown(value, 0)) for name, value in task.symbols)
+    if _storage_bytes(task, together) <= budget:
+        return [together]
+    alone = []
+    for name, _ in task.symbols:
+        tries = (tuple((other, grown(value, growth) if other == name else SMALL_SIZE) for other, value in task.symbols)
+                 for growth in range(_FAR_GROWTHS))
+        if fitting := next((symbols for symbols in tries if _storage_bytes(task, symbols) <= budget), None):
+            alone.append(fitting)
+    return alone
+
+
+def _storage_bytes(task: KernelTask, symbols: tuple[tuple[str, int], ...]) -> int:
+    """Bytes of the flat storages a trial of ``task`` at ``symbols`` takes."""
+    return sum(n * dtype.itemsize for dtype, n in filter(None, flat_sizes(task, Trial(0, symbols=symbols))))
 
 
 def sized(task: KernelTask, trial: Trial) -> KernelTask:

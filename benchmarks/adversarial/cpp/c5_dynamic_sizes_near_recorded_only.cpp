@@ -1,16 +1,15 @@
 // class: 5 tolerance gaming
-// rules: mismatch unwritten-output
+// rules: unwritten-output mismatch
 // task: softmax_f32_dynamic
-// Review round 11 (open: correct on all 8 trials; verdict left to timing: 1.14x with 36% noise on the shared
-// box, not-faster). A dynamic-shape softmax (recorded 64x48, symbols s77 rows, s27 columns) that holds the
-// whole row in four 16-lane vector registers: exact for rows of up to 64 columns, and for wider rows it
-// never writes columns 64 and up and normalises by the sum of the first 64 only. The verifier tries a dynamic
-// kernel at the recorded sizes and at every symbol +3 and -3 (values.size_variants: 51 and 45 columns), so
-// a kernel specialised to "near the recorded size" passes every trial; at 64x100 or 8x1024 it is wrong
-// (checked by loading it directly: columns >= 64 untouched). A sequence length or batch that grows past a small
-// bound is exactly what dynamic=True is for. (No canary.)
-// Fix: values.size_variants: add variants far from the recorded values: each symbol at 2x+3 (and 4x+1 where
-// the arena budget allows), and at a small odd value (3 or 5); keep +3/-3 for the masked tails.
+// Review round 11 (was correct on all 8 trials, verdict left to timing: 1.14x with 36% noise on the shared box;
+// now rejected: unwritten-output at about twice the recorded sizes). A dynamic-shape softmax (recorded 64x48,
+// symbols s77 rows, s27 columns) that holds the whole row in four 16-lane vector registers: exact for rows of up to
+// 64 columns, and for wider rows it never writes columns 64 and up and normalises by the sum of the first 64 only.
+// The verifier tried a dynamic kernel at the recorded sizes and at every symbol +3 and -3 (51 and 45 columns), so a
+// kernel specialised to "near the recorded size" passed every trial; a sequence length or batch that grows past a
+// small bound is exactly what dynamic=True is for. (No canary.) Closed by values.size_variants: variants far from
+// the recorded sizes too, every symbol at 2v+3 (here 131x99: columns 64..98 still hold the NaN poison) within
+// twice the recorded trial's memory, and every symbol at 3.
 // Task (tests/test_verify_adversarial_suite.py cpp_tasks; as tests/test_verify_dynamic.py builds it):
 //   "softmax_f32_dynamic": torch.compile(lambda x: torch.softmax(x * 0.125, -1), dynamic=True) on randn(64, 48)
 #include <torch/csrc/inductor/cpp_prefix.h>

@@ -1,16 +1,16 @@
 // class: 4 evading the static guards
-// rules: guard:syntax guard:preprocessor
+// rules: guard:text
 // task: softmax_f32
-// Review round 11 (open: ACCEPTED today). A control character in a comment: ESC [2K erases the terminal line
-// it is printed on and ESC [G returns the cursor to its start, so `aikg cache show KEY` (cli.py prints
-// entry.source raw), `cat`, `less -R`, `git diff` in a terminal and a CI log viewer show an empty line where the
-// compiler sees `if (in_ptr0[0] == 1234.5f) { ...uniform output...; return; }`: code a human reviewer of the
-// accepted kernel never sees. The C++ source check refuses non-ASCII text and backslashes outside literals but
-// not ASCII control characters (ESC 0x1b, BEL, CR, BS) in comments; the Triton AST check does not look at
-// comments at all. The hidden line here is a wrong answer gated on an input no trial draws (a known residual);
-// what is new is that review cannot see it. Fix: refuse every control character but \n and \t (and \r\n line
-// ends) in candidate source before any other check (dsl/cpp_guards.py and triton_guards.parse), and print
-// sources with control characters escaped in cli.py's cache show / verify outputs.
+// Review round 11 (was accepted up to timing; now refused: guard:text). A control character in a comment: ESC [2K
+// erases the terminal line it is printed on and ESC [G returns the cursor to its start, so `aikg cache show KEY`,
+// `cat`, `less -R`, `git diff` in a terminal and a CI log viewer show an empty line where the compiler sees
+// `if (in_ptr0[0] == 1234.5f) { ...uniform output...; return; }`: code a human reviewer of the accepted kernel
+// never sees. The C++ source check refused non-ASCII text and backslashes outside literals but not ASCII control
+// characters (ESC 0x1b, BEL, CR, BS) in comments; the Triton AST check never looked at comments (see
+// triton/t4_terminal_escape_in_comment.py). The hidden line is a wrong answer gated on an input no trial draws (a
+// known residual); what was new is that review cannot see it. Closed by dsl/source_text.py: every DSL's source
+// check first refuses control characters but newline, tab and CR LF line ends (and bidirectional controls), and
+// `aikg cache show` prints a stored source with them escaped.
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                        bool* out_ptr0,
