@@ -116,7 +116,10 @@ class _WarmUp:
     kernel: Any
 
     def __getitem__(self, grid: Any) -> Callable[..., Any]:
-        return lambda *args, **kwargs: self.kernel.warmup(*args, grid=grid, **kwargs)
+        def compile_now(*args: Any, **kwargs: Any) -> None:
+            kernels.ready_to_launch(self.kernel.warmup(*args, grid=grid, **kwargs))
+
+        return compile_now
 
 
 def placeholder_values(task: KernelTask, device: torch.device) -> list[Any]:

@@ -65,7 +65,18 @@ def _expected_attributes() -> dict[object, tuple[str, ...]]:
         codecache.CppPythonBindingsCodeCache: ("suffix_template", "entry_function", "call_entry_function",
                                                "extra_parse_arg", "cpp_compile_command_flags", "_load_library"),
         cpp_builder: ("CppBuilder", "CppTorchDeviceOptions"),
+        **_triton_attributes(),
     }
+
+
+def _triton_attributes() -> dict[object, tuple[str, ...]]:
+    """Triton's, where it is installed: a launcher-form candidate's kernels made ready to launch before the runner's
+    lockdown (``kernels.ready_to_launch``)."""
+    try:
+        from triton.compiler.compiler import CompiledKernel
+    except ImportError:
+        return {}
+    return {CompiledKernel: ("_init_handles",)}
 
 
 def _moved_hook_signatures() -> list[str]:

@@ -319,6 +319,13 @@ def _no_gpu_driver_switch() -> Iterator[None]:
         triton_helpers.set_driver_to_gpu = original
 
 
+def ready_to_launch(compiled: Any) -> None:
+    """Load a compiled Triton kernel's binary and build its launcher stub now, as its first launch would (a C compile:
+    a compiler process, files): the candidate runner's sandbox forbids both (seen on an H200: a launcher-form
+    candidate's first launch in the sandbox failed on opening /dev/null)."""
+    compiled._init_handles()
+
+
 def precompile_triton_kernel(launch: Callable[..., None]) -> None:
     """Compile every configuration of a kernel ``load_triton_kernel`` loaded on a GPU (ptxas, the launcher stub), so
     that running it later needs no compiler process (the candidate runner's sandbox forbids them)."""
