@@ -139,7 +139,10 @@ def pool():
 # A kernel that caches its answer in workspace: the first call computes, stores the output and a marker there;
 # later calls find the marker and copy the stored answer. Kept across calls it would be stale after the inputs
 # change; the harness's fresh poisoned workspace never holds the marker, so every call computes.
-MEMO = IMPORTS + """@triton.jit
+def memo_launcher(imports: str, result: str) -> str:
+    """A launcher whose kernel computes ``result`` (from ``tmp``, the sum of its two inputs) on a call that finds no
+    marker in workspace, and keeps the answer and a marker there; a call that finds the marker copies the answer."""
+    return imports + f"""@triton.jit
 def memo(in_ptr0, in_ptr1, out_ptr0, memory, xnumel, XBLOCK: tl.constexpr):
     xindex = tl.program_id(0) * XBLOCK + tl.arange(0, XBLOCK)
     xmask = xindex < xnumel
@@ -148,7 +151,7 @@ def memo(in_ptr0, in_ptr1, out_ptr0, memory, xnumel, XBLOCK: tl.constexpr):
         tl.store(out_ptr0 + xindex, tl.load(memory + xindex, xmask), xmask)
     else:
         tmp = tl.load(in_ptr0 + xindex, xmask) + tl.load(in_ptr1 + xindex, xmask)
-        result = triton_helpers.maximum(tmp, 0.0)
+        result = {result}
         tl.store(out_ptr0 + xindex, result, xmask)
         tl.store(memory + xindex, result, xmask)
         tl.store(memory + xnumel, 7.0)
@@ -158,6 +161,9 @@ def launch(in_ptr0, in_ptr1, out_ptr0, xnumel, *, workspace):
     memory = workspace(xnumel + 1, "float32")
     memo[(1,)](in_ptr0, in_ptr1, out_ptr0, memory, xnumel, XBLOCK=triton.next_power_of_2(xnumel))
 """
+
+
+MEMO = memo_launcher(IMPORTS, "triton_helpers.maximum(tmp, 0.0)")
 
 
 def test_state_kept_in_workspace_does_not_survive_a_call(add_relu, pool):
@@ -259,28 +265,7 @@ def test_an_accepted_launcher_runs_inside_torch_compile(cpu_triton, cache_dir, c
 
 # MEMO's scheme for ``a + b``: the first call computes and keeps its answer and a marker in workspace; a call that
 # finds the marker copies the kept answer.
-ADD_MEMO = """import triton
-import triton.language as tl
-
-
-@triton.jit
-def memo(in_ptr0, in_ptr1, out_ptr0, memory, xnumel, XBLOCK: tl.constexpr):
-    xindex = tl.program_id(0) * XBLOCK + tl.arange(0, XBLOCK)
-    xmask = xindex < xnumel
-    marker = tl.load(memory + xnumel)
-    if marker == 7.0:
-        tl.store(out_ptr0 + xindex, tl.load(memory + xindex, xmask), xmask)
-    else:
-        result = tl.load(in_ptr0 + xindex, xmask) + tl.load(in_ptr1 + xindex, xmask)
-        tl.store(out_ptr0 + xindex, result, xmask)
-        tl.store(memory + xindex, result, xmask)
-        tl.store(memory + xnumel, 7.0)
-
-
-def launch(in_ptr0, in_ptr1, out_ptr0, xnumel, *, workspace):
-    memory = workspace(xnumel + 1, "float32")
-    memo[(1,)](in_ptr0, in_ptr1, out_ptr0, memory, xnumel, XBLOCK=triton.next_power_of_2(xnumel))
-"""
+ADD_MEMO = memo_launcher("import triton\nimport triton.language as tl\n\n\n", "tmp")
 
 
 def test_workspace_inside_a_compiled_model_is_fresh_on_every_call(cpu_triton, cache_dir):
