@@ -22,9 +22,11 @@ from .kernel_cache import (
     KernelCache,
     KernelIndex,
     Provenance,
+    RecordError,
     Verification,
     task_features,
 )
+from .kernel_cache.records import VERIFICATION_SCHEMA
 from .options import Options
 from .search.evolve import Budget, PopulationSearch, RunBudget, StopRules
 from .search.history import ProposerStatus, SearchHistory, TaskRun, can_search
@@ -497,8 +499,17 @@ def entry_for(task: KernelTask, candidate: Candidate, report: VerificationReport
         torch_version=task.torch_version,
         triton_version=task.triton_version,
         origins=task.origins,
-        verification=Verification.from_report(report),
+        verification=verification_of(report),
         provenance=Provenance.from_candidate(candidate.proposer, candidate.notes),
         features=task_features(task, sketch),
         sketch=sketch,
     )
+
+
+def verification_of(report: VerificationReport) -> Verification:
+    """The cache's record of an accepted report. Built here, where both are known, so that ``kernel_cache`` never
+    imports ``verify``; an unaccepted report, or one without a speedup, has nothing to store."""
+    if not report.accepted or report.speedup is None:
+        raise RecordError(f"only an accepted report with a measured speedup is stored (got {report.verdict})")
+    fields = {f.name: getattr(report, f.name) for f in dataclasses.fields(Verification) if f.name != "schema"}
+    return Verification.from_json({**fields, "schema": VERIFICATION_SCHEMA})
