@@ -4,7 +4,7 @@ Proposers offer candidates to the population search (``search.evolve``); every r
 (static guards, then correctness and timing against Inductor's kernel in worker processes, several in parallel).
 Every judged attempt is written to the search history at once, and an accepted kernel faster than the one cached
 is stored at once, so an interrupted run loses nothing and a rerun resumes. Results leave through a ``ResultSink``:
-the local one writes the cache and history here; a cluster run sends them to the driver (``cluster.py``).
+the local one writes the cache and history here; a cluster run sends them to the driver (``ray_tuning.py``).
 """
 
 from __future__ import annotations

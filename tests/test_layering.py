@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1] / PACKAGE
 # subpackage of aikg_inductor ("aikg_inductor" itself is the package's __init__, the public API).
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("aikg_inductor", "cli", "integrations"),  # the faces: public API, the aikg command, the vLLM plugin
-    ("backend", "background", "offline_tuning", "cluster", "tuning_run", "problem", "search_report"),  # drivers
+    ("backend", "background", "offline_tuning", "ray_tuning", "tuning_run", "problem", "search_report"),  # drivers
     ("pipeline",),  # one task -> an accepted kernel or nothing; the one way into the cache
     ("search", "agents", "verify"),  # proposing and judging
     ("kernel_cache", "dsl"),  # what is stored; the kernel languages
