@@ -521,7 +521,7 @@ def _cluster_error(spec: str | None) -> type[Exception]:
     if spec is None:
         return UsageError  # nothing of Ray is imported without --cluster
     try:
-        from .cluster import ClusterError, parse_address
+        from .ray_tuning import ClusterError, parse_address
     except ImportError as err:
         raise UsageError(str(err)) from None
     try:

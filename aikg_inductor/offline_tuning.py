@@ -125,7 +125,7 @@ def tune(
 
     ``proposers(task)`` gives the proposers for a kernel (default: the built-in ones available, see
     ``pipeline.proposer_status``). ``cluster`` (``ray`` or ``ray://HOST:PORT``) tunes on a Ray cluster instead of
-    this machine's devices (``cluster.py``); then ``proposers`` must pickle."""
+    this machine's devices (``ray_tuning.py``); then ``proposers`` must pickle."""
     options = resolve_options(options)
     cache = KernelCache(options.cache_dir, read_only=False)  # tuning writes: an unwritable cache is one line
     tasks = collect_tasks(targets, device, dtype, on_skip)
@@ -142,7 +142,7 @@ def tune(
             todo.setdefault(task.dsl, []).append((task, problems))
     run = TuneRun(options, sink, RunBudget(options.run_budget_s, options.run_budget_tokens), progress, proposers)
     if cluster is not None and todo:
-        from .cluster import tune_on_ray  # Ray is imported for a cluster run only
+        from .ray_tuning import tune_on_ray  # Ray is imported for a cluster run only
 
         done = tune_on_ray(cluster, todo, run)
     else:

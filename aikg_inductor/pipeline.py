@@ -4,7 +4,7 @@ Proposers offer candidates to the population search (``search.evolve``); every r
 (static guards, then correctness and timing against Inductor's kernel in worker processes, several in parallel).
 Every judged attempt is written to the search history at once, and an accepted kernel faster than the one cached
 is stored at once, so an interrupted run loses nothing and a rerun resumes. Results leave through a ``ResultSink``:
-the local one writes the cache and history here; a cluster run sends them to the driver (``cluster.py``).
+the local one writes the cache and history here; a cluster run sends them to the driver (``ray_tuning.py``).
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from .kernel_cache import (
     KernelCache,
     KernelIndex,
     Provenance,
+    RecordError,
     Verification,
     task_features,
 )
+from .kernel_cache.records import VERIFICATION_SCHEMA
 from .options import Options
 from .search.evolve import Budget, PopulationSearch, RunBudget, StopRules
 from .search.history import ProposerStatus, SearchHistory, TaskRun, can_search
@@ -497,8 +499,17 @@ def entry_for(task: KernelTask, candidate: Candidate, report: VerificationReport
         torch_version=task.torch_version,
         triton_version=task.triton_version,
         origins=task.origins,
-        verification=Verification.from_report(report),
+        verification=verification_of(report),
         provenance=Provenance.from_candidate(candidate.proposer, candidate.notes),
         features=task_features(task, sketch),
         sketch=sketch,
     )
+
+
+def verification_of(report: VerificationReport) -> Verification:
+    """The cache's record of an accepted report. Built here, where both are known, so that ``kernel_cache`` never
+    imports ``verify``; an unaccepted report, or one without a speedup, has nothing to store."""
+    if not report.accepted or report.speedup is None:
+        raise RecordError(f"only an accepted report with a measured speedup is stored (got {report.verdict})")
+    fields = {f.name: getattr(report, f.name) for f in dataclasses.fields(Verification) if f.name != "schema"}
+    return Verification.from_json({**fields, "schema": VERIFICATION_SCHEMA})

@@ -1,5 +1,5 @@
-"""One ``aikg tune`` run over many kernels: what its local driver (``offline_tuning``) and its Ray driver (``cluster``)
-share, and the row each gives back per kernel."""
+"""One ``aikg tune`` run over many kernels: what its local driver (``offline_tuning``) and its Ray driver
+(``ray_tuning``) share, and the row each gives back per kernel."""
 
 from __future__ import annotations
 

@@ -76,7 +76,7 @@ def write_rate(records: int = 500) -> dict:
     """History records per second through LocalSink (one diskcache transaction each), and the inbox round trip."""
     import ray
 
-    from aikg_inductor.cluster import Inbox, SinkRecord
+    from aikg_inductor.ray_tuning import Inbox, SinkRecord
     from aikg_inductor.pipeline import LocalSink
     from aikg_inductor import KernelCache
     from aikg_inductor.search.proposers import Attempt, Candidate

@@ -26,7 +26,7 @@ import torch
 from aikg_inductor import capture
 from aikg_inductor.problem import load_problem
 from aikg_inductor.verify import WorkerPool, verify_candidate
-from aikg_inductor.verify.worker import device_name
+from aikg_inductor.verify.judge import device_name
 
 REPO = Path(__file__).resolve().parent.parent
 PROBLEMS = ("softmax_scale.py", "bias_add_relu_colsum.py", "layernorm_gelu.py")

@@ -139,7 +139,7 @@ def test_a_cluster_run_accepts_what_a_local_run_accepts_and_survives_a_killed_wo
 
 
 def test_llm_slots_limit_requests_across_processes(local_cluster):
-    from aikg_inductor.cluster import ClusterSlot, LlmSlots
+    from aikg_inductor.ray_tuning import ClusterSlot, LlmSlots
 
     slots = ray.remote(LlmSlots).options(num_cpus=0).remote(1, 60.0)
 

@@ -218,6 +218,27 @@ def test_schema_1_entries_are_converted_or_ignored_with_one_warning(cache_dir, c
     assert dataclasses.asdict(entry)["verification"]["schema"] == 1
 
 
+
+def test_an_entry_keeps_what_the_accepted_report_measured_and_a_rejected_report_is_not_stored(cache_dir):
+    import dataclasses
+
+    from cache_entries import accepted_report
+
+    from aikg_inductor.kernel_cache import RecordError
+    from aikg_inductor.pipeline import verification_of
+
+    task = make_task("measured")
+    report = accepted_report(task, speedup=1.6)
+    KernelCache(cache_dir).put(make_entry(task, speedup=1.6))
+    stored = KernelCache(cache_dir).get(task.key).verification
+    assert stored == verification_of(report)
+    assert (stored.speedup, stored.baseline_s, stored.seeds, stored.tolerances) == (
+        1.6, tuple(report.baseline_s), tuple(report.seeds), {"float32": (1e-5, 1e-5)})
+    for refused in (dataclasses.replace(report, verdict="rejected", rule="not-faster"),
+                    dataclasses.replace(report, speedup=None)):
+        with pytest.raises(RecordError, match="only an accepted report"):
+            verification_of(refused)
+
 # ------------------------------------------------------------------------------------------------- concurrency
 
 WRITERS, OWN, SHARED = 4, 240, 40  # 4 * 240 own keys + 40 keys every writer overwrites = 1,000 entries

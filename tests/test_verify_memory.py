@@ -11,7 +11,7 @@ import torch
 from aikg_inductor.task import TensorLayout
 from aikg_inductor.verify import WorkerPool, correctness, verify_candidate
 from aikg_inductor.verify.correctness import Errors, compare
-from aikg_inductor.verify.worker import Judge
+from aikg_inductor.verify.judge import Judge
 from conftest import only_task
 
 

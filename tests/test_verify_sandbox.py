@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from aikg_inductor.verify.candidate import CandidateRunner, RunnerFailed
+from aikg_inductor.verify.runner import CandidateRunner, RunnerFailed
 from aikg_inductor.verify.sandbox import ALL_LAYERS, SECCOMP
 from aikg_inductor.verify.shared import Arena, arena_bytes
 from aikg_inductor.verify.values import Trial, build, flat_sizes

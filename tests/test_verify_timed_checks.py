@@ -18,7 +18,7 @@ import torch
 from aikg_inductor.task import KernelTask
 from aikg_inductor.verify import WorkerPool, verify_candidate
 from aikg_inductor.verify.values import Trial
-from aikg_inductor.verify.worker import LATE_WRITE_PAUSE_S, _late_write
+from aikg_inductor.verify.judge import LATE_WRITE_PAUSE_S, _late_write
 from conftest import only_task
 
 BODY_START = "{\n    std::atomic<int> inductor_cpu_integer_div_error{0};"

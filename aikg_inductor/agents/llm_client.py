@@ -62,7 +62,7 @@ class Usage:
 
 
 # Held around every request this process sends, besides each client's own slots: a limit shared with other
-# processes. A cluster run (cluster.py) sets one in each worker, so the endpoint sees at most its concurrency in
+# processes. A cluster run (ray_tuning.py) sets one in each worker, so the endpoint sees at most its concurrency in
 # flight across all hosts. The default holds nothing.
 _request_gate: Callable[[], ContextManager[Any]] = contextlib.nullcontext
 

@@ -11,10 +11,7 @@ import dataclasses
 import json
 import math
 import time
-from typing import TYPE_CHECKING, Any, Mapping
-
-if TYPE_CHECKING:
-    from ..verify.report import VerificationReport
+from typing import Any, Mapping
 
 SCHEMA_VERSION = 2
 LEGACY_SCHEMA = 1  # verification and provenance as free-form dicts
@@ -45,14 +42,6 @@ class Verification:
     tolerances: dict[str, tuple[float, float]]  # dtype -> (atol, rtol)
     elapsed_s: float
     schema: int = VERIFICATION_SCHEMA
-
-    @classmethod
-    def from_report(cls, report: VerificationReport) -> Verification:
-        """The record of an accepted report; an unaccepted one, or one without a speedup, has nothing to store."""
-        if not report.accepted or report.speedup is None:
-            raise RecordError(f"only an accepted report with a measured speedup is stored (got {report.verdict})")
-        return cls.from_json({**{f.name: getattr(report, f.name) for f in dataclasses.fields(cls)
-                                 if f.name != "schema"}, "schema": VERIFICATION_SCHEMA})
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Verification:

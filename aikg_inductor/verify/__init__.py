@@ -1,8 +1,8 @@
 """Judging kernels: static guards, then correctness and timing against Inductor's baseline, in two processes.
 
 ``verify_candidate(task, source)`` is the one entry point. The calling process never loads ``source``; neither does
-the judge (a warm ``worker`` process that draws inputs, runs the baseline and the control arm, compares and times):
-the candidate loads and runs in a sandboxed runner of its own (``candidate``, ``sandbox``), one per candidate.
+the judge (a warm ``judge`` process that draws inputs, runs the baseline and the control arm, compares and times):
+the candidate loads and runs in a sandboxed runner of its own (``runner``, ``sandbox``), one per candidate.
 """
 
 from __future__ import annotations

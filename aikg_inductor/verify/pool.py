@@ -1,6 +1,6 @@
-"""A warm pool of judge processes (``worker``), so the calling process never runs kernels or holds their memory.
+"""A warm pool of judge processes (``judge``), so the calling process never runs kernels or holds their memory.
 
-Workers are plain subprocesses (``python -m aikg_inductor.verify.worker``), not multiprocessing children: spawn
+Workers are plain subprocesses (``python -m aikg_inductor.verify.judge``), not multiprocessing children: spawn
 would re-import the user's ``__main__``, and fork would copy a process that may hold CUDA and OpenMP state. Each
 worker is its own process group, so a timeout kills it together with any compiler it started; the candidate runners
 it starts die with it (PR_SET_PDEATHSIG). A worker that crashed, timed out or failed a job is replaced at once, so
@@ -76,7 +76,7 @@ class Worker:
             # into the other's timed batch. 10,000 rounds still bridge the gaps between one kernel's regions.
             env["GOMP_SPINCOUNT"] = "10000"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "aikg_inductor.verify.worker", str(theirs.fileno()), *dsls],
+            [sys.executable, "-m", "aikg_inductor.verify.judge", str(theirs.fileno()), *dsls],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
             start_new_session=True,

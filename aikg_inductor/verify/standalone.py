@@ -2,7 +2,7 @@
 read back, or a median time (``aikg inspect``'s timings, tests, the GPU capture benchmark).
 
 It runs whatever source it is given in the calling process: use it for Inductor's own kernels and for sources you
-trust. Candidates are judged by the verifier, which runs them in a sandboxed runner (``verify.candidate``). The
+trust. Candidates are judged by the verifier, which runs them in a sandboxed runner (``verify.runner``). The
 inputs are the verifier's own (``values.build``): the same spec gives the same bits.
 """
 

@@ -5,7 +5,7 @@ alike. The baseline, and the baseline timed a second time as a third arm (the co
 loads candidate code; the candidate runs in its own sandboxed runner, asked over a socket for a batch of calls at a
 time. Its reported time cannot be shrunk below what the judge's own clock saw: the judge times every request, and
 the candidate's time is at least its shortest batch by that clock, less a request's fixed cost (calibrated with
-empty batches), per call (``worker._RemoteArm``). How far
+empty batches), per call (``judge._RemoteArm``). How far
 baseline and control disagree is how far the measurement can be trusted; on CPU, other processes taking the cores
 is measured directly too (the time the judge's threads waited on the run queue). The candidate must beat the
 baseline by the margin plus the larger of the two, in both of the verifier's two measurements.

@@ -1,13 +1,13 @@
 """The judge: a warm worker process that draws inputs, runs Inductor's baseline and judges candidates it never loads.
 
-Run as ``python -m aikg_inductor.verify.worker FD [DSL ...]`` by ``pool.Worker``; FD is its end of a socket pair.
+Run as ``python -m aikg_inductor.verify.judge FD [DSL ...]`` by ``pool.Worker``; FD is its end of a socket pair.
 The judge loads only the task's own (Inductor's) kernel. Each candidate gets a fresh runner process
-(``candidate.CandidateRunner``), which compiles it, locks itself down (``sandbox``) and runs it on memory the judge
+(``runner.CandidateRunner``), which compiles it, locks itself down (``sandbox``) and runs it on memory the judge
 shares with it (``shared.Arena``); the judge compares what lands there with the baseline's results on its own copy of
 the same inputs, and times both sides. A runner is used for one candidate and then killed; a crash, hang or
 forbidden call ends the runner, never the judge. The one exception is code as trusted as the baseline, Inductor's
 own kernel with other launch parameters (``DslAdapter.baseline_variant``): the judge runs it itself
-(``candidate.InProcessRunner``), as Inductor's autotuner does, with no runner to start.
+(``runner.InProcessRunner``), as Inductor's autotuner does, with no runner to start.
 
 Jobs (see ``protocol``): ``start`` (a runner for a candidate: compile, lock down, load, then the correctness trials),
 ``time`` (one interleaved timing of baseline, candidate and control, with outputs checked on timed calls), ``finish``
@@ -35,8 +35,8 @@ import torch
 from ..dsl import adapter_for, warm
 from ..task import KernelArg, KernelTask
 from . import protocol
-from .candidate import CPU_SECONDS_PER_TIMEOUT_S, CandidateRunner, InProcessRunner, RunnerFailed
 from .correctness import Errors, Failure, check_contract, check_outputs, judge_trial, live_outputs
+from .runner import CPU_SECONDS_PER_TIMEOUT_S, CandidateRunner, InProcessRunner, RunnerFailed
 from .shared import Arena, arena_bytes
 from .timing import (BUDGET_S, MIN_SAMPLE_S, SCREEN_BUDGET_S, Measurement, TimedCalls, copy_bandwidth,
                      measure)

@@ -1,6 +1,6 @@
 """The candidate runner: a sandboxed process that loads exactly one candidate, runs it on request, and is discarded.
 
-Run as ``python -m aikg_inductor.verify.candidate FD [DSL ...]`` by ``CandidateRunner`` (the judge's side, below);
+Run as ``python -m aikg_inductor.verify.runner FD [DSL ...]`` by ``CandidateRunner`` (the judge's side, below);
 it warms the DSLs' toolchains (each adapter's ``warm``) while it waits as a spare. Then, in order:
 
 1. ``prepare``: the DSL adapter compiles and proves the source (compilers may run; no candidate code does, but what
@@ -288,7 +288,7 @@ class CandidateRunner:
             # winner in its cache: that cache must be the runner's own, writable one. C++ kernels keep Inductor's
             # shared cache (warm compiles); only the compiler writes there, before the lockdown, from checked source.
             env["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(self.scratch, "inductor")
-        self.proc = subprocess.Popen([sys.executable, "-m", "aikg_inductor.verify.candidate", str(theirs.fileno()),
+        self.proc = subprocess.Popen([sys.executable, "-m", "aikg_inductor.verify.runner", str(theirs.fileno()),
                                       *dsls],
                                      pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, start_new_session=True,
                                      env=env)
