@@ -51,6 +51,9 @@ def call_parameters(baseline_kernel: ast.FunctionDef) -> list[str]:
             if a.annotation is None or ast.unparse(a.annotation) != "tl.constexpr"]
 
 
+_RESERVED_PREFIXES = ("triton_", "_aikg")
+
+
 def check_launcher_module(module: ast.Module, launcher: ast.FunctionDef,
                           baseline_kernel: ast.FunctionDef) -> GuardViolation | None:
     """The first launcher-form rule ``module`` breaks, given the baseline's kernel definition; its ``@triton.jit``
@@ -62,6 +65,13 @@ def check_launcher_module(module: ast.Module, launcher: ast.FunctionDef,
         if node.name == PLACEHOLDER or len(node.decorator_list) != 1:
             return _violation(node, f"function {node.name}: a launcher's module holds only plain @triton.jit "
                                     "kernels of its own names (no Inductor heuristics, no KERNEL_NAME)")
+        if node.name.startswith(_RESERVED_PREFIXES):
+            # Inductor names the kernel this module replaces triton_<kind>_<fused name>_<n>, and the binding
+            # appended in the user's process assigns that name (and _aikg ones): a kernel of such a name would be
+            # rebound under launch's feet there, never in the verifier (review 12).
+            return _violation(node, f"function {node.name}: names starting with "
+                                    f"{' or '.join(_RESERVED_PREFIXES)} are Inductor's and aikg's (the binding "
+                                    "assigns them in your process)")
         kernels[node.name] = node
     if not kernels:
         return _violation(launcher, "a launcher's module defines no @triton.jit kernel")

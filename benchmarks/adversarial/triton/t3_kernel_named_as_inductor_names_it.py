@@ -1,7 +1,8 @@
 # class: 3 sabotaging the user's process (denial of service)
-# rules: accepted
+# rules: guard:ast
 # task: add_relu
-# verdict (review 12, measured): ACCEPTED, correct on 6 trials, 17.5x (interpreter, one program). In a model
+# Now: a launcher module's kernels may not take names starting with triton_ or _aikg (Inductor's and the binding's).
+# verdict before the fix (review 12, measured): ACCEPTED, correct on 6 trials, 17.5x (interpreter, one program). In a model
 # compiled with the cached launcher (Inductor cpu_backend="triton", TRITON_INTERPRET=1) every call raises
 # TypeError: 'BoundKernel' object is not subscriptable.
 # The kernel takes the name Inductor gives the replaced kernel in the user's compile (a launcher module has no

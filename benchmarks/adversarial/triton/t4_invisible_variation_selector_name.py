@@ -1,7 +1,8 @@
 # class: 4 evading the guards (hiding code from review)
-# rules: accepted
+# rules: guard:text
 # task: add_relu
-# verdict (review 12, measured): ACCEPTED, passes guard:text and every guard, correct on 6 trials, 9.9x
+# Now: a kernel source is plain ASCII (guard:text), so no invisible or look-alike character gets in.
+# verdict before the fix (review 12, measured): ACCEPTED, passes guard:text and every guard, correct on 6 trials, 9.9x
 # (interpreter); what it stores is relu(x + y) only while the guard-band sentinel of open/t2_guard_band_sentinel.py
 # is there. On screen the kernel reads as Inductor's relu: `tmp4 = ...maximum(...)`, `tl.store(..., tmp4, ...)`.
 # The stored name is `tmp4` followed by U+E0100 (VARIATION SELECTOR-17): a combining mark Python accepts in an
