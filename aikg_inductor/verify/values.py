@@ -25,6 +25,9 @@ INT_INPUT_HIGH = 4
 # small enough that a cube of such values still fits in int32 (an overflow would make both sides' results
 # undefined, not the candidate wrong).
 VALUE_MAGNITUDE = 1024
+# The share of an integer input's elements that hold its special values (``IntRange.specials``), drawn per trial in
+# this range: about as many as the padding of a real batch, few enough that most elements still vary.
+SPECIAL_SHARE = (0.10, 0.25)
 
 
 def torch_dtype(name: str) -> torch.dtype:
@@ -222,18 +225,46 @@ def integer_bounds(arg: KernelArg) -> tuple[int, int]:
     return max(low, info.min), min(high, info.max + 1)
 
 
+def special_values(arg: KernelArg) -> tuple[int, ...]:
+    """The values ``arg``'s kernel singles out (``IntRange.specials``: cross-entropy's ignore_index) that its
+    dtype holds."""
+    assert arg.layout is not None
+    dtype = torch_dtype(arg.layout.dtype)
+    if arg.int_range is None or dtype == torch.bool:
+        return ()
+    info = torch.iinfo(dtype)
+    return tuple(v for v in arg.int_range.specials if info.min <= v <= info.max)
+
+
 def draw_integers(values: torch.Tensor, arg: KernelArg, generator: torch.Generator) -> None:
     """Draw ``arg``'s integer (or bool) values into ``values`` in place: uniform over ``integer_bounds``, with the
     range's ends, 0 and -1 (where legal) at random places: a kernel wrong only at a bound (the last row, a wrapped
-    negative index) is wrong on every trial."""
+    negative index) is wrong on every trial. The special values (``special_values``) are each put in once too,
+    and take a share in SPECIAL_SHARE's range of all places: a kernel that skips their handling (the ignore_index
+    test of cross-entropy) is wrong on every trial, as on every padded batch. A tensor too small for all of these
+    gets a random few of them."""
     low, high = integer_bounds(arg)
     if high <= low:  # an index into an empty dimension: no value is legal, and none is read
         values.zero_()
         return
     values.random_(low, high, generator=generator)
-    special = sorted({low, high - 1} | {v for v in (0, -1) if low <= v < high})
-    where = torch.randint(0, values.numel(), (len(special),), generator=generator, device=values.device)
-    values[where] = torch.tensor(special, dtype=values.dtype).to(values.device)
+    ends = sorted({low, high - 1} | {v for v in (0, -1) if low <= v < high})
+    specials = special_values(arg)
+    fixed = torch.tensor(ends + list(specials))
+    if fixed.numel() > values.numel():  # too few elements for all: a different few in each trial
+        fixed = fixed[torch.randperm(fixed.numel(), generator=generator, device=values.device).cpu()]
+    places = torch.randperm(values.numel(), generator=generator, device=values.device)
+    _put(values, places[: fixed.numel()], fixed)
+    if specials:
+        lowest, highest = SPECIAL_SHARE
+        share = lowest + (highest - lowest) * float(torch.rand((), generator=generator, device=values.device))
+        more = places[fixed.numel():][: max(round(share * values.numel()) - len(specials), 0)]
+        _put(values, more, torch.tensor(specials)[torch.arange(more.numel()) % len(specials)])
+
+
+def _put(values: torch.Tensor, places: torch.Tensor, chosen: torch.Tensor) -> None:
+    """``values`` at ``places`` (distinct positions) set to the first of ``chosen``, as many as there are places."""
+    values[places] = chosen[: places.numel()].to(values.dtype).to(values.device)
 
 
 def _shape(values: torch.Tensor, arg: KernelArg, trial: Trial) -> None:
