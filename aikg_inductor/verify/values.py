@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-from typing import Callable, Iterable, Literal
+from typing import Callable, Literal
 
 import torch
 
