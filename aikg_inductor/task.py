@@ -88,6 +88,10 @@ class IntRange:
     An index (it picks elements of a tensor: gather, embedding, ``w[i]``) holds ``[low, high)``: the indexed
     dimension's size, from minus that size where the op wraps negative indices as Python does. Any other integer
     input (used only in arithmetic and comparisons) may hold any value: ``low`` and ``high`` are None.
+
+    ``specials`` are values the kernel's ops single out (``t != -100``, cross-entropy's ignore_index once nll_loss
+    is decomposed; a padding id, a sentinel): legal, inside the range or outside it where every index the input
+    reaches is guarded against them, and drawn often, since a kernel may handle them apart.
     """
 
     low: int | None = None
@@ -95,10 +99,15 @@ class IntRange:
     # Dynamic-shape kernels: the bounds as expressions of the task's symbols (the indexed size may be one).
     sym_low: str | None = None
     sym_high: str | None = None
+    specials: tuple[int, ...] = ()
 
     @property
     def is_index(self) -> bool:
         return self.high is not None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IntRange:
+        return cls(**{**data, "specials": tuple(int(v) for v in data.get("specials", ()))})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,7 +171,7 @@ class KernelTask:
     def from_dict(cls, data: dict[str, Any]) -> KernelTask:
         args = tuple(
             KernelArg(**{**a, "layout": _layout_from(a.get("layout")),
-                         "int_range": IntRange(**a["int_range"]) if a.get("int_range") else None})
+                         "int_range": IntRange.from_dict(a["int_range"]) if a.get("int_range") else None})
             for a in data["args"]
         )
         symbols = tuple((str(name), int(value)) for name, value in data.get("symbols", ()))
@@ -185,7 +194,8 @@ class KernelTask:
 
 def _without_unset_symbolic(data: dict[str, Any]) -> dict[str, Any]:
     """Static tasks without integer inputs serialise exactly as before symbolic sizes and integer ranges were
-    recorded (no null ``sym_*``/``expr``/``int_range`` keys): files written before them read back unchanged."""
+    recorded (no null ``sym_*``/``expr``/``int_range`` keys, no empty ``specials``): files written before them read
+    back unchanged."""
     if not data.get("symbols"):
         data.pop("symbols", None)
     for arg in data["args"]:
@@ -195,6 +205,8 @@ def _without_unset_symbolic(data: dict[str, Any]) -> dict[str, Any]:
         if arg.get("int_range") and arg["int_range"].get("sym_high") is None:
             arg["int_range"].pop("sym_low", None)
             arg["int_range"].pop("sym_high", None)
+        if arg.get("int_range") and not arg["int_range"].get("specials"):
+            arg["int_range"].pop("specials", None)
         layout = arg.get("layout")
         if layout is not None and layout.get("sym_size") is None:
             for key in ("sym_size", "sym_stride", "sym_offset"):

@@ -4,8 +4,9 @@ One file per case, each written as a hostile model would, for one of the issue's
 2 forging the judge, 3 sabotaging the baseline, 4 evading the guards, 5 tolerance gaming, 6 work after return
 (7, the cache, has its own tests). Each must be rejected with a rule of its class; every side effect a case tries
 would create the canary file, which must not exist afterwards. C++ cases run on Inductor's real softmax kernels
-(64x512, fp32 and fp16) and its embedding lookup (w[i], 1000 rows); Triton cases on Inductor's recorded add+relu
-kernel, shrunk, under Triton's interpreter (TRITON_INTERPRET=1), and again on a GPU with benchmarks/gpu_verify.py.
+(64x512, fp32 and fp16), its embedding lookup (w[i], 1000 rows) and cross-entropy; Triton cases on Inductor's
+recorded add+relu kernel, shrunk, under Triton's interpreter (TRITON_INTERPRET=1), and again on a GPU with
+benchmarks/gpu_verify.py.
 
 Cases that only a full verification can reject (classes 1 and 5 without static state) take tens of seconds each:
 one per class runs by default, the rest are marked slow. Guard rejections take milliseconds (source) or one
@@ -80,6 +81,9 @@ def cpp_tasks() -> dict[str, KernelTask]:
                                                  torch.randn(64, 512), torch.zeros(64, 4096)[:, :512]),
             # An index input: a gather of rows of a 1000-row table (an embedding lookup).
             "embedding_f32": embedding_task(),
+            # Targets compared with ignore_index (-100) before they index the classes.
+            "cross_entropy_f32": only_task(lambda x, t: torch.nn.functional.cross_entropy(x, t), torch.randn(64, 512),
+                                           torch.randint(0, 512, (64,))),
             # Sizes as arguments: tried at other sizes too (values.size_variants).
             "softmax_f32_dynamic": only_dynamic_task(lambda x: torch.softmax(x * 0.125, -1), torch.randn(64, 48))}
 

@@ -6,6 +6,10 @@ indices as ``w[i]`` does), a value used only in arithmetic over any value, an in
 as unknown. The verifier's trials draw across that range (``values.draw_integers``), its ends included, so a gather
 of row ``i & 3`` (exact on indices 0..3, the old draw) is wrong on every trial, while the baseline is never sent out
 of bounds. The suite's case is benchmarks/adversarial/cpp/c5_index_low_bits.cpp.
+
+Values the kernel compares an input with (cross-entropy's ignore_index, -100: ``where(t != -100, t, 0)`` guards the
+gather) are recorded as the range's specials and drawn in a share of every trial's elements, so a kernel without
+the test is wrong on every trial (benchmarks/adversarial/cpp/c5_ignore_index_never_drawn.cpp).
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from conftest import embedding_task, only_task
 
 from aikg_inductor.task import IntRange, KernelTask
 from aikg_inductor.verify import WorkerPool, verify_candidate
-from aikg_inductor.verify.values import (INT_INPUT_HIGH, VALUE_MAGNITUDE, Trial, build, call_values, draw_integers,
-                                         integer_bounds, timing_partner)
+from aikg_inductor.verify.values import (INT_INPUT_HIGH, SPECIAL_SHARE, VALUE_MAGNITUDE, Trial, build, call_values,
+                                         draw_integers, integer_bounds, timing_partner)
 
 ROWS = 1000
 TRIAL_KINDS = ("normal", "large", "tiny", "negative-zero-rows", "scaled-rows", "offset")
@@ -61,8 +65,20 @@ def int_ranges(task: KernelTask) -> list[IntRange | None]:
     (lambda w, i: F.embedding(i, w) * 2.0, (torch.randn(ROWS, 64), torch.randint(0, ROWS, (256,))),
      IntRange(0, ROWS)),
     (lambda x, i: torch.gather(x, 1, i), (torch.randn(8, 100), torch.randint(0, 100, (8, 5))), IntRange(0, 100)),
-    # Cross-entropy targets reach the gather through where(target != -100, target, 0): the classes.
-    (lambda x, t: F.cross_entropy(x, t), (torch.randn(8, 100), torch.randint(0, 100, (8,))), IntRange(0, 100)),
+    # Cross-entropy targets reach the gather through where(target != -100, target, 0): the classes, and the
+    # ignore_index the where guards against.
+    (lambda x, t: F.cross_entropy(x, t), (torch.randn(8, 100), torch.randint(0, 100, (8,))),
+     IntRange(0, 100, specials=(-100,))),
+    # nll_loss2d (a 4-d input) decomposes the same way, with its own ignore_index.
+    (lambda x, t: F.nll_loss(x, t, ignore_index=-1), (torch.randn(2, 16, 4, 4), torch.randint(0, 16, (2, 4, 4))),
+     IntRange(0, 16, specials=(-1,))),
+    # Compared with a constant that is no legal index and not guarded against: not drawn (the baseline would read
+    # out of bounds).
+    (lambda w, i: w[i] * (i != 5000).unsqueeze(-1), (torch.randn(ROWS, 64), torch.randint(0, ROWS, (256,))),
+     IntRange(-ROWS, ROWS)),
+    # Compared, and otherwise used in arithmetic: any value, the compared one often.
+    (lambda x, t: torch.where(t == 3, x.sum(-1), 0.0), (torch.randn(8, 100), torch.randint(0, 8, (8,))),
+     IntRange(specials=(3,))),
     # Two index inputs, one per dimension.
     (lambda w, i, j: w[i, j], (torch.randn(ROWS, 64), torch.randint(0, ROWS, (256,)), torch.randint(0, 64, (256,))),
      IntRange(-ROWS, ROWS), ),
@@ -75,7 +91,8 @@ def int_ranges(task: KernelTask) -> list[IntRange | None]:
     (lambda a: (a * 3 + 1).float(), (torch.randint(0, 10, (64,)),), IntRange()),
     # An index computed from the input: its legal range is not followed, so it is unknown.
     (lambda w, i: w[i + 1] * 2.0, (torch.randn(ROWS, 64), torch.randint(0, ROWS - 1, (256,))), None),
-], ids=["index", "embedding", "gather", "cross-entropy", "two-indices", "int32-conversion", "fp16-conversion",
+], ids=["index", "embedding", "gather", "cross-entropy", "nll-loss-2d", "unguarded-comparison",
+        "compared-value", "two-indices", "int32-conversion", "fp16-conversion",
      "arithmetic", "computed-index"])
 def test_interception_records_each_integer_inputs_legal_range(fn, inputs, expected):
     recorded = int_ranges(only_task(fn, *inputs))
@@ -90,6 +107,15 @@ def test_a_recorded_range_survives_the_tasks_json(task):
     # A task recorded before ranges were reads back with none (the small default draw).
     old = dataclasses.replace(task, args=tuple(dataclasses.replace(a, int_range=None) for a in task.args))
     assert "int_range" not in old.to_json() and KernelTask.from_json(old.to_json()) == old
+
+
+def test_recorded_specials_survive_the_tasks_json(task):
+    with_specials = dataclasses.replace(task, args=tuple(
+        dataclasses.replace(a, int_range=dataclasses.replace(a.int_range, specials=(-100, 7))) if a.int_range else a
+        for a in task.args))
+    assert KernelTask.from_json(with_specials.to_json()) == with_specials
+    # A task recorded before specials were reads back with none, and writes no key for them.
+    assert '"specials"' not in task.to_json() and KernelTask.from_json(task.to_json()) == task
 
 
 def drawn_indices(task: KernelTask, trial: Trial) -> list[torch.Tensor]:
@@ -136,5 +162,33 @@ def test_draws_stay_within_what_the_dtype_holds(task, dtype, int_range, expected
 def test_a_correct_gather_written_by_hand_is_judged_correct(task, serial_pool: WorkerPool):
     """Positive control: negative indices wrapped, every row in range read right; only its speed is in question."""
     report = verify_candidate(task, HAND_WRITTEN_GATHER, pool=serial_pool, timeout_s=30)
+    assert report.rule in (None, "not-faster"), report.summary()
+    assert report.max_abs_error == 0
+
+
+@pytest.fixture(scope="module")
+def cross_entropy() -> KernelTask:
+    return only_task(lambda x, t: F.cross_entropy(x, t), torch.randn(64, 512), torch.randint(0, 512, (64,)))
+
+
+@pytest.mark.parametrize("kind", TRIAL_KINDS)
+def test_every_trial_draws_the_ignore_index_in_a_share_of_the_targets(cross_entropy, kind):
+    """In the trial's own arguments and in the timing partner's, -100 (never a class) holds 10-25% of the targets,
+    the classes' ends are still drawn, and nothing else outside the classes is."""
+    assert int_ranges(cross_entropy) == [IntRange(0, 512, specials=(-100,))]
+    lowest, highest = SPECIAL_SHARE
+    for seed in range(3):
+        for targets in drawn_indices(cross_entropy, Trial(seed, kind)):
+            ignored = targets == -100
+            assert lowest - 1 / 64 <= ignored.float().mean() <= highest + 1 / 64, targets
+            assert {0, 511} <= set(targets.tolist())
+            assert bool(((targets[~ignored] >= 0) & (targets[~ignored] < 512)).all())
+
+
+def test_inductors_cross_entropy_is_judged_correct_on_targets_with_the_ignore_index(cross_entropy,
+                                                                                   serial_pool: WorkerPool):
+    """The baseline handles the drawn ignore_index (its where and its bounds check): judged against itself it is
+    exact on every trial, and only its speed is in question."""
+    report = verify_candidate(cross_entropy, cross_entropy.source, pool=serial_pool, timeout_s=30)
     assert report.rule in (None, "not-faster"), report.summary()
     assert report.max_abs_error == 0

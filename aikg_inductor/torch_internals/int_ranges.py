@@ -9,10 +9,17 @@ views, copies and conversions to int32/int64, or through arithmetic. Where it re
 indexed dimension's size bounds it; where it only meets arithmetic and comparisons that never feed an index, any
 value is legal. Anything else (an index computed from it, ``w[i + 1]``; an op not listed here) leaves the range
 unknown, and the verifier keeps its small default: a wider guess could send the baseline out of bounds.
+
+Values an input is compared with for equality (``eq``/``ne`` against a constant) are its special values: the
+kernel handles them apart. Cross-entropy's ignore_index is one: Inductor decomposes nll_loss (and nll_loss2d) into
+``where(t != -100, t, 0)`` before a gather, so the index range alone would exclude the very value the kernel tests
+for (review round 12: a kernel without the test, wrong on every padded batch, was exact on every trial). A special
+outside the index range is kept only where every index the input reaches is guarded against it by such a ``where``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import operator
 from typing import Any, Iterable, Iterator
@@ -59,10 +66,23 @@ _ANY_VALUE: dict[str, tuple[str, ...]] = {
 _INDEXING_ALONG_DIM = frozenset({
     "gather", "index_select", "scatter", "scatter_", "scatter_add", "scatter_add_", "scatter_reduce",
     "scatter_reduce_", "index_add", "index_add_", "index_copy", "index_copy_", "index_fill", "index_fill_"})
+# Comparisons that single out one value of an input.
+_EQUALITY = frozenset({"eq", "ne"})
 # Ops indexed by a list ``indices``, the k-th indexing dimension k of ``self``, and whether the op wraps a negative
 # index as Python does (aten.index: ``w[-1]`` is the last row; the unsafe forms are only made for in-range indices).
 _INDEXING_LIST: dict[str, bool] = {"index": True, "index_put": True, "index_put_": True, "_unsafe_index": False,
                                    "_unsafe_index_put": False, "_unsafe_masked_index": False}
+
+
+@dataclasses.dataclass
+class _Uses:
+    """What an input's uses inside its kernel say about its values."""
+
+    # (indexed size, wraps negatives) of every index argument its values reach unchanged.
+    bounds: list[tuple[Any, bool]] = dataclasses.field(default_factory=list)
+    # Constants its values are compared with for equality.
+    compared: set[int] = dataclasses.field(default_factory=set)
+    seen: set[Any] = dataclasses.field(default_factory=set)
 
 
 def int_range_of(buffer: str, origins: Iterable[Any], sizes: Any) -> IntRange | None:
@@ -73,15 +93,15 @@ def int_range_of(buffer: str, origins: Iterable[Any], sizes: Any) -> IntRange | 
     node = _fx_node_of(buffer, kernel)
     if node is None:
         return None
-    bounds: list[tuple[Any, bool]] = []
-    if not _collect(node, kernel, bounds, set()):
+    uses = _Uses()
+    if not _collect(node, kernel, uses):
         log.debug("aikg: integer input %s reaches ops whose legal values aikg does not follow", buffer)
         return None
-    if not bounds:
-        return IntRange()
+    if not uses.bounds:
+        return IntRange(specials=tuple(sorted(uses.compared)))
     # Where several ops index with the input, it must be legal for all of them: the ranges' intersection.
     low, sym_low, high, sym_high = None, None, None, None
-    for size, wraps in bounds:
+    for size, wraps in uses.bounds:
         value, expr = sizes(size)
         text = None if expr is None else str(expr)
         if high is None or value < high:
@@ -90,7 +110,12 @@ def int_range_of(buffer: str, origins: Iterable[Any], sizes: Any) -> IntRange | 
             low, sym_low = (-value, None if text is None else f"-({text})") if wraps else (0, None)
     if sym_low is not None or sym_high is not None:  # a dynamic bound: both as expressions
         sym_low, sym_high = sym_low or str(low), sym_high or str(high)
-    return IntRange(low, high, sym_low, sym_high)
+    # A compared value inside a static range is legal; any other only where no index ever receives it (at another
+    # size of a dynamic kernel, a value inside the recorded range may lie outside).
+    specials = tuple(sorted(value for value in uses.compared
+                            if (sym_high is None and low <= value < high)
+                            or not _reaches_an_index_as(node, value, kernel, set())))
+    return IntRange(low, high, sym_low, sym_high, specials)
 
 
 def _fx_node_of(buffer: str, kernel: set[Any]) -> Any:
@@ -106,38 +131,87 @@ def _fx_node_of(buffer: str, kernel: set[Any]) -> Any:
         return None
 
 
-def _collect(node: Any, kernel: set[Any], bounds: list[tuple[Any, bool]], seen: set[Any]) -> bool:
-    """Add to ``bounds`` the (indexed size, wraps negatives) of every index argument ``node``'s values reach
-    unchanged inside the kernel; False where they meet an op that leaves the legal range unknown."""
-    if node in seen:
+def _collect(node: Any, kernel: set[Any], uses: _Uses) -> bool:
+    """Add to ``uses`` the bounds and compared values of ``node``'s values inside the kernel; False where they meet
+    an op that leaves the legal range unknown."""
+    if node in uses.seen:
         return True
-    seen.add(node)
+    uses.seen.add(node)
     users = [user for user in node.users if user in kernel]
     if not users:
         return False  # the kernel reads it but none of its ops does: something aikg does not follow
-    return all(_use_is_followed(node, user, kernel, bounds, seen) for user in users)
+    return all(_use_is_followed(node, user, kernel, uses) for user in users)
 
 
-def _use_is_followed(node: Any, user: Any, kernel: set[Any], bounds: list[tuple[Any, bool]],
-                     seen: set[Any]) -> bool:
-    """Whether ``user``'s use of ``node`` is one this module follows, adding the bounds it sets to ``bounds``."""
+def _use_is_followed(node: Any, user: Any, kernel: set[Any], uses: _Uses) -> bool:
+    """Whether ``user``'s use of ``node`` is one this module follows, adding what it says to ``uses``."""
     if user.target is operator.getitem:  # one output of a split or unbind: the values themselves
-        return _collect(user, kernel, bounds, seen)
+        return _collect(user, kernel, uses)
     name, arguments = _op(user)
     places = {place for place, value in arguments.items() if _holds(value, node)}
     if not places:
         return False  # an op without a schema, or a use this reading of the schema misses
+    if (constant := _compared_constant(name, arguments, node)) is not None:
+        uses.compared.add(constant)
     indexed = list(_index_bounds(name, arguments, node))
-    bounds += indexed
+    uses.bounds += indexed
     rest = places - ({_index_argument(name)} if indexed else set())
     if not rest:
         return True
-    if rest <= set(_PASS_THROUGH.get(name, ())) or (rest <= set(_CONVERSIONS.get(name, ()))
-                                                    and _dtype(user) in _INDEX_DTYPES):
-        return _collect(user, kernel, bounds, seen)
+    if _passes_values(name, rest, user):
+        return _collect(user, kernel, uses)
     if rest <= set(_ANY_VALUE.get(name, ())):
         return not _feeds_an_index(user, kernel, set())
     return False
+
+
+def _passes_values(name: str, places: set[str], user: Any) -> bool:
+    """Whether ``user`` (op ``name``) holds the values it takes at ``places`` unchanged."""
+    return places <= set(_PASS_THROUGH.get(name, ())) or (places <= set(_CONVERSIONS.get(name, ()))
+                                                           and _dtype(user) in _INDEX_DTYPES)
+
+
+def _compared_constant(name: str, arguments: dict[str, Any], node: Any) -> int | None:
+    """The integer constant an equality op compares ``node`` with (``ne(t, -100)``), or None."""
+    other = arguments.get("other")
+    if name in _EQUALITY and arguments.get("self") is node and isinstance(other, int) and not isinstance(other, bool):
+        return other
+    return None
+
+
+def _reaches_an_index_as(node: Any, value: int, kernel: set[Any], seen: set[Any]) -> bool:
+    """Whether ``node`` holding ``value`` passes it unchanged to an index argument inside the kernel: through the
+    ops ``_collect`` follows, except a ``where`` that picks another value whenever ``node`` equals ``value``
+    (``where(t != k, t, 0)``). Arithmetic never reaches an index here (``_collect`` refused it otherwise)."""
+    if node in seen:
+        return False
+    seen.add(node)
+    for user in node.users:
+        if user not in kernel:
+            continue
+        if user.target is operator.getitem:
+            if _reaches_an_index_as(user, value, kernel, seen):
+                return True
+            continue
+        name, arguments = _op(user)
+        places = {place for place, held in arguments.items() if _holds(held, node)}
+        if _index_argument(name) in places:
+            return True
+        if name == "where":
+            places -= _guarded_places(arguments, node, value)
+        if places and _passes_values(name, places, user) and _reaches_an_index_as(user, value, kernel, seen):
+            return True
+    return False
+
+
+def _guarded_places(where: dict[str, Any], node: Any, value: int) -> set[str]:
+    """The places of a ``where`` whose pick never holds ``node`` at ``value``: ``self`` under ``node != value``,
+    ``other`` under ``node == value``."""
+    condition = where.get("condition")
+    name, arguments = _op(condition) if hasattr(condition, "target") else ("", {})
+    if _compared_constant(name, arguments, node) != value:
+        return set()
+    return {"self" if name == "ne" else "other"}
 
 
 def _feeds_an_index(node: Any, kernel: set[Any], seen: set[Any]) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 from typing import Callable, Literal
 
 import torch
@@ -25,6 +26,9 @@ INT_INPUT_HIGH = 4
 # small enough that a cube of such values still fits in int32 (an overflow would make both sides' results
 # undefined, not the candidate wrong).
 VALUE_MAGNITUDE = 1024
+# The share of an integer input's elements that hold its special values (``IntRange.specials``), drawn per trial in
+# this range: about as many as the padding of a real batch, few enough that most elements still vary.
+SPECIAL_SHARE = (0.10, 0.25)
 
 
 def torch_dtype(name: str) -> torch.dtype:
@@ -80,9 +84,12 @@ class Trial:
 
 
 # Size variants of dynamic-shape tasks. Near ones (every symbol 3 above, then 3 below, its recorded value) run the
-# masked tails of a kernel whose recorded sizes are multiples of its blocks; far ones (review 11: a softmax exact for
-# rows of up to 64 columns, wrong beyond, passed at 45 and 51 around the recorded 48) run it about twice as large and
-# very small.
+# masked tails of a kernel whose recorded sizes are multiples of its blocks. Aligned ones keep the recorded size's
+# alignment and change its value (review 12: a kernel whose no-tail path, taken when the columns are a multiple of
+# 16, was hard-coded to the recorded 48 passed every odd variant): v plus its largest power-of-two divisor (48 ->
+# 64, a multiple of everything 48 is a multiple of among powers of two), the next power of two (the sizes models
+# have), 2v (a multiple of v itself). Far ones (review 11: a softmax exact for rows of up to 64 columns, wrong
+# beyond, passed at 45 and 51 around the recorded 48) run it about twice as large and very small.
 SMALL_SIZE = 3  # odd, and above the 0 and 1 Inductor specialises
 # A variant's storages (``flat_sizes``) may take at most this many times the recorded trial's, or
 # VARIANT_FREE_BYTES, whichever is more: a small kernel is tried at twice its size, a large one only as large as the
@@ -91,42 +98,71 @@ SMALL_SIZE = 3  # odd, and above the 0 and 1 Inductor specialises
 # storages too: its guard bands widen by the difference.
 VARIANT_BYTES_FACTOR = 2
 VARIANT_FREE_BYTES = 64 * 2**20
-# Where twice a symbol does not fit, it grows by half as much, then a quarter, and is left out after that.
-_FAR_GROWTHS = 3
+# Where a symbol grown alone does not fit, it grows by half as much, then a quarter, and is left out after that.
+_GROWTHS = 3
+
+Symbols = tuple[tuple[str, int], ...]
 
 
-def size_variants(task: KernelTask) -> list[tuple[tuple[str, int], ...]]:
-    """Other sizes to run a dynamic-shape kernel at, in order: every symbol 3 above its recorded value, then 3 below
-    (5 above where that would go under 2, which Inductor specialises); every symbol at twice its value plus 3 (where
-    that does not fit the byte budget, each symbol grown alone with the others at SMALL_SIZE, less where even that
-    does not fit); every symbol at SMALL_SIZE. Variants over the budget, or equal to the recorded sizes or to an
-    earlier variant, are left out."""
+def size_variants(task: KernelTask) -> list[Symbols]:
+    """Other sizes to run a dynamic-shape kernel at, in order, the cheaper first within each group:
+
+    1. near: every symbol 3 above its recorded value, then 3 below (5 above where that would go under 2, which
+       Inductor specialises);
+    2. aligned: every symbol at v + its largest power-of-two divisor, then at the next power of two above v, then
+       at 2v; where one does not fit the byte budget, each symbol alone at it with the others at their recorded
+       values (v + half the divisor, then a quarter, where even the first does not fit);
+    3. far: every symbol at 2v+3 (where that does not fit, each symbol grown alone with the others at
+       SMALL_SIZE, less where even that does not fit), then every symbol at SMALL_SIZE.
+
+    Variants over the budget, or equal to the recorded sizes or to an earlier variant, are left out: at most 7
+    where every growth fits with all symbols grown together (6 at 64x48: 48 + 16 and the power of two above 48
+    are both 64), 3 + 4 per symbol where none does."""
     if not task.dynamic or not task.symbols:
         return []
     budget = max(VARIANT_BYTES_FACTOR * _storage_bytes(task, task.symbols), VARIANT_FREE_BYTES)
     up = tuple((name, value + 3) for name, value in task.symbols)
     down = tuple((name, value - 3 if value - 3 >= 2 else value + 5) for name, value in task.symbols)
     small = tuple((name, SMALL_SIZE) for name, _ in task.symbols)
-    variants: list[tuple[tuple[str, int], ...]] = []
-    for symbols in (up, down, *_far(task, budget), small):
+    aligned = (_grown(task, budget, grow, others=None) for grow in (_plus_divisor, _next_power_of_two, _doubled))
+    variants: list[Symbols] = []
+    for symbols in (up, down, *itertools.chain(*aligned), *_grown(task, budget, _far, others=SMALL_SIZE), small):
         if symbols not in (task.symbols, *variants) and _storage_bytes(task, symbols) <= budget:
             variants.append(symbols)
     return variants
 
 
-def _far(task: KernelTask, budget: int) -> list[tuple[tuple[str, int], ...]]:
-    """Every symbol at 2v+3 if that fits ``budget``; else, for each symbol, the largest of 2v+3, v+(v+3)/2 and
-    v+(v+3)/4 (odd) that fits with the other symbols at SMALL_SIZE (none where none fits)."""
-    def grown(value: int, growth: int) -> int:
-        return (value + (value + 3) // 2**growth) | 1
+# Growths of one symbol's value: the sizes to try it at, the largest first (the less grown ones are for where the
+# largest does not fit).
+def _plus_divisor(value: int) -> tuple[int, ...]:
+    """v + its largest power-of-two divisor (48 -> 64), then + half of it, then + a quarter (never + less than 1)."""
+    return tuple(value + max((value & -value) >> shrink, 1) for shrink in range(_GROWTHS))
 
-    together = tuple((name, grown(value, 0)) for name, value in task.symbols)
+
+def _next_power_of_two(value: int) -> tuple[int, ...]:
+    return (1 << value.bit_length(),)
+
+
+def _doubled(value: int) -> tuple[int, ...]:
+    return (2 * value,)
+
+
+def _far(value: int) -> tuple[int, ...]:
+    """2v+3, then v+(v+3)/2, then v+(v+3)/4, always odd."""
+    return tuple((value + (value + 3) // 2**shrink) | 1 for shrink in range(_GROWTHS))
+
+
+def _grown(task: KernelTask, budget: int, grow: Callable[[int], tuple[int, ...]], others: int | None
+           ) -> list[Symbols]:
+    """Every symbol at its largest growth if that fits ``budget``; else, for each symbol, the first of its growths
+    that fits with the other symbols at ``others`` (their recorded values where None); none where none fits."""
+    together = tuple((name, grow(value)[0]) for name, value in task.symbols)
     if _storage_bytes(task, together) <= budget:
         return [together]
     alone = []
-    for name, _ in task.symbols:
-        tries = (tuple((other, grown(value, growth) if other == name else SMALL_SIZE) for other, value in task.symbols)
-                 for growth in range(_FAR_GROWTHS))
+    for name, value in task.symbols:
+        tries = (tuple((other, grown if other == name else others or recorded) for other, recorded in task.symbols)
+                 for grown in grow(value))
         if fitting := next((symbols for symbols in tries if _storage_bytes(task, symbols) <= budget), None):
             alone.append(fitting)
     return alone
@@ -222,18 +258,46 @@ def integer_bounds(arg: KernelArg) -> tuple[int, int]:
     return max(low, info.min), min(high, info.max + 1)
 
 
+def special_values(arg: KernelArg) -> tuple[int, ...]:
+    """The values ``arg``'s kernel singles out (``IntRange.specials``: cross-entropy's ignore_index) that its
+    dtype holds."""
+    assert arg.layout is not None
+    dtype = torch_dtype(arg.layout.dtype)
+    if arg.int_range is None or dtype == torch.bool:
+        return ()
+    info = torch.iinfo(dtype)
+    return tuple(v for v in arg.int_range.specials if info.min <= v <= info.max)
+
+
 def draw_integers(values: torch.Tensor, arg: KernelArg, generator: torch.Generator) -> None:
     """Draw ``arg``'s integer (or bool) values into ``values`` in place: uniform over ``integer_bounds``, with the
     range's ends, 0 and -1 (where legal) at random places: a kernel wrong only at a bound (the last row, a wrapped
-    negative index) is wrong on every trial."""
+    negative index) is wrong on every trial. The special values (``special_values``) are each put in once too,
+    and take a share in SPECIAL_SHARE's range of all places: a kernel that skips their handling (the ignore_index
+    test of cross-entropy) is wrong on every trial, as on every padded batch. A tensor too small for all of these
+    gets a random few of them."""
     low, high = integer_bounds(arg)
     if high <= low:  # an index into an empty dimension: no value is legal, and none is read
         values.zero_()
         return
     values.random_(low, high, generator=generator)
-    special = sorted({low, high - 1} | {v for v in (0, -1) if low <= v < high})
-    where = torch.randint(0, values.numel(), (len(special),), generator=generator, device=values.device)
-    values[where] = torch.tensor(special, dtype=values.dtype).to(values.device)
+    ends = sorted({low, high - 1} | {v for v in (0, -1) if low <= v < high})
+    specials = special_values(arg)
+    fixed = torch.tensor(ends + list(specials))
+    if fixed.numel() > values.numel():  # too few elements for all: a different few in each trial
+        fixed = fixed[torch.randperm(fixed.numel(), generator=generator, device=values.device).cpu()]
+    places = torch.randperm(values.numel(), generator=generator, device=values.device)
+    _put(values, places[: fixed.numel()], fixed)
+    if specials:
+        lowest, highest = SPECIAL_SHARE
+        share = lowest + (highest - lowest) * float(torch.rand((), generator=generator, device=values.device))
+        more = places[fixed.numel():][: max(round(share * values.numel()) - len(specials), 0)]
+        _put(values, more, torch.tensor(specials)[torch.arange(more.numel()) % len(specials)])
+
+
+def _put(values: torch.Tensor, places: torch.Tensor, chosen: torch.Tensor) -> None:
+    """``values`` at ``places`` (distinct positions) set to the first of ``chosen``, as many as there are places."""
+    values[places] = chosen[: places.numel()].to(values.dtype).to(values.device)
 
 
 def _shape(values: torch.Tensor, arg: KernelArg, trial: Trial) -> None:

@@ -9,7 +9,8 @@
 // kernel specialised to "near the recorded size" passed every trial; a sequence length or batch that grows past a
 // small bound is exactly what dynamic=True is for. (No canary.) Closed by values.size_variants: variants far from
 // the recorded sizes too, every symbol at 2v+3 (here 131x99: columns 64..98 still hold the NaN poison) within
-// twice the recorded trial's memory, and every symbol at 3.
+// twice the recorded trial's memory, and every symbol at 3 (since review 12 the aligned 2v variant, 128x96, comes
+// first and rejects it the same way).
 // Task (tests/test_verify_adversarial_suite.py cpp_tasks; as tests/test_verify_dynamic.py builds it):
 //   "softmax_f32_dynamic": torch.compile(lambda x: torch.softmax(x * 0.125, -1), dynamic=True) on randn(64, 48)
 #include <torch/csrc/inductor/cpp_prefix.h>

@@ -1,5 +1,5 @@
 // class: 5 tolerance gaming
-// rules: accepted
+// rules: mismatch
 // task: cross_entropy_f32
 // Task: lambda x, t: torch.nn.functional.cross_entropy(x, t); x float32 64x512, t int64 (64,) (conftest.only_task).
 // verdict (review 12, measured): correct on all 6 trials (max abs error 0); rejected only by timing
@@ -9,6 +9,9 @@
 // The task records t's legal range as [0, 512) (int_ranges: ne(t, -100) is arithmetic, where(ne, t, 0) passes t
 // through to gather's index), so ignore_index is never drawn, and the kernel drops both the -100 test (every
 // target counts, the count is always 64) and the bounds check: x[row, -100] is read (before the buffer for row 0).
+// Caught now: int_ranges records the values an input is compared with for equality (ne(t, -100)) as
+// IntRange.specials, kept outside the classes because the where guards the gather against them, and every trial
+// (and its timing partner) draws -100 in 10-25% of the targets (values.draw_integers): mismatch on the first trial.
 // (No canary.)
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(float* in_out_ptr0,
