@@ -473,7 +473,8 @@ def _padding_written(arena: Arena) -> Failure | None:
     if arena.padding_intact():
         return None
     return Failure("out-of-bounds-write", "the kernel wrote into the shared memory outside every argument's storage "
-                                          "(a gap, a pad, the free space), past a guard band it left untouched")
+                                          "(the padding or gaps between storages, the free space), past a guard band "
+                                          "it left untouched")
 
 
 def _heap_kept(task: KernelTask, reply: dict[str, Any]) -> Failure | None:
