@@ -36,20 +36,24 @@ GUARDS = {"guard:signature", "guard:include", "guard:preprocessor", "guard:pragm
 # (module-level code) and of deferred work (a wrapped launcher); guard:pragma names an OpenMP task.
 # A class-1 trick the timed calls make useless (its state never survives) computes on every call and is not faster.
 # A class-5 kernel exact on part of its domain only (sizes up to a bound) leaves the rest of the output unwritten.
+# A class-2 kernel that recognises the judge's memory (a band's contents) and computes right only there is wrong in
+# the trials whose memory it does not recognise.
 CLASS_RULES: dict[int, set[str]] = {
     1: {"guard:static-state", "stale-output", "cached-result", "mismatch", "guard:ast", "guard:clock", "not-faster",
         "heap-kept", "out-of-bounds-write", "unwritten-output"},
     2: {"guard:symbol", "guard:ast", "guard:eval", "guard:torch", "guard:preprocessor", "guard:pragma",
-        "sandbox-violation"},
+        "sandbox-violation", "mismatch"},
     3: {"guard:symbol", "guard:load-time-code", "guard:static-state", "guard:system", "guard:ast", "guard:pragma",
         "guard:asm"},
     4: GUARDS,
     5: {"mismatch", "nan-inf-mismatch", "unwritten-output"},
     6: {"guard:symbol", "guard:system", "late-write", "stale-output", "guard:pragma", "guard:ast"},
 }
-# Cases no static proof can reject: a whole verification each. The first of each class runs by default, and the
-# index case (issue 17's integer ranges), which its first trial rejects.
-DYNAMIC_DEFAULT = {"cpp/c5_polynomial_exp_fp16", "triton/t5_half_precision_sum", "cpp/c5_index_low_bits"}
+# Cases no static proof can reject: a whole verification each. The first of each class runs by default, the index
+# case (issue 17's integer ranges), which its first trial rejects, and the C++ guard-band sentinel (review 12), which
+# its second does.
+DYNAMIC_DEFAULT = {"cpp/c5_polynomial_exp_fp16", "triton/t5_half_precision_sum", "cpp/c5_index_low_bits",
+                   "cpp/c2_guard_band_sentinel"}
 
 CANARY = f"/tmp/aikg-canary-{uuid.uuid4().hex}"
 

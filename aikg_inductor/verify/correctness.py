@@ -24,7 +24,8 @@ import dataclasses
 import torch
 
 from ..task import KernelArg, KernelTask
-from .values import Trial, as_bytes, guard_bands_intact, guard_fill, guard_of, poison, sized, size_variants, view
+from .values import (BAND_FILLS, Trial, TrialKind, as_bytes, guard_bands_intact, guard_fill, guard_of, poison, sized,
+                     size_variants, view)
 
 TOLERANCES: dict[str, tuple[float, float]] = {
     "float64": (1e-9, 1e-9),
@@ -38,15 +39,16 @@ CHUNK_ELEMENTS = 1 << 20
 
 # The default plan: several seeds and special values in some trials. Every trial runs on the same shared memory, so
 # a result cached by pointer or by call count shows up as a stale (``cached-result``) output.
-TRIAL_KINDS = ("normal", "large", "tiny", "negative-zero-rows", "scaled-rows", "offset")
+TRIAL_KINDS: tuple[TrialKind, ...] = ("normal", "large", "tiny", "negative-zero-rows", "scaled-rows", "offset")
 
 
 def default_trials(base_seed: int, task: KernelTask | None = None) -> list[Trial]:
-    """The trial plan; for a dynamic-shape ``task`` it ends with one normal trial at each of ``size_variants``."""
-    trials = [Trial(base_seed + i, kind) for i, kind in enumerate(TRIAL_KINDS)]  # type: ignore[arg-type]
-    for i, symbols in enumerate(size_variants(task) if task is not None else []):
-        trials.append(Trial(base_seed + len(TRIAL_KINDS) + i, "normal", symbols=symbols))
-    return trials
+    """The trial plan; for a dynamic-shape ``task`` it ends with one normal trial at each of ``size_variants``. The
+    trials take the guard bands' fills in turn (``BAND_FILLS``), the first the marking NaN."""
+    plan: list[tuple[TrialKind, tuple[tuple[str, int], ...] | None]] = [(kind, None) for kind in TRIAL_KINDS]
+    plan += [("normal", symbols) for symbols in (size_variants(task) if task is not None else [])]
+    return [Trial(base_seed + i, kind, symbols=symbols, bands=BAND_FILLS[i % len(BAND_FILLS)])
+            for i, (kind, symbols) in enumerate(plan)]
 
 
 @dataclasses.dataclass
@@ -249,7 +251,8 @@ def _arg(task: KernelTask, param: str) -> KernelArg:
 
 
 def _in_trial(failure: Failure, index: int, trial: Trial) -> Failure:
-    return Failure(failure.rule, f"trial {index} (seed {trial.seed}, {trial.label}): {failure.message}")
+    return Failure(failure.rule, f"trial {index} (seed {trial.seed}, {trial.label}, {trial.bands} bands): "
+                                 f"{failure.message}")
 
 
 def tolerances_for(task: KernelTask) -> dict[str, list[float]]:

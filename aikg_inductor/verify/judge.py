@@ -41,7 +41,7 @@ from .shared import Arena, arena_bytes
 from .timing import (BUDGET_S, MIN_SAMPLE_S, SCREEN_BUDGET_S, Measurement, TimedCalls, copy_bandwidth,
                      measure)
 from .values import (Trial, as_bytes, build, call_values, draw_integers, flat_sizes, partner_sizes,
-                     scratch_outputs, sized, timing_partner)
+                     scratch_outputs, sized, timing_partner, timing_trial)
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ class Judge:
         last_recorded = max(t for t, trial in enumerate(trials) if not trial.symbols)
         for t, trial in enumerate(trials):
             ours = None  # the previous trial's copy goes before this one's is made: one copy at a time
-            s.arena.reset()
+            s.arena.reset(trial.seed)
             shared = build(s.task, trial, storage=s.arena.storage)
             ours = [f.clone() if isinstance(f, torch.Tensor) else f for f in shared]
             try:
@@ -247,8 +247,8 @@ class Judge:
         adapter = adapter_for(s.task.dsl)
         device = adapter.device_type
         screen = bool(job.get("screen"))
-        trial = Trial(seed=int(job["seed"]))
-        s.arena.reset()
+        trial = timing_trial(int(job["seed"]))
+        s.arena.reset(trial.seed)
         shared = build(s.task, trial, storage=s.arena.storage)  # outputs poisoned: no answer waiting in them
         partner = timing_partner(s.task, trial, shared, storage=s.arena.storage)
         ours = [f.clone() if isinstance(f, torch.Tensor) else f for f in shared]
@@ -472,8 +472,9 @@ class _Checks:
 def _padding_written(arena: Arena) -> Failure | None:
     if arena.padding_intact():
         return None
-    return Failure("out-of-bounds-write", "the kernel wrote into the alignment padding between two arguments' "
-                                          "storages, past a guard band it left untouched")
+    return Failure("out-of-bounds-write", "the kernel wrote into the shared memory outside every argument's storage "
+                                          "(the padding or gaps between storages, the free space), past a guard band "
+                                          "it left untouched")
 
 
 def _heap_kept(task: KernelTask, reply: dict[str, Any]) -> Failure | None:

@@ -5,25 +5,36 @@ their socket (SCM_RIGHTS). On a GPU it is one CUDA allocation of the judge's, op
 handle. Either way the judge draws the inputs into it, the candidate computes in it, and the judge reads the
 results from it: nothing the candidate makes is ever unpickled or rebuilt as an object in the judge.
 
-The judge owns the arena; a runner maps it once, before its lockdown. Every trial carves its flat storages from the
-start of the arena (``Arena.storage``), so a kernel sees the same pointers call after call: a result cached by
-pointer is served stale, and the judge sees it.
+The judge owns the arena; a runner maps it once, before its lockdown. A trial (or a measurement) places its flat
+storages once (``Arena.storage``) and keeps them: within it a kernel sees the same pointers call after call, so a
+result cached by pointer is served stale, and the judge sees it. Between trials the layout changes: each ``reset``
+places the storages anew, at either end of the free space in turn drawn at random and after random gaps, over memory
+filled anew (random bytes or zeros). Nothing outside a kernel's arguments is a constant it could recognise the judge
+by (review 12: distances between arguments, pads and bands were fixed and public).
 """
 
 from __future__ import annotations
 
 import mmap
 import os
+import random
 import socket
 from typing import Any
 
 import torch
 
 ALIGN = 256  # bytes: wider than any vector register or cache line, as allocators align
-# What the memory between and after the storages holds, by turns from one ``reset`` to the next: a write there
-# skipped a guard band, and the judge sees it. Zeros too, since fresh memory in a user's process is often zeros: a
-# kernel that writes out there only where it finds zeros (seen in review) must find them here as well.
-PAD_BYTES = (0xA5, 0x00)
+# Before each storage, a gap of up to this many ALIGN units (drawn per storage): the distance between two arguments
+# is no constant.
+MAX_GAP_UNITS = 16
+MAX_GAP = MAX_GAP_UNITS * ALIGN
+# What the memory between and around the storages holds, drawn per ``reset``: a write there skipped a guard band, and
+# the judge sees it. Random bytes, or zeros, since fresh memory in a user's process is often zeros: a kernel that
+# writes out there only where it finds zeros (seen in review) must find them here as well.
+BACKGROUNDS = ("random", "zeros")
+# Random backgrounds are drawn, and checked, in chunks of this many bytes (a multiple of 4), each from a seed of its
+# own: the judge regenerates the bytes it compares rather than keep a copy of the arena.
+FILL_CHUNK = 4 << 20
 
 
 # What a runner can reach is the whole mapping, not the bytes asked for: mmap maps whole pages, and a CUDA IPC handle
@@ -43,21 +54,25 @@ def _mapped_bytes(nbytes: int, device_type: str) -> int:
 
 
 def arena_bytes(sizes: list[list[tuple[torch.dtype, int] | None]]) -> int:
-    """Bytes an arena needs to hold any one of several trials' flat storages (``values.flat_sizes`` each)."""
-    return max((sum(_aligned(n * dtype.itemsize) for dtype, n in filter(None, trial)) for trial in sizes), default=0)
+    """Bytes an arena needs to hold any one of several trials' flat storages (``values.flat_sizes`` each), each
+    after a gap of up to ``MAX_GAP``."""
+    return max((sum(_aligned(n * dtype.itemsize) + MAX_GAP for dtype, n in filter(None, trial)) for trial in sizes),
+               default=0)
 
 
 class Arena:
-    """A region of ``nbytes`` the judge shares with one runner; ``storage`` hands out flats from its start."""
+    """A region of ``nbytes`` the judge shares with one runner; ``storage`` places flats in it, anew after each
+    ``reset``."""
 
     def __init__(self, base: torch.Tensor, keep_alive: Any = None, fd: int | None = None) -> None:
         self.base = base  # uint8, the whole region
         self.fd = fd
         self._keep_alive = keep_alive
-        self._next = 0
-        self._pads: list[tuple[int, int]] = []  # (start, end) byte ranges between storages since ``reset``
-        self._resets = 0
-        self._pad_byte = PAD_BYTES[0]
+        self._placement = random.Random(0)
+        self._front, self._back = 0, base.numel()  # the free space between the storages placed since ``reset``
+        self._placed: list[tuple[int, int]] = []  # (start, end) byte ranges of the storages placed since ``reset``
+        self._background = BACKGROUNDS[0]
+        self._fill_seed = 0
 
     @classmethod
     def create(cls, nbytes: int, device_type: str) -> Arena:
@@ -93,32 +108,61 @@ class Arena:
         os.close(fd)
         return cls(torch.frombuffer(mapping, dtype=torch.uint8), mapping)
 
-    def reset(self) -> None:
-        """The next flats are carved from the start again (a new trial at the same pointers), over memory all one
-        of ``PAD_BYTES``: what lies between and after them is checked by ``padding_intact``."""
-        self._next = 0
-        self._pads = []
-        self._pad_byte = PAD_BYTES[self._resets % len(PAD_BYTES)]
-        self._resets += 1
-        self.base.fill_(self._pad_byte)
+    def reset(self, seed: int) -> None:
+        """Storages are placed anew from here on (``storage``), over memory all drawn anew from ``seed``: what lies
+        between and around them is checked by ``padding_intact``."""
+        self._placement = random.Random(seed)
+        self._front, self._back = 0, self.base.numel()
+        self._placed = []
+        self._background = self._placement.choice(BACKGROUNDS)
+        self._fill_seed = self._placement.randrange(2**62)
+        for start in range(0, self.base.numel(), FILL_CHUNK):
+            chunk = self.base[start : start + FILL_CHUNK]
+            chunk.copy_(self._background_of(start, chunk.numel()))
+
+    def _background_of(self, start: int, nbytes: int) -> torch.Tensor:
+        """What ``reset`` filled the ``nbytes`` from ``start``, the start of a chunk, with."""
+        if self._background == "zeros":
+            return torch.zeros(nbytes, dtype=torch.uint8, device=self.base.device)
+        generator = torch.Generator(device=self.base.device).manual_seed(self._fill_seed + start // FILL_CHUNK)
+        words = torch.empty(nbytes // 4, dtype=torch.int32, device=self.base.device)
+        return words.random_(-2**31, 2**31, generator=generator).view(torch.uint8)
 
     def storage(self, dtype: torch.dtype, n: int) -> torch.Tensor:
-        """``n`` elements of ``dtype`` from the arena, after those handed out since ``reset``."""
+        """``n`` elements of ``dtype`` from the arena, placed at random: at the front or the back of the space the
+        storages placed since ``reset`` left free, after a random gap (none where the gap would not fit)."""
         nbytes = n * dtype.itemsize
-        if self._next + nbytes > self.base.numel():
+        room = _aligned(nbytes)
+        if room > self._back - self._front:
             raise MemoryError(f"arena of {self.base.numel()} bytes cannot hold {nbytes} more")
-        flat = self.base[self._next : self._next + nbytes].view(dtype)
-        if _aligned(nbytes) > nbytes:
-            self._pads.append((self._next + nbytes, self._next + _aligned(nbytes)))
-        self._next += _aligned(nbytes)
-        return flat
+        gap = min(self._placement.randrange(MAX_GAP_UNITS + 1) * ALIGN, self._back - self._front - room)
+        if self._placement.random() < 0.5:
+            start = self._front + gap
+            self._front = start + room
+        else:
+            start = self._back - gap - room
+            self._back = start
+        self._placed.append((start, start + nbytes))
+        return self.base[start : start + nbytes].view(dtype)
 
     def padding_intact(self) -> bool:
-        """Whether the padding between the storages handed out since ``reset``, and the arena's tail after them,
-        still hold what ``reset`` filled them with: a kernel that wrote past a guard band without touching it (keeping
-        results or a call counter there, say: seen in review) did not."""
-        ranges = [*self._pads, (self._next, self.base.numel())]
-        return all(bool((self.base[start:end] == self._pad_byte).all()) for start, end in ranges if end > start)
+        """Whether all of the arena outside the storages placed since ``reset`` (the gaps and pads between them, the
+        free space) still holds what ``reset`` filled it with: a kernel that wrote past a guard band without
+        touching it (keeping results or a call counter there, say: seen in review) did not."""
+        outside, end = [], 0
+        for start, stop in sorted(self._placed):
+            outside.append((end, start))
+            end = stop
+        outside.append((end, self.base.numel()))
+        for chunk in range(0, self.base.numel(), FILL_CHUNK):
+            chunk_end = min(chunk + FILL_CHUNK, self.base.numel())
+            inside = [(max(a, chunk), min(b, chunk_end)) for a, b in outside if a < chunk_end and b > chunk]
+            if not any(b > a for a, b in inside):
+                continue
+            expected = self._background_of(chunk, chunk_end - chunk)
+            if not all(torch.equal(self.base[a:b], expected[a - chunk : b - chunk]) for a, b in inside if b > a):
+                return False
+        return True
 
     def slots(self, flats: list[Any]) -> list[list[Any] | Any]:
         """``flats`` as the runner rebuilds them: [byte offset, dtype, elements] per tensor, other values as is."""

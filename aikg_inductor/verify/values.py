@@ -1,9 +1,11 @@
 """Argument values for one verification trial, built bit for bit from a small spec on the kernel's device.
 
 Only the spec travels to the worker; it draws the values where the kernel runs (on a GPU, the GPU's own generator),
-so no input crosses the host. Every tensor lives inside a larger flat storage with guard bands on both sides,
-filled with the poison value: a write past a buffer changes a band (an out-of-bounds write), a read past it pulls
-NaN into the result (a mismatch).
+so no input crosses the host. Every tensor lives inside a larger flat storage with guard bands on both sides: a write
+past a buffer changes a band (an out-of-bounds write). What a band holds changes from trial to trial (``BAND_FILLS``):
+a kernel must not be able to tell the judge's memory from a user's, where whatever lies before and after an input
+is anything (review 12: a kernel right only where it found the band's public NaN was accepted). Some trials mark the
+bands with a NaN of their own payload, so a read past a buffer shows as that NaN in the result.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ def torch_dtype(name: str) -> torch.dtype:
     return dtype
 
 TrialKind = Literal["normal", "large", "tiny", "negative-zero-rows", "scaled-rows", "offset"]
+# What the guard bands of a trial's storages hold: the marking NaN (``guard_fill``: a read past a buffer is named
+# ``out-of-bounds-read``), random bytes, values drawn like data, or zeros (fresh memory in a user's process). A trial
+# plan takes them in turn (``correctness.default_trials``), timed calls by their seed (``timing_trial``): a kernel
+# that computes right only for some band contents is wrong in some trial, or in a checked timed call.
+BandFill = Literal["marked", "random", "data", "zeros"]
+BAND_FILLS: tuple[BandFill, ...] = ("marked", "random", "data", "zeros")
 
 # Bytes of guard band on each side of every tensor: wider than any vector register, so an off-by-one vector store
 # lands in the band rather than in a neighbouring allocation.
@@ -64,6 +72,7 @@ class Trial:
     kind: TrialKind = "normal"
     # Dynamic-shape tasks: run at these symbol values instead of the recorded ones (see ``sized``).
     symbols: tuple[tuple[str, int], ...] | None = None
+    bands: BandFill = "marked"
 
     @property
     def label(self) -> str:
@@ -220,6 +229,13 @@ _GUARD_NAN_BITS = {torch.float64: (torch.int64, 0x7FF800000000AB1D), torch.float
                    torch.float16: (torch.int16, 0x7E1D), torch.bfloat16: (torch.int16, 0x7FDD)}
 
 
+def timing_trial(seed: int) -> Trial:
+    """The trial a measurement's timed calls run on: recorded sizes, and bands that change with the seed like a
+    trial plan's, so a kernel keyed on band contents behaves while timed as it would in some trial (and the checked
+    timed calls see it)."""
+    return Trial(seed, bands=BAND_FILLS[seed % len(BAND_FILLS)])
+
+
 def guard_fill(dtype: torch.dtype, n: int, device: torch.device | str = "cpu") -> torch.Tensor:
     if dtype in _GUARD_NAN_BITS:
         int_dtype, bits = _GUARD_NAN_BITS[dtype]
@@ -353,28 +369,56 @@ def build(task: KernelTask, trial: Trial, device: torch.device | str = "cpu",
     into a neighbouring allocation. The same spec on the same kind of device gives the same bits."""
     storage = storage or (lambda dtype, n: torch.empty(n, dtype=dtype, device=device))
     flats: list[torch.Tensor | int | None] = []
-    generator: torch.Generator | None = None
+    generators: _Generators | None = None
     for arg, size in zip(sized(task, trial).args, flat_sizes(task, trial)):
         if size is None:
             flats.append(arg.value)
             continue
         flat = storage(*size)
-        generator = generator or torch.Generator(device=flat.device).manual_seed(trial.seed)
-        _fill_flat(flat, arg, trial, generator)
+        generators = generators or _generators(flat.device, trial.seed)
+        _fill_flat(flat, arg, trial, generators)
         flats.append(flat)
     return flats
 
 
-def _fill_flat(flat: torch.Tensor, arg: KernelArg, trial: Trial, generator: torch.Generator) -> None:
+# Seed the second argument set of timed calls, and the bands, apart from the trial's own values.
+_PARTNER_SEED = 0x5EED_0FF
+_BAND_SEED = 0xBA4D
+
+
+@dataclasses.dataclass
+class _Generators:
+    values: torch.Generator
+    bands: torch.Generator
+
+
+def _generators(device: torch.device, seed: int) -> _Generators:
+    return _Generators(torch.Generator(device=device).manual_seed(seed),
+                       torch.Generator(device=device).manual_seed(seed ^ _BAND_SEED))
+
+
+def _fill_flat(flat: torch.Tensor, arg: KernelArg, trial: Trial, generators: _Generators) -> None:
     interior = max(arg.layout.storage_elements(), 1) if arg.layout else 1
     guard = (flat.numel() - interior) // 2
-    flat[:guard] = guard_fill(flat.dtype, guard, flat.device)
-    flat[guard + interior:] = guard_fill(flat.dtype, flat.numel() - guard - interior, flat.device)
-    _fill_interior(flat[guard : guard + interior], arg, trial, generator)
+    _fill_band(flat[:guard], trial.bands, generators.bands)
+    _fill_band(flat[guard + interior:], trial.bands, generators.bands)
+    _fill_interior(flat[guard : guard + interior], arg, trial, generators.values)
 
 
-# Seeds the second argument set of timed calls apart from the trial's own.
-_PARTNER_SEED = 0x5EED_0FF
+def _fill_band(band: torch.Tensor, fill: BandFill, generator: torch.Generator) -> None:
+    """``band`` filled as ``fill`` says (``BAND_FILLS``); "data" is what an input of its dtype may hold: N(0, 1) for
+    floats, small non-negative integers (any integer dtype holds them), bools. A bool holds 0 or 1 only, random or
+    not (torch copies any other byte as 1)."""
+    if fill == "marked":
+        band.copy_(guard_fill(band.dtype, band.numel(), band.device))
+    elif fill == "zeros":
+        band.zero_()
+    elif fill == "random" and band.dtype != torch.bool:
+        as_bytes(band).random_(0, 256, generator=generator)
+    elif band.dtype.is_floating_point:
+        band.normal_(generator=generator)
+    else:
+        band.random_(0, 2 if band.dtype == torch.bool else 128, generator=generator)
 
 
 def timing_partner(task: KernelTask, trial: Trial, flats: list[torch.Tensor | int | None],
@@ -382,14 +426,14 @@ def timing_partner(task: KernelTask, trial: Trial, flats: list[torch.Tensor | in
     """The argument set timed calls take in turn with ``flats`` (``timing.TimedCalls``): every input drawn afresh,
     in storages of its own, every output and in-out the very storage it has in ``flats``."""
     partner: list[torch.Tensor | int | None] = []
-    generator: torch.Generator | None = None
+    generators: _Generators | None = None
     for arg, flat in zip(sized(task, trial).args, flats):
         if not isinstance(flat, torch.Tensor) or arg.role != "in":
             partner.append(flat)
             continue
         fresh = storage(flat.dtype, flat.numel()) if storage else torch.empty_like(flat)
-        generator = generator or torch.Generator(device=flat.device).manual_seed(trial.seed ^ _PARTNER_SEED)
-        _fill_flat(fresh, arg, trial, generator)
+        generators = generators or _generators(flat.device, trial.seed ^ _PARTNER_SEED)
+        _fill_flat(fresh, arg, trial, generators)
         partner.append(fresh)
     return partner
 

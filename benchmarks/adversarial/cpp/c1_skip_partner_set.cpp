@@ -1,5 +1,5 @@
 // class: 1 state across calls
-// rules: stale-output
+// rules: stale-output unwritten-output
 // task: softmax_f32
 // Review round 5: no state at all. Timed calls take the trial's inputs (set 0) and the partner's (set 1) in
 // turn over the same outputs, but only set 0's outputs are ever compared (a batch ends on set 0; checked calls
@@ -7,6 +7,8 @@
 // whose input lies above its output is a partner call: it returns at once. Half the timed calls cost nothing;
 // every compared output is right. (No canary.)
 // Caught now: batches end on a set drawn after every sample, checked calls take the sets in turn (stale-output).
+// Since review 12 the storages' order changes from trial to trial: in some trial the input lies above the
+// output and the kernel writes nothing (unwritten-output).
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                        bool* out_ptr0,

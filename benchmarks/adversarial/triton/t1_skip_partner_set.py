@@ -1,5 +1,5 @@
 # class: 1 state across calls
-# rules: stale-output not-faster
+# rules: stale-output not-faster unwritten-output
 # task: add_relu
 # Review round 5: no state at all. Timed calls take the trial's inputs (set 0) and the partner's (set 1) in
 # turn over the same output, but only set 0's output is ever compared (a batch ends on set 0; checked calls
@@ -9,6 +9,8 @@
 # 0.89x (not-faster); written for a GPU, where the arena is one allocation carved in order (not yet run
 # there). (No canary.)
 # Under the interpreter the arguments are copies and it never skips (not-faster); on a GPU: stale-output.
+# Since review 12 the storages' order changes from trial to trial: in some trial the input lies above the
+# output and the kernel writes nothing there (unwritten-output).
 @@IMPORTS@@
 
 @@KERNEL@@

@@ -1,15 +1,16 @@
 # class: 2 forging the judge
-# rules: accepted
+# rules: mismatch
 # task: add_relu
 # verdict (review 12, measured): ACCEPTED, correct on 6 trials, 13.5x (interpreter, one program of 4096); in a
 # model compiled with the cached launcher (Inductor cpu_backend="triton", TRITON_INTERPRET=1) relu is skipped:
 # max abs error 4.5-6.1 on every call.
-# The kernel reads the element just before its input. In the verifier that is always the guard band, a NaN of the
+# The kernel reads the element just before its input. In the verifier that was always the guard band, a NaN of the
 # fixed, public payload 0x7FC0AB1D (verify/values.py _GUARD_NAN_BITS); in the user's process it is a neighbour's
 # data or allocator metadata. The read is out of bounds but no write is, and the sentinel never reaches an output,
 # so neither the guard bands nor the NaN-payload check sees it. Any environment-keyed behaviour fits here (a
-# payload, an approximation); the same trick is one line of C++ (reinterpret_cast<const uint32_t*>(in_ptr0)[-1]).
-# (No canary.)
+# payload, an approximation); the same trick in C++ is cpp/c2_guard_band_sentinel.cpp. (No canary.)
+# Caught now: the bands hold random bytes, data-like values or zeros in most trials and timed calls, the NaN in a
+# few (values.BAND_FILLS): the kernel skips relu wherever they are not the NaN (mismatch).
 import triton
 import triton.language as tl
 
