@@ -18,23 +18,16 @@ from .cpp_guards import ALLOWED_INCLUDE
 
 # The most bytes one Workspace may hold; a larger (or negative) request gets a null pointer.
 WORKSPACE_CAP_BYTES = 256 << 20
-# The least a block takes: glibc keeps freed blocks of up to 1 KiB in a per-thread cache that its counters
-# (mallinfo2, which the runner's heap-kept check reads) count as still in use; larger ones go back to its free lists.
-WORKSPACE_MIN_BYTES = 4096
-# The functions the object proof allows to call the allocator (their names as the source spells them).
-WORKSPACE_FUNCTIONS = ("aikg_workspace_alloc", "aikg_workspace_free")
-# What those functions call: the allocator, and its usable size (the fill covers the whole block, not just the
-# bytes asked for, so no slack past the request keeps anything either).
-WORKSPACE_ONLY_SYMBOLS = frozenset({"malloc", "free", "malloc_usable_size"})
-
-# noipa: never inlined, cloned or merged, so the proof finds these functions under their own names with the same
-# code in every object; static: nothing outside the kernel's library can bind to them.
+# The allocation fills the whole block (malloc_usable_size), not just the bytes asked for: no slack past the request
+# keeps anything either. noipa: never inlined, cloned or merged, so the proof (``cpp_objcheck.WORKSPACE_ONLY``) finds
+# these functions under their own names with the same code in every object; static: nothing outside the kernel's
+# library can bind to them. The source guards keep ``aikg_*`` names and ``namespace aikg`` for this code alone.
 PREFIX = ALLOWED_INCLUDE + f"""
 #include <malloc.h>
 // aikg's workspace allocator (docs/kernel_contract.md, "C++ candidates"): added by aikg, not part of the candidate.
 __attribute__((noipa, unused)) static void* aikg_workspace_alloc(unsigned long long bytes, bool zeroed) {{
     if (bytes > {WORKSPACE_CAP_BYTES}ULL) return nullptr;
-    void* block = malloc(bytes > {WORKSPACE_MIN_BYTES}ULL ? bytes : {WORKSPACE_MIN_BYTES}ULL);
+    void* block = malloc(bytes ? bytes : 1);
     if (block) __builtin_memset(block, zeroed ? 0 : 0xFF, malloc_usable_size(block));
     return block;
 }}
@@ -56,6 +49,7 @@ class Workspace {{
     T* data_;
 }};
 }}  // namespace aikg
+#line 1
 """
 
 # A kernel that uses the workspace and nothing else: the reference compile the proof compares the functions with.
@@ -65,5 +59,5 @@ WORKSPACE_PROBE = ('extern "C" void Placeholder.KERNEL_NAME(float* out_ptr0)\n{\
 
 def with_workspace(source: str) -> str:
     """``source`` as it is compiled: the workspace prefix, then the candidate's text unchanged (its own include of
-    Inductor's header is then a no-op)."""
+    Inductor's header is then a no-op; ``#line 1`` keeps compiler messages on the candidate's own line numbers)."""
     return PREFIX + source
