@@ -1,13 +1,16 @@
 """C++ candidates' workspace (aikg_inductor/dsl/cpp_workspace.py): scratch memory from aikg, refilled every call.
 
 A correct two-pass softmax keeping its row maxima and sums in workspace is judged correct by the real verifier; what
-a call leaves in workspace (and past its end, in the block's slack) is gone at the next call; the allocator is
+a call leaves in workspace (and past its end, in the block's slack) is gone at the next call, and from the block
+once it is released; the allocator is
 reachable only through aikg's own workspace functions, as aikg compiles them (a candidate's own function under their
 name is refused by the object proof, a direct malloc too); and the source the backend hands Inductor compiles and
 runs in a compiled model.
 """
 
 from __future__ import annotations
+
+import ctypes
 
 import torch
 from cache_entries import accepted_entry
@@ -75,6 +78,18 @@ extern "C" void Placeholder.KERNEL_NAME(const float* in_ptr0, float* out_ptr0)
 }}
 """
 
+# Leaves 42 in its workspace and the block's address in out_ptr0[0..1] (a stale pointer, as a kernel could keep one
+# in an uninitialised stack slot for its next call).
+WORKSPACE_ADDRESS = """#include <torch/csrc/inductor/cpp_prefix.h>
+extern "C" void Placeholder.KERNEL_NAME(const float* in_ptr0, float* out_ptr0)
+{
+    aikg::Workspace<float> ws(60);
+    for (int i = 0; i < 60; ++i) ws.data()[i] = 42.0f;
+    float* block = ws.data();
+    __builtin_memcpy(out_ptr0, &block, sizeof(block));
+}
+"""
+
 # x * 3 on float[64], through workspace: what the backend serves from the cache must compile and run.
 TIMES_THREE_VIA_WORKSPACE = """#include <torch/csrc/inductor/cpp_prefix.h>
 extern "C" void Placeholder.KERNEL_NAME(const float* in_ptr0, float* out_ptr0)
@@ -114,6 +129,18 @@ def test_what_a_call_leaves_in_workspace_is_gone_at_the_next_call():
             seen = out[:62]
             assert (seen.isnan().all() if fill != fill else (seen == fill).all()), seen
             assert not (seen == 42.0).any()
+
+
+def test_a_released_block_holds_nothing_of_the_call():
+    task = only_task(double, torch.randn(N))
+    adapter = adapter_for(task.dsl)
+    kernel = adapter.load_prepared(adapter.prepare(task, WORKSPACE_ADDRESS))
+    out = torch.zeros(N)
+    kernel(torch.randn(N), out)
+    address = int(out[:2].view(torch.int64)[0])
+    # Freed and not yet reused (this process sets no MALLOC_PERTURB_, as a user's does not): past the allocator's
+    # own two words at its start, the block is 0xFF, the 42s gone.
+    assert ctypes.string_at(address + 16, 60 * 4 - 16) == b"\xff" * (60 * 4 - 16)
 
 
 def test_a_direct_malloc_is_refused_by_the_object_proof():

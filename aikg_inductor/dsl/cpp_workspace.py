@@ -4,8 +4,9 @@ A candidate writes ``aikg::Workspace<float> ws(n);`` (or ``ws(n, /*zeroed=*/true
 rest of the call. The class and the two functions behind it come from ``PREFIX``, never from the candidate: the
 source guards refuse ``aikg_*`` names and a candidate's ``namespace aikg``, and the object proof (``cpp_objcheck``)
 lets only these two functions, compiled exactly as a reference compile of the prefix compiles them, reach
-``malloc``/``free``. The allocation fills every usable byte of the block on every call (0xFF unless zeroed), so
-nothing a call leaves in workspace is there for the next one; a call's block is freed when ``ws`` goes out of scope.
+``malloc``/``free``. The allocation fills every usable byte of the block on every call (0xFF unless zeroed), and
+the release (when ``ws`` goes out of scope) fills it with 0xFF again, so nothing a call leaves in workspace is there
+for the next one.
 
 ``with_workspace`` is the one place the prefix is added: the verifier's compile (``CppCpuAdapter.prepare``) and the
 source handed to Inductor in the user's process (``source_for_inductor``) both go through it, so the object proved
@@ -19,7 +20,9 @@ from .cpp_guards import ALLOWED_INCLUDE
 # The most bytes one Workspace may hold; a larger (or negative) request gets a null pointer.
 WORKSPACE_CAP_BYTES = 256 << 20
 # The allocation fills the whole block (malloc_usable_size), not just the bytes asked for: no slack past the request
-# keeps anything either. noipa: never inlined, cloned or merged, so the proof (``cpp_objcheck.WORKSPACE_ONLY``) finds
+# keeps anything either. The release fills it again: a stale pointer kept somewhere (an uninitialised stack slot)
+# finds nothing of the last call in the freed block, in the user's process (no MALLOC_PERTURB_ there) as in the
+# runner. noipa: never inlined, cloned or merged, so the proof (``cpp_objcheck.WORKSPACE_ONLY``) finds
 # these functions under their own names with the same code in every object; static: nothing outside the kernel's
 # library can bind to them. The source guards keep ``aikg_*`` names and ``namespace aikg`` for this code alone.
 PREFIX = ALLOWED_INCLUDE + f"""
@@ -31,7 +34,11 @@ __attribute__((noipa, unused)) static void* aikg_workspace_alloc(unsigned long l
     if (block) __builtin_memset(block, zeroed ? 0 : 0xFF, malloc_usable_size(block));
     return block;
 }}
-__attribute__((noipa, unused)) static void aikg_workspace_free(void* block) {{ free(block); }}
+__attribute__((noipa, unused)) static void aikg_workspace_free(void* block) {{
+    if (block) __builtin_memset(block, 0xFF, malloc_usable_size(block));
+    __asm__ __volatile__("" : : "r"(block) : "memory");  // the fill before free is not a dead store to drop
+    free(block);
+}}
 namespace aikg {{
 template <typename T>
 class Workspace {{
