@@ -157,6 +157,11 @@ WORKSPACE_USE = "\n        aikg::Workspace<float> ws(16, true); ws.data()[0] = 1
     ((BODY, BODY + "\n        auto f = &::AIKG_workspace_free; (void)f;"), "guard:symbol"),
     (("extern", "namespace aikg { template <> class Workspace<int> { }; }\nextern"), "guard:symbol"),
     (("extern", "namespace aikg::detail { int x; }\nextern"), "guard:symbol"),
+    (("extern", "template <> class aikg::Workspace<int> { };\nextern"), "guard:symbol"),
+    (("extern", "template <> aikg::Workspace<char>::~Workspace() { }\nextern"), "guard:symbol"),
+    ((BODY, BODY + "\n        aikg::Workspace<std::pair<int, int>> ws(4); ws.aikg::Workspace<std::pair<int, int>>"
+                   "::~Workspace();"), "guard:symbol"),
+    ((BODY, BODY + "\n        aikg::Workspace<std::pair<int, int>> ws(4); (void)ws.data();"), None),
     # Spelled out, malloc passes the source guard: the object proof refuses it (tests/test_cpp_workspace.py).
     ((BODY, BODY + "\n        float* p = static_cast<float*>(malloc(64)); free(p);"), None),
 ])

@@ -285,6 +285,9 @@ _USER_LITERAL = re.compile(r"(?:\"\"|'')[A-Za-z_]|\boperator\s*\"\"")
 # (``namespace aikg {``, ``namespace aikg::detail {``; ``using namespace aikg;`` is fine).
 _AIKG_PREFIX = "aikg_"
 _AIKG_NAMESPACE = re.compile(r"\b(using\s+)?namespace\s+aikg\b")
+# Nor specialises what is in it (``template <> class aikg::Workspace<int>``, a member ``aikg::Workspace<float>::...``):
+# a constructor or destructor of the candidate's own would take or release blocks other than the workspace's.
+_AIKG_SPECIALISED = re.compile(r"\b(?:class|struct|union)\s+aikg\s*::|\baikg\s*::\s*\w+\s*(?:<[^;{}]*?>)?\s*::")
 
 
 def _check_code(code: str) -> GuardViolation | None:
@@ -306,6 +309,9 @@ def _check_code(code: str) -> GuardViolation | None:
     if match := next((m for m in _AIKG_NAMESPACE.finditer(code) if not m.group(1)), None):
         return GuardViolation("guard:symbol", f"{' '.join(match.group(0).split())!r}: namespace aikg is aikg's own "
                                               "(use aikg::Workspace, never add to it)")
+    if match := _AIKG_SPECIALISED.search(code):
+        return GuardViolation("guard:symbol", f"{' '.join(match.group(0).split())!r}: aikg::Workspace is used as it "
+                                              "is, never specialised or reached into")
     for rule, names in _BANNED_ANYWHERE.items():
         if hit := sorted(identifiers.intersection(names)):
             return GuardViolation(rule, f"uses {', '.join(hit)}")
