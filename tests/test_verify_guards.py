@@ -143,6 +143,36 @@ def test_cpp_pragmas_inductor_writes_are_allowed(line):
     assert cpp_rule(CPP.replace("#pragma omp parallel for", line)) is None
 
 
+# aikg's workspace (dsl/cpp_workspace.py) is compiled in front of every C++ candidate: a candidate uses
+# aikg::Workspace, never names its functions nor adds to namespace aikg, and allocates nothing itself.
+WORKSPACE_USE = "\n        aikg::Workspace<float> ws(16, true); ws.data()[0] = 1.0f;"
+
+
+@pytest.mark.parametrize("edit, rule", [
+    ((BODY, BODY + WORKSPACE_USE), None),
+    ((BODY, BODY + WORKSPACE_USE.replace("aikg::", "")), None),  # with ``using namespace aikg;`` below
+    (("extern", "static void* aikg_workspace_alloc(unsigned long long b, bool z) { return nullptr; }\nextern"),
+     "guard:symbol"),
+    ((BODY, BODY + "\n        void* p = aikg_workspace_alloc(64, false); (void)p;"), "guard:symbol"),
+    ((BODY, BODY + "\n        auto f = &::AIKG_workspace_free; (void)f;"), "guard:symbol"),
+    (("extern", "namespace aikg { template <> class Workspace<int> { }; }\nextern"), "guard:symbol"),
+    (("extern", "namespace aikg::detail { int x; }\nextern"), "guard:symbol"),
+    (("extern", "template <> class aikg::Workspace<int> { };\nextern"), "guard:symbol"),
+    (("extern", "template <> aikg::Workspace<char>::~Workspace() { }\nextern"), "guard:symbol"),
+    ((BODY, BODY + "\n        aikg::Workspace<std::pair<int, int>> ws(4); ws.aikg::Workspace<std::pair<int, int>>"
+                   "::~Workspace();"), "guard:symbol"),
+    ((BODY, BODY + "\n        aikg::Workspace<std::pair<int, int>> ws(4); (void)ws.data();"), None),
+    # Spelled out, malloc passes the source guard: the object proof refuses it (tests/test_cpp_workspace.py).
+    ((BODY, BODY + "\n        float* p = static_cast<float*>(malloc(64)); free(p);"), None),
+])
+def test_cpp_workspace_names_are_aikgs(edit, rule):
+    old, new = edit
+    source = CPP.replace(old, new, 1)
+    if "ws(16" in new and "aikg::" not in new:
+        source = source.replace("extern", "using namespace aikg;\nextern", 1)
+    assert cpp_rule(source) == rule
+
+
 def test_cpp_num_threads_is_allowed_up_to_the_baselines_own():
     threaded = CPP.replace("#pragma omp parallel for", "#pragma omp parallel for num_threads(4)")
     assert check_cpp(threaded, threaded) is None

@@ -17,6 +17,7 @@ from ..task import KernelTask
 from . import Signature, wall_median_seconds
 from .cpp_guards import ALLOWED_INCLUDE, check_cpp
 from .cpp_objcheck import check_object
+from .cpp_workspace import WORKSPACE_PROBE, with_workspace
 from .violations import GuardRejected, GuardViolation, raise_if
 
 log = logging.getLogger(__name__)
@@ -27,9 +28,12 @@ HEADER_PROBE = ('#include <torch/csrc/inductor/cpp_prefix.h>\n'
                 'extern "C" void Placeholder.KERNEL_NAME(float* out_ptr0) { out_ptr0[0] = 1.0f; }\n')
 
 
+# Each OpenMP thread takes workspace once: a thread's first allocation sets up its allocator arena and cache, which
+# stay (a candidate's first call would otherwise look like a kernel keeping heap memory).
 _PARALLEL_PROBE = ('#include <torch/csrc/inductor/cpp_prefix.h>\n'
                    'extern "C" void Placeholder.KERNEL_NAME(float* out_ptr0)\n{\n'
-                   '    #pragma omp parallel\n    { if (omp_get_thread_num() == 0) out_ptr0[0] = 1.0f; }\n}\n')
+                   '    #pragma omp parallel\n    { aikg::Workspace<float> ws(1);\n'
+                   '      if (omp_get_thread_num() == 0) out_ptr0[0] = ws.data() ? 1.0f : 0.0f; }\n}\n')
 # The compile the object proof of ``check_source`` needs, bounded like the verifier's own compile stage.
 PROOF_COMPILE_TIMEOUT_S = 180.0
 # extern "C" <return type> <name>(<params>): the name may be Inductor's placeholder with a dot in it.
@@ -88,7 +92,8 @@ class CppCpuAdapter:
         return False
 
     def source_for_inductor(self, task: KernelTask, source: str) -> str:
-        return source  # the entry point Inductor's wrapper calls, under the loader's name
+        # The entry point Inductor's wrapper calls, under the loader's name, compiled from the text ``prepare`` proved.
+        return with_workspace(source)
 
     def check_source(self, task: KernelTask, source: str) -> GuardViolation | None:
         """The source checks, then (compiling the source; the compiler is the only process started) the proof on
@@ -110,11 +115,13 @@ class CppCpuAdapter:
         """Check, compile and prove ``source`` as a replacement for ``task``'s kernel; raises GuardRejected, or
         kernels.CppBuildTimeout / a compile error. ``timeout_s`` bounds each compiler run."""
         raise_if(check_cpp(task.source, source))
-        build = kernels.build_cpp_kernel(source, self._ctypes(task), timeout_s)
-        # What Inductor's own code puts into an object compiled this way: the task's baseline and the bare header.
+        build = kernels.build_cpp_kernel(with_workspace(source), self._ctypes(task), timeout_s)
+        # What Inductor's own code puts into an object compiled this way: the task's baseline and the bare header;
+        # and what aikg's workspace compiles to.
         references = [kernels.build_cpp_kernel(task.source, self._ctypes(task), timeout_s).kernel_object,
                       kernels.build_cpp_kernel(HEADER_PROBE, ["float*"], timeout_s).kernel_object]
-        raise_if(check_object(build.kernel_object, references, build.glue_object))
+        workspace = kernels.build_cpp_kernel(with_workspace(WORKSPACE_PROBE), ["float*"], timeout_s).kernel_object
+        raise_if(check_object(build.kernel_object, references, build.glue_object, workspace))
         return PreparedCpp(task.key, build)
 
     def load_prepared(self, prepared: PreparedCpp) -> Callable[..., None]:
@@ -129,14 +136,16 @@ class CppCpuAdapter:
 
     def warm(self) -> None:
         # The header probe (every candidate's proof compiles it), then a parallel region run once: OpenMP keeps the
-        # thread team it allocates then, so a candidate's first call does not look like a kernel keeping heap memory.
+        # thread team it allocates then, and each thread's allocator state (``_PARALLEL_PROBE``), so a candidate's
+        # first call does not look like a kernel keeping heap memory.
         import torch
 
         from ..task import KernelArg, TensorLayout
 
         out = KernelArg("out_ptr0", "buf0", "out", TensorLayout((1,), (1,), "float32"), ctype="float*")
+        task = KernelTask("warm", "cpp-cpu", "cpu", "", "", None, HEADER_PROBE, (out,), ())
         for source in (HEADER_PROBE, _PARALLEL_PROBE):
-            kernel = self.load(KernelTask("warm", "cpp-cpu", "cpu", "", "", None, source, (out,), ()), source)
+            kernel = self.load(task, source)
         kernel(torch.zeros(1))
 
     @staticmethod

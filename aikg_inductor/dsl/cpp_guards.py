@@ -280,6 +280,16 @@ _NUM_THREADS = re.compile(r"\bnum_threads\s*\(\s*(\d+)\s*\)")
 _USER_LITERAL = re.compile(r"(?:\"\"|'')[A-Za-z_]|\boperator\s*\"\"")
 
 
+# aikg's workspace (``cpp_workspace``) is compiled in front of every candidate: its functions are named aikg_*, its
+# class lives in namespace aikg. A candidate may use aikg::Workspace, never name the functions or reopen the namespace
+# (``namespace aikg {``, ``namespace aikg::detail {``; ``using namespace aikg;`` is fine).
+_AIKG_PREFIX = "aikg_"
+_AIKG_NAMESPACE = re.compile(r"\b(using\s+)?namespace\s+aikg\b")
+# Nor specialises what is in it (``template <> class aikg::Workspace<int>``, a member ``aikg::Workspace<float>::...``):
+# a constructor or destructor of the candidate's own would take or release blocks other than the workspace's.
+_AIKG_SPECIALISED = re.compile(r"\b(?:class|struct|union)\s+aikg\s*::|\baikg\s*::\s*\w+\s*(?:<[^;{}]*?>)?\s*::")
+
+
 def _check_code(code: str) -> GuardViolation | None:
     if "\\" in code:
         return GuardViolation("guard:preprocessor", "a backslash outside literals (universal character names hide "
@@ -293,6 +303,15 @@ def _check_code(code: str) -> GuardViolation | None:
         return GuardViolation("guard:static-state", f"{_HEADER_FLAG} is used other than as Inductor sets it (to the "
                                                     "call's own error counter, then nullptr): it outlives the call")
     identifiers = set(re.findall(r"\b[A-Za-z_]\w*\b", code))
+    if own := sorted(name for name in identifiers if name.lower().startswith(_AIKG_PREFIX)):
+        return GuardViolation("guard:symbol", f"uses {', '.join(own[:4])}: names starting with {_AIKG_PREFIX} are "
+                                              "aikg's (its workspace allocator)")
+    if match := next((m for m in _AIKG_NAMESPACE.finditer(code) if not m.group(1)), None):
+        return GuardViolation("guard:symbol", f"{' '.join(match.group(0).split())!r}: namespace aikg is aikg's own "
+                                              "(use aikg::Workspace, never add to it)")
+    if match := _AIKG_SPECIALISED.search(code):
+        return GuardViolation("guard:symbol", f"{' '.join(match.group(0).split())!r}: aikg::Workspace is used as it "
+                                              "is, never specialised or reached into")
     for rule, names in _BANNED_ANYWHERE.items():
         if hit := sorted(identifiers.intersection(names)):
             return GuardViolation(rule, f"uses {', '.join(hit)}")

@@ -14,7 +14,9 @@ rather than on source text that macros, splices and pragmas can disguise:
                           initialiser in every kernel); no executable stack
 - ``guard:static-state``  writable or thread-local data only in objects a reference compilation has (the header's
                           own), nothing the candidate declares: a kernel is a function of its arguments; heap
-                          allocation only where the baseline allocates
+                          allocation only where the baseline allocates, and the C allocator only from aikg's
+                          workspace functions (``cpp_workspace``) with exactly the code a reference compile of the
+                          workspace gives them
 
 References are objects of Inductor's own code compiled the same way: the task's baseline kernel and a kernel that
 is nothing but the header. The allowlist was derived from Inductor's baselines (softmax, layer norm, var_mean,
@@ -128,6 +130,13 @@ LOAD_TIME_ONLY: dict[str, str] = {
     "_ZNSt8ios_base4InitD1Ev": "~ios_base::Init, registered at load",
 }
 
+# The allocator behind aikg's workspace (``cpp_workspace``): called only from the workspace's own two functions, as
+# a reference compile of the workspace alone compiles them (the allocation fills the whole block on every call).
+WORKSPACE_ONLY: dict[str, str] = {
+    "malloc": "the workspace's allocation", "free": "the workspace's release",
+    "malloc_usable_size": "the workspace's fill covers the whole block",
+}
+
 _LOAD_TIME_PREFIXES = (".init_array", ".fini_array", ".preinit_array", ".ctors", ".dtors", ".init", ".fini")
 _LOAD_TIME_CODE = (".text.startup", ".text.exit")
 # Read-only once the dynamic linker has relocated them (GNU_RELRO): vtables, typeinfo, jump tables.
@@ -188,6 +197,12 @@ class ObjectFacts:
     # Functions on a cycle of calls (or of taken addresses) among the object's own functions: recursion, whose stack
     # no frame bound limits.
     recursive: frozenset[str]
+    # (the function whose code refers to it, or None outside any function; symbol) for every reference of a
+    # WORKSPACE_ONLY symbol.
+    allocator_uses: frozenset[tuple[str | None, str]]
+    # Every function's code as it is defined (a name defined twice has two): its bytes, and its relocations as
+    # (offset from the function's start, type, target, addend).
+    functions: dict[str, tuple[tuple[bytes, tuple[tuple[int, int, str, int], ...]], ...]]
 
 
 @dataclasses.dataclass
@@ -262,7 +277,7 @@ def read_object(path: str) -> ObjectFacts:
                     (r["r_offset"], r["r_info_type"], *target(r["r_info_sym"], r["r_addend"] if r.is_RELA() else 0))
                     for r in section.iter_relocations()
                 ]
-        load_time, writable, outside, heap_calls = [], {}, set(), set()
+        load_time, writable, outside, heap_calls, allocator_uses = [], {}, set(), set(), set()
         code, recursive = _disassembled(sections, symbols, functions)
         stack_note = None
         for index, section in enumerate(sections):
@@ -275,6 +290,8 @@ def read_object(path: str) -> ObjectFacts:
             else:
                 outside.update(t for _, _, t, _ in relocations.get(index, ()))
             heap_calls.update((name, t) for _, _, t, _ in relocations.get(index, ()) if t in HEAP_ALLOCATION)
+            allocator_uses.update((_function_at(functions, index, offset), t)
+                                  for offset, _, t, _ in relocations.get(index, ()) if t in WORKSPACE_ONLY)
             if flags & (_SHF_WRITE | _SHF_TLS) and section["sh_size"] and not name.startswith(_RELRO_PREFIX) \
                     and not name.startswith(_LOAD_TIME_PREFIXES) and not section.name.startswith(".rela"):
                 writable[name] = (section["sh_size"], tuple(named_in.get(index, ())))
@@ -284,7 +301,28 @@ def read_object(path: str) -> ObjectFacts:
         return ObjectFacts(frozenset(table.undefined), frozenset(table.exported), frozenset(table.weak),
                            frozenset(table.unique), frozenset(table.ifuncs),
                            tuple(sorted(load_time)), writable, frozenset(outside), executable_stack,
-                           frozenset(heap_calls), code, recursive)
+                           frozenset(heap_calls), code, recursive, frozenset(allocator_uses),
+                           _function_code(sections, functions, relocations))
+
+
+def _function_at(functions: dict[int, list[tuple[int, int, str]]], section: int, offset: int) -> str | None:
+    """The one function whose code holds ``offset`` of ``section`` (None where no function, or more than one, does)."""
+    holders = [name for start, end, name in functions.get(section, ()) if start <= offset < end]
+    return holders[0] if len(holders) == 1 else None
+
+
+def _function_code(sections: list[Any], functions: dict[int, list[tuple[int, int, str]]],
+                   relocations: dict[int, list[tuple[int, int, str, int]]],
+                   ) -> dict[str, tuple[tuple[bytes, tuple[tuple[int, int, str, int], ...]], ...]]:
+    found: dict[str, list[tuple[bytes, tuple[tuple[int, int, str, int], ...]]]] = {}
+    for index, spans in functions.items():
+        section = sections[index]
+        data = b"" if section["sh_type"] == "SHT_NOBITS" else section.data()
+        for start, end, name in spans:
+            moved = tuple(sorted((offset - start, kind, target, addend)
+                                 for offset, kind, target, addend in relocations.get(index, ()) if start <= offset < end))
+            found.setdefault(name, []).append((data[start:end], moved))
+    return {name: tuple(copies) for name, copies in found.items()}
 
 
 def _disassembled(sections: list[Any], symbols: list[Any], functions: dict[int, list[tuple[int, int, str]]],
@@ -413,15 +451,34 @@ def _names(items: Iterable[str]) -> str:
     return ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8 else "")
 
 
-def check_object(path: str, references: Sequence[str], glue: str | None = None) -> GuardViolation | None:
-    """The first rule the kernel object at ``path`` breaks, given reference objects of Inductor's own code and the
-    binding glue's object it will be linked with."""
+def check_object(path: str, references: Sequence[str], glue: str | None = None,
+                 workspace: str | None = None) -> GuardViolation | None:
+    """The first rule the kernel object at ``path`` breaks, given reference objects of Inductor's own code, the
+    binding glue's object it will be linked with, and a reference compile of aikg's workspace alone (without it, no
+    allocator call is allowed)."""
     facts = read_object(path)
     refs = [read_object(r) for r in references]
     # State first: a static initialiser's object, a thread-local counter are state before they are symbols.
     return (_check_code(facts, refs) or _check_stack(facts, refs) or _check_static_state(facts, refs)
+            or _check_workspace(facts, read_object(workspace) if workspace else None)
             or _check_symbols(facts, refs) or _check_load_time(facts, refs)
             or (_check_glue(facts, read_object(glue)) if glue else None))
+
+
+def _check_workspace(facts: ObjectFacts, reference: ObjectFacts | None) -> GuardViolation | None:
+    """The allocator is reached only from the workspace's functions, each defined once with exactly the code the
+    reference compile of the workspace gives it (so a function of the candidate's under their names, or the
+    workspace changed, is refused)."""
+    allowed = reference.allocator_uses if reference else frozenset()
+    for function, symbol in sorted(facts.allocator_uses, key=str):
+        if (function, symbol) not in allowed:
+            return GuardViolation("guard:static-state", f"{symbol} is used by {function or 'code outside a function'}"
+                                                        ": only aikg's workspace (aikg::Workspace) allocates memory")
+        copies, expected = facts.functions.get(function, ()), reference.functions.get(function, ())  # type: ignore
+        if len(copies) != 1 or copies != expected:
+            return GuardViolation("guard:static-state", f"{function} is not aikg's workspace function as aikg "
+                                                        "compiles it")
+    return None
 
 
 def _check_code(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolation | None:
@@ -479,7 +536,10 @@ def _check_glue(facts: ObjectFacts, glue: ObjectFacts) -> GuardViolation | None:
 
 
 def _check_symbols(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolation | None:
-    unknown = {n for n in facts.undefined if not undefined_allowed(n) and n not in LOAD_TIME_ONLY}
+    # LOAD_TIME_ONLY symbols are checked by where they are used (``_check_load_time``), WORKSPACE_ONLY ones likewise
+    # (``_check_workspace``).
+    unknown = {n for n in facts.undefined
+               if not undefined_allowed(n) and n not in LOAD_TIME_ONLY and n not in WORKSPACE_ONLY}
     if unknown:
         return GuardViolation("guard:symbol", f"the compiled kernel calls or reads {_names(unknown)}, which are not "
                                               "on the allowlist of pure functions a kernel may use")
