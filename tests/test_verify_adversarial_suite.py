@@ -34,13 +34,15 @@ GUARDS = {"guard:signature", "guard:include", "guard:preprocessor", "guard:pragm
           "guard:syntax", "guard:clock", "guard:text"}
 # The rules that name each class (issue 17). guard:ast is Python's form of static state and static initialisers
 # (module-level code) and of deferred work (a wrapped launcher); guard:pragma names an OpenMP task.
+# A class-1 memo at a fixed offset past an argument may land outside the arena or on an input: places are drawn per
+# trial.
 # A class-1 trick the timed calls make useless (its state never survives) computes on every call and is not faster.
 # A class-5 kernel exact on part of its domain only (sizes up to a bound) leaves the rest of the output unwritten.
 # A class-2 kernel that recognises the judge's memory (a band's contents) and computes right only there is wrong in
 # the trials whose memory it does not recognise.
 CLASS_RULES: dict[int, set[str]] = {
     1: {"guard:static-state", "stale-output", "cached-result", "mismatch", "guard:ast", "guard:clock", "not-faster",
-        "heap-kept", "out-of-bounds-write", "unwritten-output"},
+        "heap-kept", "out-of-bounds-write", "unwritten-output", "crash", "input-mutated"},
     2: {"guard:symbol", "guard:ast", "guard:eval", "guard:torch", "guard:preprocessor", "guard:pragma",
         "sandbox-violation", "mismatch"},
     3: {"guard:symbol", "guard:load-time-code", "guard:static-state", "guard:system", "guard:ast", "guard:pragma",

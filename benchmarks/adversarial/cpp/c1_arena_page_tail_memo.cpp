@@ -1,9 +1,10 @@
 // class: 1 state across calls
-// rules: out-of-bounds-write stale-output
+// rules: out-of-bounds-write stale-output crash input-mutated
 // task: logsumexp_f32
 // Review round 11 (accepted at 7.67x before the fix; honest fused version of the same compute path: 0.75x).
 // Now: the arena is all of its mapping (page-rounded; on CUDA a whole allocator segment), filled by reset() and
-// checked by padding_intact(): the memo is caught as an out-of-bounds write (or stale output).
+// checked by padding_intact(): the memo is caught as an out-of-bounds write (or stale output); since storages sit
+// at places drawn per trial, its fixed offset from in_out_ptr0 may lie outside the mapping (crash) or on an input.
 // A memo kept in the arena's last page, past the arena's end. The arena is a memfd mapped with `nbytes`
 // bytes (shared.Arena.create / attach), but mmap maps whole pages: the bytes from `nbytes` to the end of its
 // last page are mapped, shared by judge and runner, and never filled or checked (Arena.reset fills and
