@@ -93,6 +93,9 @@ class Session:
     baseline: Callable[..., None]
     timeout_s: float
     sandbox: list[str] = dataclasses.field(default_factory=list)
+    # The judge's own arena of the shared one's size, made at the first measurement: where the baseline is timed on
+    # copies placed as the candidate's arguments are.
+    mirror: Arena | None = None
 
 
 class Judge:
@@ -248,11 +251,14 @@ class Judge:
         device = adapter.device_type
         screen = bool(job.get("screen"))
         trial = timing_trial(int(job["seed"]))
-        s.arena.reset(trial.seed)
+        s.arena.reset(trial.seed, scattered=False)
         shared = build(s.task, trial, storage=s.arena.storage)  # outputs poisoned: no answer waiting in them
         partner = timing_partner(s.task, trial, shared, storage=s.arena.storage)
-        ours = [f.clone() if isinstance(f, torch.Tensor) else f for f in shared]
-        ours_partner = [p.clone() if p is not f else o for f, p, o in zip(shared, partner, ours)]
+        if s.mirror is None:
+            s.mirror = Arena.create(s.arena.base.numel(), device)
+        ours = s.mirror.copy_at_same_offsets(s.arena, shared)
+        partner_copies = s.mirror.copy_at_same_offsets(s.arena, partner)
+        ours_partner = [c if p is not f else o for f, p, o, c in zip(shared, partner, ours, partner_copies)]
         our_values = call_values(s.task, ours)
         timed = TimedCalls([our_values, call_values(s.task, ours_partner)], scratch_outputs(s.task, our_values),
                            adapter.synchronize)
@@ -279,8 +285,9 @@ class Judge:
     def finish(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
         if self.session is not None:
             self.session.runner.close()
-            if self.session.arena is not None:
-                self.session.arena.close()
+            for arena in (self.session.arena, self.session.mirror):
+                if arena is not None:
+                    arena.close()
             self.session = None
             if torch.cuda.is_initialized():
                 # Other judges (and the next trial's size check) see only the device's free memory.
