@@ -112,8 +112,8 @@ class Arena:
     def reset(self, seed: int, scattered: bool = True) -> None:
         """Storages are placed anew from here on (``storage``), over memory all drawn anew from ``seed``: what lies
         between and around them is checked by ``padding_intact``. Not ``scattered``: packed from the start, in
-        order, as for timing (scattered places made Inductor's own kernel time faster than itself in 1 of 8
-        verifications, a 1.2x confirmed by both measurements)."""
+        order, as for timing (with places drawn per measurement, Inductor's own column sum was judged faster than
+        itself in 2 of 8 verifications, 1.13x and 1.04x: its speed depended on where its buffers lay)."""
         self._scattered = scattered
         self._placement = random.Random(seed)
         self._front, self._back = 0, self.base.numel()
@@ -139,10 +139,12 @@ class Arena:
         room = _aligned(nbytes)
         if room > self._back - self._front:
             raise MemoryError(f"arena of {self.base.numel()} bytes cannot hold {nbytes} more")
-        gap = min(self._placement.randrange(MAX_GAP_UNITS + 1) * ALIGN, self._back - self._front - room)
-        if not self._scattered:
-            gap = 0
-        if not self._scattered or self._placement.random() < 0.5:
+        if self._scattered:
+            gap = min(self._placement.randrange(MAX_GAP_UNITS + 1) * ALIGN, self._back - self._front - room)
+            at_front = self._placement.random() < 0.5
+        else:
+            gap, at_front = 0, True
+        if at_front:
             start = self._front + gap
             self._front = start + room
         else:
@@ -179,9 +181,8 @@ class Arena:
     def copy_at_same_offsets(self, source: Arena, flats: list[Any]) -> list[Any]:
         """Copies of ``flats`` (storages of ``source``) at the same byte offsets in this arena, an arena of the same
         size: the judge's own arguments laid out as the runner's are (distances, alignment and offsets within a page
-        alike). Timed on separate allocations, a kernel's speed depended on where its buffers happened to lie (a
-        column sum's input and output 4 KiB apart or not): Inductor's own source was judged faster than itself in 2
-        of 8 verifications once the places were drawn per trial."""
+        alike), so that the baseline and the candidate are timed on layouts that differ in nothing but the base
+        address (see ``reset`` for what a layout did to a timing)."""
         copies = self.flats(source.slots(flats))
         for copy, flat in zip(copies, flats):
             if isinstance(flat, torch.Tensor):
