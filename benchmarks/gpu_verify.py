@@ -7,7 +7,8 @@ reject it): each must be rejected with a rule of its class, and no case's side e
 The last rows, tuned configurations of Inductor's softmax kernel, are accepted only if really faster (reported as
 measured either way).
 
-    python benchmarks/gpu_verify.py --out OUT
+    python benchmarks/gpu_verify.py --out OUT [--cases a b k] [--suite t1 t2_g]
+    python benchmarks/gpu_verify.py --out OUT --merge FIRST.json LATER.json   # one report from several runs
 """
 
 from __future__ import annotations
@@ -47,14 +48,24 @@ def softmax_task():
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--cases", nargs="*", help="run only the cases whose names start with these letters")
+    parser.add_argument("--cases", nargs="*", help="run only the hand-edited cases with these letters (k: softmax)")
+    parser.add_argument("--suite", nargs="*", help="run only the suite's cases whose names start with these prefixes")
+    parser.add_argument("--merge", nargs="+", type=Path, metavar="JSON",
+                        help="measure nothing: merge these runs' JSON files into OUT/gpu_verify_merged.{json,md}")
     args = parser.parse_args()
+    if args.merge:
+        args.out.mkdir(parents=True, exist_ok=True)
+        merge(args.merge, args.out / "gpu_verify_merged")
+        return
+    everything = args.cases is None and args.suite is None
+    wanted_letters = set(args.cases or ()) if not everything else None
+    part = "_".join((args.cases or []) + (args.suite or []))
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     task = add_relu_task()
     cases = variants(task)
     for name, (source, expected) in cases.items():
-        if args.cases and name.split()[0] not in args.cases:
+        if wanted_letters is not None and name.split()[0] not in wanted_letters:
             continue
         started = time.perf_counter()
         report = verify_candidate(task, source, timeout_s=20)
@@ -63,19 +74,21 @@ def main() -> None:
         print(f"{name}: {report.rule} ({'as expected' if rows[-1]['ok'] else 'UNEXPECTED'}) {report.reason[:200]}",
               flush=True)
     canary = f"/tmp/aikg-canary-{uuid.uuid4().hex}"
-    for case in adversarial_cases("triton") if not args.cases else []:
+    for case in adversarial_cases("triton") if everything or args.suite is not None else []:
+        if args.suite and not case.path.stem.startswith(tuple(args.suite)):
+            continue
         started = time.perf_counter()
         report = verify_candidate(task, render(case, task.source, canary), timeout_s=20)
         rows.append({"case": f"suite {case.name} (class {case.klass})", "expected": sorted(case.rules),
                      "rule": report.rule, "reason": report.reason[:300], "ok": report.rule in case.rules,
                      "seconds": round(time.perf_counter() - started, 1)})
         print(f"{case.name}: {report.rule} ({'as expected' if rows[-1]['ok'] else 'UNEXPECTED'})", flush=True)
-    if not args.cases:
+    if everything or args.suite is not None:
         rows.append({"case": "canary file after the suite", "expected": ["absent"], "seconds": 0.0,
                      "rule": "present" if os.path.exists(canary) else "absent", "reason": canary,
                      "ok": not os.path.exists(canary)})
     # k: candidates the tuner would write for softmax (rows in registers, one pass); accepted only if faster.
-    wants_k = not args.cases or "k" in args.cases
+    wants_k = everything or "k" in wanted_letters
     k_configs = [LaunchConfig((("XBLOCK", 1), ("R0_BLOCK", 4096)), 8),
                  LaunchConfig((("XBLOCK", 2), ("R0_BLOCK", 4096)), 16)] if wants_k else []
     soft = softmax_task() if wants_k else None
@@ -89,15 +102,36 @@ def main() -> None:
                      "speedup": report.speedup, "baseline_s": report.baseline_s, "candidate_s": report.candidate_s})
         print(f"k softmax {config.as_dict()}: {report.verdict} {report.rule} {report.reason[:200]}", flush=True)
     meta = {"card": torch.cuda.get_device_name(), "torch": torch.__version__, "triton": triton.__version__}
-    (args.out / f"gpu_verify{'_' + ''.join(args.cases) if args.cases else ''}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    write_report(args.out / f"gpu_verify{'_' + part if part else ''}", meta, rows)
+
+
+def write_report(stem: Path, meta: dict, rows: list[dict]) -> None:
+    """``stem``.json (meta and rows) and ``stem``.md (the table)."""
+    stem.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    runs = sorted({r["run"] for r in rows if "run" in r})
     lines = [f"# Verifier adversarial cases, Triton, {meta['card']} (torch {meta['torch']}, triton {meta['triton']})",
-             "", "| case | expected rule | got | as expected | verify s | reason |", "|---|---|---|---|---|---|"]
+             "", *([f"Merged from {', '.join(runs)} (column run; a later run's row replaces an earlier one).", ""]
+                   if runs else []),
+             "| case | expected rule | got | as expected | verify s | reason |" + (" run |" if runs else ""),
+             "|---|---|---|---|---|---|" + ("---|" if runs else "")]
     for r in rows:
         lines.append(f"| {r['case']} | {', '.join(r['expected'])} | {r['rule']} | {'yes' if r['ok'] else 'NO'} | "
-                     f"{r['seconds']} | {r['reason'][:160].replace('|', '/')} |")
-    (args.out / f"gpu_verify{'_' + ''.join(args.cases) if args.cases else ''}.md").write_text("\n".join(lines) + "\n")
+                     f"{r['seconds']} | {r['reason'][:160].replace('|', '/')} |" + (f" {r.get('run', '')} |" if runs else ""))
+    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
+
+def merge(paths: list[Path], stem: Path) -> None:
+    """One report from several runs' JSON files, in order: a later file's row for a case replaces the earlier one;
+    each row names the file it came from."""
+    rows: dict[str, dict] = {}
+    meta: dict = {}
+    for path in paths:
+        report = json.loads(path.read_text())
+        meta = report["meta"]
+        for row in report["rows"]:
+            rows[row["case"]] = {**row, "run": path.stem}
+    write_report(stem, meta, list(rows.values()))
 
 if __name__ == "__main__":
     main()

@@ -18,6 +18,7 @@ copy bandwidth), ``memory`` (this process's peak resident memory).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import logging
 import os
@@ -527,8 +528,11 @@ def _late_write(task: KernelTask, trial: Trial, oracle: list[torch.Tensor], cand
     return None
 
 
+@functools.cache
 def device_name(device_type: str) -> str:
-    """The card, or the CPU model with its vector ISA and thread count: what timings are valid for."""
+    """The card, or the CPU model with its vector ISA and thread count: what timings are valid for. Named once per
+    process, at start-up (``serve``): Inductor's ISA probe compiles test programs, which took 44-59 s on a cold
+    16-core GPU host, past the 30 s a ``device`` job is given."""
     if device_type == "cuda":
         return torch.cuda.get_device_name()
     model = "cpu"
@@ -545,6 +549,8 @@ def device_name(device_type: str) -> str:
 def serve(conn: Connection, dsls: list[str]) -> None:
     judge = Judge(dsls)
     warm(dsls)  # the pool is warm when a job comes
+    for dsl in dsls:
+        device_name(adapter_for(dsl).device_type)
     judge.start_spares()
     protocol.send(conn, {"ready": True, "pid": os.getpid()})
     handlers = {"start": judge.start, "time": judge.time, "finish": judge.finish, "device": judge.device,
