@@ -162,9 +162,12 @@ def compile_graph(
     session: CompileSession,
     inductor_mode: str | None = None,
 ) -> Callable[..., Any]:
-    """Compile one Dynamo graph with Inductor while ``session`` sees its kernels."""
+    """Compile one Dynamo graph with Inductor while ``session`` sees its kernels. ``inductor_mode`` is
+    torch.compile's mode argument, over the ``inductor_mode`` option."""
+    mode = inductor_mode or session.options.inductor_mode
     return interception.compile_with_inductor(
-        gm, example_inputs, session, inductor_mode=inductor_mode, use_graph_caches=session.use_graph_caches()
+        gm, example_inputs, session, inductor_mode=None if mode == "default" else mode,
+        use_graph_caches=session.use_graph_caches(),
     )
 
 

@@ -22,6 +22,10 @@ import yaml
 
 Mode = Literal["off", "cache", "tune", "background"]
 MODES: tuple[str, ...] = get_args(Mode)
+# torch.compile's own modes, for Inductor (torch/_inductor/__init__.py list_mode_options; tests/test_private_apis.py
+# checks that Inductor still knows each).
+InductorMode = Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
+INDUCTOR_MODES: tuple[str, ...] = get_args(InductorMode)
 
 ENV_PREFIX = "AIKG_"
 LLM_ENV_PREFIX = "AIKG_LLM_"  # AIKG_LLM_<KEY>: one key of the ``llm`` option
@@ -54,6 +58,11 @@ class Options:
         "cache",
         "off: plain Inductor plus task recording; cache: swap in accepted kernels only; tune: tune misses before "
         "compile returns; background: compile now, tune misses in a worker process, later compiles pick them up",
+    )
+    inductor_mode: InductorMode = _opt(
+        "default", "Inductor's own mode, as torch.compile's mode argument, which torch does not take together with "
+        "options=: default, reduce-overhead, max-autotune or max-autotune-no-cudagraphs (max-autotune's GEMM "
+        "templates are choices aikg does not search; its kernels become the tasks and baselines)"
     )
     cache_dir: Path = _opt(default_cache_dir, "where accepted kernels, the background queue and worker logs live")
     record_dir: Path | None = _opt(None, "if set, every captured kernel task is also written here as JSON")
@@ -101,9 +110,10 @@ _OPTIONAL_NUMBERS = {"kernel_budget_tokens", "run_budget_s", "run_budget_tokens"
 
 def _coerce(name: str, value: Any) -> Any:
     """Turn a raw value (from YAML, the environment or a dict) into the field's type, or raise OptionsError."""
-    if name == "mode":
-        if value not in MODES:
-            raise OptionsError(f"option 'mode' must be one of {', '.join(MODES)}; got {value!r}")
+    if name in ("mode", "inductor_mode"):
+        allowed = MODES if name == "mode" else INDUCTOR_MODES
+        if value not in allowed:
+            raise OptionsError(f"option {name!r} must be one of {', '.join(allowed)}; got {value!r}")
         return value
     if name == "print_choices":
         if isinstance(value, bool):

@@ -38,6 +38,8 @@ from typing import Any, Callable
 
 import torch
 
+from aikg_inductor.options import INDUCTOR_MODES
+
 sys.path.insert(0, str(Path(__file__).parent))
 from run_suite import _geomean, _max_error, _tensors, search_records  # noqa: E402 - the suite's helpers
 
@@ -223,19 +225,20 @@ def _step(fn: Callable[..., Any], inputs: list[torch.Tensor], train: bool) -> Ca
 
 
 def bench(workload: Workload, device: str, smoke: bool, cache_dir: str, rounds: int, bandwidth: float,
-          budget: dict[str, Any]) -> dict[str, Any]:
+          budget: dict[str, Any], inductor_mode: str = "default") -> dict[str, Any]:
     model, inputs = workload.build(device, workload.dtype, smoke)
     if workload.train:
         inputs = [t.requires_grad_() if t.is_floating_point() else t for t in inputs]
     else:
         model.requires_grad_(False)
-    tune = {"cache_dir": cache_dir, **budget}
+    tune = {"cache_dir": cache_dir, "inductor_mode": inductor_mode, **budget}
     fns = {
         "eager": model,
         "inductor": torch.compile(model),
         "max-autotune": torch.compile(model, mode="max-autotune-no-cudagraphs"),
         "aikg cold": torch.compile(model, backend="aikg", options={"mode": "tune", **tune}),
-        "aikg warm": torch.compile(model, backend="aikg", options={"mode": "cache", "cache_dir": cache_dir}),
+        "aikg warm": torch.compile(model, backend="aikg", options={"mode": "cache", "cache_dir": cache_dir,
+                                                                       "inductor_mode": inductor_mode}),
     }
     steps = {name: _step(fn, inputs, workload.train) for name, fn in fns.items()}
     outputs, compile_s = {}, {}
@@ -319,7 +322,8 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any], total: dict[str, 
         f"# Kernels we did not write, on {meta['card']}", "",
         f"torch {meta['torch']}, triton {meta['triton']}; measured copy bandwidth {meta['copy_bandwidth_gbs']:.0f} GB/s; "
         f"median of {meta['rounds']} interleaved rounds ({'do_bench medians, L2 flushed' if meta['device'] == 'cuda' else 'wall-time medians'}). "
-        f"aikg: no LLM, per-kernel budget {meta['budget']}. {'SMOKE RUN (tiny sizes, CPU): no claim.' if meta['smoke'] else ''}", "",
+        f"aikg: no LLM, per-kernel budget {meta['budget']}, Inductor mode "
+        f"{meta.get('aikg_inductor_mode', 'default')}. {'SMOKE RUN (tiny sizes, CPU): no claim.' if meta['smoke'] else ''}", "",
         "| workload | shapes | eager ms | Inductor ms | max-autotune ms | aikg ms | aikg vs Inductor | aikg vs max-autotune | "
         "BW fraction Inductor / aikg | compile s Inductor / max-autotune / aikg cold / aikg warm | kernels tuned (accepted) | max err aikg | round noise |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -419,6 +423,9 @@ def main() -> None:
     parser.add_argument("--budget-candidates", type=int, default=16)
     parser.add_argument("--budget-s", type=float, default=30.0, help="aikg's per-kernel wall budget")
     parser.add_argument("--run-budget-s", type=float, default=None, help="aikg's wall budget per compile")
+    parser.add_argument("--aikg-inductor-mode", default="default", choices=INDUCTOR_MODES,
+                        help="the Inductor mode aikg compiles in (its option inductor_mode); max-autotune-no-cudagraphs "
+                             "puts aikg's search on top of max-autotune's choices")
     parser.add_argument("--merge", nargs="+", type=Path, metavar="JSON",
                         help="measure nothing: write one report (--out, --name) from these runs' JSON files")
     args = parser.parse_args()
@@ -453,7 +460,7 @@ def main() -> None:
               **({"run_budget_s": args.run_budget_s} if args.run_budget_s else {})}
     meta = {"device": device, "card": torch.cuda.get_device_name() if device == "cuda" else f"CPU {platform.processor() or platform.machine()}",
             "torch": torch.__version__, "triton": triton.__version__, "python": platform.python_version(),
-            "rounds": args.rounds, "smoke": args.smoke, "budget": budget,
+            "rounds": args.rounds, "smoke": args.smoke, "budget": budget, "aikg_inductor_mode": args.aikg_inductor_mode,
             "copy_bandwidth_gbs": copy_bandwidth(device) / 1e9, "left_out": []}
     print(f"{meta['card']}: copy bandwidth {meta['copy_bandwidth_gbs']:.0f} GB/s", flush=True)
     cache_dir = tempfile.mkdtemp(prefix="aikg-real-")
@@ -467,7 +474,8 @@ def main() -> None:
             continue
         began = time.perf_counter()
         try:
-            row = bench(workload, device, args.smoke, cache_dir, args.rounds, meta["copy_bandwidth_gbs"] * 1e9, budget)
+            row = bench(workload, device, args.smoke, cache_dir, args.rounds, meta["copy_bandwidth_gbs"] * 1e9, budget,
+                        args.aikg_inductor_mode)
             row["kernels"] = search_records(cache_dir, seen)
         except Exception as err:  # noqa: BLE001 - one failing workload must not lose the others' numbers
             traceback.print_exc()

@@ -2,9 +2,10 @@
 
 import logging
 
+import pytest
 import torch
 
-from aikg_inductor import CacheEntry, KernelCache
+from aikg_inductor import CacheEntry, KernelCache, capture
 from aikg_inductor.torch_internals import interception
 from cache_entries import accepted_entry
 from conftest import double, only_task
@@ -181,3 +182,18 @@ def test_print_choices_names_each_replaced_kernel_and_says_when_a_graph_came_fro
     assert f"aikg: kernel {task.short_key} ({task.name}): replaced from the cache (2.000x when verified)" in compiled
     assert "graph cache" not in compiled
     assert "aikg: a graph came from Inductor's graph cache" in loaded and "replaced" not in loaded
+
+
+@pytest.mark.parametrize("inductor_mode, max_autotune", [("default", False), ("max-autotune-no-cudagraphs", True)])
+def test_the_inductor_mode_option_is_the_mode_inductor_compiles_in(monkeypatch, inductor_mode, max_autotune):
+    # What Inductor's config says while it generates each kernel (the session hears of each kernel then).
+    from torch._inductor import config as inductor_config
+
+    from aikg_inductor.backend import CompileSession
+
+    seen = []
+    hear_kernel = CompileSession.on_kernel
+    monkeypatch.setattr(CompileSession, "on_kernel",
+                        lambda self, task: seen.append(inductor_config.max_autotune) or hear_kernel(self, task))
+    capture(double, [torch.randn(64)], {"mode": "off", "inductor_mode": inductor_mode})
+    assert seen == [max_autotune]

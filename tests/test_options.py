@@ -95,3 +95,22 @@ def test_only_options_reads_aikg_variables():
                     and re.fullmatch(r"AIKG_[A-Z0-9_]*", node.value):
                 found.append(f"{path.relative_to(package)}:{node.lineno}: {node.value!r}")
     assert found == []
+
+
+def test_inductor_mode_is_one_of_torch_compiles_modes():
+    assert resolve_options({}, environ={}).inductor_mode == "default"
+    env = {"AIKG_INDUCTOR_MODE": "max-autotune-no-cudagraphs"}
+    assert resolve_options({}, environ=env).inductor_mode == "max-autotune-no-cudagraphs"
+    with pytest.raises(OptionsError, match="'inductor_mode' must be one of default, reduce-overhead"):
+        resolve_options({"inductor_mode": "fast"}, environ={})
+
+
+def test_every_option_is_documented_in_the_readme_table():
+    import dataclasses
+
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    missing = [f.name for f in dataclasses.fields(Options)
+               if f"| `{f.name}` | `AIKG_{f.name.upper()}" not in readme and f.name != "llm"]
+    assert not missing, f"README's option table lacks {missing}"

@@ -112,3 +112,12 @@ def test_the_kernel_library_does_not_import_the_hook():
             "print('aikg_inductor.torch_internals.interception' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_inductor_knows_every_mode_the_inductor_mode_option_allows():
+    from torch._inductor import list_mode_options
+
+    from aikg_inductor.options import INDUCTOR_MODES
+
+    for mode in INDUCTOR_MODES:
+        list_mode_options(mode)  # raises RuntimeError for a mode Inductor does not know
