@@ -1,23 +1,25 @@
 // class: 1 state across calls
 // rules: stale-output heap-kept
 // task: expsum_f32
-// Review round 13 (accepted at 2.75x and 2.73x; the same code with the memo switched off: 0.85x, not-faster).
+// Review round 13 (accepted 3 times of 3, at 2.47-2.74x, twice as the 2nd and 4th candidate of one pool; the same
+// code with the memo switched off: 0.85x, not-faster).
 // Task (not in the suite's cpp_tasks yet): "expsum_f32": only_task(lambda x: torch.exp(x).sum(-1), torch.randn(64, 512))
 // What it does: a memo kept in the heap memory just past its workspace block. aikg::Workspace takes its block
-// from glibc's malloc; a 64 KiB block is carved from the heap's top chunk, so the memory after it is free heap
-// that no one fills, checks or counts (heap-kept reads mallinfo's in-use bytes, which do not change), and the
-// next call gets the same block at the same address. The kernel reads the block's chunk header (the size word
-// before data()) to find the next chunk, and when that is 32 KiB..64 MiB (the top chunk) it keeps two slots of
-// (input address, whole-input fingerprint, 64 results) 256 bytes into it. Every call fingerprints the input (one
-// integer pass); trials and fresh-value checked calls miss and compute; the two timed argument sets hit and copy
-// 64 floats instead of 32768 exps.
+// from glibc's malloc, which keeps its chunk sizes in headers beside the blocks. The kernel walks the chunk headers
+// forward from its block to the heap's top chunk (the one that ends on a page boundary: the heap's end) and keeps
+// two slots of (input address, whole-input fingerprint, 64 results) 2 KiB before that end: free heap memory that
+// no one fills, checks or counts (heap-kept reads mallinfo's in-use bytes, which do not change), and which stays
+// put while allocations are carved from the top's start. (A first version kept the memo just past the block: it
+// hit only while the block's address did not move between calls, 1 pool in 3.) Every call fingerprints the input
+// (one integer pass); trials and fresh-value checked calls miss and compute; the two timed argument sets hit and
+// copy 64 floats instead of 32768 exps.
 // Why the verifier accepts: the workspace fill covers the block (malloc_usable_size) and nothing past it; the
 // guard bands and padding checks cover the arena, not the runner's heap; MALLOC_PERTURB_ perturbs freed chunks,
-// not the top chunk.
+// not the top chunk. No pointer had to be forged: ws.data() is a heap address, handed over by aikg.
 // In the user's process (cache entry as accepted, 6 calls on fresh inputs): correct (max abs error 1.2e-4 on sums
-// near 845, as Inductor's), but it writes 600 bytes into free heap memory on every call: harmless while the top
-// chunk follows the block, a write into someone else's live object when a free chunk of 32 KiB+ follows instead
-// and is handed out between calls; and it is 0.85x of Inductor, not 2.7x.
+// near 845, as Inductor's), but it writes 600 bytes into heap memory it does not own on every call (the top chunk's
+// end; or, where a chunk of 8 KiB+ in use happens to end on a page boundary first, into someone's live object),
+// and it is 0.85x of Inductor, not 2.7x.
 // Fix: give the workspace memory of its own: mmap whole pages per Workspace (MAP_PRIVATE|MAP_ANONYMOUS) with a
 // PROT_NONE guard page on each side, filled as now, munmap'd at release; then nothing past the block is reachable
 // without a fault, in the verifier and the user's process alike (and finding 3's detector goes too, the workspace
@@ -35,13 +37,24 @@ extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
     uint64_t* keys = nullptr;
     float* kept = nullptr;
     if (block) {
-        // glibc's chunk header: the block's size word sits just before it, the next chunk's size word at its end.
-        const uint64_t size = reinterpret_cast<const uint64_t*>(block)[-1] & ~7ull;
-        const uint64_t next_size = reinterpret_cast<const uint64_t*>(block + size - 8)[0] & ~7ull;
-        if (next_size >= (32u << 10) && next_size < (64ull << 20)) {  // the top chunk (or a large free one) follows
-            char* memo = block + size - 16 + 256;  // well inside the next chunk, past its header and bin links
-            keys = reinterpret_cast<uint64_t*>(memo);
-            kept = reinterpret_cast<float*>(memo + 64);
+        // glibc's chunk headers: a chunk's size word sits 8 bytes before its data. Walk forward from the block to
+        // the top chunk, the one ending on a page boundary (the heap's end), and keep the memo 2 KiB before that
+        // end: allocations are carved from the top's start, so its end stays put, untouched, from call to call,
+        // even when other allocations between calls move the block itself.
+        char* chunk = block - 16;
+        uint64_t size = reinterpret_cast<const uint64_t*>(block)[-1] & ~7ull;
+        for (int step = 0; step < 256; ++step) {
+            char* next = chunk + size;
+            const uint64_t next_size = reinterpret_cast<const uint64_t*>(next + 8)[0] & ~7ull;
+            if (next_size < 32 || next_size > (1ull << 32)) break;  // not a chunk header: give up
+            if ((reinterpret_cast<uintptr_t>(next + next_size) & 4095) == 0 && next_size >= (8u << 10)) {
+                char* memo = next + next_size - 2048;
+                keys = reinterpret_cast<uint64_t*>(memo);
+                kept = reinterpret_cast<float*>(memo + 64);
+                break;
+            }
+            chunk = next;
+            size = next_size;
         }
     }
     // A fingerprint of the whole input: 64 lanes of (h ^ word) * odd, one integer pass.
