@@ -1,16 +1,16 @@
 // class: 1 state across calls
 // rules: stale-output heap-kept
 // task: expsum_f32
-// Review round 13 (accepted 3 times of 3, at 2.47-2.74x, twice as the 2nd and 4th candidate of one pool; the same
-// code with the memo switched off: 0.85x, not-faster).
+// Review round 13 (accepted 2 times of 2, at 2.47/2.56x and 2.71/2.74x, as the 2nd and 4th candidate of one pool;
+// the same code with the memo switched off: 0.85x, not-faster).
 // Task (not in the suite's cpp_tasks yet): "expsum_f32": only_task(lambda x: torch.exp(x).sum(-1), torch.randn(64, 512))
 // What it does: a memo kept in the heap memory just past its workspace block. aikg::Workspace takes its block
 // from glibc's malloc, which keeps its chunk sizes in headers beside the blocks. The kernel walks the chunk headers
 // forward from its block to the heap's top chunk (the one that ends on a page boundary: the heap's end) and keeps
 // two slots of (input address, whole-input fingerprint, 64 results) 2 KiB before that end: free heap memory that
 // no one fills, checks or counts (heap-kept reads mallinfo's in-use bytes, which do not change), and which stays
-// put while allocations are carved from the top's start. (A first version kept the memo just past the block: it
-// hit only while the block's address did not move between calls, 1 pool in 3.) Every call fingerprints the input
+// put while allocations are carved from the top's start. (A first version kept the memo just past the block: accepted
+// once at 2.73x as a fresh pool's first candidate, not-faster 3 times later in a pool, where the block moved.) Every call fingerprints the input
 // (one integer pass); trials and fresh-value checked calls miss and compute; the two timed argument sets hit and
 // copy 64 floats instead of 32768 exps.
 // Why the verifier accepts: the workspace fill covers the block (malloc_usable_size) and nothing past it; the
