@@ -76,12 +76,19 @@ def no_canary_after_the_suite():
     assert not Path(CANARY).exists(), f"a case's side effect ran: {CANARY} exists"
 
 
+def masked_nll(logp: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    mask = labels != -100
+    picked = logp.gather(1, labels.clamp(min=0).unsqueeze(1)).squeeze(1)
+    return -(picked * mask).sum() / mask.sum()
+
+
 @pytest.fixture(scope="module")
 def cpp_tasks() -> dict[str, KernelTask]:
     return {"softmax_f32": only_task(lambda x: torch.softmax(x * 0.125, dim=-1), torch.randn(64, 512)),
             "softmax_f16": only_task(lambda x: torch.softmax(x, dim=-1), torch.randn(64, 512, dtype=torch.float16)),
             "layernorm_f32": only_task(lambda x: torch.nn.functional.layer_norm(x, (512,)), torch.randn(64, 512)),
             "logsumexp_f32": only_task(lambda x: torch.logsumexp(x, -1), torch.randn(64, 512)),
+            "expsum_f32": only_task(lambda x: torch.exp(x).sum(-1), torch.randn(64, 512)),
             # A write into a strided view (a KV cache's slice): the output's storage has gaps between its rows.
             "softmax_f32_strided_out": only_task(lambda x, out: out.copy_(torch.softmax(x * 0.125, -1)),
                                                  torch.randn(64, 512), torch.zeros(64, 4096)[:, :512]),
@@ -90,6 +97,9 @@ def cpp_tasks() -> dict[str, KernelTask]:
             # Targets compared with ignore_index (-100) before they index the classes.
             "cross_entropy_f32": only_task(lambda x, t: torch.nn.functional.cross_entropy(x, t), torch.randn(64, 512),
                                            torch.randint(0, 512, (64,))),
+            # The masked token loss of hand-written training code: labels padded with -100, clamped for the
+            # gather, masked after it.
+            "masked_nll_clamp": only_task(masked_nll, torch.randn(64, 512).log_softmax(-1), torch.randint(0, 512, (64,))),
             # Sizes as arguments: tried at other sizes too (values.size_variants).
             "softmax_f32_dynamic": only_dynamic_task(lambda x: torch.softmax(x * 0.125, -1), torch.randn(64, 48))}
 
