@@ -55,7 +55,8 @@ CLASS_RULES: dict[int, set[str]] = {
 # case (issue 17's integer ranges), which its first trial rejects, and the C++ guard-band sentinel (review 12), which
 # its second does.
 DYNAMIC_DEFAULT = {"cpp/c5_polynomial_exp_fp16", "triton/t5_half_precision_sum", "cpp/c5_index_low_bits",
-                   "cpp/c2_guard_band_sentinel"}
+                   "cpp/c2_guard_band_sentinel", "cpp/c1_in_out_mark_skips_timed_calls",
+                   "cpp/c1_timed_call_rewrites_the_other_set"}
 
 CANARY = f"/tmp/aikg-canary-{uuid.uuid4().hex}"
 

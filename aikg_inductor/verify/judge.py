@@ -41,7 +41,7 @@ from .runner import CPU_SECONDS_PER_TIMEOUT_S, CandidateRunner, InProcessRunner,
 from .shared import Arena, arena_bytes
 from .timing import (BUDGET_S, MIN_SAMPLE_S, SCREEN_BUDGET_S, Measurement, TimedCalls, copy_bandwidth,
                      measure)
-from .values import (Trial, as_bytes, build, call_values, draw_integers, flat_sizes, partner_sizes,
+from .values import (Trial, as_bytes, build, call_values, draw_integers, flat_sizes, in_out_values, partner_sizes,
                      scratch_outputs, sized, timing_partner, timing_trial)
 
 log = logging.getLogger(__name__)
@@ -262,9 +262,9 @@ class Judge:
         ours_partner = [c if p is not f else o for f, p, o, c in zip(shared, partner, ours, partner_copies)]
         our_values = call_values(s.task, ours)
         timed = TimedCalls([our_values, call_values(s.task, ours_partner)], scratch_outputs(s.task, our_values),
-                           adapter.synchronize)
+                           adapter.synchronize, in_out_values(s.task, our_values))
         checks = _Checks(s, trial, [shared, partner], [ours, ours_partner], random.Random(int(job["seed"])),
-                         adapter.synchronize)
+                         adapter.synchronize, timed)
 
         def baseline(calls: int) -> float:
             return timed.seconds_per_call(s.baseline, calls, checks.last)
@@ -404,13 +404,16 @@ class _StaleOutput(Exception):
 class _Checks:
     """Outputs checked on timed calls, and how timed batches end (``last``: which argument set the last call of
     every arm's next batch takes). After random samples spread over the whole measurement the judge changes one
-    set's inputs on both sides (``FRESH_VALUES``), runs one call of each on it (a batch of one to the runner), and
-    compares; the sets take turns, so a kernel that skips the calls of either set is caught. At the end: the last
-    timed call's outputs, then a fresh-value call, then the same outputs again after a pause."""
+    set's inputs (``FRESH_VALUES``) in its own copy and copies them to the candidate's side, runs one call of each on
+    it (a batch of one to the runner), and compares; the sets take turns, so a kernel that skips the calls of either
+    set is caught. Before each such change, and after the measurement, every input of every set must still be what
+    the judge wrote: a call may not prepare the other set's inputs for a cheap path (seen in review, accepted at
+    1.6x). At the end: the last timed call's outputs, then a fresh-value call, then the same outputs again after a
+    pause."""
 
     def __init__(self, s: Session, trial: Trial, shared_sets: list[list[Any]], our_sets: list[list[Any]],
-                 rng: random.Random, synchronize: Callable[[], None]) -> None:
-        self.s, self.trial, self.rng, self.synchronize = s, trial, rng, synchronize
+                 rng: random.Random, synchronize: Callable[[], None], timed: TimedCalls) -> None:
+        self.s, self.trial, self.rng, self.synchronize, self.timed = s, trial, rng, synchronize, timed
         self.shared_sets, self.our_sets = shared_sets, our_sets
         self.at: set[int] | None = None  # the checked samples, drawn once the number of samples is known
         self.count = 0
@@ -430,9 +433,10 @@ class _Checks:
     def final(self) -> Failure | None:
         task = self.s.task
         shared, ours = self.shared_sets[self.latest], self.our_sets[self.latest]
-        if not any(a.role == "in_out" for a in task.tensor_args):  # in_out values drift apart with call counts
-            if failure := check_outputs(task, self.trial, _tensors(ours), _tensors(shared), Errors()):
-                return Failure("stale-output", f"the last timed call: {failure.message} [{failure.rule}]")
+        self._inputs_as_written()
+        # In-out arguments too: every timed call starts from the values the judge wrote (TimedCalls).
+        if failure := check_outputs(task, self.trial, _tensors(ours), _tensors(shared), Errors()):
+            return Failure("stale-output", f"the last timed call: {failure.message} [{failure.rule}]")
         checked = self._next_set()
         self._fresh_call("a few input elements", checked)
         return _late_write(task, self.trial, _tensors(self.our_sets[checked]), _tensors(self.shared_sets[checked]))
@@ -440,7 +444,18 @@ class _Checks:
     def _next_set(self) -> int:
         return (self.first_set + self.count) % len(self.shared_sets)
 
+    def _inputs_as_written(self) -> None:
+        """Every input storage of every set, guard bands included, as the judge wrote it (its own copy)."""
+        self.synchronize()
+        for which, (shared, ours) in enumerate(zip(self.shared_sets, self.our_sets)):
+            for arg, theirs, mine in zip(self.s.task.args, shared, ours):
+                if (isinstance(theirs, torch.Tensor) and arg.role == "in"
+                        and not torch.equal(as_bytes(theirs), as_bytes(mine))):
+                    raise _StaleOutput(Failure("input-mutated", f"input {arg.param} of timed argument set {which} "
+                                                                "was modified during the timed calls"))
+
     def _fresh_call(self, what: str, which: int) -> None:
+        self._inputs_as_written()
         shared, ours = self.shared_sets[which], self.our_sets[which]
         generator = torch.Generator(device=_tensors(shared)[0].device)
         generator.manual_seed(self.rng.randrange(2**31))
@@ -449,8 +464,8 @@ class _Checks:
             if not isinstance(theirs, torch.Tensor) or arg.role not in ("in", "in_out") or arg.layout is None:
                 continue
             interior = max(arg.layout.storage_elements(), 1)
-            guard = (theirs.numel() - interior) // 2
-            inside = theirs[guard : guard + interior]
+            guard = (mine.numel() - interior) // 2
+            inside = mine[guard : guard + interior]
             if what == "all inputs" or arg.role == "in_out":
                 _redraw(inside, arg, generator)
             elif what == "columns permuted":
@@ -460,10 +475,11 @@ class _Checks:
                 fresh = torch.empty(FEW_ELEMENTS, dtype=inside.dtype, device=inside.device)
                 _redraw(fresh, arg, generator)
                 inside[where] = fresh
-            mine[guard : guard + interior] = inside
+            theirs[guard : guard + interior] = inside  # the judge's values to the candidate, never the reverse
+        self.timed.keep_in_out()
         self.synchronize()
-        if failure := _heap_kept(task, self.s.runner.request({"op": "call", "set": which}, self.s.timeout_s,
-                                                       "checked timed call")):
+        if failure := _heap_kept(task, self.s.runner.request({"op": "call", "set": which, "keep_in_out": True},
+                                                       self.s.timeout_s, "checked timed call")):
             raise _StaleOutput(failure)
         self.s.baseline(*call_values(task, ours))
         self.synchronize()

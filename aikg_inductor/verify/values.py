@@ -449,6 +449,11 @@ def scratch_outputs(task: KernelTask, values: list[torch.Tensor | int | None]) -
             and not arg.live]
 
 
+def in_out_values(task: KernelTask, values: list[torch.Tensor | int | None]) -> list[torch.Tensor]:
+    """The in-out arguments among a call's ``values``: read and written by the kernel, one storage in every set."""
+    return [v for arg, v in zip(task.args, values) if isinstance(v, torch.Tensor) and arg.role == "in_out"]
+
+
 def view(arg: KernelArg, flat: torch.Tensor) -> torch.Tensor:
     """The tensor the kernel sees: the recorded layout placed just after the leading guard band."""
     assert arg.layout is not None

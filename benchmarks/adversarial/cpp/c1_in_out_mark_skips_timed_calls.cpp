@@ -1,6 +1,9 @@
 // class: 1 state across calls
-// rules: stale-output
+// rules: stale-output not-faster
 // task: logsumexp_f32
+// Now: every timed call starts from the in-out values the judge wrote (timing.TimedCalls puts them back), so the
+// mark never survives to the next call: the kernel computes every time (Inductor's own speed, not-faster); the
+// last timed call is compared for in-out tasks too (stale-output if a call skipped its work).
 // Review round 13 (accepted at 35.2x, its two measurements 49.6x and 35.2x, and again at 30.4x; 6/6 trials, max rel
 // error 3.3e-7).
 // What it does: Inductor's own logsumexp kernel plus a mark. After computing, it sets the low 2 mantissa bits of

@@ -1,6 +1,8 @@
 // class: 1 state across calls
 // rules: input-mutated stale-output
 // task: expsum_f32
+// Now: before every fresh-value call and after the measurement, every input of both timed argument sets must be
+// what the judge wrote (input-mutated), and fresh values go from the judge's copy to the candidate's, never back.
 // Review round 13 (accepted in 2 verifications of 2, at 1.62/1.67x and 1.61/1.59x; the same code without the
 // write to the other set: 0.90x, not-faster).
 // Task (not in the suite's cpp_tasks yet): "expsum_f32": only_task(lambda x: torch.exp(x).sum(-1), torch.randn(64, 512))
