@@ -129,6 +129,14 @@ def test_workspace_is_fresh_poisoned_or_zeroed_and_bounded():
         Workspace(torch.device("cpu"), 64)(1, "complex64")
 
 
+def test_workspace_fills_the_whole_block_the_cuda_allocator_would_give():
+    workspace = Workspace(torch.device("cpu"), limit_bytes=1 << 30)
+    for numel, block in ((3, 512), ((1 << 18) + 1, 2 << 20)):  # 12 bytes; 1 MiB and 4 bytes
+        given = workspace(numel, "float32")
+        whole = torch.empty(0, dtype=torch.uint8).set_(given.untyped_storage())
+        assert given.numel() == numel and whole.numel() == block and (whole == 0xFF).all()
+
+
 @pytest.fixture(scope="module")
 def pool():
     pool = WorkerPool(1, dsls=("triton-cuda",), threads=1, env={"TRITON_INTERPRET": "1"})

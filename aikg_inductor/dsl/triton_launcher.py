@@ -34,6 +34,12 @@ WORKSPACE_DTYPES = ("float64", "float32", "float16", "bfloat16", "int64", "int32
 POISON_BYTE = 0xFF  # NaN in float16/bfloat16/float32/float64, -1 in signed integers
 # A call's workspace may hold at most this many times the bytes of its tensor arguments (and at least the floor).
 WORKSPACE_FACTOR = 1
+# A GPU has no memory protection within a process: a kernel may write past its workspace into the rest of the block
+# the caching allocator gave it, and the same block comes back next call. Blocks are whole multiples of 512 bytes,
+# and a large one is not split when 1 MiB or less would remain: allocations are rounded up to 2 MiB above 1 MiB and
+# filled whole, so a fresh segment's block has no slack. A cached free block up to 1 MiB larger, left by the
+# process's other allocations, can still come back with unfilled slack: README, threat model.
+_BLOCK_BYTES, _LARGE_BLOCK_BYTES, _SMALL_POOL_BYTES = 512, 2 << 20, 1 << 20
 WORKSPACE_FLOOR_BYTES = 1 << 20
 
 
@@ -68,9 +74,15 @@ class Workspace:
             raise WorkspaceError(f"workspace of {numel} {dtype} would bring this call's scratch to "
                                  f"{self.used_bytes + nbytes} bytes; the limit is {self.limit_bytes}")
         self.used_bytes += nbytes
-        raw = torch.empty(nbytes, dtype=torch.uint8, device=self.device)
+        raw = torch.empty(_whole_blocks(nbytes), dtype=torch.uint8, device=self.device)
         raw.fill_(0 if zeroed else POISON_BYTE)
-        return raw.view(torch_dtype)
+        return raw[:nbytes].view(torch_dtype)
+
+
+def _whole_blocks(nbytes: int) -> int:
+    """``nbytes`` rounded up to what the CUDA caching allocator hands out for it (filled whole: no slack kept)."""
+    unit = _BLOCK_BYTES if nbytes <= _SMALL_POOL_BYTES else _LARGE_BLOCK_BYTES
+    return max(-(-nbytes // unit) * unit, unit)
 
 
 def workspace_limit(args: tuple[Any, ...]) -> int:
