@@ -43,30 +43,32 @@ class OpenAIStub:
                     stub.in_flight += 1
                     stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
                 try:
-                    self._answer(entry, chat=self.path.endswith("/chat/completions"))
+                    status, payload = self._answer(entry, chat=self.path.endswith("/chat/completions"))
                 finally:
+                    # Out of flight before the reply goes out: once the client has it, it may send the next request,
+                    # which must not find this one still counted.
                     with stub._lock:
                         stub.in_flight -= 1
+                self._send(status, payload)
 
-            def _answer(self, entry: Any, chat: bool) -> None:
+            def _answer(self, entry: Any, chat: bool) -> tuple[int, dict[str, Any]]:
                 if isinstance(entry, tuple) and entry[0] == "delay":
                     time.sleep(entry[1])
                     entry = entry[2]
                 if isinstance(entry, int):
-                    self._send(entry, {"error": {"message": f"scripted HTTP {entry}", "type": "stub"}})
-                elif isinstance(entry, dict):
-                    self._send(200, entry)
+                    return entry, {"error": {"message": f"scripted HTTP {entry}", "type": "stub"}}
+                if isinstance(entry, dict):
+                    return 200, entry
+                choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
+                if chat:
+                    choice["message"] = {"role": "assistant", "content": entry}
                 else:
-                    choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
-                    if chat:
-                        choice["message"] = {"role": "assistant", "content": entry}
-                    else:
-                        choice["text"] = entry
-                    self._send(200, {
-                        "id": "stub", "object": "chat.completion" if chat else "text_completion",
-                        "created": 0, "model": stub.model, "choices": [choice],
-                        "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
-                    })
+                    choice["text"] = entry
+                return 200, {
+                    "id": "stub", "object": "chat.completion" if chat else "text_completion",
+                    "created": 0, "model": stub.model, "choices": [choice],
+                    "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
+                }
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
