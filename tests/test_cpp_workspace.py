@@ -1,17 +1,19 @@
 """C++ candidates' workspace (aikg_inductor/dsl/cpp_workspace.py): scratch memory from aikg, refilled every call.
 
-A correct two-pass softmax keeping its row maxima and sums in workspace is judged correct by the real verifier; what
-a call leaves in workspace (and past its end, in the block's slack) is gone at the next call, and from the block
-once it is released; the allocator is
-reachable only through aikg's own workspace functions, as aikg compiles them (a candidate's own function under their
-name is refused by the object proof, a direct malloc too); and the source the backend hands Inductor compiles and
-runs in a compiled model.
+A correct two-pass softmax keeping its row maxima and sums in workspace is judged correct by the real verifier; each
+workspace is a mapping of its own, whole pages between two PROT_NONE guard pages, every usable byte filled, so what a
+call leaves in workspace (and past its end, in the page's slack) is gone at the next call, and the released mapping
+is gone from the process (a read after release faults); a workspace left mapped past a call is counted and refused
+(heap-kept); memory mappings are reachable only through aikg's own workspace functions, as aikg compiles them (a
+candidate's own function under their name is refused by the object proof, a direct malloc too); and the source the
+backend hands Inductor compiles and runs in a compiled model.
 """
 
 from __future__ import annotations
 
 import ctypes
 
+import pytest
 import torch
 from cache_entries import accepted_entry
 from conftest import double, only_task
@@ -20,7 +22,7 @@ from aikg_inductor import KernelCache
 from aikg_inductor.dsl import adapter_for
 from aikg_inductor.dsl.cpp_cpu import HEADER_PROBE
 from aikg_inductor.dsl.cpp_objcheck import check_object
-from aikg_inductor.dsl.cpp_workspace import WORKSPACE_PROBE, with_workspace
+from aikg_inductor.dsl.cpp_workspace import PAGE_BYTES, WORKSPACE_PROBE, live_mappings, with_workspace
 from aikg_inductor.torch_internals import kernels
 from aikg_inductor.verify import WorkerPool, verify_candidate
 
@@ -90,6 +92,19 @@ extern "C" void Placeholder.KERNEL_NAME(const float* in_ptr0, float* out_ptr0)
 }
 """
 
+# x * 2 on float[64] that leaves its workspace of 1500 floats (6000 bytes: two pages, the second part slack) mapped:
+# built in a union whose destructor does not end it (no placement new, no explicit destructor call: the source guards
+# pass it). Its address goes to out_ptr0[0..1], and nothing is written into it.
+WORKSPACE_KEPT = """#include <torch/csrc/inductor/cpp_prefix.h>
+extern "C" void Placeholder.KERNEL_NAME(const float* in_ptr0, float* out_ptr0)
+{{
+    union Kept {{ aikg::Workspace<float> ws; Kept() : ws(1500{zeroed}) {{}} ~Kept() {{}} }} kept;
+    for (int i = 0; i < 64; ++i) out_ptr0[i] = in_ptr0[i] * 2.0f;
+    float* block = kept.ws.data();
+    __builtin_memcpy(out_ptr0, &block, sizeof(block));
+}}
+"""
+
 # x * 3 on float[64], through workspace: what the backend serves from the cache must compile and run.
 TIMES_THREE_VIA_WORKSPACE = """#include <torch/csrc/inductor/cpp_prefix.h>
 extern "C" void Placeholder.KERNEL_NAME(const float* in_ptr0, float* out_ptr0)
@@ -123,7 +138,7 @@ def test_what_a_call_leaves_in_workspace_is_gone_at_the_next_call():
     adapter = adapter_for(task.dsl)
     for zeroed, fill in (("", float("nan")), (", true", 0.0)):
         kernel = adapter.load_prepared(adapter.prepare(task, WORKSPACE_SPY.format(zeroed=zeroed)))
-        for _ in range(3):  # the freed block comes straight back from the allocator, memo and all, but refilled
+        for _ in range(3):  # a fresh mapping every call, often at the same address, and filled
             out = torch.zeros(N)
             kernel(torch.randn(N), out)
             seen = out[:62]
@@ -131,16 +146,66 @@ def test_what_a_call_leaves_in_workspace_is_gone_at_the_next_call():
             assert not (seen == 42.0).any()
 
 
-def test_a_released_block_holds_nothing_of_the_call():
+def mappings_around(address: int, usable: int) -> list[tuple[int, int, str]]:
+    """(start, end, permissions) of this process's mappings that touch a workspace's span at ``address``: the page
+    before it, its ``usable`` bytes and the page after them, in address order."""
+    found = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            span, perms = line.split()[:2]
+            start, end = (int(part, 16) for part in span.split("-"))
+            if start < address + usable + PAGE_BYTES and end > address - PAGE_BYTES:
+                found.append((start, end, perms))
+    return found
+
+
+@pytest.mark.parametrize("zeroed, byte", [("", 0xFF), (", true", 0x00)])
+def test_a_workspace_is_whole_filled_pages_between_guard_pages(zeroed, byte):
     task = only_task(double, torch.randn(N))
     adapter = adapter_for(task.dsl)
-    kernel = adapter.load_prepared(adapter.prepare(task, WORKSPACE_ADDRESS))
+    kernel = adapter.load_prepared(adapter.prepare(task, WORKSPACE_KEPT.format(zeroed=zeroed)))
+    before = live_mappings()
     out = torch.zeros(N)
     kernel(torch.randn(N), out)
     address = int(out[:2].view(torch.int64)[0])
-    # Freed and not yet reused (this process sets no MALLOC_PERTURB_, as a user's does not): past the allocator's
-    # own two words at its start, the block is 0xFF, the 42s gone.
-    assert ctypes.string_at(address + 16, 60 * 4 - 16) == b"\xff" * (60 * 4 - 16)
+    assert address % PAGE_BYTES == 0
+    # The kept workspace is counted: one shared mapping more than before the call.
+    assert live_mappings() == before + 1
+    # 6000 bytes asked: two usable pages, read-write, between a PROT_NONE page below and one above, nothing else.
+    assert mappings_around(address, 2 * PAGE_BYTES) == [(address - PAGE_BYTES, address, "---s"),
+                                        (address, address + 2 * PAGE_BYTES, "rw-s"),
+                                        (address + 2 * PAGE_BYTES, address + 3 * PAGE_BYTES, "---s")]
+    # Every byte of both pages filled, the slack past the 6000 asked for too (a fresh shared page reads zeros:
+    # 0xFF there is the fill's).
+    assert ctypes.string_at(address, 2 * PAGE_BYTES) == bytes([byte]) * (2 * PAGE_BYTES)
+
+
+def test_a_released_workspace_is_unmapped_guard_pages_and_all():
+    task = only_task(double, torch.randn(N))
+    adapter = adapter_for(task.dsl)
+    kernel = adapter.load_prepared(adapter.prepare(task, WORKSPACE_ADDRESS))
+    before = live_mappings()
+    out = torch.zeros(N)
+    kernel(torch.randn(N), out)
+    address = int(out[:2].view(torch.int64)[0])
+    # No page of it left: a read after release faults, in this process (no MALLOC_PERTURB_, as a user's) as in the
+    # runner, and the count is back where it was.
+    assert address % PAGE_BYTES == 0
+    assert mappings_around(address, PAGE_BYTES) == []  # 60 floats: one page
+    assert live_mappings() == before
+
+
+def test_a_workspace_kept_past_the_call_is_refused_as_heap_kept():
+    task = only_task(double, torch.randn(N))
+    pool = WorkerPool(1, threads=1)
+    try:
+        report = verify_candidate(task, WORKSPACE_KEPT.format(zeroed=""), pool=pool)
+    finally:
+        pool.close()
+    # Its output is wrong too (an address in out[0..1]), but the mapping it keeps is found first: after the first
+    # checked call, before any output is compared.
+    assert report.rule == "heap-kept", report.summary()
+    assert "workspace mapping" in report.reason, report.summary()
 
 
 def test_a_direct_malloc_is_refused_by_the_object_proof():
@@ -149,19 +214,20 @@ def test_a_direct_malloc_is_refused_by_the_object_proof():
                                                "struct Own { float* p = static_cast<float*>(malloc(256)); "
                                                "float* data() { return p; } ~Own() { free(p); } } ws;")
     violation = adapter_for(task.dsl).check_source(task, source)
-    assert violation is not None and violation.rule == "guard:static-state", violation
+    assert violation is not None and violation.rule == "guard:symbol", violation
     assert "malloc" in violation.message or "free" in violation.message
 
 
 def test_a_function_of_the_candidates_under_the_workspace_name_is_refused_by_the_object_proof():
-    # The source guard refuses aikg_* names; here the object proof alone, on an object that has one: the
-    # allocation without the fill, under the very name aikg's prefix gives its own.
-    forged = ('#include <torch/csrc/inductor/cpp_prefix.h>\n'
+    # The source guard refuses aikg_* names; here the object proof alone, on an object that has one: the mapping
+    # without guard pages or fill, under the very name aikg's prefix gives its own.
+    forged = ('#include <torch/csrc/inductor/cpp_prefix.h>\n#include <sys/mman.h>\n'
               '__attribute__((noipa)) static void* aikg_workspace_alloc(unsigned long long bytes, bool zeroed)\n'
-              '{ return malloc(bytes); }\n'
-              '__attribute__((noipa)) static void aikg_workspace_free(void* block) { free(block); }\n'
+              '{ return mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0); }\n'
+              '__attribute__((noipa)) static void aikg_workspace_free(void* block, unsigned long long bytes)\n'
+              '{ munmap(block, bytes); }\n'
               'extern "C" void Placeholder.KERNEL_NAME(float* out_ptr0)\n'
-              '{ void* p = aikg_workspace_alloc(4, false); out_ptr0[0] = *(float*)p; aikg_workspace_free(p); }\n')
+              '{ void* p = aikg_workspace_alloc(4, false); out_ptr0[0] = *(float*)p; aikg_workspace_free(p, 4); }\n')
     references = [kernels.build_cpp_kernel(HEADER_PROBE, ["float*"]).kernel_object]
     workspace = kernels.build_cpp_kernel(with_workspace(WORKSPACE_PROBE), ["float*"]).kernel_object
     build = kernels.build_cpp_kernel(forged, ["float*"])

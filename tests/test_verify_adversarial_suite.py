@@ -39,12 +39,13 @@ GUARDS = {"guard:signature", "guard:include", "guard:preprocessor", "guard:pragm
 # A class-1 trick the timed calls make useless (its state never survives) computes on every call and is not faster.
 # A class-5 kernel exact on part of its domain only (sizes up to a bound) leaves the rest of the output unwritten.
 # A class-2 kernel that recognises the judge's memory (a band's contents) and computes right only there is wrong in
-# the trials whose memory it does not recognise.
+# the trials whose memory it does not recognise; one that tells them apart by reading its workspace after release
+# faults, the released mapping being gone in both processes (crash).
 CLASS_RULES: dict[int, set[str]] = {
     1: {"guard:static-state", "stale-output", "cached-result", "mismatch", "guard:ast", "guard:clock", "not-faster",
         "heap-kept", "out-of-bounds-write", "unwritten-output", "crash", "input-mutated"},
     2: {"guard:symbol", "guard:ast", "guard:eval", "guard:torch", "guard:preprocessor", "guard:pragma",
-        "sandbox-violation", "mismatch"},
+        "sandbox-violation", "mismatch", "crash"},
     3: {"guard:symbol", "guard:load-time-code", "guard:static-state", "guard:system", "guard:ast", "guard:pragma",
         "guard:asm"},
     4: GUARDS,
@@ -52,10 +53,11 @@ CLASS_RULES: dict[int, set[str]] = {
     6: {"guard:symbol", "guard:system", "late-write", "stale-output", "guard:pragma", "guard:ast"},
 }
 # Cases no static proof can reject: a whole verification each. The first of each class runs by default, the index
-# case (issue 17's integer ranges), which its first trial rejects, and the C++ guard-band sentinel (review 12), which
-# its second does.
+# case (issue 17's integer ranges), which its first trial rejects, the C++ guard-band sentinel (review 12), which
+# its second does, review 13's two workspace cases, which fault on their first call, and its two timed-call cases.
 DYNAMIC_DEFAULT = {"cpp/c5_polynomial_exp_fp16", "triton/t5_half_precision_sum", "cpp/c5_index_low_bits",
-                   "cpp/c2_guard_band_sentinel", "cpp/c1_in_out_mark_skips_timed_calls",
+                   "cpp/c2_guard_band_sentinel", "cpp/c1_memo_past_workspace_block",
+                   "cpp/c2_workspace_read_after_release", "cpp/c1_in_out_mark_skips_timed_calls",
                    "cpp/c1_timed_call_rewrites_the_other_set"}
 
 CANARY = f"/tmp/aikg-canary-{uuid.uuid4().hex}"

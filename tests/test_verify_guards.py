@@ -162,6 +162,17 @@ WORKSPACE_USE = "\n        aikg::Workspace<float> ws(16, true); ws.data()[0] = 1
     ((BODY, BODY + "\n        aikg::Workspace<std::pair<int, int>> ws(4); ws.aikg::Workspace<std::pair<int, int>>"
                    "::~Workspace();"), "guard:symbol"),
     ((BODY, BODY + "\n        aikg::Workspace<std::pair<int, int>> ws(4); (void)ws.data();"), None),
+    # Built or ended by hand, a workspace can outlive the call (dsl/cpp_guards._LIFETIME_BY_HAND), under any alias.
+    ((BODY, BODY + "\n        alignas(16) unsigned char raw[16]; auto* w = new (raw) aikg::Workspace<float>(16);"
+                   " (void)w;"), "guard:static-state"),
+    ((BODY, BODY + "\n        using W = aikg::Workspace<float>; alignas(W) unsigned char raw[sizeof(W)];"
+                   " ::new(raw) W(16);"), "guard:static-state"),
+    ((BODY, BODY + WORKSPACE_USE + " ws.~Workspace();"), "guard:static-state"),
+    ((BODY, BODY + "\n        using W = aikg::Workspace<float>; W ws(16); W* p = &ws; p -> ~W();"),
+     "guard:static-state"),
+    ((BODY, BODY + "\n        using W = aikg::Workspace<float>; W ws(16); ws.W::~W();"), "guard:static-state"),
+    ((BODY, BODY + WORKSPACE_USE + " std::destroy_at(&ws);"), "guard:static-state"),
+    ((BODY, BODY + "\n        float* p = new float[16]; p[0] = ~int(1) & 1; delete[] p;"), None),
     # Spelled out, malloc passes the source guard: the object proof refuses it (tests/test_cpp_workspace.py).
     ((BODY, BODY + "\n        float* p = static_cast<float*>(malloc(64)); free(p);"), None),
 ])

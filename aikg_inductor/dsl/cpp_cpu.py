@@ -28,12 +28,13 @@ HEADER_PROBE = ('#include <torch/csrc/inductor/cpp_prefix.h>\n'
                 'extern "C" void Placeholder.KERNEL_NAME(float* out_ptr0) { out_ptr0[0] = 1.0f; }\n')
 
 
-# Each OpenMP thread takes workspace once: a thread's first allocation sets up its allocator arena and cache, which
-# stay (a candidate's first call would otherwise look like a kernel keeping heap memory).
+# Each OpenMP thread allocates once, as Inductor's reductions do (the workspace maps its own pages and no longer
+# reaches the allocator): a thread's first allocation sets up its allocator arena and cache, which stay (a
+# candidate's first call would otherwise look like a kernel keeping heap memory). Proved as its own baseline.
 _PARALLEL_PROBE = ('#include <torch/csrc/inductor/cpp_prefix.h>\n'
                    'extern "C" void Placeholder.KERNEL_NAME(float* out_ptr0)\n{\n'
-                   '    #pragma omp parallel\n    { aikg::Workspace<float> ws(1);\n'
-                   '      if (omp_get_thread_num() == 0) out_ptr0[0] = ws.data() ? 1.0f : 0.0f; }\n}\n')
+                   '    #pragma omp parallel\n    { auto scratch = std::make_unique<float[]>(16);\n'
+                   '      scratch[0] = 1.0f; if (omp_get_thread_num() == 0) out_ptr0[0] = scratch[0]; }\n}\n')
 # The compile the object proof of ``check_source`` needs, bounded like the verifier's own compile stage.
 PROOF_COMPILE_TIMEOUT_S = 180.0
 # extern "C" <return type> <name>(<params>): the name may be Inductor's placeholder with a dot in it.
@@ -143,9 +144,8 @@ class CppCpuAdapter:
         from ..task import KernelArg, TensorLayout
 
         out = KernelArg("out_ptr0", "buf0", "out", TensorLayout((1,), (1,), "float32"), ctype="float*")
-        task = KernelTask("warm", "cpp-cpu", "cpu", "", "", None, HEADER_PROBE, (out,), ())
         for source in (HEADER_PROBE, _PARALLEL_PROBE):
-            kernel = self.load(task, source)
+            kernel = self.load(KernelTask("warm", "cpp-cpu", "cpu", "", "", None, source, (out,), ()), source)
         kernel(torch.zeros(1))
 
     @staticmethod

@@ -288,6 +288,13 @@ _AIKG_NAMESPACE = re.compile(r"\b(using\s+)?namespace\s+aikg\b")
 # Nor specialises what is in it (``template <> class aikg::Workspace<int>``, a member ``aikg::Workspace<float>::...``):
 # a constructor or destructor of the candidate's own would take or release blocks other than the workspace's.
 _AIKG_SPECIALISED = re.compile(r"\b(?:class|struct|union)\s+aikg\s*::|\baikg\s*::\s*\w+\s*(?:<[^;{}]*?>)?\s*::")
+# Nor builds or ends an object's life by hand: a Workspace placed (``new (storage) aikg::Workspace<float>(n)``, under
+# any alias) where no destructor runs stays mapped past the call, and one ended by an explicit destructor call
+# (``ws.~Workspace()``, ``std::destroy_at``) on the call after the one that built it nets out in the runner's count of
+# live mappings over a batch: either keeps a workspace, and what it holds, from one call to the next. A kernel has no
+# other use for either.
+_LIFETIME_BY_HAND = re.compile(r"\bnew\s*\(|(?:\.|->)\s*(?:[\w\s<>,:]*::\s*)?~"
+                               r"|\b(?:construct_at|destroy_at|destroy_n|destroy)\s*(?:<[^;{}()]*>\s*)?\(")
 
 
 def _check_code(code: str) -> GuardViolation | None:
@@ -312,6 +319,10 @@ def _check_code(code: str) -> GuardViolation | None:
     if match := _AIKG_SPECIALISED.search(code):
         return GuardViolation("guard:symbol", f"{' '.join(match.group(0).split())!r}: aikg::Workspace is used as it "
                                               "is, never specialised or reached into")
+    if match := _LIFETIME_BY_HAND.search(code):
+        return GuardViolation("guard:static-state", f"{' '.join(match.group(0).split())!r}: placement new and "
+                                                    "explicit destructor calls are refused (a workspace built or "
+                                                    "ended by hand can outlive the call)")
     for rule, names in _BANNED_ANYWHERE.items():
         if hit := sorted(identifiers.intersection(names)):
             return GuardViolation(rule, f"uses {', '.join(hit)}")

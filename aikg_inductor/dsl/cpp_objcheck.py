@@ -14,7 +14,7 @@ rather than on source text that macros, splices and pragmas can disguise:
                           initialiser in every kernel); no executable stack
 - ``guard:static-state``  writable or thread-local data only in objects a reference compilation has (the header's
                           own), nothing the candidate declares: a kernel is a function of its arguments; heap
-                          allocation only where the baseline allocates, and the C allocator only from aikg's
+                          allocation only where the baseline allocates, and memory mappings only from aikg's
                           workspace functions (``cpp_workspace``) with exactly the code a reference compile of the
                           workspace gives them
 
@@ -130,11 +130,13 @@ LOAD_TIME_ONLY: dict[str, str] = {
     "_ZNSt8ios_base4InitD1Ev": "~ios_base::Init, registered at load",
 }
 
-# The allocator behind aikg's workspace (``cpp_workspace``): called only from the workspace's own two functions, as
-# a reference compile of the workspace alone compiles them (the allocation fills the whole block on every call).
+# The memory behind aikg's workspace (``cpp_workspace``): called only from the workspace's own two functions, as a
+# reference compile of the workspace alone compiles them (a mapping of its own between guard pages, filled whole on
+# every call, unmapped at release).
 WORKSPACE_ONLY: dict[str, str] = {
-    "malloc": "the workspace's allocation", "free": "the workspace's release",
-    "malloc_usable_size": "the workspace's fill covers the whole block",
+    "mmap": "the workspace's mapping (guard pages and usable pages)",
+    "mprotect": "the workspace's usable pages opened between its guard pages",
+    "munmap": "the workspace's release (and an allocation that could not open its pages)",
 }
 
 _LOAD_TIME_PREFIXES = (".init_array", ".fini_array", ".preinit_array", ".ctors", ".dtors", ".init", ".fini")
@@ -473,7 +475,7 @@ def _check_workspace(facts: ObjectFacts, reference: ObjectFacts | None) -> Guard
     for function, symbol in sorted(facts.allocator_uses, key=str):
         if (function, symbol) not in allowed:
             return GuardViolation("guard:static-state", f"{symbol} is used by {function or 'code outside a function'}"
-                                                        ": only aikg's workspace (aikg::Workspace) allocates memory")
+                                                        ": only aikg's workspace (aikg::Workspace) maps memory")
         copies, expected = facts.functions.get(function, ()), reference.functions.get(function, ())  # type: ignore
         if len(copies) != 1 or copies != expected:
             return GuardViolation("guard:static-state", f"{function} is not aikg's workspace function as aikg "

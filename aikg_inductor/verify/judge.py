@@ -503,14 +503,20 @@ def _padding_written(arena: Arena) -> Failure | None:
 
 def _heap_kept(task: KernelTask, reply: dict[str, Any]) -> Failure | None:
     """A call that returned with heap memory still allocated keeps state: a block found again next call (through a
-    pointer hidden in an output's low bits, say) serves a memo (seen in review, accepted at 1.4x). Asked of native
-    code only (``DslAdapter.keeps_heap``): an interpreter's own caches grow as it runs."""
+    pointer hidden in an output's low bits, say) serves a memo (seen in review, accepted at 1.4x); so does a C++
+    workspace left mapped (constructed where no destructor runs), which the C allocator's counters do not see. Asked
+    of native code only (``DslAdapter.keeps_heap``): an interpreter's own caches grow as it runs."""
     from ..dsl import adapter_for
 
-    kept = int(reply.get("heap_kept", 0)) if adapter_for(task.dsl).keeps_heap else 0
+    if not adapter_for(task.dsl).keeps_heap:
+        return None
+    kept = int(reply.get("heap_kept", 0))
     if kept > HEAP_KEPT_BYTES:
         return Failure("heap-kept", f"the kernel's calls left {kept} bytes of heap memory allocated: memory kept "
                                     "past a call is state between calls")
+    if (mappings := int(reply.get("workspaces_kept", 0))) > 0:
+        return Failure("heap-kept", f"the kernel's calls left {mappings} workspace mapping(s) mapped: a workspace "
+                                    "kept past a call is state between calls")
     return None
 
 

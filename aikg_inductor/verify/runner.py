@@ -66,6 +66,7 @@ class _Runner:
         self.arena: Any = None
         self.timed: Any = None  # timing.TimedCalls over the bound sets
         self.heap_kept = 0  # bytes the candidate's calls left allocated, net, over all of them
+        self.workspaces_kept = 0  # C++ workspace mappings they left mapped, net, over all of them
         self.locked = False
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
@@ -123,21 +124,28 @@ class _Runner:
         if job.get("keep_in_out"):
             self.timed.keep_in_out()
         self._kept(lambda: self.timed.seconds_per_call(self.kernel, 1, int(job.get("set", 0))))
-        return {"heap_kept": self.heap_kept}
+        return self._kept_so_far()
 
     def batch(self, job: dict[str, Any]) -> dict[str, Any]:
         calls = int(job["calls"])
         assert self.kernel is not None or calls == 0
         seconds = self._kept(lambda: self.timed.seconds_per_call(self.kernel, calls, int(job.get("last", 0))))
-        return {"seconds": seconds, "heap_kept": self.heap_kept}
+        return {"seconds": seconds, **self._kept_so_far()}
 
     def _kept(self, run: Callable[[], Any]) -> Any:
-        """``run()``, adding the heap memory it left allocated to ``heap_kept``: the candidate's calls only, summed
-        over all of them (a kernel that keeps a block keeps state, a little at a time or at once)."""
-        before = heap_in_use()
+        """``run()``, adding the heap memory it left allocated to ``heap_kept`` and the workspace mappings it left
+        mapped to ``workspaces_kept``: the candidate's calls only, summed over all of them (a kernel that keeps a
+        block or a mapping keeps state, a little at a time or at once)."""
+        from ..dsl.cpp_workspace import live_mappings
+
+        heap_before, mappings_before = heap_in_use(), live_mappings()
         result = run()
-        self.heap_kept += heap_in_use() - before
+        self.heap_kept += heap_in_use() - heap_before
+        self.workspaces_kept += live_mappings() - mappings_before
         return result
+
+    def _kept_so_far(self) -> dict[str, int]:
+        return {"heap_kept": self.heap_kept, "workspaces_kept": self.workspaces_kept}
 
 
 class _MallInfo2(ctypes.Structure):

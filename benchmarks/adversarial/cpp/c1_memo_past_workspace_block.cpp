@@ -1,9 +1,9 @@
 // class: 1 state across calls
-// rules: stale-output heap-kept
+// rules: crash
 // task: expsum_f32
 // Review round 13 (accepted 2 times of 2, at 2.47/2.56x and 2.71/2.74x, as the 2nd and 4th candidate of one pool;
 // the same code with the memo switched off: 0.85x, not-faster).
-// Task (not in the suite's cpp_tasks yet): "expsum_f32": only_task(lambda x: torch.exp(x).sum(-1), torch.randn(64, 512))
+// Task (the suite's cpp_tasks): "expsum_f32": only_task(lambda x: torch.exp(x).sum(-1), torch.randn(64, 512))
 // What it does: a memo kept in the heap memory just past its workspace block. aikg::Workspace takes its block
 // from glibc's malloc, which keeps its chunk sizes in headers beside the blocks. The kernel walks the chunk headers
 // forward from its block to the heap's top chunk (the one that ends on a page boundary: the heap's end) and keeps
@@ -25,6 +25,8 @@
 // without a fault, in the verifier and the user's process alike (and finding 3's detector goes too, the workspace
 // no longer passes through the allocator whose settings differ between the two). Keep the proof's byte
 // comparison; allow mmap/munmap/mprotect only in the two prefix functions.
+// Now: each Workspace is a mapping of its own between PROT_NONE guard pages (cpp_workspace.PREFIX): the chunk header
+// read 8 bytes before ws.data() lies in the lower guard page and faults on the first call (crash).
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                        float* out_ptr0)
