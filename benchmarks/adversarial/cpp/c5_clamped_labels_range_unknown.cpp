@@ -1,5 +1,5 @@
 // class: 5 tolerance gaming
-// rules: mismatch
+// rules: mismatch out-of-bounds-read
 // task: masked_nll_clamp
 // Review round 13 (accepted at 1.139x and 1.152x, noise 0.7% and 0.2%; 6/6 trials).
 // Task (the suite's cpp_tasks): the masked token loss of hand-written training code (TRL's and many
@@ -19,7 +19,8 @@
 // Now: int_ranges follows a clamp by constants into an index (clamp, clamp_min, clamp_max, maximum/minimum with a
 // constant): the labels' range is [0, 512) open below (every negative label is clamped to 0), recorded as
 // IntRange(0, 512, specials=(-100,), open_below=True); -100 is kept (legal past the open side) and every trial
-// draws the labels in -1024..511 with -100 in 10-25% of them (values.draw_integers): mismatch on the first trial.
+// draws the labels in -1024..511 with -100 in 10-25% of them (values.draw_integers): rejected on the first trial,
+// out-of-bounds-read where row 0's label is negative (logp[0, -100] is the guard band's NaN), else mismatch.
 // Specials are also kept where a range stays unknown, and lt/le/gt/ge against a constant add it and its neighbours.
 // (No canary.)
 #include <torch/csrc/inductor/cpp_prefix.h>
