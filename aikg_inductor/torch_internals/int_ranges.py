@@ -224,7 +224,7 @@ def _collect(node: Any, kernel: set[Any], uses: _Uses, clamp: _Clamp) -> bool:
     users = [user for user in node.users if user in kernel]
     if not users:
         return False  # the kernel reads it but none of its ops does: something aikg does not follow
-    return all([_use_is_followed(node, user, kernel, uses, clamp) for user in users])
+    return all([_use_is_followed(node, user, kernel, uses, clamp) for user in users])  # noqa: C419 - read all
 
 
 def _use_is_followed(node: Any, user: Any, kernel: set[Any], uses: _Uses, clamp: _Clamp) -> bool:
