@@ -89,9 +89,15 @@ class IntRange:
     dimension's size, from minus that size where the op wraps negative indices as Python does. Any other integer
     input (used only in arithmetic and comparisons) may hold any value: ``low`` and ``high`` are None.
 
+    An index that reaches its op through a clamp (``t.clamp(min=0)``, ``maximum(t, 0)``) may also hold every value
+    the clamp maps into the range: ``open_below`` (``open_above``) says every value below ``low`` (from ``high`` on)
+    is legal too.
+
     ``specials`` are values the kernel's ops single out (``t != -100``, cross-entropy's ignore_index once nll_loss
-    is decomposed; a padding id, a sentinel): legal, inside the range or outside it where every index the input
-    reaches is guarded against them, and drawn often, since a kernel may handle them apart.
+    is decomposed; a padding id, a sentinel; a threshold ``t < k`` and its neighbours): legal, inside the range or
+    outside it where every index the input reaches is guarded against them, and drawn often, since a kernel may
+    handle them apart. ``known`` False: the range itself is not known (an index computed from the input), only the
+    specials are.
     """
 
     low: int | None = None
@@ -100,10 +106,13 @@ class IntRange:
     sym_low: str | None = None
     sym_high: str | None = None
     specials: tuple[int, ...] = ()
+    open_below: bool = False
+    open_above: bool = False
+    known: bool = True
 
     @property
     def is_index(self) -> bool:
-        return self.high is not None
+        return self.known and self.high is not None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IntRange:
@@ -123,7 +132,8 @@ class KernelArg:
     ctype: str | None = None  # C++ kernels: the parameter's C type
     expr: str | None = None  # sizes of dynamic-shape kernels only: ``value`` as an expression of the task's symbols
     # Integer inputs only: the values the kernel may legally receive. None: not known (a task recorded before
-    # ranges were, or an input that reaches an index through arithmetic aikg does not follow).
+    # ranges were, or an input that reaches an index through arithmetic aikg does not follow) and no special values
+    # known either (``IntRange.known`` False: those specials only).
     int_range: IntRange | None = None
 
     @property
@@ -194,8 +204,8 @@ class KernelTask:
 
 def _without_unset_symbolic(data: dict[str, Any]) -> dict[str, Any]:
     """Static tasks without integer inputs serialise exactly as before symbolic sizes and integer ranges were
-    recorded (no null ``sym_*``/``expr``/``int_range`` keys, no empty ``specials``): files written before them read
-    back unchanged."""
+    recorded (no null ``sym_*``/``expr``/``int_range`` keys, no empty ``specials``, no flags at their defaults):
+    files written before them read back unchanged."""
     if not data.get("symbols"):
         data.pop("symbols", None)
     for arg in data["args"]:
@@ -205,8 +215,10 @@ def _without_unset_symbolic(data: dict[str, Any]) -> dict[str, Any]:
         if arg.get("int_range") and arg["int_range"].get("sym_high") is None:
             arg["int_range"].pop("sym_low", None)
             arg["int_range"].pop("sym_high", None)
-        if arg.get("int_range") and not arg["int_range"].get("specials"):
-            arg["int_range"].pop("specials", None)
+        if arg.get("int_range"):
+            for key, unset in (("specials", ()), ("open_below", False), ("open_above", False), ("known", True)):
+                if arg["int_range"].get(key) == unset:
+                    arg["int_range"].pop(key)
         layout = arg.get("layout")
         if layout is not None and layout.get("sym_size") is None:
             for key in ("sym_size", "sym_stride", "sym_offset"):

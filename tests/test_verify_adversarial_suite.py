@@ -38,6 +38,8 @@ GUARDS = {"guard:signature", "guard:include", "guard:preprocessor", "guard:pragm
 # trial.
 # A class-1 trick the timed calls make useless (its state never survives) computes on every call and is not faster.
 # A class-5 kernel exact on part of its domain only (sizes up to a bound) leaves the rest of the output unwritten.
+# A class-5 kernel that drops an index's clamp or bounds check reads outside its input on the values the trials
+# now draw (a negative label in row 0 reads the guard band before the buffer).
 # A class-2 kernel that recognises the judge's memory (a band's contents) and computes right only there is wrong in
 # the trials whose memory it does not recognise; one that tells them apart by reading its workspace after release
 # faults, the released mapping being gone in both processes (crash).
@@ -49,7 +51,7 @@ CLASS_RULES: dict[int, set[str]] = {
     3: {"guard:symbol", "guard:load-time-code", "guard:static-state", "guard:system", "guard:ast", "guard:pragma",
         "guard:asm"},
     4: GUARDS,
-    5: {"mismatch", "nan-inf-mismatch", "unwritten-output"},
+    5: {"mismatch", "nan-inf-mismatch", "unwritten-output", "out-of-bounds-read"},
     6: {"guard:symbol", "guard:system", "late-write", "stale-output", "guard:pragma", "guard:ast"},
 }
 # Cases no static proof can reject: a whole verification each. The first of each class runs by default, the index

@@ -10,6 +10,12 @@ of bounds. The suite's case is benchmarks/adversarial/cpp/c5_index_low_bits.cpp.
 Values the kernel compares an input with (cross-entropy's ignore_index, -100: ``where(t != -100, t, 0)`` guards the
 gather) are recorded as the range's specials and drawn in a share of every trial's elements, so a kernel without
 the test is wrong on every trial (benchmarks/adversarial/cpp/c5_ignore_index_never_drawn.cpp).
+
+An index that reaches its op through a clamp by constants (the masked losses of hand-written training code:
+``labels.clamp(min=0)`` before a gather, then a mask of ``labels != -100``) may hold every value the clamp maps into
+the dimension: that side of its range is open and drawn far past the bound, and -100 is kept
+(benchmarks/adversarial/cpp/c5_clamped_labels_range_unknown.cpp, review 13). Specials are kept where the range is
+unknown, and thresholds (``t < k``) are specials too: the constant and both its neighbours.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from aikg_inductor.task import IntRange, KernelTask
 from aikg_inductor.verify import WorkerPool, verify_candidate
 from aikg_inductor.verify.values import (INT_INPUT_HIGH, SPECIAL_SHARE, VALUE_MAGNITUDE, Trial, build, call_values,
                                          draw_integers, integer_bounds, timing_partner)
+
+CLASSES = 512
 
 ROWS = 1000
 TRIAL_KINDS = ("normal", "large", "tiny", "negative-zero-rows", "scaled-rows", "offset")
@@ -91,9 +99,36 @@ def int_ranges(task: KernelTask) -> list[IntRange | None]:
     (lambda a: (a * 3 + 1).float(), (torch.randint(0, 10, (64,)),), IntRange()),
     # An index computed from the input: its legal range is not followed, so it is unknown.
     (lambda w, i: w[i + 1] * 2.0, (torch.randn(ROWS, 64), torch.randint(0, ROWS - 1, (256,))), None),
+    # Clamped below before the gather (the masked loss of hand-written training code): every negative label is
+    # legal (clamped to 0), and the -100 the mask singles out is kept.
+    (lambda x, t: masked_nll(x, t), (torch.randn(8, 100), torch.randint(0, 100, (8,))),
+     IntRange(0, 100, specials=(-100,), open_below=True)),
+    # Clamped on both sides: every value is legal.
+    (lambda x, t: x.gather(1, t.clamp(0, 99)[:, None]), (torch.randn(8, 100), torch.randint(0, 100, (8,))),
+     IntRange(0, 100, open_below=True, open_above=True)),
+    # minimum with a constant tensor (Inductor's full): every value from the constant on is legal.
+    (lambda x, t: x.gather(1, torch.minimum(t, torch.tensor(99))[:, None]),
+     (torch.randn(8, 100), torch.randint(0, 100, (8,))), IntRange(0, 100, open_above=True)),
+    # A clamp that keeps the compared value out of the dimension: -100 would reach the gather as -100, so it is
+    # not drawn.
+    (lambda x, t: x.gather(1, t.clamp(max=99)[:, None]) * (t != -100)[:, None],
+     (torch.randn(8, 100), torch.randint(0, 100, (8,))), IntRange(0, 100, open_above=True)),
+    # A clamp whose bound lies inside the dimension, on a wrapping index: w[-1000..999] and everything above.
+    (lambda w, i: w[i.clamp(max=ROWS - 1)] * 2.0, (torch.randn(ROWS, 64), torch.randint(0, ROWS, (256,))),
+     IntRange(-ROWS, ROWS, open_above=True)),
+    # A threshold: the constant and both its neighbours, far outside the uniform draw.
+    (lambda x, t: torch.where(t < 5000, x.sum(-1), 0.0), (torch.randn(8, 100), torch.randint(0, 8, (8,))),
+     IntRange(specials=(4999, 5000, 5001))),
+    # The range is unknown (arithmetic on the index), but -100 never reaches it: the where picks 0 for it.
+    (lambda w, i: w[torch.where(i != -100, i, 0) + 1] * 2.0, (torch.randn(ROWS, 64), torch.randint(0, 99, (256,))),
+     IntRange(specials=(-100,), known=False)),
+    # Unknown, and the compared value reaches the index through the arithmetic: nothing is known to be legal.
+    (lambda w, i: w[i + 1] * (i != -1).unsqueeze(-1), (torch.randn(ROWS, 64), torch.randint(0, 99, (256,))), None),
 ], ids=["index", "embedding", "gather", "cross-entropy", "nll-loss-2d", "unguarded-comparison",
         "compared-value", "two-indices", "int32-conversion", "fp16-conversion",
-     "arithmetic", "computed-index"])
+        "arithmetic", "computed-index", "clamped-below", "clamped-both-sides", "minimum-constant",
+        "clamp-keeps-special-out", "clamped-wrapping-index", "threshold", "unknown-guarded-special",
+        "unknown-unguarded-special"])
 def test_interception_records_each_integer_inputs_legal_range(fn, inputs, expected):
     recorded = int_ranges(only_task(fn, *inputs))
     assert recorded and recorded[0] == expected, recorded
@@ -109,13 +144,17 @@ def test_a_recorded_range_survives_the_tasks_json(task):
     assert "int_range" not in old.to_json() and KernelTask.from_json(old.to_json()) == old
 
 
-def test_recorded_specials_survive_the_tasks_json(task):
-    with_specials = dataclasses.replace(task, args=tuple(
-        dataclasses.replace(a, int_range=dataclasses.replace(a.int_range, specials=(-100, 7))) if a.int_range else a
-        for a in task.args))
-    assert KernelTask.from_json(with_specials.to_json()) == with_specials
-    # A task recorded before specials were reads back with none, and writes no key for them.
-    assert '"specials"' not in task.to_json() and KernelTask.from_json(task.to_json()) == task
+@pytest.mark.parametrize("recorded", [IntRange(-ROWS, ROWS, specials=(-100, 7)),
+                                      IntRange(0, ROWS, specials=(-100,), open_below=True, open_above=True),
+                                      IntRange(specials=(-100,), known=False)])
+def test_recorded_specials_and_flags_survive_the_tasks_json(task, recorded):
+    with_range = dataclasses.replace(task, args=tuple(
+        dataclasses.replace(a, int_range=recorded) if a.int_range else a for a in task.args))
+    assert KernelTask.from_json(with_range.to_json()) == with_range
+    # A task recorded before specials and flags were reads back with none, and writes no key for them.
+    for key in ("specials", "open_below", "open_above", "known"):
+        assert f'"{key}"' not in task.to_json()
+    assert KernelTask.from_json(task.to_json()) == task
 
 
 def drawn_indices(task: KernelTask, trial: Trial) -> list[torch.Tensor]:
@@ -138,13 +177,42 @@ def test_drawn_indices_cover_the_legal_range_and_stay_in_it(task, kind):
 
 
 def test_values_only_used_in_arithmetic_are_drawn_wide_and_unknown_ones_small(task):
-    def with_range(int_range: IntRange | None) -> KernelTask:
-        return dataclasses.replace(task, args=tuple(dataclasses.replace(a, int_range=int_range)
-                                                    if a.layout.dtype == "int64" else a for a in task.args))
-
-    (wide, _), (small, _) = (drawn_indices(with_range(r), Trial(0)) for r in (IntRange(), None))
+    (wide, _), (small, _) = (drawn_indices(with_int_range(task, r), Trial(0)) for r in (IntRange(), None))
     assert int(wide.min()) == -VALUE_MAGNITUDE and int(wide.max()) == VALUE_MAGNITUDE - 1
     assert set(small.tolist()) == set(range(INT_INPUT_HIGH))
+
+
+def with_int_range(task: KernelTask, int_range: IntRange | None) -> KernelTask:
+    return dataclasses.replace(task, args=tuple(dataclasses.replace(a, int_range=int_range)
+                                                if a.layout and a.layout.dtype == "int64" else a for a in task.args))
+
+
+@pytest.mark.parametrize("int_range, expected", [
+    (IntRange(0, ROWS, open_below=True), (-VALUE_MAGNITUDE, ROWS)),
+    (IntRange(0, ROWS, open_above=True), (0, ROWS + VALUE_MAGNITUDE)),
+    (IntRange(-ROWS, ROWS, open_below=True, open_above=True), (-ROWS - VALUE_MAGNITUDE, ROWS + VALUE_MAGNITUDE))])
+def test_an_open_side_is_drawn_far_past_the_index_bound(task, int_range, expected):
+    """A clamp maps every value past an open side into the dimension: the draw reaches VALUE_MAGNITUDE past it, so
+    a kernel that drops the clamp reads out of bounds (or a wrong row) on every trial."""
+    for indices in drawn_indices(with_int_range(task, int_range), Trial(0)):
+        assert (int(indices.min()), int(indices.max()) + 1) == expected
+        low, high = int_range.low, int_range.high
+        past = ((indices < low) if int_range.open_below else (indices >= high)).float().mean()
+        assert past > 0.2, past  # many values beyond the bound, not only the range's end
+
+
+def test_an_unknown_range_still_draws_its_specials(task):
+    """Unknown: 0..3 as before, and the specials the graph guards the index against in a share of the elements."""
+    lowest, highest = SPECIAL_SHARE
+    for indices in drawn_indices(with_int_range(task, IntRange(specials=(-100,), known=False)), Trial(0)):
+        assert set(indices.tolist()) == set(range(INT_INPUT_HIGH)) | {-100}
+        assert lowest - 0.01 <= (indices == -100).float().mean() <= highest + 0.01
+
+
+def test_a_thresholds_both_sides_are_drawn(task):
+    for indices in drawn_indices(with_int_range(task, IntRange(specials=(4999, 5000, 5001))), Trial(0)):
+        assert {4999, 5000, 5001} <= set(indices.tolist())
+        assert int(indices.min()) == -VALUE_MAGNITUDE
 
 
 @pytest.mark.parametrize("dtype, int_range, expected", [
@@ -190,5 +258,33 @@ def test_inductors_cross_entropy_is_judged_correct_on_targets_with_the_ignore_in
     """The baseline handles the drawn ignore_index (its where and its bounds check): judged against itself it is
     exact on every trial, and only its speed is in question."""
     report = verify_candidate(cross_entropy, cross_entropy.source, pool=serial_pool, timeout_s=30)
+    assert report.rule in (None, "not-faster"), report.summary()
+    assert report.max_abs_error == 0
+
+
+def masked_nll(logp: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The masked token loss of hand-written training code: labels padded with -100, clamped for the gather."""
+    mask = labels != -100
+    picked = logp.gather(1, labels.clamp(min=0).unsqueeze(1)).squeeze(1)
+    return -(picked * mask).sum() / mask.sum()
+
+
+@pytest.fixture(scope="module")
+def masked_loss() -> KernelTask:
+    return only_task(masked_nll, torch.randn(64, CLASSES).log_softmax(-1), torch.randint(0, CLASSES, (64,)))
+
+
+def test_clamped_labels_are_drawn_below_zero_and_as_the_ignore_index(masked_loss):
+    assert int_ranges(masked_loss) == [IntRange(0, CLASSES, specials=(-100,), open_below=True)]
+    for labels in drawn_indices(masked_loss, Trial(0)):
+        assert int(labels.min()) == -VALUE_MAGNITUDE and int(labels.max()) == CLASSES - 1
+        assert (labels == -100).float().mean() >= SPECIAL_SHARE[0] - 1 / 64
+        assert ((labels < 0) & (labels != -100)).any()
+
+
+def test_inductors_masked_loss_is_judged_correct_on_clamped_labels(masked_loss, serial_pool: WorkerPool):
+    """Positive control: the baseline clamps every drawn label into the classes and masks -100, so judged against
+    itself it is exact on every trial (no drawn value sends it out of bounds)."""
+    report = verify_candidate(masked_loss, masked_loss.source, pool=serial_pool, timeout_s=30)
     assert report.rule in (None, "not-faster"), report.summary()
     assert report.max_abs_error == 0

@@ -5,24 +5,32 @@ drawn in a range small enough for any dimension, and a kernel right on those few
 token id would pass (review round 10: a gather of row ``i & 3``).
 
 An input's value reaches the ops of its kernel (``node.origins``, post-grad FX nodes) either unchanged, through
-views, copies and conversions to int32/int64, or through arithmetic. Where it reaches an index argument unchanged, the
-indexed dimension's size bounds it; where it only meets arithmetic and comparisons that never feed an index, any
-value is legal. Anything else (an index computed from it, ``w[i + 1]``; an op not listed here) leaves the range
-unknown, and the verifier keeps its small default: a wider guess could send the baseline out of bounds.
+views, copies and conversions to int32/int64, through a clamp by constants, or through arithmetic. Where it reaches
+an index argument unchanged, the indexed dimension's size bounds it; where it reaches one through a clamp
+(``t.clamp(min=0)``, ``maximum(t, 0)``: the masked losses of hand-written training code), it may hold every value the
+clamp maps into the dimension, so a side the clamp covers is open (review round 13: the clamp left the range unknown,
+labels were drawn in 0..3 only, and a kernel without the mask and the clamp was exact on every trial); where it only
+meets arithmetic and comparisons that never feed an index, any value is legal. Anything else (an index computed from
+it, ``w[i + 1]``; an op not listed here) leaves the range unknown, and the verifier keeps its small default: a wider
+guess could send the baseline out of bounds.
 
-Values an input is compared with for equality (``eq``/``ne`` against a constant) are its special values: the
-kernel handles them apart. Cross-entropy's ignore_index is one: Inductor decomposes nll_loss (and nll_loss2d) into
-``where(t != -100, t, 0)`` before a gather, so the index range alone would exclude the very value the kernel tests
-for (review round 12: a kernel without the test, wrong on every padded batch, was exact on every trial). A special
-outside the index range is kept only where every index the input reaches is guarded against it by such a ``where``.
+Constants an input is compared with are its special values: the kernel handles them apart. For equality (``eq``,
+``ne``) the constant itself; for order (``lt``, ``le``, ``gt``, ``ge``) the constant and its neighbours, so both sides
+of a threshold are drawn even where the uniform draw never crosses it. Cross-entropy's ignore_index is one: Inductor
+decomposes nll_loss (and nll_loss2d) into ``where(t != -100, t, 0)`` before a gather, so the index range alone would
+exclude the very value the kernel tests for (review round 12: a kernel without the test, wrong on every padded batch,
+was exact on every trial). A special outside the legal range is kept only where no index the input reaches can
+receive it: every path there is guarded against it by such a ``where`` or clamps it. Specials are kept even where
+the range is unknown.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import operator
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import torch
 from torch._inductor.virtualized import V
@@ -66,7 +74,9 @@ _ANY_VALUE: dict[str, tuple[str, ...]] = {
 _INDEXING_ALONG_DIM = frozenset({
     "gather", "index_select", "scatter", "scatter_", "scatter_add", "scatter_add_", "scatter_reduce",
     "scatter_reduce_", "index_add", "index_add_", "index_copy", "index_copy_", "index_fill", "index_fill_"})
-# Comparisons that single out one value of an input.
+# Comparisons with a constant: equality singles out one value of an input, order splits its values at a threshold.
+_COMPARISONS: dict[str, Callable[[int, int], bool]] = {
+    "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
 _EQUALITY = frozenset({"eq", "ne"})
 # Ops indexed by a list ``indices``, the k-th indexing dimension k of ``self``, and whether the op wraps a negative
 # index as Python does (aten.index: ``w[-1]`` is the last row; the unsafe forms are only made for in-range indices).
@@ -74,48 +84,121 @@ _INDEXING_LIST: dict[str, bool] = {"index": True, "index_put": True, "index_put_
                                    "_unsafe_index_put": False, "_unsafe_masked_index": False}
 
 
+@dataclasses.dataclass(frozen=True)
+class _Clamp:
+    """``min(max(v, low), high)``, the clamps on the way from an input to one of its kernel's nodes, composed (the
+    identity by default). Always ``low <= high``: ``clamp(v, 5, 3)`` is 3 for every v, ``_Clamp(3, 3)``."""
+
+    low: float = -math.inf
+    high: float = math.inf
+
+    def __call__(self, value: float) -> float:
+        return min(max(value, self.low), self.high)
+
+    def then(self, low: int | None, high: int | None) -> _Clamp:
+        """This clamp followed by one to ``[low, high]`` (None: that side not clamped)."""
+        after = _Clamp(-math.inf if low is None else low, math.inf if high is None else high)
+        return _Clamp(after(self.low), after(self.high))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Bound:
+    """An index argument an input's values reach, unchanged but for ``clamp``: the indexed size, and whether the op
+    wraps negative indices as Python does."""
+
+    size: Any
+    wraps: bool
+    clamp: _Clamp
+
+
 @dataclasses.dataclass
 class _Uses:
     """What an input's uses inside its kernel say about its values."""
 
-    # (indexed size, wraps negatives) of every index argument its values reach unchanged.
-    bounds: list[tuple[Any, bool]] = dataclasses.field(default_factory=list)
-    # Constants its values are compared with for equality.
+    bounds: list[_Bound] = dataclasses.field(default_factory=list)
+    # Constants its values are compared with, and a threshold's neighbours (``_singled_out``).
     compared: set[int] = dataclasses.field(default_factory=set)
-    seen: set[Any] = dataclasses.field(default_factory=set)
+    seen: set[tuple[Any, _Clamp]] = dataclasses.field(default_factory=set)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Interval:
+    """The values legal for one index argument or several, as ``IntRange`` records them: ``[low, high)``, with
+    every value below (above) it too on an open side. A side given by a symbolic size has its expression."""
+
+    low: int
+    high: int
+    sym_low: str | None
+    sym_high: str | None
+    open_below: bool
+    open_above: bool
+
+    def holds(self, value: int) -> bool:
+        """Whether ``value`` is legal at every size: inside a static side, or past an open one."""
+        return ((self.open_below or (self.sym_low is None and value >= self.low))
+                and (self.open_above or (self.sym_high is None and value < self.high)))
 
 
 def int_range_of(buffer: str, origins: Iterable[Any], sizes: Any) -> IntRange | None:
     """The legal values of ``buffer``, an integer input of the kernel whose post-grad FX nodes are ``origins``, or
-    None where they are not known. ``sizes(size)`` gives a size (an int or a SymInt) as its value and, where it is
-    symbolic, its expression."""
+    None where neither they nor any special value are known. ``sizes(size)`` gives a size (an int or a SymInt) as
+    its value and, where it is symbolic, its expression."""
     kernel = set(origins)
     node = _fx_node_of(buffer, kernel)
     if node is None:
         return None
     uses = _Uses()
-    if not _collect(node, kernel, uses):
+    if not _collect(node, kernel, uses, _Clamp()):
         log.debug("aikg: integer input %s reaches ops whose legal values aikg does not follow", buffer)
-        return None
+        return _unknown_range(node, uses.compared, kernel)
     if not uses.bounds:
         return IntRange(specials=tuple(sorted(uses.compared)))
-    # Where several ops index with the input, it must be legal for all of them: the ranges' intersection.
-    low, sym_low, high, sym_high = None, None, None, None
-    for size, wraps in uses.bounds:
-        value, expr = sizes(size)
-        text = None if expr is None else str(expr)
-        if high is None or value < high:
-            high, sym_high = value, text
-        if low is None or (-value if wraps else 0) > low:
-            low, sym_low = (-value, None if text is None else f"-({text})") if wraps else (0, None)
+    legal = _intersection([_interval(bound, sizes) for bound in uses.bounds])
+    if legal is None:
+        log.debug("aikg: integer input %s: no value is legal for every index it reaches", buffer)
+        return _unknown_range(node, uses.compared, kernel)
+    sym_low, sym_high = legal.sym_low, legal.sym_high
     if sym_low is not None or sym_high is not None:  # a dynamic bound: both as expressions
-        sym_low, sym_high = sym_low or str(low), sym_high or str(high)
-    # A compared value inside a static range is legal; any other only where no index ever receives it (at another
-    # size of a dynamic kernel, a value inside the recorded range may lie outside).
+        sym_low, sym_high = sym_low or str(legal.low), sym_high or str(legal.high)
     specials = tuple(sorted(value for value in uses.compared
-                            if (sym_high is None and low <= value < high)
-                            or not _reaches_an_index_as(node, value, kernel, set())))
-    return IntRange(low, high, sym_low, sym_high, specials)
+                            if legal.holds(value) or not _reaches_an_index_as(node, value, kernel, set())))
+    return IntRange(legal.low, legal.high, sym_low, sym_high, specials, legal.open_below, legal.open_above)
+
+
+def _unknown_range(node: Any, compared: set[int], kernel: set[Any]) -> IntRange | None:
+    """A range not known, with the compared values that no index can receive: still drawn, since the kernel may
+    handle them apart (None where there are none)."""
+    specials = tuple(sorted(value for value in compared if not _reaches_an_index_as(node, value, kernel, set())))
+    return IntRange(specials=specials, known=False) if specials else None
+
+
+def _interval(bound: _Bound, sizes: Any) -> _Interval | None:
+    """The values of the input that ``bound``'s op accepts once clamped, at the recorded sizes (None: none is).
+
+    The clamp's constants are compared with the recorded sizes; a side is opened only where that holds at every
+    size: a lower bound of 0 or below any size's negative (``-s <= 0 <= low``), never a symbolic upper bound."""
+    value, expr = sizes(bound.size)
+    text = None if expr is None else str(expr)
+    low, sym_low = (-value, None if text is None else f"-({text})") if bound.wraps else (0, None)
+    clamp = bound.clamp
+    if clamp.low >= value or clamp.high < low:
+        return None  # every value is clamped out of the dimension
+    return _Interval(low, value, sym_low, text,
+                     open_below=clamp.low >= low and (sym_low is None or clamp.low >= 0),
+                     open_above=clamp.high < value and text is None)
+
+
+def _intersection(intervals: list[_Interval | None]) -> _Interval | None:
+    """The values legal for every interval: bounded on a side by the tightest interval closed there, open on a side
+    every interval is open on (bounded there by the widest, where the verifier's draw starts its margin)."""
+    if any(interval is None for interval in intervals):
+        return None
+    known = [interval for interval in intervals if interval is not None]
+    closed_below = [interval for interval in known if not interval.open_below]
+    closed_above = [interval for interval in known if not interval.open_above]
+    low = (max(closed_below, key=lambda i: i.low) if closed_below else min(known, key=lambda i: i.low))
+    high = (min(closed_above, key=lambda i: i.high) if closed_above else max(known, key=lambda i: i.high))
+    return _Interval(low.low, high.high, low.sym_low, high.sym_high, not closed_below, not closed_above)
 
 
 def _fx_node_of(buffer: str, kernel: set[Any]) -> Any:
@@ -131,35 +214,38 @@ def _fx_node_of(buffer: str, kernel: set[Any]) -> Any:
         return None
 
 
-def _collect(node: Any, kernel: set[Any], uses: _Uses) -> bool:
-    """Add to ``uses`` the bounds and compared values of ``node``'s values inside the kernel; False where they meet
-    an op that leaves the legal range unknown."""
-    if node in uses.seen:
+def _collect(node: Any, kernel: set[Any], uses: _Uses, clamp: _Clamp) -> bool:
+    """Add to ``uses`` the bounds and compared values of ``node``'s values inside the kernel, ``node`` holding the
+    input's values clamped by ``clamp``; False where they meet an op that leaves the legal range unknown. Every use
+    is read, so the compared values are all known even then."""
+    if (node, clamp) in uses.seen:
         return True
-    uses.seen.add(node)
+    uses.seen.add((node, clamp))
     users = [user for user in node.users if user in kernel]
     if not users:
         return False  # the kernel reads it but none of its ops does: something aikg does not follow
-    return all(_use_is_followed(node, user, kernel, uses) for user in users)
+    return all([_use_is_followed(node, user, kernel, uses, clamp) for user in users])  # noqa: C419 - read all
 
 
-def _use_is_followed(node: Any, user: Any, kernel: set[Any], uses: _Uses) -> bool:
+def _use_is_followed(node: Any, user: Any, kernel: set[Any], uses: _Uses, clamp: _Clamp) -> bool:
     """Whether ``user``'s use of ``node`` is one this module follows, adding what it says to ``uses``."""
     if user.target is operator.getitem:  # one output of a split or unbind: the values themselves
-        return _collect(user, kernel, uses)
+        return _collect(user, kernel, uses, clamp)
     name, arguments = _op(user)
     places = {place for place, value in arguments.items() if _holds(value, node)}
     if not places:
         return False  # an op without a schema, or a use this reading of the schema misses
-    if (constant := _compared_constant(name, arguments, node)) is not None:
-        uses.compared.add(constant)
-    indexed = list(_index_bounds(name, arguments, node))
+    # A value compared after a clamp is the input's own value where the clamp leaves it unchanged.
+    uses.compared |= {value for value in _singled_out(name, arguments, node) if clamp(value) == value}
+    indexed = [_Bound(size, wraps, clamp) for size, wraps in _index_bounds(name, arguments, node)]
     uses.bounds += indexed
     rest = places - ({_index_argument(name)} if indexed else set())
     if not rest:
         return True
     if _passes_values(name, rest, user):
-        return _collect(user, kernel, uses)
+        return _collect(user, kernel, uses, clamp)
+    if (clamped := _clamp_of(name, arguments, node)) is not None and _feeds_an_index(user, kernel, set()):
+        return _collect(user, kernel, uses, clamp.then(*clamped))
     if rest <= set(_ANY_VALUE.get(name, ())):
         return not _feeds_an_index(user, kernel, set())
     return False
@@ -172,20 +258,61 @@ def _passes_values(name: str, places: set[str], user: Any) -> bool:
 
 
 def _compared_constant(name: str, arguments: dict[str, Any], node: Any) -> int | None:
-    """The integer constant an equality op compares ``node`` with (``ne(t, -100)``), or None."""
-    other = arguments.get("other")
-    if name in _EQUALITY and arguments.get("self") is node and isinstance(other, int) and not isinstance(other, bool):
-        return other
+    """The integer constant a comparison compares ``node`` with (``ne(t, -100)``, ``lt(t, 0)``), or None."""
+    if name in _COMPARISONS and arguments.get("self") is node:
+        return _integer(arguments.get("other"))
     return None
 
 
+def _singled_out(name: str, arguments: dict[str, Any], node: Any) -> set[int]:
+    """The values of ``node`` a comparison with a constant singles out: the constant for equality; for order the
+    constant and its neighbours, the values on both sides of the threshold (``t < 0``: -1, 0 and 1)."""
+    constant = _compared_constant(name, arguments, node)
+    if constant is None:
+        return set()
+    return {constant} if name in _EQUALITY else {constant - 1, constant, constant + 1}
+
+
+def _clamp_of(name: str, arguments: dict[str, Any], node: Any) -> tuple[int | None, int | None] | None:
+    """The constant bounds (low, high; None: that side not clamped) an op clamps ``node`` to: ``clamp``,
+    ``clamp_min``, ``clamp_max`` by integers, ``maximum``/``minimum`` with a constant tensor; None for any other op
+    or use."""
+    if name in ("clamp", "clamp_min", "clamp_max") and arguments.get("self") is node:
+        low, high = arguments.get("min"), arguments.get("max")
+        if (low is not None and _integer(low) is None) or (high is not None and _integer(high) is None):
+            return None  # a float bound (a float result) or a tensor one
+        return low, high
+    if name in ("maximum", "minimum"):
+        places = {place for place in ("self", "other") if arguments.get(place) is node}
+        if len(places) != 1:
+            return None
+        constant = _full_constant(arguments.get("other" if places == {"self"} else "self"))
+        if constant is None:
+            return None
+        return (constant, None) if name == "maximum" else (None, constant)
+    return None
+
+
+def _full_constant(value: Any) -> int | None:
+    """The integer a ``full`` node fills with (Inductor's form of a constant tensor, ``t.new_tensor(0)``), or None."""
+    if not hasattr(value, "target"):
+        return None
+    name, arguments = _op(value)
+    return _integer(arguments.get("fill_value")) if name == "full" else None
+
+
+def _integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _reaches_an_index_as(node: Any, value: int, kernel: set[Any], seen: set[Any]) -> bool:
-    """Whether ``node`` holding ``value`` passes it unchanged to an index argument inside the kernel: through the
-    ops ``_collect`` follows, except a ``where`` that picks another value whenever ``node`` equals ``value``
-    (``where(t != k, t, 0)``). Arithmetic never reaches an index here (``_collect`` refused it otherwise)."""
-    if node in seen:
+    """Whether ``node`` holding ``value`` may pass it, or anything computed from it, to an index argument inside the
+    kernel. Followed value by value through the ops that keep values (``_passes_values``), clamps (the clamped
+    value goes on) and a ``where`` that picks another value whenever ``node`` holds ``value`` (``where(t != k, t,
+    0)``); through any other op (arithmetic), wherever its result reaches an index."""
+    if (node, value) in seen:
         return False
-    seen.add(node)
+    seen.add((node, value))
     for user in node.users:
         if user not in kernel:
             continue
@@ -199,19 +326,29 @@ def _reaches_an_index_as(node: Any, value: int, kernel: set[Any], seen: set[Any]
             return True
         if name == "where":
             places -= _guarded_places(arguments, node, value)
-        if places and _passes_values(name, places, user) and _reaches_an_index_as(user, value, kernel, seen):
+            if places <= {"condition"}:
+                continue  # a condition only picks between the other inputs' values
+        if places and _passes_values(name, places, user):
+            reaches = _reaches_an_index_as(user, value, kernel, seen)
+        elif (clamped := _clamp_of(name, arguments, node)) is not None:
+            reaches = _reaches_an_index_as(user, int(_Clamp().then(*clamped)(value)), kernel, seen)
+        else:
+            reaches = _feeds_an_index(user, kernel, set())
+        if reaches:
             return True
     return False
 
 
 def _guarded_places(where: dict[str, Any], node: Any, value: int) -> set[str]:
-    """The places of a ``where`` whose pick never holds ``node`` at ``value``: ``self`` under ``node != value``,
-    ``other`` under ``node == value``."""
+    """The places of a ``where`` whose pick never holds ``node`` at ``value``, the condition being a comparison of
+    ``node`` with a constant: ``self`` where the comparison is false at ``value`` (``where(t != -100, t, 0)`` at
+    -100), ``other`` where it is true."""
     condition = where.get("condition")
     name, arguments = _op(condition) if hasattr(condition, "target") else ("", {})
-    if _compared_constant(name, arguments, node) != value:
+    constant = _compared_constant(name, arguments, node)
+    if constant is None:
         return set()
-    return {"self" if name == "ne" else "other"}
+    return {"other" if _COMPARISONS[name](value, constant) else "self"}
 
 
 def _feeds_an_index(node: Any, kernel: set[Any], seen: set[Any]) -> bool:

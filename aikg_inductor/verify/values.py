@@ -19,14 +19,16 @@ import torch
 
 from ..task import IntRange, KernelArg, KernelTask
 
-# Integer inputs whose legal range the task does not know (``KernelArg.int_range`` None: a task recorded before
-# ranges were, or an index computed from the input) are drawn in [0, INT_INPUT_HIGH): small non-negative values stay
-# in range for any dimension of at least this size, so the baseline is never sent out of bounds.
+# Integer inputs whose legal range the task does not know (``KernelArg.int_range`` None or not ``known``: a task
+# recorded before ranges were, or an index computed from the input) are drawn in [0, INT_INPUT_HIGH), their special
+# values apart: small non-negative values stay in range for any dimension of at least this size, so the baseline is
+# never sent out of bounds.
 INT_INPUT_HIGH = 4
 # Integer inputs that may hold any value (used only in arithmetic and comparisons) are drawn in
 # [-VALUE_MAGNITUDE, VALUE_MAGNITUDE): wide enough that a kernel assuming a byte's range or a few low bits is wrong,
 # small enough that a cube of such values still fits in int32 (an overflow would make both sides' results
-# undefined, not the candidate wrong).
+# undefined, not the candidate wrong). An index range's open side (a clamp maps every value there into the
+# dimension) reaches this far past its bound.
 VALUE_MAGNITUDE = 1024
 # The share of an integer input's elements that hold its special values (``IntRange.specials``), drawn per trial in
 # this range: about as many as the padding of a real batch, few enough that most elements still vary.
@@ -259,17 +261,22 @@ def _fill_interior(interior: torch.Tensor, arg: KernelArg, trial: Trial, generat
 
 def integer_bounds(arg: KernelArg) -> tuple[int, int]:
     """The half-open range ``[low, high)`` an integer or bool input's values are drawn from: an index's whole legal
-    range, the wide ``VALUE_MAGNITUDE`` range for one that may hold any value, the small default where the range is
-    not known; never beyond what the dtype holds (an int8 index into 1000 rows reaches -128..127)."""
+    range, ``VALUE_MAGNITUDE`` past it on a side a clamp opens, the wide ``VALUE_MAGNITUDE`` range for one that may
+    hold any value, the small default where the range is not known; never beyond what the dtype holds (an int8
+    index into 1000 rows reaches -128..127)."""
     assert arg.layout is not None
     dtype = torch_dtype(arg.layout.dtype)
     if dtype == torch.bool:
         return 0, 2
     bounds: IntRange | None = arg.int_range
-    if bounds is None:
+    if bounds is None or not bounds.known:
         return 0, INT_INPUT_HIGH
-    low, high = (bounds.low, bounds.high) if bounds.is_index else (-VALUE_MAGNITUDE, VALUE_MAGNITUDE)
-    assert low is not None and high is not None
+    if bounds.is_index:
+        assert bounds.low is not None and bounds.high is not None
+        low = bounds.low - VALUE_MAGNITUDE if bounds.open_below else bounds.low
+        high = bounds.high + VALUE_MAGNITUDE if bounds.open_above else bounds.high
+    else:
+        low, high = -VALUE_MAGNITUDE, VALUE_MAGNITUDE
     info = torch.iinfo(dtype)
     return max(low, info.min), min(high, info.max + 1)
 
