@@ -89,6 +89,18 @@ def masked_nll(logp: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 @pytest.fixture(scope="module")
 def cpp_tasks() -> dict[str, KernelTask]:
+    # Captured as for one thread, the thread count the suite's pool judges with (``cpp_pool``) and the cases were
+    # written against: Inductor writes a parallel kernel for two threads, which a case's serial code then beats by
+    # its fork and join alone on these small sizes (the in-out mark case, neutralised, was accepted at 1.08x so).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _cpp_tasks()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _cpp_tasks() -> dict[str, KernelTask]:
     return {"softmax_f32": only_task(lambda x: torch.softmax(x * 0.125, dim=-1), torch.randn(64, 512)),
             "softmax_f16": only_task(lambda x: torch.softmax(x, dim=-1), torch.randn(64, 512, dtype=torch.float16)),
             "layernorm_f32": only_task(lambda x: torch.nn.functional.layer_norm(x, (512,)), torch.randn(64, 512)),
