@@ -30,11 +30,17 @@ HEADER_PROBE = ('#include <torch/csrc/inductor/cpp_prefix.h>\n'
 
 # Each OpenMP thread allocates once, as Inductor's reductions do (the workspace maps its own pages and no longer
 # reaches the allocator): a thread's first allocation sets up its allocator arena and cache, which stay (a
-# candidate's first call would otherwise look like a kernel keeping heap memory). Proved as its own baseline.
+# candidate's first call would otherwise look like a kernel keeping heap memory). Each thread writes its block's
+# address into its own output element: an allocation nothing observes may be elided (GCC removes new/delete pairs),
+# which left the second thread's arena to Inductor's own two-thread softmax and judged it heap-kept. Proved as its
+# own baseline.
+_PROBE_THREADS = 1024  # output elements: one per thread, more than any machine here runs
 _PARALLEL_PROBE = ('#include <torch/csrc/inductor/cpp_prefix.h>\n'
                    'extern "C" void Placeholder.KERNEL_NAME(float* out_ptr0)\n{\n'
                    '    #pragma omp parallel\n    { auto scratch = std::make_unique<float[]>(16);\n'
-                   '      scratch[0] = 1.0f; if (omp_get_thread_num() == 0) out_ptr0[0] = scratch[0]; }\n}\n')
+                   f'      const int thread = omp_get_thread_num();\n'
+                   f'      if (thread < {_PROBE_THREADS}) out_ptr0[thread] = static_cast<float>(\n'
+                   '          reinterpret_cast<std::uintptr_t>(scratch.get()) & 15u); }\n}\n')
 # The compile the object proof of ``check_source`` needs, bounded like the verifier's own compile stage.
 PROOF_COMPILE_TIMEOUT_S = 180.0
 # extern "C" <return type> <name>(<params>): the name may be Inductor's placeholder with a dot in it.
@@ -143,10 +149,10 @@ class CppCpuAdapter:
 
         from ..task import KernelArg, TensorLayout
 
-        out = KernelArg("out_ptr0", "buf0", "out", TensorLayout((1,), (1,), "float32"), ctype="float*")
+        out = KernelArg("out_ptr0", "buf0", "out", TensorLayout((_PROBE_THREADS,), (1,), "float32"), ctype="float*")
         for source in (HEADER_PROBE, _PARALLEL_PROBE):
             kernel = self.load(KernelTask("warm", "cpp-cpu", "cpu", "", "", None, source, (out,), ()), source)
-        kernel(torch.zeros(1))
+        kernel(torch.zeros(_PROBE_THREADS))
 
     @staticmethod
     def _ctypes(task: KernelTask) -> list[str]:
