@@ -456,6 +456,11 @@ def scratch_outputs(task: KernelTask, values: list[torch.Tensor | int | None]) -
             and not arg.live]
 
 
+def live_out_values(task: KernelTask, values: list[torch.Tensor | int | None]) -> list[torch.Tensor]:
+    """The live outputs among a call's ``values``: written by the kernel and read after it (its answers)."""
+    return [v for arg, v in zip(task.args, values) if isinstance(v, torch.Tensor) and arg.role == "out" and arg.live]
+
+
 def in_out_values(task: KernelTask, values: list[torch.Tensor | int | None]) -> list[torch.Tensor]:
     """The in-out arguments among a call's ``values``: read and written by the kernel, one storage in every set."""
     return [v for arg, v in zip(task.args, values) if isinstance(v, torch.Tensor) and arg.role == "in_out"]
