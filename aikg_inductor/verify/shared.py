@@ -69,7 +69,6 @@ class Arena:
         self.fd = fd
         self._keep_alive = keep_alive
         self._placement = random.Random(0)
-        self._scattered = True
         self._front, self._back = 0, base.numel()  # the free space between the storages placed since ``reset``
         self._placed: list[tuple[int, int]] = []  # (start, end) byte ranges of the storages placed since ``reset``
         self._background = BACKGROUNDS[0]
@@ -109,12 +108,9 @@ class Arena:
         os.close(fd)
         return cls(torch.frombuffer(mapping, dtype=torch.uint8), mapping)
 
-    def reset(self, seed: int, scattered: bool = True) -> None:
+    def reset(self, seed: int) -> None:
         """Storages are placed anew from here on (``storage``), over memory all drawn anew from ``seed``: what lies
-        between and around them is checked by ``padding_intact``. Not ``scattered``: packed from the start, in
-        order, as for timing (with places drawn per measurement, Inductor's own column sum was judged faster than
-        itself in 2 of 8 verifications, 1.13x and 1.04x: its speed depended on where its buffers lay)."""
-        self._scattered = scattered
+        between and around them is checked by ``padding_intact``."""
         self._placement = random.Random(seed)
         self._front, self._back = 0, self.base.numel()
         self._placed = []
@@ -139,12 +135,8 @@ class Arena:
         room = _aligned(nbytes)
         if room > self._back - self._front:
             raise MemoryError(f"arena of {self.base.numel()} bytes cannot hold {nbytes} more")
-        if self._scattered:
-            gap = min(self._placement.randrange(MAX_GAP_UNITS + 1) * ALIGN, self._back - self._front - room)
-            at_front = self._placement.random() < 0.5
-        else:
-            gap, at_front = 0, True
-        if at_front:
+        gap = min(self._placement.randrange(MAX_GAP_UNITS + 1) * ALIGN, self._back - self._front - room)
+        if self._placement.random() < 0.5:
             start = self._front + gap
             self._front = start + room
         else:

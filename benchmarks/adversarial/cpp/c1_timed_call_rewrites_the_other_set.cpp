@@ -1,8 +1,11 @@
 // class: 1 state across calls
-// rules: input-mutated stale-output
+// rules: input-mutated stale-output not-faster
 // task: expsum_f32
-// Now: before every fresh-value call and after the measurement, every input of both timed argument sets must be
-// what the judge wrote (input-mutated), and fresh values go from the judge's copy to the candidate's, never back.
+// Now: timed calls place storages as trials do (drawn per measurement; the control arm on the candidate's own
+// storages keeps placement out of the speedup), so the layout test never matches and the kernel runs its honest
+// path (not-faster, 0.89x); were it to rewrite the other set, every input of both timed sets is checked against the
+// judge's copy before every fresh-value call and after the measurement (input-mutated), and fresh values go from
+// the judge's copy to the candidate's, never back.
 // Review round 13 (accepted in 2 verifications of 2, at 1.62/1.67x and 1.61/1.59x; the same code without the
 // write to the other set: 0.90x, not-faster).
 // Task (not in the suite's cpp_tasks yet): "expsum_f32": only_task(lambda x: torch.exp(x).sum(-1), torch.randn(64, 512))
