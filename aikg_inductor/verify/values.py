@@ -450,20 +450,24 @@ def partner_sizes(task: KernelTask, trial: Trial) -> list[tuple[torch.dtype, int
     return [size if arg.role == "in" else None for arg, size in zip(task.args, flat_sizes(task, trial))]
 
 
+def _tensors_where(task: KernelTask, values: list[torch.Tensor | int | None],
+                   wanted: Callable[[KernelArg], bool]) -> list[torch.Tensor]:
+    return [v for arg, v in zip(task.args, values) if isinstance(v, torch.Tensor) and wanted(arg)]
+
+
 def scratch_outputs(task: KernelTask, values: list[torch.Tensor | int | None]) -> list[torch.Tensor]:
     """The scratch outputs among a call's ``values``: written by the kernel, never read after it."""
-    return [v for arg, v in zip(task.args, values) if isinstance(v, torch.Tensor) and arg.role == "out"
-            and not arg.live]
+    return _tensors_where(task, values, lambda arg: arg.role == "out" and not arg.live)
 
 
 def live_out_values(task: KernelTask, values: list[torch.Tensor | int | None]) -> list[torch.Tensor]:
     """The live outputs among a call's ``values``: written by the kernel and read after it (its answers)."""
-    return [v for arg, v in zip(task.args, values) if isinstance(v, torch.Tensor) and arg.role == "out" and arg.live]
+    return _tensors_where(task, values, lambda arg: arg.role == "out" and arg.live)
 
 
 def in_out_values(task: KernelTask, values: list[torch.Tensor | int | None]) -> list[torch.Tensor]:
     """The in-out arguments among a call's ``values``: read and written by the kernel, one storage in every set."""
-    return [v for arg, v in zip(task.args, values) if isinstance(v, torch.Tensor) and arg.role == "in_out"]
+    return _tensors_where(task, values, lambda arg: arg.role == "in_out")
 
 
 def view(arg: KernelArg, flat: torch.Tensor) -> torch.Tensor:
