@@ -61,7 +61,8 @@ def main() -> None:
     wanted_letters = set(args.cases or ()) if not everything else None
     part = "_".join((args.cases or []) + (args.suite or []))
     args.out.mkdir(parents=True, exist_ok=True)
-    rows = []
+    meta = {"card": torch.cuda.get_device_name(), "torch": torch.__version__, "triton": triton.__version__}
+    rows = _Rows(args.out / f"gpu_verify{'_' + part if part else ''}", meta)
     task = add_relu_task()
     cases = variants(task)
     for name, (source, expected) in cases.items():
@@ -101,8 +102,18 @@ def main() -> None:
                      "seconds": round(time.perf_counter() - started, 1),
                      "speedup": report.speedup, "baseline_s": report.baseline_s, "candidate_s": report.candidate_s})
         print(f"k softmax {config.as_dict()}: {report.verdict} {report.rule} {report.reason[:200]}", flush=True)
-    meta = {"card": torch.cuda.get_device_name(), "torch": torch.__version__, "triton": triton.__version__}
-    write_report(args.out / f"gpu_verify{'_' + part if part else ''}", meta, rows)
+
+
+class _Rows(list):
+    """The rows so far, written out after each one: a device command stopped at its time limit keeps them."""
+
+    def __init__(self, stem: Path, meta: dict) -> None:
+        super().__init__()
+        self.stem, self.meta = stem, meta
+
+    def append(self, row: dict) -> None:
+        super().append(row)
+        write_report(self.stem, self.meta, self)
 
 
 def write_report(stem: Path, meta: dict, rows: list[dict]) -> None:
