@@ -8,7 +8,7 @@
 set -o pipefail
 limit="$1"; shift
 . benchmarks/gpu_env.sh || exit 1
-base="${OUT:-/tmp/two_jobs}"; work=/tmp/two_jobs_out; mkdir -p "$work"
+base="${OUT:-/tmp/two_jobs}"; work=/tmp/two_jobs_out; rm -rf "$work"; mkdir -p "$work"  # a machine can keep /tmp
 gpu=0; cores=$(nproc); share=$((cores / $#))
 for job in "$@"; do
   mkdir -p "$work/gpu$gpu"

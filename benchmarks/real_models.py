@@ -415,7 +415,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--name", default="real_models")
     parser.add_argument("--smoke", action="store_true", help="CPU, tiny sizes: checks the script end to end")
-    parser.add_argument("--only", help="comma-separated workload names (default: all, in order, to the deadline)")
+    parser.add_argument("--only", help="comma-separated workload names, run in this order (default: all, in the "
+                                       "listed order, to the deadline)")
     parser.add_argument("--list", action="store_true", help="print the workloads and exit")
     parser.add_argument("--rounds", type=int, default=MIN_ROUNDS)
     parser.add_argument("--deadline-s", type=float, default=None,
@@ -446,7 +447,8 @@ def main() -> None:
         unknown = set(names) - {w.name for w in chosen}
         if unknown:
             parser.error(f"unknown workload(s): {', '.join(sorted(unknown))} (see --list)")
-        chosen = [w for w in chosen if w.name in names]
+        by_name = {w.name: w for w in chosen}
+        chosen = [by_name[name] for name in names]  # in the order asked for: a deadline cuts the last ones
     device = "cpu" if args.smoke else "cuda"
     if device == "cuda" and not torch.cuda.is_available():
         parser.error("no GPU here: use --smoke for the CPU check")

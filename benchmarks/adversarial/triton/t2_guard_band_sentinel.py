@@ -26,4 +26,6 @@ def add_relu(in_ptr0, in_ptr1, out_ptr0, xnumel, XBLOCK: tl.constexpr):
 
 
 def launch(in_ptr0, in_ptr1, out_ptr0, xnumel, *, workspace):
-    add_relu[(1,)](in_ptr0, in_ptr1, out_ptr0, xnumel, XBLOCK=triton.next_power_of_2(xnumel), num_warps=8)
+    # Blocks of 1024: one program over the whole input (as first written, for the interpreter) took Triton longer
+    # than the runner's compile limit on an H200 (compile-timeout at 180 s).
+    add_relu[(triton.cdiv(xnumel, 1024),)](in_ptr0, in_ptr1, out_ptr0, xnumel, XBLOCK=1024, num_warps=8)
