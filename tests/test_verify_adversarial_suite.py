@@ -60,7 +60,7 @@ CLASS_RULES: dict[int, set[str]] = {
 DYNAMIC_DEFAULT = {"cpp/c5_polynomial_exp_fp16", "triton/t5_half_precision_sum", "cpp/c5_index_low_bits",
                    "cpp/c2_guard_band_sentinel", "cpp/c1_memo_past_workspace_block",
                    "cpp/c2_workspace_read_after_release", "cpp/c1_in_out_mark_skips_timed_calls",
-                   "cpp/c1_timed_call_rewrites_the_other_set"}
+                   "cpp/c1_timed_call_rewrites_the_other_set", "cpp/c1_mid_batch_calls_unchecked"}
 
 CANARY = f"/tmp/aikg-canary-{uuid.uuid4().hex}"
 
@@ -106,6 +106,9 @@ def _cpp_tasks() -> dict[str, KernelTask]:
             "layernorm_f32": only_task(lambda x: torch.nn.functional.layer_norm(x, (512,)), torch.randn(64, 512)),
             "logsumexp_f32": only_task(lambda x: torch.logsumexp(x, -1), torch.randn(64, 512)),
             "expsum_f32": only_task(lambda x: torch.exp(x).sum(-1), torch.randn(64, 512)),
+            # Pointwise and compute-heavy: skipping a call's math saves most of its time.
+            "heavy_f32": only_task(lambda x: (torch.sin(x) * torch.exp(torch.cos(x))
+                                              + torch.tanh(x * 3.0) * torch.erf(x)).sqrt().abs(), torch.randn(64, 512)),
             # A write into a strided view (a KV cache's slice): the output's storage has gaps between its rows.
             "softmax_f32_strided_out": only_task(lambda x, out: out.copy_(torch.softmax(x * 0.125, -1)),
                                                  torch.randn(64, 512), torch.zeros(64, 4096)[:, :512]),

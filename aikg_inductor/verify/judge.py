@@ -24,6 +24,7 @@ import logging
 import os
 import random
 import resource
+import secrets
 import socket
 import sys
 import time
@@ -39,7 +40,7 @@ from . import protocol
 from .correctness import Errors, Failure, check_contract, check_outputs, judge_trial, live_outputs
 from .runner import CPU_SECONDS_PER_TIMEOUT_S, CandidateRunner, InProcessRunner, RunnerFailed
 from .shared import Arena, arena_bytes
-from .timing import (BUDGET_S, MIN_SAMPLE_S, SCREEN_BUDGET_S, Measurement, TimedCalls, copy_bandwidth,
+from .timing import (BUDGET_S, MIN_SAMPLE_S, MIN_SAMPLES, SCREEN_BUDGET_S, Measurement, TimedCalls, copy_bandwidth,
                      measure)
 from .values import (Trial, as_bytes, build, call_values, draw_integers, flat_sizes, in_out_values, live_out_values,
                      partner_sizes, poison, scratch_outputs, sized, timing_partner, timing_trial)
@@ -54,6 +55,9 @@ MAX_KEPT_ORACLE_BYTES = 64 << 20
 # "few elements" check (a kernel that samples a few inputs to decide whether to skip misses them).
 CHECKED_TIMED_CALLS = 3
 FEW_ELEMENTS = 4
+# Ordinary timed batches whose last call's outputs are compared, per verdict measurement, drawn among the samples
+# every measurement takes (a kernel that skipped the calls nobody compared was accepted at 3.2x in review 14).
+CHECKED_BATCHES = 4
 # What a checked timed call changes, in turn: every input; a few elements of each; the order within each row.
 FRESH_VALUES = ("all inputs", "a few input elements", "columns permuted")
 # Heap memory the candidate's calls may leave allocated, summed over all of them: the allocator's own bookkeeping,
@@ -267,7 +271,8 @@ class Judge:
         on_pages = TimedCalls([shared_values, call_values(s.task, partner)], scratch_outputs(s.task, shared_values),
                               adapter.synchronize, in_out_values(s.task, shared_values))
         answers = live_out_values(s.task, shared_values)
-        checks = _Checks(s, trial, [shared, partner], [ours, ours_partner], random.Random(int(job["seed"])),
+        # The schedule's randomness is the judge's secret: the seed travels to the runner, where candidate code runs.
+        checks = _Checks(s, trial, [shared, partner], [ours, ours_partner], random.Random(secrets.randbits(64)),
                          adapter.synchronize, [timed, on_pages])
 
         def baseline(calls: int) -> float:
@@ -289,7 +294,8 @@ class Judge:
             budget = (SCREEN_BUDGET_S if screen else BUDGET_S)[device if device in BUDGET_S else "cpu"]
             measurement = candidate.bounded(measure(baseline, candidate, budget, None if screen else control,
                                                     MIN_SAMPLE_S.get(device, MIN_SAMPLE_S["cpu"]),
-                                                    None if screen else checks.maybe, remote_candidate=True))
+                                                    None if screen else checks.maybe, remote_candidate=True,
+                                                    batch_lengths=None if screen else checks.rng))
             failure = None if screen else checks.final()
         except RunnerFailed as err:
             return {"failure": {"rule": err.rule, "message": f"timing: {err}"}}, []
@@ -402,6 +408,7 @@ class _RemoteArm:
         reported, wall = self._request(calls)
         floor = (wall - self.overhead_s) / max(calls, 1)
         self.floor_s = floor if self.floor_s == 0.0 else min(self.floor_s, floor)
+        self.schedule.after_candidate_batch()
         return reported
 
     def bounded(self, measurement: Measurement) -> Measurement:
@@ -417,7 +424,9 @@ class _StaleOutput(Exception):
 
 class _Checks:
     """Outputs checked on timed calls, and how timed batches end (``last``: which argument set the last call of
-    every arm's next batch takes). After random samples spread over the whole measurement the judge changes one
+    every arm's next batch takes). After the candidate's batch of random samples, before any other arm runs, its
+    outputs are compared with the baseline's answer for the set the batch ended on; batch lengths are drawn at
+    random (``measure``), so no call knows whether it ends a batch. After other random samples the judge changes one
     set's inputs (``FRESH_VALUES``) in its own copy and copies them to the candidate's side, runs one call of each on
     it (a batch of one to the runner), and compares; the sets take turns, so a kernel that skips the calls of either
     set is caught. Before each such change, and after the measurement, every input of every set must still be what
@@ -430,7 +439,9 @@ class _Checks:
         self.s, self.trial, self.rng, self.synchronize = s, trial, rng, synchronize
         self.judged_calls = judged_calls  # the judge's own arms' calls: their in-out values follow fresh draws
         self.shared_sets, self.our_sets = shared_sets, our_sets
-        self.at: set[int] | None = None  # the checked samples, drawn once the number of samples is known
+        self.at: set[int] | None = None  # the fresh-value samples, drawn once the number of samples is known
+        self.batches_checked: set[int] = set()  # the samples whose candidate batch is compared, drawn with ``at``
+        self.sample = 0  # the sample being taken
         self.count = 0
         self.first_set = rng.randrange(len(shared_sets))
         self.last = 0
@@ -440,18 +451,37 @@ class _Checks:
         self.latest = self.last
         if self.at is None:
             self.at = set(self.rng.sample(range(samples), min(CHECKED_TIMED_CALLS, samples)))
+            # Among the samples a deadline never cuts, after this first one.
+            later = range(1, min(samples, MIN_SAMPLES))
+            self.batches_checked = set(self.rng.sample(later, min(CHECKED_BATCHES, len(later))))
+        self.sample = sample + 1
         if sample in self.at:
             self._fresh_call(FRESH_VALUES[self.count % len(FRESH_VALUES)], self._next_set())
             self.count += 1
         self.last = self.rng.randrange(len(self.shared_sets))
 
+    def after_candidate_batch(self) -> None:
+        """In a checked sample: the candidate's batch just ended on ``last``; its live outputs against the
+        baseline's answer for that set (computed now on the judge's copy, which the batch cannot reach)."""
+        if self.sample not in self.batches_checked:
+            return
+        self.batches_checked.discard(self.sample)
+        self._inputs_as_written()
+        self.judged_calls[0].seconds_per_call(self.s.baseline, 1, self.last)
+        self.synchronize()
+        task, shared, ours = self.s.task, self.shared_sets[self.last], self.our_sets[self.last]
+        if failure := check_outputs(task, self.trial, _tensors(ours), _tensors(shared), Errors()):
+            raise _StaleOutput(Failure("stale-output", f"the last call of a timed batch: {failure.message} "
+                                                       f"[{failure.rule}]"))
+
     def final(self) -> Failure | None:
         task = self.s.task
         shared, ours = self.shared_sets[self.latest], self.our_sets[self.latest]
         self._inputs_as_written()
-        # The control's answers were poisoned away after its batches: the candidate's call is the last to write the
-        # outputs (a batch of one, as every checked call is).
-        if failure := _heap_kept(task, self.s.runner.request({"op": "batch", "calls": 1, "last": self.latest},
+        # The control's answers were poisoned away after its batches: the candidate's batch is the last to write the
+        # outputs, of a length drawn as the timed batches' are.
+        calls = self.rng.randint(1, 3)
+        if failure := _heap_kept(task, self.s.runner.request({"op": "batch", "calls": calls, "last": self.latest},
                                                             self.s.timeout_s, "timing")):
             return failure
         # In-out arguments too: every timed call starts from the values the judge wrote (TimedCalls).

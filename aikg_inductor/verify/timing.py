@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import statistics
 import time
 from typing import Any, Callable
@@ -160,12 +161,14 @@ def _measurement(times: dict[str, list[float]], samples: int, run_queue_wait: fl
 
 def measure(baseline: Batch, candidate: Batch, budget_s: float, control: Batch | None = None,
             min_sample_s: float = MIN_SAMPLE_S["cpu"], after_sample: Callable[[int, int], None] | None = None,
-            remote_candidate: bool = False) -> Measurement:
+            remote_candidate: bool = False, batch_lengths: random.Random | None = None) -> Measurement:
     """Median time per call of each arm, samples interleaved (in rotating order), warm-up excluded.
     ``after_sample(i, samples)`` runs after sample ``i`` of every arm, of ``samples`` planned (the judge checks
     outputs there and picks how the next sample's batches end). With
     ``remote_candidate`` the candidate runs in another process, and this process's run-queue waits count only while
-    its own arms run (while the candidate runs, this process's idle threads yielding to it is no noise)."""
+    its own arms run (while the candidate runs, this process's idle threads yielding to it is no noise). With
+    ``batch_lengths``, each sample's batch length is drawn from it (the same for every arm of the sample) around the
+    calibrated one: a kernel cannot count its way to the calls that end a batch, which are the ones compared."""
     arms = _arms(baseline, candidate, control)
     for _, arm in arms:  # page faults, OpenMP thread start, first touch of the output buffers
         arm(WARMUP_CALLS)
@@ -183,13 +186,14 @@ def measure(baseline: Batch, candidate: Batch, budget_s: float, control: Batch |
         if i >= MIN_SAMPLES and i % len(arms) == 0 and time.perf_counter() > deadline:  # whole rotations only
             samples = i
             break
+        length = batch_lengths.randint(max(1, calls // 2), calls + calls // 2) if batch_lengths else calls
         for name, arm in _in_turn(arms, i):
             if remote_candidate and name == "candidate":
                 waits.stop()
-                times[name].append(arm(calls))
+                times[name].append(arm(length))
                 waits.start()
             else:
-                times[name].append(arm(calls))
+                times[name].append(arm(length))
         if after_sample is not None:
             waits.stop()
             after_sample(i, samples)

@@ -1,7 +1,8 @@
 // class: 1 state across calls
 // rules: stale-output not-faster
-// task: heavy_f32 (new): only_task(lambda x: (torch.sin(x) * torch.exp(torch.cos(x)) + torch.tanh(x * 3.0)
-//       * torch.erf(x)).sqrt().abs(), torch.randn(64, 512)) (captured for one thread, as the suite's cpp_tasks)
+// task: heavy_f32
+// (only_task(lambda x: (torch.sin(x) * torch.exp(torch.cos(x)) + torch.tanh(x * 3.0) * torch.erf(x)).sqrt().abs(),
+// torch.randn(64, 512)), captured for one thread, as the suite's cpp_tasks)
 // Review round 14: accepted 4 of 4 (3.16-3.21x; every measurement 3.1-3.3x, noise under 4%); the same code with
 // the skip switched off: not-faster 0.80x, 0.80x. 6/6 trials exact.
 // Idea: only some calls are ever compared, and the kernel can tell which. A timed batch of N calls alternates the
@@ -25,7 +26,11 @@
 // alternated 16 times, each output deleted): once glibc hands the same output block back (call 8 on), every call
 // is wrong: max abs error 6.2e+34 (the block's first words are the allocator's free-list pointers), f(a) returns
 // f(b)'s answer (16045 NaN where there should be numbers).
-// Fix: compare ordinary timed batches. After a random subset of the candidate's batches (before any other arm
+// Caught now (stale-output, 3 of 3 runs): the candidate's batches of 4 random samples per measurement are compared,
+// before any other arm runs, with the baseline's answer for the set they ended on, and every sample's batch length
+// is drawn at random (the same for every arm), so no call knows whether it ends a batch; the schedule's randomness
+// is the judge's own, not the trial seed the runner is sent. Same code, skip switched off: not-faster.
+// Fix as proposed in review: compare ordinary timed batches. After a random subset of the candidate's batches (before any other arm
 // runs), compare its live outputs with the baseline's answer for the set the batch ended on (two answers per
 // measurement, computed once on the mirror, since inputs and in-out values do not change between fresh-value
 // calls), and draw each sample's batch length at random (every arm the same length), so no call can know it is
