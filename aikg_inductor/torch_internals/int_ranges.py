@@ -395,7 +395,6 @@ class _AtOneElement:
         if not hasattr(node, "target") or node not in self.kernel:
             return False
         if node not in self._depends:
-            self._depends[node] = False  # a cycle: none in an FX graph
             self._depends[node] = any(self.depends(used) for used in node.all_input_nodes)
         return self._depends[node]
 
