@@ -87,6 +87,12 @@ def masked_nll(logp: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return -(picked * mask).sum() / mask.sum()
 
 
+def masked_fill_nll(logp: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    mask = labels.ne(-100)
+    classes = labels.masked_fill(~mask, 0)
+    return -(logp.gather(1, classes[:, None]).squeeze(1) * mask).sum() / mask.sum()
+
+
 @pytest.fixture(scope="module")
 def cpp_tasks() -> dict[str, KernelTask]:
     # Captured as for one thread, the thread count the suite's pool judges with (``cpp_pool``) and the cases were
@@ -120,6 +126,9 @@ def _cpp_tasks() -> dict[str, KernelTask]:
             # The masked token loss of hand-written training code: labels padded with -100, clamped for the
             # gather, masked after it.
             "masked_nll_clamp": only_task(masked_nll, torch.randn(64, 512).log_softmax(-1), torch.randint(0, 512, (64,))),
+            # The same loss with the labels made classes by masked_fill (review 14): the guard is a negated mask.
+            "masked_fill_nll": only_task(masked_fill_nll, torch.randn(64, 512).log_softmax(-1),
+                                         torch.randint(0, 512, (64,))),
             # Sizes as arguments: tried at other sizes too (values.size_variants).
             "softmax_f32_dynamic": only_dynamic_task(lambda x: torch.softmax(x * 0.125, -1), torch.randn(64, 48))}
 

@@ -21,6 +21,7 @@ unknown, and thresholds (``t < k``) are specials too: the constant and both its 
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import pytest
 import torch
@@ -55,6 +56,26 @@ extern "C"  void  Placeholder.KERNEL_NAME(const int64_t* in_ptr0,
     }
 }
 """
+
+
+def masked_label_loss(logp: torch.Tensor, labels: torch.Tensor, labels_to_classes) -> torch.Tensor:
+    """The masked token loss with the mask ``labels != -100`` and the labels made classes by ``labels_to_classes``
+    (labels, mask) before the gather."""
+    mask = labels != -100
+    picked = logp.gather(1, labels_to_classes(labels, mask)[:, None]).squeeze(1)
+    return -(picked * mask).sum() / mask.sum()
+
+
+# Review 14's ways from the labels to the classes, each mapping -100 to a class: -100 is a legal label for all.
+LABEL_FORMS = {name: functools.partial(masked_label_loss, labels_to_classes=to_classes) for name, to_classes in {
+    "masked-fill": lambda labels, mask: labels.masked_fill(~mask, 0),
+    "mask-product": lambda labels, mask: labels * mask,
+    "remainder": lambda labels, mask: torch.remainder(labels, CLASSES),
+    "add-mod": lambda labels, mask: (labels + CLASSES) % CLASSES}.items()}
+
+
+def label_inputs() -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.randn(64, CLASSES).log_softmax(-1), torch.randint(0, CLASSES, (64,))
 
 
 @pytest.fixture(scope="module")
@@ -122,13 +143,28 @@ def int_ranges(task: KernelTask) -> list[IntRange | None]:
     # The range is unknown (arithmetic on the index), but -100 never reaches it: the where picks 0 for it.
     (lambda w, i: w[torch.where(i != -100, i, 0) + 1] * 2.0, (torch.randn(ROWS, 64), torch.randint(0, 99, (256,))),
      IntRange(specials=(-100,), known=False)),
-    # Unknown, and the compared value reaches the index through the arithmetic: nothing is known to be legal.
-    (lambda w, i: w[i + 1] * (i != -1).unsqueeze(-1), (torch.randn(ROWS, 64), torch.randint(0, 99, (256,))), None),
+    # Unknown, and the compared value reaches the index through the arithmetic out of the rows: not drawn.
+    (lambda w, i: w[i + 1] * (i != 2000).unsqueeze(-1), (torch.randn(ROWS, 64), torch.randint(0, 99, (256,))),
+     None),
+    # Unknown, and the compared value reaches the index through the arithmetic as a legal row (w[0]): drawn.
+    (lambda w, i: w[i + 1] * (i != -1).unsqueeze(-1), (torch.randn(ROWS, 64), torch.randint(0, 99, (256,))),
+     IntRange(specials=(-1,), known=False)),
+    # The guard tests another element than the one it passes (row i's label guards column j's): -100 reaches the
+    # gather unguarded.
+    (lambda x, t: x.gather(1, torch.where(t[:, None] != -100, t[None, :], 0)),
+     (torch.randn(8, 100), torch.randint(0, 100, (8,))), IntRange(0, 100)),
+    # Review 14: the guard through masked_fill and a negated comparison, and forms that leave the range unknown
+    # (a product with the mask, a remainder): -100 becomes a legal class on the way to the gather, so it is drawn.
+    (LABEL_FORMS["masked-fill"], label_inputs(), IntRange(0, CLASSES, specials=(-100,))),
+    (LABEL_FORMS["mask-product"], label_inputs(), IntRange(specials=(-100,), known=False)),
+    (LABEL_FORMS["remainder"], label_inputs(), IntRange(specials=(-100,), known=False)),
+    (LABEL_FORMS["add-mod"], label_inputs(), IntRange(specials=(-100,), known=False)),
 ], ids=["index", "embedding", "gather", "cross-entropy", "nll-loss-2d", "unguarded-comparison",
         "compared-value", "two-indices", "int32-conversion", "fp16-conversion",
         "arithmetic", "computed-index", "clamped-below", "clamped-both-sides", "minimum-constant",
         "clamp-keeps-special-out", "clamped-wrapping-index", "threshold", "unknown-guarded-special",
-        "unknown-unguarded-special"])
+        "unknown-unguarded-special", "unknown-special-to-a-legal-row", "guard-on-another-element",
+        "masked-fill-guard", "mask-product", "remainder", "add-mod"])
 def test_interception_records_each_integer_inputs_legal_range(fn, inputs, expected):
     recorded = int_ranges(only_task(fn, *inputs))
     assert recorded and recorded[0] == expected, recorded
@@ -286,5 +322,27 @@ def test_inductors_masked_loss_is_judged_correct_on_clamped_labels(masked_loss, 
     """Positive control: the baseline clamps every drawn label into the classes and masks -100, so judged against
     itself it is exact on every trial (no drawn value sends it out of bounds)."""
     report = verify_candidate(masked_loss, masked_loss.source, pool=serial_pool, timeout_s=30)
+    assert report.rule in (None, "not-faster"), report.summary()
+    assert report.max_abs_error == 0
+
+
+@pytest.fixture(scope="module", params=sorted(LABEL_FORMS))
+def label_form_task(request) -> KernelTask:
+    return only_task(LABEL_FORMS[request.param], *label_inputs())
+
+
+def test_a_guarded_ignore_index_is_drawn_whatever_the_range_reads(label_form_task):
+    """Review 14: -100 reaches the gather as a class (masked_fill's 0, the mask's product 0, the remainder's 412),
+    so it is drawn in a share of every trial's labels, in the trial's own set and in the timing partner's, whether
+    the labels' range is known (masked_fill) or not (the others)."""
+    for seed in range(3):
+        for labels in drawn_indices(label_form_task, Trial(seed)):
+            assert (labels == -100).float().mean() >= SPECIAL_SHARE[0] - 1 / 64, labels
+
+
+def test_inductors_kernel_is_judged_correct_on_the_drawn_ignore_index(label_form_task, serial_pool: WorkerPool):
+    """Positive control: the baseline maps every drawn -100 to a class before its gather, so judged against itself
+    it is exact on every trial (the drawn value never sends it out of bounds)."""
+    report = verify_candidate(label_form_task, label_form_task.source, pool=serial_pool, timeout_s=30)
     assert report.rule in (None, "not-faster"), report.summary()
     assert report.max_abs_error == 0

@@ -19,14 +19,29 @@ Constants an input is compared with are its special values: the kernel handles t
 of a threshold are drawn even where the uniform draw never crosses it. Cross-entropy's ignore_index is one: Inductor
 decomposes nll_loss (and nll_loss2d) into ``where(t != -100, t, 0)`` before a gather, so the index range alone would
 exclude the very value the kernel tests for (review round 12: a kernel without the test, wrong on every padded batch,
-was exact on every trial). A special outside the legal range is kept only where no index the input reaches can
-receive it: every path there is guarded against it by such a ``where`` or clamps it. Specials are kept even where
-the range is unknown.
+was exact on every trial).
+
+Which specials are drawn does not depend on what the range analysis concludes (known, open, unknown), only on one
+rule: a value is drawn unless it may send an index out of its dimension, the one thing a legal input cannot do (eager
+raises there, and Inductor's kernel asserts: on a GPU a device assert ends the judge's process, so this is decided
+before drawing, not by running the baseline). A special inside a known legal range is drawn. Any other is evaluated
+(``_safe_to_draw``): the kernel's ops are run on 0-d tensors at one element holding it, as the kernel computes that
+element, and every index argument computed from the input must come out in its dimension at every size, or be a
+value another input decides. The evaluation follows element-wise ops and conversions (a product with the mask, a
+remainder: ``l * (l != -100)`` is 0, ``(l + 512) % 512`` is 412), selects (``where``, and ``masked_fill(mask, v)`` as
+``where(mask, v, self)``; a negated comparison, ``~(l != -100)``, is just evaluated) and ops that move values (views,
+a gather's source); where a select's condition is not known at that element it takes both sides. Values computed from
+the input combine only where they come from the same element (a guard of row i's label does not guard column j's:
+``where(t[:, None] != k, t[None, :], 0)``). Anything it does not follow (a reduction into an index, an op not listed)
+leaves the index's value unknown, and the special is not drawn. (Review round 14: a guard through masked_fill and
+bitwise_not was not read as one, nor a product with the mask or a remainder: -100 was never drawn, and a kernel
+without the mask was exact on every trial.)
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import math
 import operator
@@ -34,6 +49,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import torch
 from torch._inductor.virtualized import V
+from torch.fx.node import map_arg
 
 from ..task import IntRange
 
@@ -47,6 +63,7 @@ _PASS_THROUGH: dict[str, tuple[str, ...]] = {
         "split_with_sizes", "unbind", "lift_fresh_copy")},
     "cat": ("tensors",),
     "where": ("self", "other"),
+    "masked_fill": ("self",),
     # The source tensor of an indexing op: its elements are picked, not changed.
     **{name: ("self",) for name in ("index", "_unsafe_index", "gather", "index_select")},
     "embedding": ("weight",),
@@ -66,8 +83,22 @@ _ANY_VALUE: dict[str, tuple[str, ...]] = {
         "neg", "abs", "sign", "bitwise_not", "logical_not", "sum", "amax", "amin", "clamp", "clamp_min",
         "clamp_max")},
     "where": ("condition",),
+    "masked_fill": ("mask",),
     **_CONVERSIONS,
 }
+# Selects, and the places of (condition, value where true, value where false): ``masked_fill(t, mask, v)`` is
+# ``where(mask, v, t)``.
+_SELECTS: dict[str, tuple[str, str, str]] = {"where": ("condition", "self", "other"),
+                                             "masked_fill": ("mask", "value", "self")}
+# Ops whose every output element depends only on their inputs' elements at its place (after broadcasting): called
+# on 0-d tensors, they compute one element as the kernel does (``_AtOneElement``).
+_ELEMENTWISE = frozenset({
+    "eq", "ne", "lt", "le", "gt", "ge", "add", "sub", "rsub", "mul", "div", "neg", "abs", "sign", "remainder",
+    "fmod", "floor_divide", "maximum", "minimum", "clamp", "clamp_min", "clamp_max", "bitwise_not", "logical_not",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "logical_and", "logical_or", "logical_xor", "bitwise_left_shift",
+    "bitwise_right_shift"})
+# Constant tensors: Inductor's form of a scalar in a tensor op (``full([], 0)``).
+_CONSTANT_TENSORS = frozenset({"full", "scalar_tensor"})
 
 # Ops that index ``self`` along ``dim`` with the tensor ``index``. Eager refuses a negative index for all of them
 # (and for embedding), so a kernel need not handle one.
@@ -150,25 +181,25 @@ def int_range_of(buffer: str, origins: Iterable[Any], sizes: Any) -> IntRange | 
     uses = _Uses()
     if not _collect(node, kernel, uses, _Clamp()):
         log.debug("aikg: integer input %s reaches ops whose legal values aikg does not follow", buffer)
-        return _unknown_range(node, uses.compared, kernel)
+        return _unknown_range(node, uses.compared, kernel, sizes)
     if not uses.bounds:
         return IntRange(specials=tuple(sorted(uses.compared)))
     legal = _intersection([_interval(bound, sizes) for bound in uses.bounds])
     if legal is None:
         log.debug("aikg: integer input %s: no value is legal for every index it reaches", buffer)
-        return _unknown_range(node, uses.compared, kernel)
+        return _unknown_range(node, uses.compared, kernel, sizes)
     sym_low, sym_high = legal.sym_low, legal.sym_high
     if sym_low is not None or sym_high is not None:  # a dynamic bound: both as expressions
         sym_low, sym_high = sym_low or str(legal.low), sym_high or str(legal.high)
     specials = tuple(sorted(value for value in uses.compared
-                            if legal.holds(value) or not _reaches_an_index_as(node, value, kernel, set())))
+                            if legal.holds(value) or _safe_to_draw(node, value, kernel, sizes)))
     return IntRange(legal.low, legal.high, sym_low, sym_high, specials, legal.open_below, legal.open_above)
 
 
-def _unknown_range(node: Any, compared: set[int], kernel: set[Any]) -> IntRange | None:
-    """A range not known, with the compared values that no index can receive: still drawn, since the kernel may
-    handle them apart (None where there are none)."""
-    specials = tuple(sorted(value for value in compared if not _reaches_an_index_as(node, value, kernel, set())))
+def _unknown_range(node: Any, compared: set[int], kernel: set[Any], sizes: Any) -> IntRange | None:
+    """A range not known, with the compared values safe to draw: still drawn, since the kernel may handle them
+    apart (None where there are none)."""
+    specials = tuple(sorted(value for value in compared if _safe_to_draw(node, value, kernel, sizes)))
     return IntRange(specials=specials, known=False) if specials else None
 
 
@@ -305,50 +336,184 @@ def _integer(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _reaches_an_index_as(node: Any, value: int, kernel: set[Any], seen: set[Any]) -> bool:
-    """Whether ``node`` holding ``value`` may pass it, or anything computed from it, to an index argument inside the
-    kernel. Followed value by value through the ops that keep values (``_passes_values``), clamps (the clamped
-    value goes on) and a ``where`` that picks another value whenever ``node`` holds ``value`` (``where(t != k, t,
-    0)``); through any other op (arithmetic), wherever its result reaches an index."""
-    if (node, value) in seen:
-        return False
-    seen.add((node, value))
-    for user in node.users:
-        if user not in kernel:
-            continue
-        if user.target is operator.getitem:
-            if _reaches_an_index_as(user, value, kernel, seen):
-                return True
-            continue
+def _safe_to_draw(node: Any, value: int, kernel: set[Any], sizes: Any) -> bool:
+    """Whether ``node`` may hold ``value`` at an element without any index the kernel computes from it going out of
+    its dimension: every index argument that depends on ``node`` holds, where ``node`` holds ``value``, a value its op
+    accepts at every size, or one that another input or another element decides (``_AtOneElement``)."""
+    at = _AtOneElement(node, value, kernel)
+    for user in kernel:
         name, arguments = _op(user)
-        places = {place for place, held in arguments.items() if _holds(held, node)}
-        if _index_argument(name) in places:
-            return True
-        if name == "where":
-            places -= _guarded_places(arguments, node, value)
-            if places <= {"condition"}:
-                continue  # a condition only picks between the other inputs' values
-        if places and _passes_values(name, places, user):
-            reaches = _reaches_an_index_as(user, value, kernel, seen)
-        elif (clamped := _clamp_of(name, arguments, node)) is not None:
-            reaches = _reaches_an_index_as(user, int(_Clamp().then(*clamped)(value)), kernel, seen)
-        else:
-            reaches = _feeds_an_index(user, kernel, set())
-        if reaches:
-            return True
-    return False
+        for index, size, wraps in _indices(name, arguments):
+            if not at.depends(index):
+                continue
+            held = at.held(index)
+            if held is None or size is None:
+                return False
+            if not all(v is None or _accepts(int(v), size, wraps, sizes) for v in held.values):
+                return False
+    return True
 
 
-def _guarded_places(where: dict[str, Any], node: Any, value: int) -> set[str]:
-    """The places of a ``where`` whose pick never holds ``node`` at ``value``, the condition being a comparison of
-    ``node`` with a constant: ``self`` where the comparison is false at ``value`` (``where(t != -100, t, 0)`` at
-    -100), ``other`` where it is true."""
-    condition = where.get("condition")
-    name, arguments = _op(condition) if hasattr(condition, "target") else ("", {})
-    constant = _compared_constant(name, arguments, node)
-    if constant is None:
-        return set()
-    return {"other" if _COMPARISONS[name](value, constant) else "self"}
+def _accepts(index: int, size: Any, wraps: bool, sizes: Any) -> bool:
+    """Whether an op indexing a dimension of ``size`` accepts ``index`` at every size: a symbolic size may be as
+    small as 1 at other sizes (0 holds no index), so there only 0, and -1 where the op wraps."""
+    value, expr = sizes(size)
+    if expr is not None:
+        value = 1
+    return (-value if wraps else 0) <= index < value
+
+
+@dataclasses.dataclass(frozen=True)
+class _Held:
+    """The values a node may hold at the elements that the input's element under test reaches. ``values``: 0-d
+    tensors, None for a value another input or another element decides. ``aligned``: the node whose elements match
+    the input's one for one on the way here, and ``shape`` the shape they do so at (None: the node does not depend
+    on the input); two values combine element by element only where both match it the same way."""
+
+    values: tuple[torch.Tensor | None, ...]
+    aligned: Any = None
+    shape: tuple[str, ...] | None = None
+
+
+class _AtOneElement:
+    """What the kernel's nodes hold where ``source`` (an integer input) holds ``value`` at one element, evaluated on
+    0-d tensors with the graph's own ops: through element-wise ops and conversions (each output element depends on
+    the inputs' elements at its place), selects (``where``; ``masked_fill(mask, v)`` as ``where(mask, v, self)``)
+    and ops that rearrange values (a view, a gather's source). Not known (None) through anything else (a reduction,
+    an index computed by an op not listed), or where element-wise arguments from the input do not match element for
+    element (``t + t.flip(0)``)."""
+
+    def __init__(self, source: Any, value: int, kernel: set[Any]) -> None:
+        self.source, self.value, self.kernel = source, value, kernel
+        self._held: dict[Any, _Held | None] = {}
+        self._depends: dict[Any, bool] = {}
+
+    def depends(self, node: Any) -> bool:
+        """Whether ``node``'s values are computed inside the kernel from the source's."""
+        if node is self.source:
+            return True
+        if not hasattr(node, "target") or node not in self.kernel:
+            return False
+        if node not in self._depends:
+            self._depends[node] = any(self.depends(used) for used in node.all_input_nodes)
+        return self._depends[node]
+
+    def held(self, node: Any) -> _Held | None:
+        if node not in self._held:
+            self._held[node] = self._evaluate(node)
+        return self._held[node]
+
+    def _evaluate(self, node: Any) -> _Held | None:
+        if node is self.source:
+            dtype = _dtype(node) or torch.int64
+            return _Held((torch.tensor(self.value).to(dtype),), node, _shape_key(node))
+        if not self.depends(node):
+            return _Held((_constant(node),))
+        if node.target is operator.getitem:  # one output of a split or unbind: values rearranged
+            return self._rearranged(node, [node.args[0]])
+        name, arguments = _op(node)
+        if name in _SELECTS:
+            return self._select(node, *(arguments.get(place) for place in _SELECTS[name]))
+        if name in _CONVERSIONS and len(node.all_input_nodes) == 1:
+            held = self.held(node.all_input_nodes[0])
+            dtype = _dtype(node)
+            if held is None or dtype is None:
+                return None
+            return dataclasses.replace(held, values=tuple(v if v is None else v.to(dtype) for v in held.values))
+        if name in _ELEMENTWISE:
+            return self._elementwise(node)
+        if name in _PASS_THROUGH:
+            return self._rearranged(node, [arguments.get(place) for place in _PASS_THROUGH[name]])
+        return None
+
+    def _argument(self, value: Any) -> _Held | None:
+        """An argument as held values: a node's, or a Python number's."""
+        if hasattr(value, "target"):
+            return self.held(value)
+        if isinstance(value, (int, float, bool)):
+            return _Held((torch.tensor(value),))
+        return None
+
+    def _rearranged(self, node: Any, places: list[Any]) -> _Held | None:
+        """An op whose output holds values of the arguments at ``places``, moved: the same values, matching the
+        input's elements in a new way."""
+        values: list[torch.Tensor | None] = []
+        for value in places:
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                held = self._argument(item)
+                if held is None:
+                    return None
+                values += held.values
+        return _Held(_distinct(values), node, _shape_key(node))
+
+    def _select(self, node: Any, condition: Any, if_true: Any, if_false: Any) -> _Held | None:
+        """``where(condition, if_true, if_false)``: the side the condition picks at this element, or either side
+        where the condition is not known there (decided elsewhere, not evaluated, or not matching element for
+        element: then a side's value may come from another element too)."""
+        picks = [self._argument(condition), self._argument(if_true), self._argument(if_false)]
+        cond, yes, no = picks
+        if yes is None or no is None:
+            return None
+        match = _matching(node, [p for p in picks if p is not None])
+        if cond is None or match is None:
+            return _Held(_distinct([*yes.values, *no.values, None]), node, _shape_key(node))
+        values: list[torch.Tensor | None] = []
+        for c in cond.values:
+            values += [*yes.values, *no.values] if c is None else (yes if bool(c) else no).values
+        return _Held(_distinct(values), *match)
+
+    def _elementwise(self, node: Any) -> _Held | None:
+        """An element-wise op, called on every combination of its arguments' values at this element; not known
+        where one of them is decided elsewhere or they do not match element for element."""
+        used = node.all_input_nodes
+        helds = [self.held(u) for u in used]
+        if any(h is None or None in h.values for h in helds):
+            return None
+        match = _matching(node, helds)
+        if match is None:
+            return None
+        values = []
+        for combination in itertools.product(*(h.values for h in helds)):
+            chosen = dict(zip(used, combination))
+            args = map_arg(node.args, chosen.__getitem__)
+            kwargs = map_arg(node.kwargs, chosen.__getitem__)
+            try:
+                values.append(node.target(*args, **kwargs))
+            except Exception:  # noqa: BLE001 - an integer division by zero: the kernel's own value is undefined
+                return None
+        return _Held(_distinct(values), *match)
+
+
+def _matching(node: Any, helds: list[_Held]) -> tuple[Any, tuple[Any, ...] | None] | None:
+    """(aligned, shape) for ``node``'s output where its arguments computed from the input all match it the same way
+    (the same node, the same shape: broadcasting then pairs their elements alike); the output matches in a new
+    way where it broadcasts them. None where they do not match."""
+    computed = {(h.aligned, h.shape) for h in helds if h.aligned is not None}
+    if len(computed) != 1:
+        return None
+    aligned, shape = computed.pop()
+    if shape is None:
+        return None
+    return (aligned, shape) if _shape_key(node) == shape else (node, _shape_key(node))
+
+
+def _constant(node: Any) -> torch.Tensor | None:
+    """A constant tensor's value (``full``, ``scalar_tensor``: Inductor's form of a scalar), or None: a value the
+    kernel reads from another input."""
+    if not hasattr(node, "target"):
+        return None
+    name, arguments = _op(node)
+    fill = arguments.get("fill_value", arguments.get("s")) if name in _CONSTANT_TENSORS else None
+    if not isinstance(fill, (int, float, bool)):
+        return None
+    return torch.tensor(fill).to(_dtype(node) or torch.tensor(fill).dtype)
+
+
+def _distinct(values: Iterable[torch.Tensor | None]) -> tuple[torch.Tensor | None, ...]:
+    seen: dict[Any, torch.Tensor | None] = {}
+    for v in values:
+        seen.setdefault(None if v is None else (v.dtype, v.item()), v)
+    return tuple(seen.values())
 
 
 def _feeds_an_index(node: Any, kernel: set[Any], seen: set[Any]) -> bool:
@@ -363,7 +528,7 @@ def _feeds_an_index(node: Any, kernel: set[Any], seen: set[Any]) -> bool:
         places = {place for place, value in arguments.items() if _holds(value, node)}
         if _index_argument(name) in places:
             return True
-        if name == "where" and places == {"condition"}:
+        if name in _SELECTS and places == {_SELECTS[name][0]}:
             continue  # a condition picks between the other inputs' values, whose own uses are followed
         if _feeds_an_index(user, kernel, seen):
             return True
@@ -380,21 +545,27 @@ def _index_argument(name: str) -> str | None:
 
 def _index_bounds(name: str, arguments: dict[str, Any], node: Any) -> Iterator[tuple[Any, bool]]:
     """(indexed size, wraps negatives) for each place ``node`` is an index argument of this op."""
+    for index, size, wraps in _indices(name, arguments):
+        if index is node and size is not None:
+            yield size, wraps
+
+
+def _indices(name: str, arguments: dict[str, Any]) -> Iterator[tuple[Any, Any, bool]]:
+    """(index argument, indexed size, wraps negatives) for each index argument of this op; the size None where
+    the indexed tensor's shape is not recorded."""
     if name in _INDEXING_LIST:
         shape = _shape(arguments.get("self"))
         for dim, index in enumerate(arguments.get("indices") or ()):
-            if index is node and shape is not None and dim < len(shape):
-                yield shape[dim], _INDEXING_LIST[name]
-    elif name in _INDEXING_ALONG_DIM and arguments.get("index") is node:
+            if index is not None:
+                yield index, shape[dim] if shape is not None and dim < len(shape) else None, _INDEXING_LIST[name]
+    elif name in _INDEXING_ALONG_DIM:
         shape = _shape(arguments.get("self"))
-        if shape is not None and shape:
-            yield shape[int(arguments["dim"]) % len(shape)], False
-    elif name == "embedding" and arguments.get("indices") is node:
+        yield arguments.get("index"), shape[int(arguments["dim"]) % len(shape)] if shape else None, False
+    elif name == "embedding":
         shape = _shape(arguments.get("weight"))
-        if shape:
-            yield shape[0], False
-    elif name == "embedding_dense_backward" and arguments.get("indices") is node:
-        yield arguments["num_weights"], False
+        yield arguments.get("indices"), shape[0] if shape else None, False
+    elif name == "embedding_dense_backward":
+        yield arguments.get("indices"), arguments["num_weights"], False
 
 
 def _op(user: Any) -> tuple[str, dict[str, Any]]:
@@ -414,6 +585,12 @@ def _holds(value: Any, node: Any) -> bool:
 def _shape(node: Any) -> tuple[Any, ...] | None:
     value = getattr(node, "meta", {}).get("val")
     return tuple(value.shape) if isinstance(value, torch.Tensor) else None
+
+
+def _shape_key(node: Any) -> tuple[str, ...] | None:
+    """A node's shape as text: sizes compared without comparing SymInts (which would add guards to the graph)."""
+    shape = _shape(node)
+    return None if shape is None else tuple(str(size) for size in shape)
 
 
 def _dtype(node: Any) -> torch.dtype | None:
