@@ -65,7 +65,8 @@ def persistent_sources(task: Any) -> dict[str, str]:
     others = [variant(8, 4, 4, 2), variant(2, 8, 8, 2), variant(4, 2, 4, 2), variant(4, 4, 4, 1),
               variant(8, 2, 2, 2), variant(16, 1, 1, 2), variant(4, 8, 8, 2), variant(8, 8, 4, 3),
               variant(256, 4, 4, 1)]
-    variants = {f"* {chosen}": chosen, **{str(v): v for v in others if v != chosen}}
+    label = "programs_per_sm={0.programs_per_sm} rows={0.rows} warps={0.warps} stages={0.stages}".format
+    variants = {f"* {label(chosen)}": chosen, **{label(v): v for v in others if v != chosen}}
     return {label: llm_fixtures.rmsnorm_persistent_code(task, "cuda", v) for label, v in variants.items()}
 
 
