@@ -46,7 +46,9 @@ class Row:
 
 
 def split_sources(task: Any) -> dict[str, str]:
-    """The split softmax stand-in at variants of (tile, tiles, warps, min_programs); the file's own first."""
+    """The split softmax stand-in at variants of (tile, tiles, warps, min_programs); the file's own first. The last,
+    64 tiles a chunk and no floor on programs, is one chunk a row (a program per row, as Inductor's): the control
+    for the split itself."""
     source = llm_fixtures.SPLIT_SOFTMAX.read_text()
     variants = {"* as in the file": source}
     for tile, tiles, warps, min_programs in ((2048, 4, 4, 528), (2048, 8, 8, 528), (4096, 2, 8, 528),
