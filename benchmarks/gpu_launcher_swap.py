@@ -1,8 +1,9 @@
 """A launcher-form Triton kernel inside ``torch.compile`` on a GPU, end to end.
 
 The kernel is benchmarks/llm_fixtures/softmax_split_workspace_triton.py, a HAND-WRITTEN STAND-IN for a model's reply
-(not model output): a two-kernel split-reduction softmax with workspace, in the launcher form. Inductor's softmax
-kernel for ``softmax(x, -1)`` (fp16, 8192x4096) is captured live; the stand-in is judged by the verifier, stored the
+(not model output): a two-kernel split-reduction softmax with workspace, in the launcher form. Inductor's kernel of
+a sampler's ``softmax(logits.float(), -1)`` (bf16 logits 272 x 151936, ``llm_fixtures.LIVE_TASKS``: few long rows,
+where the split pays) is captured live; the stand-in is judged by the verifier, stored the
 way ``aikg verify --store`` stores (``pipeline.store_if_faster``) when accepted, and then a fresh ``torch.compile``
 with ``backend="aikg"`` in mode ``cache`` must run it through the bound launcher (``BoundKernel``): output checked
 against eager, time against Inductor's compiled model (median of interleaved ``do_bench`` rounds).
@@ -18,22 +19,17 @@ import statistics
 import tempfile
 from pathlib import Path
 
+import llm_fixtures  # the stand-in and its task (this script's folder is first on sys.path)
 import torch
 import triton
 
-from aikg_inductor import capture
 from aikg_inductor.kernel_cache import KernelCache
 from aikg_inductor.pipeline import LocalSink, entry_for, store_if_faster
 from aikg_inductor.search.proposers import Candidate
 from aikg_inductor.torch_internals.bound_kernel import BoundKernel
 from aikg_inductor.verify import verify_candidate
 
-STAND_IN = Path(__file__).parent / "llm_fixtures" / "softmax_split_workspace_triton.py"
 ROUNDS = 7
-
-
-def softmax(x: torch.Tensor) -> torch.Tensor:
-    return torch.softmax(x, -1)
 
 
 def bound_kernels() -> list[BoundKernel]:
@@ -48,10 +44,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    x = torch.randn(8192, 4096, device="cuda", dtype=torch.float16)
-    session, _ = capture(softmax, [x], {"mode": "off"})
-    (task,) = session.tasks.values()
-    source = STAND_IN.read_text()
+    live = llm_fixtures.LIVE_TASKS["sampler_softmax"]
+    softmax = live.model
+    (x,) = live.inputs("cuda")
+    task = llm_fixtures.capture_live_task("sampler_softmax", "cuda")
+    source = llm_fixtures.softmax_split_code(task, "cuda")
     report = verify_candidate(task, source)
     record = {"label": "hand-written stand-in for a model's reply (not model output)", "card": torch.cuda.get_device_name(),
               "torch": torch.__version__, "triton": triton.__version__, "task": task.short_key,

@@ -11,10 +11,28 @@ Fixtures:
   (``--device cpu``) it is shrunk to 2x64 float32 and run under TRITON_INTERPRET=1, where only correctness means
   anything (the interpreter's speed is not a GPU's).
 - ``softmax_split_workspace_triton``: a two-kernel split reduction in the launcher form (chunk partials into
-  workspace, then a merge-and-normalise kernel), on the same recorded softmax task and sizes.
-- ``rmsnorm_persistent_triton``: a persistent kernel in the launcher form (a fixed grid of 4 programs per SM, each
-  looping over rows and loading the weight once), on Inductor's rms_norm kernel captured live: fp16 8192x4096 on a
-  GPU, float32 8x100 on CPU.
+  workspace, then a merge-and-normalise kernel, at least 4 programs per SM however few the rows), on Inductor's
+  kernel of a sampler's ``softmax(logits.float(), -1)`` captured live: bf16 logits 272 x 151936 (Qwen2's vocabulary)
+  on a GPU, float32 4x40 on CPU. Why that size: Inductor splits a long-row reduction itself while rows < 2 x SMs
+  (``choices.reduction_split_factor``: 19 splits for [32, 151936] on 132 SMs; torch 2.11's online softmax then
+  falls back to a split amax and a split sum, several kernels, none a whole softmax), so [32, 151936] is no task
+  for this stand-in. From 264 rows on an H200 it does not split: one kernel, a looped online softmax with one
+  program per row (XBLOCK=1, R0_BLOCK=2048, 16 warps: 8 bytes per thread a step; max-autotune's extra configs
+  only group rows), 272 programs for 132 SMs: about 8 KiB of loads in flight per SM where 4.8 TB/s at ~1 us
+  latency needs ~30 KiB. Bytes are the same for both (the logits read twice, 82.6 MB each, fp32 probabilities
+  written once, 165 MB: 330 MB, about 80 us at the H200's 4.2 TB/s copy rate); the stand-in's thousands of
+  programs keep every SM's loads in flight. Expected: about 2x.
+- ``rmsnorm_persistent_triton``: a persistent kernel in the launcher form (a fixed grid of a few programs per SM,
+  each looping over blocks of rows, the weight loaded once, the row loop pipelined), on Inductor's rms_norm kernel
+  captured live: bf16 32768 x 1024 (Qwen3-0.6B's hidden size, a prefill of 16 x 2048 tokens) on a GPU, float32
+  38x100 on CPU. Why that size: for an inner persistent reduction of 256-1024 columns and rows >= 1024, Inductor
+  (torch 2.11, ``_persistent_reduction_configs``) pins one config, XBLOCK = 1024 // row length with num_warps=1:
+  here 32768 programs of one warp, each one row (2 KiB in, 2 KiB out) and its own load of the weight, at most 32
+  resident per SM (a CTA limit): half the SM's warps, and a CTA's short life spent mostly waiting on its one
+  load. 134 MB moved, about 32 us at 4.2 TB/s; expected: 1.1-1.3x, the less certain of the two.
+  ``benchmarks/fixture_sweep.py`` times both tasks' Inductor kernels (default and max-autotune) against variants
+  of the two stand-ins on a GPU; the variants the fixtures use are ``RMSNORM_PERSISTENT`` here and the variant
+  lines of the split file's launcher.
 - ``cross_entropy_fused_triton``: the row statistics of cross-entropy in one pass over the logits (online max and
   rescaled sum of exponentials, chunk by chunk), on Inductor's log-softmax kernel of F.cross_entropy captured live:
   float32 logits 8192x32000 with int64 targets on a GPU, 4x40 on CPU. Inductor splits cross-entropy into two
@@ -175,28 +193,31 @@ def Placeholder.KERNEL_NAME(in_ptr0, out_ptr2, xnumel, r0_numel, XBLOCK : tl.con
 
 
 TRITON_SPLIT_SKETCH = """SKETCH v1
-kernel: softmax over the last axis as a split reduction, in the launcher form
-parallel: (row, chunk) programs in both kernels, so short and long rows alike fill the device
-tiling: chunks of up to 1024 columns
-loop_order: row, chunk
-memory: kernel 1 reads each chunk once and writes its max and sum of exponentials to workspace; kernel 2 reads a
-row's partials and its chunk, writes the output chunk
+kernel: softmax over the last axis of few long rows (a sampler's vocabulary), as a split reduction in the launcher form
+parallel: (row, chunk) programs in both kernels: at least 4 programs per SM however few the rows, where one program
+per row would leave most SMs idle
+tiling: chunks of a few whole tiles of thousands of columns, the tile shrunk for short rows
+loop_order: row, chunk, tile
+memory: kernel 1 reads each chunk once and writes its max and sum of exponentials to workspace; kernel 2 reads its
+row's partials and its chunk, writes the output chunk (in the output's dtype)
 vectorise: contiguous columns
 pipeline: two launches in sequence
-reduction: per-chunk max and rescaled sum, merged per row in kernel 2, fp32
+reduction: per tile its max, the chunk's running sum rescaled once per tile, fp32; partials merged per row in kernel 2
 END"""
 
 
 RMSNORM_SKETCH = """SKETCH v1
-kernel: rms_norm over the last axis, x * rsqrt(mean(x^2) + 1e-6) * weight, as a persistent kernel (launcher form)
-parallel: a fixed grid of 4 programs per SM (the device's SM count), each looping over rows pid, pid + grid, ...
-tiling: the whole row in one block (next power of two of the row length)
-loop_order: row
+kernel: rms_norm over the last axis, x * rsqrt(mean(x^2) + 1e-6) * weight, short rows (1024), as a persistent kernel
+(launcher form)
+parallel: a fixed grid of a few programs per SM (the device's SM count), each looping over row blocks pid, pid + grid, ...
+tiling: a block of rows a step, each whole (next power of two of the row length)
+loop_order: row block
 memory: the weight read once per program and kept in registers; each row read once, written once
 vectorise: contiguous columns
-pipeline: the row loop lets the compiler overlap the next row's load with this row's arithmetic
-reduction: sum of squares in fp32, in registers
+pipeline: the row loop software-pipelined (num_stages), so the next block's load overlaps this block's arithmetic
+reduction: sum of squares per row in fp32, in registers
 END"""
+
 
 CROSS_ENTROPY_TRITON_SKETCH = """SKETCH v1
 kernel: the log-softmax statistics of cross-entropy (row max, log of the sum of exp(x - max)), Inductor's first
@@ -222,6 +243,14 @@ class LiveTask:
 
 
 EPS = 1e-6
+# The live tasks' GPU sizes (docstring: why these). A sampler's softmax over Qwen2's vocabulary for a decode batch
+# of 272 sequences: the first of vLLM's CUDA-graph batch sizes (multiples of 8) at or above 2 x 132, below which
+# Inductor splits the reduction itself (choices.reduction_split_factor: no split once rows >= 2 x SMs).
+QWEN2_VOCAB = 151936
+SAMPLER_ROWS = 272
+# Qwen3-0.6B's rms_norm (hidden 1024) over a prefill of 16 sequences of 2048 tokens.
+QWEN3_0_6B_HIDDEN = 1024
+PREFILL_TOKENS = 32768
 
 
 def _rms_norm(x: Any, weight: Any) -> Any:
@@ -233,7 +262,8 @@ def _rms_norm(x: Any, weight: Any) -> Any:
 def _rms_norm_inputs(device: str) -> list:
     import torch
 
-    rows, cols, dtype = (8192, 4096, torch.float16) if device == "cuda" else (8, 100, torch.float32)
+    rows, cols, dtype = ((PREFILL_TOKENS, QWEN3_0_6B_HIDDEN, torch.bfloat16) if device == "cuda"
+                         else (38, 100, torch.float32))  # on CPU: 10 blocks of 4 rows (one short) for 8 programs
     return [torch.randn(rows, cols, dtype=dtype, device=device), torch.randn(cols, dtype=dtype, device=device)]
 
 
@@ -251,8 +281,22 @@ def _cross_entropy_inputs(device: str) -> list:
     return [torch.randn(rows, cols, device=device), torch.randint(0, cols, (rows,), device=device)]
 
 
+def _sampler_softmax(logits: Any) -> Any:
+    import torch
+
+    return torch.softmax(logits.float(), -1)
+
+
+def _sampler_softmax_inputs(device: str) -> list:
+    import torch
+
+    rows, cols, dtype = (SAMPLER_ROWS, QWEN2_VOCAB, torch.bfloat16) if device == "cuda" else (4, 40, torch.float32)
+    return [torch.randn(rows, cols, dtype=dtype, device=device)]
+
+
 LIVE_TASKS = {
     "rmsnorm": LiveTask(_rms_norm, _rms_norm_inputs, lambda t: "aten.rsqrt.default" in t.origins),
+    "sampler_softmax": LiveTask(_sampler_softmax, _sampler_softmax_inputs, lambda t: True),
     # The log-softmax statistics kernel (amax on CPU, Inductor's online softmax on a GPU): the one that reads the
     # logits without gathering from them.
     "cross_entropy": LiveTask(_cross_entropy, _cross_entropy_inputs,
@@ -319,14 +363,30 @@ def _sm_count(task: Any) -> int:
     return int(re.search(r"multi_processor_count=(\d+)", task.source).group(1))
 
 
-def _rmsnorm_persistent_code(task: Any, device: str) -> str:
+@dataclasses.dataclass(frozen=True)
+class PersistentVariant:
+    """How the persistent rms_norm launches: programs per SM of the fixed grid, rows per loop iteration (one
+    [rows, row length] tile), warps per program, and pipeline stages of the row loop."""
+
+    programs_per_sm: int
+    rows: int
+    warps: int
+    stages: int
+
+
+# The variant the fixture uses; benchmarks/fixture_sweep.py times it against others on the GPU.
+RMSNORM_PERSISTENT = PersistentVariant(programs_per_sm=4, rows=4, warps=4, stages=2)
+
+
+def rmsnorm_persistent_code(task: Any, device: str, variant: PersistentVariant = RMSNORM_PERSISTENT) -> str:
     """A persistent rms_norm in the launcher form, for the task's own parameter names and the device's SM count."""
     (x,), (weight,) = _tensor_params(task, "in", 2), _tensor_params(task, "in", 1)
     (out,) = _tensor_params(task, "out", 2) + _tensor_params(task, "in_out", 2)
     _contiguous_rows(task, x)
     params = [a.param for a in task.args]
-    return f'''# HAND-WRITTEN STAND-IN (not model output): rms_norm as a persistent kernel. A fixed grid of 4 programs per
-# SM loops over the rows; each program reads the weight once and keeps it in registers.
+    return f'''# HAND-WRITTEN STAND-IN (not model output): rms_norm as a persistent kernel. A fixed grid of {variant.programs_per_sm} programs per
+# SM loops over the rows, {variant.rows} rows a step; each program reads the weight once and keeps it in registers, and the
+# loop's pipeline loads the next rows while this step's are reduced.
 import triton
 import triton.language as tl
 
@@ -335,21 +395,58 @@ triton_helpers.set_driver_to_gpu()
 
 
 @triton.jit
-def rms_norm_rows(x_ptr, weight_ptr, out_ptr, rows, cols, BLOCK: tl.constexpr):
-    offsets = tl.arange(0, BLOCK)
-    mask = offsets < cols
-    weight = tl.load(weight_ptr + offsets, mask, other=0.0).to(tl.float32)
-    for row in tl.range(tl.program_id(0), rows, tl.num_programs(0)):
-        x = tl.load(x_ptr + row * cols + offsets, mask, other=0.0).to(tl.float32)
-        inv_rms = tl.math.rsqrt(tl.sum(x * x, 0) / cols + {EPS!r})
-        tl.store(out_ptr + row * cols + offsets, x * inv_rms * weight, mask)
+def rms_norm_rows(x_ptr, weight_ptr, out_ptr, rows, cols, ROWS: tl.constexpr, BLOCK: tl.constexpr,
+                  STAGES: tl.constexpr):
+    offsets = tl.arange(0, BLOCK)[None, :]
+    col_mask = offsets < cols
+    weight = tl.load(weight_ptr + offsets, col_mask, other=0.0).to(tl.float32)
+    step_rows = tl.arange(0, ROWS)[:, None]
+    for first in tl.range(tl.program_id(0) * ROWS, rows, tl.num_programs(0) * ROWS, num_stages=STAGES):
+        row = first + step_rows
+        mask = (row < rows) & col_mask
+        at = row.to(tl.int64) * cols + offsets
+        x = tl.load(x_ptr + at, mask, other=0.0).to(tl.float32)
+        inv_rms = tl.math.rsqrt(tl.sum(x * x, 1)[:, None] / cols + {EPS!r})
+        tl.store(out_ptr + at, x * inv_rms * weight, mask)
 
 
 def launch({", ".join(params)}, *, workspace):
-    programs = min(xnumel, {4 * _sm_count(task)})
-    rms_norm_rows[(programs,)]({x}, {weight}, {out}, xnumel, r0_numel, BLOCK=triton.next_power_of_2(r0_numel),
-                               num_warps=8)
+    programs = min(triton.cdiv(xnumel, {variant.rows}), {variant.programs_per_sm * _sm_count(task)})
+    rms_norm_rows[(programs,)]({x}, {weight}, {out}, xnumel, r0_numel, ROWS={variant.rows},
+                               BLOCK=triton.next_power_of_2(r0_numel), STAGES={variant.stages}, num_warps={variant.warps})
 '''
+
+
+SPLIT_SOFTMAX = KERNELS / "softmax_split_workspace_triton.py"
+# The stand-in's launcher is written for the names Inductor gives a softmax kernel on a GPU; a compile may name
+# them otherwise (on CPU Inductor writes the output through in_out_ptr0).
+_SPLIT_LAUNCH = "def launch(in_ptr0, out_ptr2, xnumel, r0_numel, *, workspace):"
+
+
+def with_variant(source: str, **values: int) -> str:
+    """``source`` with its launcher's variant lines (``    name = <integer>``) set to ``values``."""
+    for name, value in values.items():
+        source, count = re.subn(rf"^    {name} = \d+$", f"    {name} = {value}", source, flags=re.MULTILINE)
+        if count != 1:
+            raise ValueError(f"no single variant line for {name!r} in the launcher")
+    return source
+
+
+def softmax_split_code(task: Any, device: str, source: str | None = None) -> str:
+    """The split-reduction stand-in (``source``, default the file's), its launcher taking the task's parameters."""
+    (x,) = _tensor_params(task, "in", 2)
+    (out,) = _tensor_params(task, "out", 2) + _tensor_params(task, "in_out", 2)
+    for param in (x, out):
+        _contiguous_rows(task, param)
+    params = [a.param for a in task.args]
+    if sorted(params) != sorted([x, out, "xnumel", "r0_numel"]):
+        raise ValueError(f"not a one-input softmax kernel: {params}")
+    head, launch, body = (source or SPLIT_SOFTMAX.read_text()).partition(_SPLIT_LAUNCH)
+    if not launch:
+        raise ValueError("the stand-in's launcher is not the one this fixture adapts")
+    names = {"in_ptr0": x, "out_ptr2": out}
+    body = re.sub(r"\b(in_ptr0|out_ptr2)\b", lambda m: names[m.group(1)], body)
+    return head + f"def launch({', '.join(params)}, *, workspace):" + body
 
 
 # How Inductor's kernels compute a row statistic, by the call defining the value they store (``tmpN``): the
@@ -420,12 +517,13 @@ FIXTURES = (
             "kernel (fp16 8192x4096 on a GPU; 2x64 float32 under the interpreter on CPU)",
             _triton_softmax_task, TRITON_SOFTMAX_SKETCH, _triton_softmax_code),
     Fixture("softmax_split_workspace_triton", "triton-cuda", "two-kernel split-reduction softmax with workspace, "
-            "Triton launcher form, on the same task and sizes", _triton_softmax_task, TRITON_SPLIT_SKETCH,
-            _file("softmax_split_workspace_triton.py")),
-    Fixture("rmsnorm_persistent_triton", "triton-cuda", "persistent rms_norm (fixed grid, 4 programs per SM), Triton "
-            "launcher form, Inductor's kernel captured live (fp16 8192x4096 on a GPU; float32 8x100 under the "
-            "interpreter on CPU)", lambda device: live_task("rmsnorm", device), RMSNORM_SKETCH,
-            _rmsnorm_persistent_code),
+            "Triton launcher form, on Inductor's kernel of a sampler's softmax(logits.float(), -1) captured live "
+            f"(bf16 logits {SAMPLER_ROWS}x{QWEN2_VOCAB} on a GPU; float32 4x40 under the interpreter on CPU)",
+            lambda device: live_task("sampler_softmax", device), TRITON_SPLIT_SKETCH, softmax_split_code),
+    Fixture("rmsnorm_persistent_triton", "triton-cuda", "persistent rms_norm (fixed grid looping over rows, weight "
+            "loaded once per program), Triton launcher form, on Inductor's kernel captured live (bf16 "
+            f"{PREFILL_TOKENS}x{QWEN3_0_6B_HIDDEN} on a GPU; float32 38x100 under the interpreter on CPU)",
+            lambda device: live_task("rmsnorm", device), RMSNORM_SKETCH, rmsnorm_persistent_code),
     Fixture("cross_entropy_fused_triton", "triton-cuda", "one-pass log-softmax statistics of cross-entropy (online "
             "max and sum of exponentials), Triton, Inductor's first cross-entropy kernel captured live (float32 "
             "8192x32000 logits on a GPU; 4x40 under the interpreter on CPU)",

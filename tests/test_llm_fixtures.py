@@ -8,6 +8,7 @@ candidate), and the prompts stayed within the contract. Speed verdicts on this s
 under Triton's interpreter meaningless: the speedups are printed (and recorded by the benchmark), not asserted.
 """
 
+import dataclasses
 import sys
 
 import pytest
@@ -53,7 +54,27 @@ def test_triton_fixture_is_correct_under_the_interpreter(name, tmp_path, interpr
     assert {"large", "tiny", "negative-zero-rows"} <= set(record["trials"])
 
 
-@pytest.mark.parametrize("name", ["rmsnorm", pytest.param("cross_entropy", marks=pytest.mark.slow)])
+def test_split_softmax_merges_chunks_of_several_tiles(tmp_path, interpreter_pool):
+    # At the fixture's variant a 4x40 task gets chunks of one tile; a variant of 16-column tiles, two a chunk and no
+    # floor on programs runs the tile loop within a chunk and a short last chunk (40 = 32 + 8) through the verifier.
+    pytest.importorskip("triton")
+    source = llm_fixtures.with_variant(llm_fixtures.SPLIT_SOFTMAX.read_text(), tile=16, tiles=2, min_programs=1)
+    fixture = dataclasses.replace(FIXTURES["softmax_split_workspace_triton"],
+                                  code=lambda task, device: llm_fixtures.softmax_split_code(task, device, source))
+    record = llm_fixtures.run_fixture(fixture, "cpu", tmp_path, interpreter_pool)
+    assert record["rule"] in (None, "not-faster"), record["reason"]
+    assert {"large", "tiny", "negative-zero-rows"} <= set(record["trials"])
+
+
+def test_with_variant_sets_only_existing_variant_lines():
+    source = llm_fixtures.SPLIT_SOFTMAX.read_text()
+    assert "    tile = 2048\n" in llm_fixtures.with_variant(source, tile=2048)
+    with pytest.raises(ValueError):
+        llm_fixtures.with_variant(source, splits=3)  # assigned in the launcher, but not a variant line
+
+
+@pytest.mark.parametrize("name", ["rmsnorm", "sampler_softmax",
+                                  pytest.param("cross_entropy", marks=pytest.mark.slow)])
 def test_live_task_is_inductors_triton_for_cpu_tensors(name):
     # Captured in a subprocess that interprets Triton: a triton-cuda task (the interpreter's path) on the CPU, in
     # the CUDA module form, with the sizes of the model's CPU inputs.

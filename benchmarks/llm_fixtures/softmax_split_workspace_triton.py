@@ -1,6 +1,8 @@
 # HAND-WRITTEN STAND-IN (not model output): a two-kernel split reduction for softmax over the last axis, in the
-# launcher form. Each row is cut into chunks; the first kernel writes every chunk's max and sum of exponentials to
-# workspace, the second merges a row's partials and writes its chunk of the output. Rows are contiguous.
+# launcher form, for few long rows (a sampler's softmax over a vocabulary), where one program per row leaves most
+# SMs idle. Each row is cut into chunks of whole tiles; the first kernel writes every chunk's max and sum of
+# exponentials to workspace, the second merges its row's partials and writes its chunk of the output. Rows are
+# contiguous; the output takes the pointer's dtype.
 import triton
 import triton.language as tl
 
@@ -9,41 +11,62 @@ triton_helpers.set_driver_to_gpu()
 
 
 @triton.jit
-def chunk_partials(in_ptr0, partial_max, partial_sum, r0_numel, splits, SPLIT_SIZE: tl.constexpr):
-    row = tl.program_id(0)
-    chunk = tl.program_id(1)
-    cols = chunk * SPLIT_SIZE + tl.arange(0, SPLIT_SIZE)
-    mask = cols < r0_numel
-    x = tl.load(in_ptr0 + row * r0_numel + cols, mask, other=float('-inf')).to(tl.float32)
-    chunk_max = tl.max(x, 0)
-    chunk_sum = tl.sum(tl.where(mask, tl.exp(x - chunk_max), 0.0), 0)
-    tl.store(partial_max + row * splits + chunk, chunk_max)
-    tl.store(partial_sum + row * splits + chunk, chunk_sum)
+def chunk_partials(x_ptr, partial_max, partial_sum, cols, chunk, splits, TILE: tl.constexpr):
+    row = tl.program_id(0).to(tl.int64)
+    part = tl.program_id(1)
+    start = part * chunk
+    end = tl.minimum(start + chunk, cols)
+    offsets = tl.arange(0, TILE)
+    run_max = tl.full([], float('-inf'), tl.float32)
+    run_sum = tl.zeros([], tl.float32)
+    for first in tl.range(start, end, TILE):
+        col = first + offsets
+        x = tl.load(x_ptr + row * cols + col, col < end, other=float('-inf')).to(tl.float32)
+        new_max = tl.maximum(run_max, tl.max(x, 0))
+        # A chunk of -inf only (masked logits) keeps max -inf and sum 0 instead of exp(-inf - -inf) = NaN.
+        shift = tl.where(new_max == float('-inf'), 0.0, new_max)
+        run_sum = run_sum * tl.exp(run_max - shift) + tl.sum(tl.exp(x - shift), 0)
+        run_max = new_max
+    tl.store(partial_max + row * splits + part, run_max)
+    tl.store(partial_sum + row * splits + part, run_sum)
 
 
 @triton.jit
-def normalise(in_ptr0, out_ptr2, partial_max, partial_sum, r0_numel, splits, SPLIT_SIZE: tl.constexpr,
+def normalise(x_ptr, out_ptr, partial_max, partial_sum, cols, chunk, splits, TILE: tl.constexpr,
               SPLITS_POW2: tl.constexpr):
-    row = tl.program_id(0)
-    chunk = tl.program_id(1)
+    row = tl.program_id(0).to(tl.int64)
+    part = tl.program_id(1)
     parts = tl.arange(0, SPLITS_POW2)
     parts_mask = parts < splits
     maxes = tl.load(partial_max + row * splits + parts, parts_mask, other=float('-inf'))
     sums = tl.load(partial_sum + row * splits + parts, parts_mask, other=0.0)
     row_max = tl.max(maxes, 0)
-    row_sum = tl.sum(tl.where(parts_mask, sums * tl.exp(maxes - row_max), 0.0), 0)
-    cols = chunk * SPLIT_SIZE + tl.arange(0, SPLIT_SIZE)
-    mask = cols < r0_numel
-    x = tl.load(in_ptr0 + row * r0_numel + cols, mask, other=0.0).to(tl.float32)
-    tl.store(out_ptr2 + row * r0_numel + cols, tl.exp(x - row_max) / row_sum, mask)
+    inv_sum = 1.0 / tl.sum(sums * tl.exp(maxes - row_max), 0)
+    start = part * chunk
+    end = tl.minimum(start + chunk, cols)
+    offsets = tl.arange(0, TILE)
+    for first in tl.range(start, end, TILE):
+        col = first + offsets
+        mask = col < end
+        x = tl.load(x_ptr + row * cols + col, mask, other=0.0).to(tl.float32)
+        tl.store(out_ptr + row * cols + col, tl.exp(x - row_max) * inv_sum, mask)
 
 
 def launch(in_ptr0, out_ptr2, xnumel, r0_numel, *, workspace):
-    split_size = min(1024, max(16, triton.next_power_of_2(r0_numel) // 2))
-    splits = triton.cdiv(r0_numel, split_size)
+    # The variant, timed on an H200 by benchmarks/fixture_sweep.py: tiles of `tile` columns, at most `tiles` of them
+    # per program, and at least `min_programs` programs (4 per SM of the H200's 132) when rows are few.
+    tile = 4096
+    tiles = 4
+    warps = 8
+    min_programs = 528
+    tile = min(tile, max(16, triton.next_power_of_2(r0_numel) // 2))
+    splits = max(triton.cdiv(r0_numel, tile * tiles),
+                 min(triton.cdiv(r0_numel, tile), triton.cdiv(min_programs, xnumel)))
+    chunk = triton.cdiv(triton.cdiv(r0_numel, splits), tile) * tile
+    splits = triton.cdiv(r0_numel, chunk)
     partial_max = workspace(xnumel * splits, "float32")
     partial_sum = workspace(xnumel * splits, "float32")
-    chunk_partials[(xnumel, splits)](in_ptr0, partial_max, partial_sum, r0_numel, splits, SPLIT_SIZE=split_size,
-                                     num_warps=4)
-    normalise[(xnumel, splits)](in_ptr0, out_ptr2, partial_max, partial_sum, r0_numel, splits,
-                                SPLIT_SIZE=split_size, SPLITS_POW2=triton.next_power_of_2(splits), num_warps=4)
+    chunk_partials[(xnumel, splits)](in_ptr0, partial_max, partial_sum, r0_numel, chunk, splits, TILE=tile,
+                                     num_warps=warps)
+    normalise[(xnumel, splits)](in_ptr0, out_ptr2, partial_max, partial_sum, r0_numel, chunk, splits, TILE=tile,
+                                SPLITS_POW2=triton.next_power_of_2(splits), num_warps=warps)
