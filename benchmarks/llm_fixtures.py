@@ -375,7 +375,7 @@ class PersistentVariant:
 
 
 # The variant the fixture uses; benchmarks/fixture_sweep.py times it against others on the GPU.
-RMSNORM_PERSISTENT = PersistentVariant(programs_per_sm=4, rows=4, warps=4, stages=2)
+RMSNORM_PERSISTENT = PersistentVariant(programs_per_sm=8, rows=8, warps=4, stages=3)
 
 
 def rmsnorm_persistent_code(task: Any, device: str, variant: PersistentVariant = RMSNORM_PERSISTENT) -> str:
