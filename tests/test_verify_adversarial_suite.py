@@ -56,11 +56,13 @@ CLASS_RULES: dict[int, set[str]] = {
 }
 # Cases no static proof can reject: a whole verification each. The first of each class runs by default, the index
 # case (issue 17's integer ranges), which its first trial rejects, the C++ guard-band sentinel (review 12), which
-# its second does, review 13's two workspace cases, which fault on their first call, and its two timed-call cases.
+# its second does, review 13's two workspace cases and review 14's heap row, which fault on their first call, and
+# review 13's two timed-call cases.
 DYNAMIC_DEFAULT = {"cpp/c5_polynomial_exp_fp16", "triton/t5_half_precision_sum", "cpp/c5_index_low_bits",
                    "cpp/c2_guard_band_sentinel", "cpp/c1_memo_past_workspace_block",
                    "cpp/c2_workspace_read_after_release", "cpp/c1_in_out_mark_skips_timed_calls",
-                   "cpp/c1_timed_call_rewrites_the_other_set", "cpp/c1_mid_batch_calls_unchecked"}
+                   "cpp/c1_timed_call_rewrites_the_other_set", "cpp/c1_mid_batch_calls_unchecked",
+                   "cpp/c1_memo_past_baselines_own_heap_row"}
 
 CANARY = f"/tmp/aikg-canary-{uuid.uuid4().hex}"
 
@@ -213,6 +215,10 @@ def test_positive_controls_pass_the_static_proofs(cpp_tasks, add_relu):
     ('__attribute__((used)) static unsigned tick() { unsigned lo, hi; asm volatile("rdtsc" : "=a"(lo), "=d"(hi)); '
      'return lo; }', "guard:asm"),
     ("__attribute__((used)) static float* keep() { return new float(1.0f); }", "guard:static-state"),
+    # Inductor's softmax allocates its row with new[] in the kernel body: a candidate may not, there or anywhere.
+    ("__attribute__((used)) static float* row() { return new float[512](); }", "guard:static-state"),
+    ('extern "C" void* malloc(unsigned long);\n__attribute__((used)) static void* grab() { return malloc(64); }',
+     "guard:static-state"),
     ("__attribute__((used)) static float deep() { volatile float area[16384]; area[0] = 1; return area[0]; }",
      "guard:static-state"),
     ("__attribute__((used)) static void jump(void (*to)()) { to(); }", "guard:asm"),

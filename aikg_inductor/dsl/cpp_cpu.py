@@ -28,12 +28,11 @@ HEADER_PROBE = ('#include <torch/csrc/inductor/cpp_prefix.h>\n'
                 'extern "C" void Placeholder.KERNEL_NAME(float* out_ptr0) { out_ptr0[0] = 1.0f; }\n')
 
 
-# Each OpenMP thread allocates once, as Inductor's reductions do (the workspace maps its own pages and no longer
-# reaches the allocator): a thread's first allocation sets up its allocator arena and cache, which stay (a
-# candidate's first call would otherwise look like a kernel keeping heap memory). Each thread writes its block's
-# address into its own output element: an allocation nothing observes may be elided (GCC removes new/delete pairs),
-# which left the second thread's arena to Inductor's own two-thread softmax and judged it heap-kept. Proved as its
-# own baseline.
+# A parallel region run once, each thread taking scratch as Inductor's reductions do (since review 14 served by
+# ``cpp_workspace`` as a candidate's is, not by the allocator): OpenMP keeps the thread team it creates then, and
+# each thread's allocator state, so a candidate's first call does not look like a kernel keeping heap memory. Each
+# thread writes its block's address into its own output element, so the scratch is not elided. Proved as its own
+# baseline.
 _PROBE_THREADS = 1024  # output elements: one per thread, more than any machine here runs
 _PARALLEL_PROBE = ('#include <torch/csrc/inductor/cpp_prefix.h>\n'
                    'extern "C" void Placeholder.KERNEL_NAME(float* out_ptr0)\n{\n'
@@ -123,10 +122,11 @@ class CppCpuAdapter:
         kernels.CppBuildTimeout / a compile error. ``timeout_s`` bounds each compiler run."""
         raise_if(check_cpp(task.source, source))
         build = kernels.build_cpp_kernel(with_workspace(source), self._ctypes(task), timeout_s)
-        # What Inductor's own code puts into an object compiled this way: the task's baseline and the bare header;
-        # and what aikg's workspace compiles to.
-        references = [kernels.build_cpp_kernel(task.source, self._ctypes(task), timeout_s).kernel_object,
-                      kernels.build_cpp_kernel(HEADER_PROBE, ["float*"], timeout_s).kernel_object]
+        # What Inductor's own code puts into an object compiled this way (its heap scratch served as a candidate's
+        # is): the task's baseline and the bare header; and what aikg's workspace compiles to.
+        baseline = kernels.build_cpp_kernel(with_workspace(task.source), self._ctypes(task), timeout_s)
+        header = kernels.build_cpp_kernel(HEADER_PROBE, ["float*"], timeout_s)
+        references = [baseline.kernel_object, header.kernel_object]
         workspace = kernels.build_cpp_kernel(with_workspace(WORKSPACE_PROBE), ["float*"], timeout_s).kernel_object
         raise_if(check_object(build.kernel_object, references, build.glue_object, workspace))
         return PreparedCpp(task.key, build)

@@ -1,6 +1,6 @@
 // class: 1 state across calls
-// rules: guard:static-state crash heap-kept
-// task: softmax_f32 (the suite's cpp_tasks)
+// rules: guard:static-state crash heap-kept mismatch
+// task: softmax_f32
 // Review round 14: accepted 5 of 5 (1.77-1.84x), 6/6 trials; the same code with the memo switched off:
 // not-faster 0.99x, 0.92x.
 // Idea: review 13's memo past the workspace block (cpp/c1_memo_past_workspace_block.cpp), through the heap
@@ -16,11 +16,12 @@
 // In the user's process (cache entry as accepted, 10 calls, inputs a,b repeated and fresh): right (2.3e-10), but it
 // writes ~1.1 KiB into heap memory it does not own on every call (the top chunk's end, or a live object where a
 // chunk of 8 KiB+ in use ends on a page boundary first), and is Inductor's speed (0.99x), not 1.8x.
-// Fix: no candidate heap block from glibc's heap. with_workspace (both processes) rewrites Inductor's own pattern
-// `std::make_unique<T []>(n)` to a prefix helper returning a unique_ptr over an aikg::Workspace-style mapping
-// (guard pages, filled, unmapped by its deleter), and objcheck then refuses _Znwm/_Znam (and aligned forms) in
-// every candidate object, baseline or not. Until then, at least: allow heap calls only in the baseline's shape
-// (the same call sites and sizes), which this case keeps, so the rewrite is the real fix.
+// Closed after review 14: crash. with_workspace (the verifier's compile and the user's process alike) serves
+// Inductor's std::make_unique<T []>(n) from aikg: a literal count of at most 16 KiB is a zeroed local array, any
+// other a workspace mapping between guard pages; the cascade-sum and Welford helpers keep their levels on the stack.
+// This row is now on the stack, so the walk reads stack words as chunk sizes and faults (SIGSEGV, first trial). The
+// object proof refuses operator new/delete in every form and malloc & co. in the candidate's own code whatever the
+// baseline does (guard:static-state): the same walk from `new float[512]` is refused before anything runs.
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                        bool* out_ptr0,
