@@ -430,7 +430,7 @@ def _throw_paths(decoded: dict[int, list[_Instruction]], raw_relocations: dict[i
                 target = ((shndx, symbol["st_value"] + addend + 4) if isinstance(shndx, int) and shndx in decoded
                           else symbol.name)
             nexts: list[tuple[int, int]] = []
-            if mnemonic.startswith("ret") or mnemonic.startswith("iret"):
+            if mnemonic.startswith(("ret", "iret")):
                 exits.append(node)
                 continue
             if mnemonic in ("ud2", "ud1", "ud0", "hlt"):
