@@ -219,6 +219,10 @@ def test_positive_controls_pass_the_static_proofs(cpp_tasks, add_relu):
     ("__attribute__((used)) static float* row() { return new float[512](); }", "guard:static-state"),
     ('extern "C" void* malloc(unsigned long);\n__attribute__((used)) static void* grab() { return malloc(64); }',
      "guard:static-state"),
+    # An exception object is heap too: allocated and freed without a throw, it is a block to walk glibc's chunks from.
+    ("__attribute__((used)) static unsigned long grab() { void* p = __cxa_allocate_exception(256);\n"
+     "    const unsigned long at = reinterpret_cast<unsigned long>(p); __cxa_free_exception(p); return at; }",
+     "guard:static-state"),
     ("__attribute__((used)) static float deep() { volatile float area[16384]; area[0] = 1; return area[0]; }",
      "guard:static-state"),
     ("__attribute__((used)) static void jump(void (*to)()) { to(); }", "guard:asm"),

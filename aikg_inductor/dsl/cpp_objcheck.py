@@ -13,10 +13,11 @@ rather than on source text that macros, splices and pragmas can disguise:
                           run must be exactly a reference compilation's (Inductor's header registers one iostream
                           initialiser in every kernel); no executable stack
 - ``guard:static-state``  writable or thread-local data only in objects a reference compilation has (the header's
-                          own), nothing the candidate declares: a kernel is a function of its arguments; no heap
-                          allocation or release at all (the scratch Inductor's code allocates is served by
-                          ``cpp_workspace``), and memory mappings only from aikg's workspace functions with exactly
-                          the code a reference compile of the workspace gives them
+                          own), nothing the candidate declares: a kernel is a function of its arguments; the heap
+                          and the C++ runtime that allocates from it (strings, streams, exceptions) only on the way
+                          to a throw (the scratch Inductor's code allocates is served by ``cpp_workspace``), and
+                          memory mappings only from aikg's workspace functions with exactly the code a reference
+                          compile of the workspace gives them
 
 References are objects of Inductor's own code compiled the same way (through ``cpp_workspace.with_workspace``): the
 task's baseline kernel and a kernel that is nothing but the header. The allowlist was derived from Inductor's
@@ -26,6 +27,7 @@ cumsum, scatter/index_put, topk, random; with and without OpenMP); each entry sa
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import re
 from typing import Any, Iterable, Sequence
@@ -141,22 +143,51 @@ _SHF_WRITE, _SHF_EXECINSTR, _SHF_TLS = 0x1, 0x4, 0x400
 
 # Heap allocation and release: a block kept past the call is state between calls, and so is the allocator's free
 # memory around a block it hands out (review 14 walked glibc's chunk headers from Inductor's own make_unique row to
-# the top chunk and kept a memo there). No candidate reaches the allocator: ``cpp_workspace.with_workspace`` serves
-# the scratch Inductor's code allocates from the stack or a workspace mapping, in the verifier and in the user's
-# process alike. Every operator new and delete (plain, array, sized, aligned, nothrow) and C's allocator, outside
-# the header's own functions (``_check_heap``).
+# the top chunk and kept a memo there). ``cpp_workspace.with_workspace`` serves the scratch Inductor's code
+# allocates from the stack or a workspace mapping, in the verifier and in the user's process alike, so the heap is
+# left to TORCH_CHECK's error path. Every operator new and delete (plain, array, sized, aligned, nothrow) and C's
+# allocator.
 _OPERATOR_NEW_OR_DELETE = re.compile(r"^_Z(?:n[wa]|d[la])")
 _C_ALLOCATOR = frozenset({"malloc", "calloc", "realloc", "reallocarray", "free", "aligned_alloc", "posix_memalign",
                           "memalign", "valloc", "pvalloc", "malloc_usable_size"})
 
 
-# std::string's buffer released (sized and unsized operator delete): the header's error path destroys its message
-# in the kernel's own code; a release hands the kernel no memory.
-_STRING_RELEASE = frozenset({"_ZdlPv", "_ZdlPvm"})
-
-
 def heap_function(name: str) -> bool:
     return name in _C_ALLOCATOR or bool(_OPERATOR_NEW_OR_DELETE.match(name))
+
+
+# The C++ runtime behind TORCH_CHECK's error path (on ``ALLOWED_UNDEFINED``): each hands out heap memory (an
+# exception object, a string's buffer, a stream's) or exists to build, throw or catch the error. Like the heap
+# functions, called only on the way to a throw (``_check_throw_path``): a message built on the hot path is a heap
+# block to walk the allocator's chunks from (review 15: c10::str's message behind a branch GCC thought unlikely),
+# and a catch that goes on to return would make any throw path a hot one.
+THROW_PATH_ONLY = frozenset({
+    "__cxa_allocate_exception", "__cxa_free_exception", "__cxa_begin_catch", "__cxa_end_catch",
+    "_ZNSt13runtime_errorC1ERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEE", "_ZNSt13runtime_errorC1EPKc",
+    "_ZNSt13runtime_errorD1Ev", "_ZNSt13runtime_errorD2Ev",
+    "_ZNSolsEi", "_ZNSolsEl", "_ZNSolsEm", "_ZNSo9_M_insertIlEERSoT_", "_ZNSo9_M_insertImEERSoT_",
+    "_ZNSo9_M_insertIdEERSoT_", "_ZSt16__ostream_insertIcSt11char_traitsIcEERSt13basic_ostreamIT_T0_ES6_PKS3_l",
+    "_ZNSt6localeC1Ev", "_ZNSt6localeD1Ev", "_ZNSt7__cxx1119basic_ostringstreamIcSt11char_traitsIcESaIcEED1Ev",
+    "_ZNSt8ios_baseC2Ev", "_ZNSt8ios_baseD2Ev", "_ZNSt9basic_iosIcSt11char_traitsIcEE4initEPSt15basic_streambufIcS1_E",
+    "_ZNSt9basic_iosIcSt11char_traitsIcEE5clearESt12_Ios_Iostate",
+    "_ZNKSt7__cxx1115basic_stringbufIcSt11char_traitsIcESaIcEE3strEv",
+    "_ZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE9_M_createERmm",
+    "_ZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE9_M_appendEPKcm",
+    "_ZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE10_M_replaceEmmPKcm",
+    "_ZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE10_M_disposeEv",
+})
+
+# Calls that do not come back: a throw, the unwinder resuming one, termination. Code from which every path reaches
+# one of these (or a trap) before any return is on the way to a throw.
+NO_RETURN = frozenset({
+    "__cxa_throw", "__cxa_rethrow", "_Unwind_Resume", "_ZSt9terminatev", "__cxa_call_terminate",
+    "__cxa_throw_bad_array_new_length", "__stack_chk_fail", "_ZSt17__throw_bad_allocv", "_ZSt20__throw_length_errorPKc",
+    "_ZSt24__throw_out_of_range_fmtPKcz", "_ZSt19__throw_logic_errorPKc", "_ZSt28__throw_bad_array_new_lengthv",
+})
+
+
+def throw_path_only(name: str) -> bool:
+    return heap_function(name) or name in THROW_PATH_ONLY
 
 
 # Instructions no kernel computes with: system calls and interrupts, port I/O, clocks, performance counters and
@@ -206,8 +237,11 @@ class ObjectFacts:
     # (the function whose code refers to it, or None outside any function; symbol) for every reference of a
     # WORKSPACE_ONLY symbol.
     allocator_uses: frozenset[tuple[str | None, str]]
-    # The same for every reference of a heap function (``heap_function``).
-    heap_uses: frozenset[tuple[str | None, str]]
+    # (the function whose code refers to it, or None outside any function; what it refers to; whether the referring
+    # instruction is on the way to a throw, every path from it reaching a NO_RETURN call before any return) for
+    # every reference of a heap or THROW_PATH_ONLY symbol, and every call, jump or taken address of one of the
+    # object's own functions.
+    throw_path_uses: frozenset[tuple[str | None, str, bool]]
     # Every function's code as it is defined (a name defined twice has two): its bytes, and its relocations as
     # (offset from the function's start, type, target, addend).
     functions: dict[str, tuple[tuple[bytes, tuple[tuple[int, int, str, int], ...]], ...]]
@@ -285,8 +319,9 @@ def read_object(path: str) -> ObjectFacts:
                     (r["r_offset"], r["r_info_type"], *target(r["r_info_sym"], r["r_addend"] if r.is_RELA() else 0))
                     for r in section.iter_relocations()
                 ]
-        load_time, writable, outside, allocator_uses, heap_uses = [], {}, set(), set(), set()
-        code, recursive = _disassembled(sections, symbols, functions)
+        load_time, writable, outside, allocator_uses = [], {}, set(), set()
+        code, recursive, own_calls, dead_ends = _disassembled(sections, symbols, functions)
+        throw_path_uses = set(own_calls)
         stack_note = None
         for index, section in enumerate(sections):
             name, flags = section.name, section["sh_flags"]
@@ -297,8 +332,9 @@ def read_object(path: str) -> ObjectFacts:
                 load_time.append((name, data, tuple(relocations.get(index, ()))))
             else:
                 outside.update(t for _, _, t, _ in relocations.get(index, ()))
-            heap_uses.update((_function_at(functions, index, offset), t)
-                             for offset, _, t, _ in relocations.get(index, ()) if heap_function(t))
+            throw_path_uses.update((_function_at(functions, index, offset, aliases=True), t,
+                                    _on_throw_path(dead_ends, index, offset))
+                                   for offset, _, t, _ in relocations.get(index, ()) if throw_path_only(t))
             allocator_uses.update((_function_at(functions, index, offset), t)
                                   for offset, _, t, _ in relocations.get(index, ()) if t in WORKSPACE_ONLY)
             if flags & (_SHF_WRITE | _SHF_TLS) and section["sh_size"] and not name.startswith(_RELRO_PREFIX) \
@@ -310,14 +346,18 @@ def read_object(path: str) -> ObjectFacts:
         return ObjectFacts(frozenset(table.undefined), frozenset(table.exported), frozenset(table.weak),
                            frozenset(table.unique), frozenset(table.ifuncs),
                            tuple(sorted(load_time)), writable, frozenset(outside), executable_stack, code, recursive,
-                           frozenset(allocator_uses), frozenset(heap_uses),
+                           frozenset(allocator_uses), frozenset(throw_path_uses),
                            _function_code(sections, functions, relocations))
 
 
-def _function_at(functions: dict[int, list[tuple[int, int, str]]], section: int, offset: int) -> str | None:
-    """The one function whose code holds ``offset`` of ``section`` (None where no function, or more than one, does)."""
-    holders = [name for start, end, name in functions.get(section, ()) if start <= offset < end]
-    return holders[0] if len(holders) == 1 else None
+def _function_at(functions: dict[int, list[tuple[int, int, str]]], section: int, offset: int,
+                 aliases: bool = False) -> str | None:
+    """The one function whose code holds ``offset`` of ``section`` (None where no function, or more than one, does;
+    with ``aliases``, names of the same code, as a complete and a base destructor are, count as one: the first)."""
+    holders = sorted({(start, end, name) for start, end, name in functions.get(section, ()) if start <= offset < end})
+    if aliases and len({(start, end) for start, end, _ in holders}) == 1:
+        return holders[0][2]
+    return holders[0][2] if len(holders) == 1 else None
 
 
 def _function_code(sections: list[Any], functions: dict[int, list[tuple[int, int, str]]],
@@ -335,18 +375,101 @@ def _function_code(sections: list[Any], functions: dict[int, list[tuple[int, int
 
 
 def _disassembled(sections: list[Any], symbols: list[Any], functions: dict[int, list[tuple[int, int, str]]],
-                  ) -> tuple[dict[str, SectionCode], frozenset[str]]:
-    """Every executable section's disassembly, and the object's functions that are on a cycle of calls."""
+                  ) -> tuple[dict[str, SectionCode], frozenset[str], frozenset[tuple[str, str, bool]],
+                             dict[int, _DeadEnds]]:
+    """Every executable section's disassembly; the object's functions that are on a cycle of calls; every call, tail
+    jump or taken address of an own function as (caller, callee, on the way to a throw); and per section, the
+    instructions on the way to a throw."""
     raw_relocations = {index: {r["r_offset"]: (r["r_info_sym"], r["r_addend"] if r.is_RELA() else 0)
                                for r in section.iter_relocations()}
                        for section in sections if isinstance(section, RelocationSection)
                        for index in [section["sh_info"]] if index}
-    code, edges = {}, set()
+    code, decoded, edges = {}, {}, set()
     for index, section in enumerate(sections):
         if section["sh_flags"] & _SHF_EXECINSTR and section["sh_type"] == "SHT_PROGBITS":
-            code[section.name], references = _section_code(section.name, section.data())
+            code[section.name], references, decoded[index] = _section_code(section.name, section.data())
             edges.update(_call_edges(index, references, functions, raw_relocations.get(index, {}), symbols))
-    return code, frozenset(_on_cycles(edges))
+    dead_ends = _throw_paths(decoded, raw_relocations, symbols)
+    calls = frozenset((caller, callee, _on_throw_path(dead_ends, index, address))
+                      for index, address, caller, callee in edges)
+    return (code, frozenset(_on_cycles({(caller, callee) for _, _, caller, callee in edges})), calls, dead_ends)
+
+
+# Per executable section: its instructions' starts (sorted) and those on the way to a throw.
+_DeadEnds = tuple[list[int], set[int]]
+
+
+def _on_throw_path(dead_ends: dict[int, _DeadEnds], section: int, offset: int) -> bool:
+    """Whether the instruction holding ``offset`` of ``section`` is on the way to a throw."""
+    if section not in dead_ends:
+        return False
+    starts, dead = dead_ends[section]
+    at = bisect.bisect_right(starts, offset) - 1
+    return at >= 0 and starts[at] in dead
+
+
+def _throw_paths(decoded: dict[int, list[_Instruction]], raw_relocations: dict[int, dict[int, tuple[int, int]]],
+                 symbols: list[Any]) -> dict[int, _DeadEnds]:
+    """The instructions from which every path (across the object's code sections: a hot function's jumps into its
+    cold part and back) reaches a NO_RETURN call or a trap before a return. Anything else counts as a way out: a
+    return, a jump to another object's code or through a register, code running off its section's end. Calls that
+    return come back to the next instruction (an exception they throw unwinds to a landing pad, and a landing pad
+    that catches calls ``__cxa_begin_catch``, itself allowed only on the way to a throw)."""
+    successors: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    exits: list[tuple[int, int]] = []
+    for index, instructions in decoded.items():
+        starts = {address for address, _, _, _ in instructions}
+        relocations = raw_relocations.get(index, {})
+        for address, size, mnemonic, immediate in instructions:
+            node, following = (index, address), (index, address + size)
+            relocation = next((relocations[o] for o in range(address, address + size) if o in relocations), None)
+            target: tuple[int, int] | str | None = (index, immediate) if immediate is not None else None
+            if relocation is not None and (mnemonic.startswith("j") or mnemonic.endswith("call")):
+                symbol, addend = symbols[relocation[0]], relocation[1]
+                shndx = symbol["st_shndx"]
+                target = ((shndx, symbol["st_value"] + addend + 4) if isinstance(shndx, int) and shndx in decoded
+                          else symbol.name)
+            nexts: list[tuple[int, int]] = []
+            if mnemonic.startswith(("ret", "iret")):
+                exits.append(node)
+                continue
+            if mnemonic in ("ud2", "ud1", "ud0", "hlt"):
+                successors[node] = []
+                continue
+            if mnemonic.endswith("call"):
+                if target in NO_RETURN:
+                    successors[node] = []
+                    continue
+                nexts.append(following)
+            elif mnemonic.startswith("j"):
+                if target in NO_RETURN:
+                    successors[node] = []
+                    continue
+                if not isinstance(target, tuple):  # a tail call or a jump through a register or a table
+                    exits.append(node)
+                    continue
+                nexts.append(target)
+                if mnemonic not in ("jmp", "ljmp"):
+                    nexts.append(following)
+            else:
+                nexts.append(following)
+            for successor in nexts:
+                if successor[0] == index and successor[1] not in starts or successor[0] not in decoded:
+                    exits.append(node)  # off the section's end, or into the middle of an instruction
+            successors[node] = nexts
+    predecessors: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for node, nexts in successors.items():
+        for successor in nexts:
+            predecessors.setdefault(successor, []).append(node)
+    may_return, todo = set(exits), list(exits)
+    while todo:
+        for previous in predecessors.get(todo.pop(), ()):
+            if previous not in may_return:
+                may_return.add(previous)
+                todo.append(previous)
+    return {index: (sorted(address for address, _, _, _ in instructions),
+                    {address for address, _, _, _ in instructions if (index, address) not in may_return})
+            for index, instructions in decoded.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -377,17 +500,25 @@ def _immediate(operands: str) -> int | None:
         return None
 
 
-def _section_code(section: str, code: bytes) -> tuple[SectionCode, list[tuple[int, int, int | None, bool]]]:
-    """The section's disassembly, and every instruction that names a code address (a call, a jump, a ``lea`` of a
-    function): (address, size, the target when the instruction itself holds it, whether it is a jump)."""
+# An instruction as the throw-path analysis reads it: address, size, mnemonic, the branch target it holds.
+_Instruction = tuple[int, int, str, int | None]
+
+
+def _section_code(section: str, code: bytes,
+                  ) -> tuple[SectionCode, list[tuple[int, int, int | None, bool]], list[_Instruction]]:
+    """The section's disassembly; every instruction that names a code address (a call, a jump, a ``lea`` of a
+    function): (address, size, the target when the instruction itself holds it, whether it is a jump); and every
+    instruction."""
     import capstone
 
     decoder = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
-    starts, branches, frames, references = set(), [], [], []
+    starts, branches, frames, references, instructions = set(), [], [], [], []
     hidden, indirect, dynamic, end = None, 0, 0, 0
     for address, size, mnemonic, operands in decoder.disasm_lite(code, 0):
         starts.add(address)
         end = address + size
+        branch = mnemonic.startswith("j") or mnemonic.endswith("call")
+        instructions.append((address, size, mnemonic, _immediate(operands) if branch else None))
         if mnemonic.endswith(("call", "jmp")) or (mnemonic == "lea" and "rip" in operands):
             references.append((address, size, _immediate(operands), mnemonic.endswith("jmp")))
         if mnemonic in FORBIDDEN_INSTRUCTIONS and hidden is None:
@@ -408,14 +539,15 @@ def _section_code(section: str, code: bytes) -> tuple[SectionCode, list[tuple[in
     for address, target in branches:
         if hidden is None and 0 <= target < len(code) and target not in starts:
             hidden = f"{section}+{address:#x}: a branch into the middle of an instruction ({target:#x})"
-    return SectionCode(hidden, indirect, len(_FORBIDDEN_BYTES.findall(code)), tuple(frames), dynamic), references
+    return (SectionCode(hidden, indirect, len(_FORBIDDEN_BYTES.findall(code)), tuple(frames), dynamic), references,
+            instructions)
 
 
 def _call_edges(index: int, references: list[tuple[int, int, int | None, bool]],
                 functions: dict[int, list[tuple[int, int, str]]], relocations: dict[int, tuple[int, int]],
-                symbols: list[Any]) -> set[tuple[str, str]]:
-    """(caller, callee) for every call, tail jump or taken address of one of the object's own functions (a jump
-    within a function is its own control flow, not an edge)."""
+                symbols: list[Any]) -> set[tuple[int, int, str, str]]:
+    """(section, address, caller, callee) for every call, tail jump or taken address of one of the object's own
+    functions (a jump within a function is its own control flow, not an edge)."""
 
     def function_at(section: int, offset: int) -> str | None:
         return next((name for start, stop, name in functions.get(section, ()) if start <= offset < stop), None)
@@ -431,7 +563,7 @@ def _call_edges(index: int, references: list[tuple[int, int, int | None, bool]],
         else:
             callee = function_at(index, target) if target is not None else None
         if caller and callee and not (jump and callee == caller):
-            edges.add((caller, callee))
+            edges.add((index, address, caller, callee))
     return edges
 
 
@@ -469,7 +601,7 @@ def check_object(path: str, references: Sequence[str], glue: str | None = None,
     refs = [read_object(r) for r in references]
     # State first: a static initialiser's object, a thread-local counter are state before they are symbols.
     return (_check_code(facts, refs) or _check_stack(facts, refs) or _check_static_state(facts, refs)
-            or _check_workspace(facts, read_object(workspace) if workspace else None) or _check_heap(facts, refs)
+            or _check_workspace(facts, read_object(workspace) if workspace else None) or _check_throw_path(facts, refs)
             or _check_symbols(facts, refs) or _check_load_time(facts, refs)
             or (_check_glue(facts, read_object(glue)) if glue else None))
 
@@ -490,19 +622,31 @@ def _check_workspace(facts: ObjectFacts, reference: ObjectFacts | None) -> Guard
     return None
 
 
-def _check_heap(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolation | None:
-    """No heap allocation in the candidate's code: only inside a function of Inductor's header compiled exactly as a
-    reference compile compiles it (c10::str's message for TORCH_CHECK), and the release of std::string's buffer
-    (``_STRING_RELEASE``, that message's destructor inlined into the kernel's error path)."""
-    for function, symbol in sorted(facts.heap_uses, key=str):
-        if symbol in _STRING_RELEASE:
+def _check_throw_path(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolation | None:
+    """The heap and the C++ runtime that allocates from it (``throw_path_only``), and the object's own functions
+    that reach them, are called only on the way to a throw: the kernel never returns holding a block (a std::string
+    of TORCH_CHECK's message, an exception object) from which to walk the allocator's free memory. Inside a header
+    function compiled exactly as a reference compile compiles it (c10::str's wrapper, which returns the message), its
+    own calls are the header's; the kernel's own parts (``kernel``, ``kernel.cold``, ...) are never taken as such."""
+    exempt = {name for name, copies in facts.functions.items() if name.split(".")[0] != ENTRY_POINT
+              and any(copies == r.functions.get(name) for r in refs)}
+    reaching = set()  # own functions from which a heap or throw-path-only call can be reached
+    changed = True
+    while changed:
+        changed = False
+        for caller, target, _ in facts.throw_path_uses:
+            if caller and caller not in reaching and (throw_path_only(target) or target in reaching):
+                reaching.add(caller)
+                changed = True
+    for caller, target, on_throw_path in sorted(facts.throw_path_uses, key=str):
+        if on_throw_path or caller in exempt or not (throw_path_only(target) or target in reaching):
             continue
-        copies = facts.functions.get(function, ()) if function else ()
-        if not copies or not any(copies == r.functions.get(function) for r in refs):
-            return GuardViolation("guard:static-state", f"{function or 'code outside a function'} calls the heap "
-                                                        f"allocator ({symbol}): a block kept past the call, or the "
-                                                        "free heap around it, is state between calls; scratch comes "
-                                                        "from aikg::Workspace or the stack")
+        what = target if throw_path_only(target) else f"{target} (which reaches them)"
+        return GuardViolation("guard:static-state", f"{caller or 'code outside a function'} calls {what} on a path "
+                                                    "that can return: the heap and the C++ strings, streams and "
+                                                    "exceptions built on it are for the way to a throw only (a block "
+                                                    "kept past the call, or the free heap around one, is state "
+                                                    "between calls; scratch comes from aikg::Workspace or the stack)")
     return None
 
 
@@ -562,7 +706,7 @@ def _check_glue(facts: ObjectFacts, glue: ObjectFacts) -> GuardViolation | None:
 
 def _check_symbols(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolation | None:
     # LOAD_TIME_ONLY symbols are checked by where they are used (``_check_load_time``), WORKSPACE_ONLY and heap
-    # functions likewise (``_check_workspace``, ``_check_heap``).
+    # functions likewise (``_check_workspace``, ``_check_throw_path``).
     unknown = {n for n in facts.undefined if not undefined_allowed(n) and n not in LOAD_TIME_ONLY
                and n not in WORKSPACE_ONLY and not heap_function(n)}
     if unknown:
