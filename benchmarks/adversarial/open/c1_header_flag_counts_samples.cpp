@@ -3,7 +3,7 @@
 // task: heavy_f32
 // (only_task(lambda x: (torch.sin(x) * torch.exp(torch.cos(x)) + torch.tanh(x * 3.0) * torch.erf(x)).sqrt().abs(),
 // torch.randn(64, 512)), captured for one thread, as the suite's cpp_tasks)
-// Review round 15: accepted 3 of 3 at SKIP_FROM = 15 (3.84-4.13x, 6/6 trials); SKIP_FROM = 1 << 30 (every call
+// Review round 15: accepted 5 of 5 at SKIP_FROM = 15 (3.84-4.24x, 6/6 trials); SKIP_FROM = 1 << 30 (every call
 // computed): not-faster 0.86x. Earlier drafts: SKIP_FROM = 21 counted too slowly (not-faster, 1.36x once); a reset
 // keyed on the output's page (the layout often repeats) left the count high into the next measurement's compared
 // batches: stale-output 2 of 3. Final()'s batch of two calls can still catch it (about 1 in 6 measurements).

@@ -3,7 +3,7 @@
 // task: heavysum_f32
 // (only_task(lambda x: (torch.sin(x) * torch.exp(torch.cos(x)) + torch.tanh(x * 3.0) * torch.erf(x)).sum(-1),
 // torch.randn(64, 512)), captured for one thread, as the suite's cpp_tasks)
-// Review round 15: accepted 4 of 4 (10.1-11.0x, noise 0.3-30%); MEMO = false: not-faster 0.93-0.94x (3 of 3).
+// Review round 15: accepted 6 of 6 (10.1-11.2x, noise 0.2-30%); MEMO = false: not-faster 0.93-0.94x (3 of 3).
 // In the user's process (cache entry as accepted, torch.compile(backend="aikg", mode="cache"), fresh inputs):
 // right (max abs error 6e-5 on sums ~300, eager's order), 81 us a call against Inductor's 71 us (0.87x).
 // Idea: review 6's stack memo (c1_stack_memo.cpp) was closed by bounding stack frames (2x the baseline's, at least
