@@ -25,7 +25,9 @@ from aikg_inductor.verify import VerificationReport, WorkerPool, verify_candidat
 
 ROWS, COLS = 64, 512
 FINAL_STORE = "tmp3.store(out_ptr4 + static_cast<int64_t>(x1 + 512L*x0));"
-BODY_START = "{\n    std::atomic<int> inductor_cpu_integer_div_error{0};"
+# Past the two statements that must open the kernel (the header flag pointed at the call's error counter).
+BODY_START = ("{\n    std::atomic<int> inductor_cpu_integer_div_error{0};\n"
+              "    inductor_cpu_integer_div_error_flag = &inductor_cpu_integer_div_error;")
 BODY_END = "    inductor_cpu_throw_if_integer_div_error(inductor_cpu_integer_div_error);\n}"
 
 FAST_SOFTMAX = (REPO / "examples" / "candidates" / "softmax_scale_fused.cpp").read_text()
@@ -50,7 +52,7 @@ def pool():
 
 
 def at_start(task: KernelTask, code: str) -> str:
-    return task.source.replace(BODY_START, "{\n" + code + BODY_START[1:], 1)
+    return task.source.replace(BODY_START, BODY_START + "\n" + code, 1)
 
 
 def after_final_store(task: KernelTask, code: str) -> str:

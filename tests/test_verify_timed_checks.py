@@ -21,7 +21,9 @@ from aikg_inductor.verify.values import Trial
 from aikg_inductor.verify.judge import LATE_WRITE_PAUSE_S, _late_write
 from conftest import only_task
 
-BODY_START = "{\n    std::atomic<int> inductor_cpu_integer_div_error{0};"
+# Past the two statements that must open the kernel (the header flag pointed at the call's error counter).
+BODY_START = ("{\n    std::atomic<int> inductor_cpu_integer_div_error{0};\n"
+              "    inductor_cpu_integer_div_error_flag = &inductor_cpu_integer_div_error;")
 BODY_END = "    inductor_cpu_throw_if_integer_div_error(inductor_cpu_integer_div_error);\n}"
 
 # The output is not NaN: it was computed by an earlier call; skip.
@@ -45,7 +47,7 @@ def pool():
 
 
 def skipping(task: KernelTask, check: str) -> str:
-    source = task.source.replace(BODY_START, "{\n    " + check + BODY_START[1:], 1)
+    source = task.source.replace(BODY_START, BODY_START + "\n    " + check, 1)
     # The sample is remembered at the end (out_ptr1 is a scratch output: anything may land there).
     return source.replace(BODY_END, "    out_ptr1[0] = in_ptr0[0];\n" + BODY_END, 1)
 

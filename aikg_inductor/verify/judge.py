@@ -451,9 +451,12 @@ class _Checks:
         self.latest = self.last
         if self.at is None:
             self.at = set(self.rng.sample(range(samples), min(CHECKED_TIMED_CALLS, samples)))
-            # Among the samples a deadline never cuts, after this first one.
-            later = range(1, min(samples, MIN_SAMPLES))
-            self.batches_checked = set(self.rng.sample(later, min(CHECKED_BATCHES, len(later))))
+            # Half among the samples a deadline never cuts (after this first one), half among the rest: a kernel
+            # that can count samples finds no stretch where batches go unchecked (review 15 skipped from sample 15).
+            early, late = range(1, min(samples, MIN_SAMPLES)), range(MIN_SAMPLES, samples)
+            from_late = min(CHECKED_BATCHES // 2, len(late))
+            self.batches_checked = set(self.rng.sample(late, from_late)) | set(
+                self.rng.sample(early, min(CHECKED_BATCHES - from_late, len(early))))
         self.sample = sample + 1
         if sample in self.at:
             self._fresh_call(FRESH_VALUES[self.count % len(FRESH_VALUES)], self._next_set())

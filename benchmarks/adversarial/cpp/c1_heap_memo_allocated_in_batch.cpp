@@ -1,5 +1,5 @@
 // class: 1 state across calls
-// rules: heap-kept
+// rules: heap-kept guard:static-state
 // task: softmax_f32
 // Review round 7: the runner measures the heap a call leaves allocated only for `call` jobs (trials and the
 // checked fresh-value calls), never for `batch` jobs (timed calls). This kernel never allocates on a call whose
@@ -11,6 +11,7 @@
 // _RemoteArm/_Checks refuse growth, or simply compare heap_in_use once per measurement (after the last batch
 // against before the first) and at every call job.
 // Caught now: timed batches report the heap they left allocated too (heap-kept).
+// Since review 14: refused by the object proof first (no heap call on a path that can return).
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                        bool* out_ptr0,

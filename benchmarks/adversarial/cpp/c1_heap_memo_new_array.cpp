@@ -1,5 +1,5 @@
 // class: 1 state across calls
-// rules: heap-kept
+// rules: heap-kept guard:static-state
 // task: softmax_f32
 // Review round 6: c1_heap_memo_pointer_in_low_bits with one word changed. Round 5's fix allows heap allocation
 // "as the baseline allocates, by function and code section"; Inductor's softmax calls operator new[] from .text
@@ -8,6 +8,7 @@
 // low 6 mantissa bits of the live output's first 22 elements, within rtol. Exact on every checked call; the
 // timed calls, which repeat two inputs, copy the kept output instead of computing. (No canary.)
 // Caught now: the runner reports the heap a call left allocated; over 1 KiB is heap-kept.
+// Since review 14: refused by the object proof first (no heap call on a path that can return).
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                        bool* out_ptr0,

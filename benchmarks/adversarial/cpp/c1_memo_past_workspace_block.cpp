@@ -27,10 +27,14 @@
 // comparison; allow mmap/munmap/mprotect only in the two prefix functions.
 // Now: each Workspace is a mapping of its own between PROT_NONE guard pages (cpp_workspace.PREFIX): the chunk header
 // read 8 bytes before ws.data() lies in the lower guard page and faults on the first call (crash).
+// (Since review 15 the header flag's two opening statements must open the kernel; moved there, nothing else
+// changed.)
 #include <torch/csrc/inductor/cpp_prefix.h>
 extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                        float* out_ptr0)
 {
+    std::atomic<int> inductor_cpu_integer_div_error{0};
+    inductor_cpu_integer_div_error_flag = &inductor_cpu_integer_div_error;
     // The workspace comes from glibc's heap; a 64 KiB block is carved from the top chunk, so what lies past it is free
     // heap memory that nobody fills, checks or counts (mallinfo's in-use bytes do not change), and the same block
     // comes back at the same address on the next call.
@@ -83,8 +87,6 @@ extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
             }
         }
     }
-    std::atomic<int> inductor_cpu_integer_div_error{0};
-    inductor_cpu_integer_div_error_flag = &inductor_cpu_integer_div_error;
     {
         #pragma GCC ivdep
         for(int64_t x0=static_cast<int64_t>(0L); x0<static_cast<int64_t>(64L); x0+=static_cast<int64_t>(1L))
