@@ -167,6 +167,9 @@ def int_ranges(task: KernelTask) -> list[IntRange | None]:
     (LABEL_FORMS["masked-fill"], label_inputs(), IntRange(0, CLASSES, specials=(-100,))),
     # Review 15: the guard as an index_put by the mask (DPO's), read as the where it computes.
     (LABEL_FORMS["index-put"], label_inputs(), IntRange(0, CLASSES, specials=(-100,))),
+    # An accumulating index_put adds its value (-100 + 100 is class 0): no select, so not followed, and unknown.
+    (lambda x, t: x.gather(1, t.index_put((t == -100,), torch.tensor(100), accumulate=True)[:, None]),
+     label_inputs(), None),
     (LABEL_FORMS["mask-product"], label_inputs(), IntRange(specials=(-100,), known=False)),
     (LABEL_FORMS["remainder"], label_inputs(), IntRange(specials=(-100,), known=False)),
     (LABEL_FORMS["add-mod"], label_inputs(), IntRange(specials=(-100,), known=False)),
@@ -175,7 +178,8 @@ def int_ranges(task: KernelTask) -> list[IntRange | None]:
         "arithmetic", "computed-index", "clamped-below", "clamped-both-sides", "minimum-constant",
         "clamp-keeps-special-out", "clamped-wrapping-index", "threshold", "unknown-guarded-special",
         "unknown-unguarded-special", "unknown-special-to-a-legal-row", "guard-on-another-element",
-        "masked-fill-guard", "index-put-guard", "mask-product", "remainder", "add-mod"])
+        "masked-fill-guard", "index-put-guard", "accumulating-index-put",
+        "mask-product", "remainder", "add-mod"])
 def test_interception_records_each_integer_inputs_legal_range(fn, inputs, expected):
     recorded = int_ranges(only_task(fn, *inputs))
     assert recorded and recorded[0] == expected, recorded
