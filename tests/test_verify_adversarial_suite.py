@@ -95,6 +95,13 @@ def masked_fill_nll(logp: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return -(logp.gather(1, classes[:, None]).squeeze(1) * mask).sum() / mask.sum()
 
 
+def index_put_nll(logp: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    classes = labels.clone()
+    classes[labels == -100] = 0
+    mask = labels != -100
+    return -(logp.gather(1, classes[:, None]).squeeze(1) * mask).sum() / mask.sum()
+
+
 @pytest.fixture(scope="module")
 def cpp_tasks() -> dict[str, KernelTask]:
     # Captured as for one thread, the thread count the suite's pool judges with (``cpp_pool``) and the cases were
@@ -131,6 +138,9 @@ def _cpp_tasks() -> dict[str, KernelTask]:
             # The same loss with the labels made classes by masked_fill (review 14): the guard is a negated mask.
             "masked_fill_nll": only_task(masked_fill_nll, torch.randn(64, 512).log_softmax(-1),
                                          torch.randint(0, 512, (64,))),
+            # The same loss with DPO's guard, an index_put by the mask (review 15): 2048 tokens.
+            "index_put_nll": only_task(index_put_nll, torch.randn(2048, 512).log_softmax(-1),
+                                       torch.randint(0, 512, (2048,))),
             # Sizes as arguments: tried at other sizes too (values.size_variants).
             "softmax_f32_dynamic": only_dynamic_task(lambda x: torch.softmax(x * 0.125, -1), torch.randn(64, 48))}
 

@@ -66,9 +66,18 @@ def masked_label_loss(logp: torch.Tensor, labels: torch.Tensor, labels_to_classe
     return -(picked * mask).sum() / mask.sum()
 
 
-# Review 14's ways from the labels to the classes, each mapping -100 to a class: -100 is a legal label for all.
+def put_zero_at_ignored(labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """DPO's guard (``labels[labels == label_pad_token_id] = 0``) on a copy: an index_put by a boolean mask."""
+    classes = labels.clone()
+    classes[labels == -100] = 0
+    return classes
+
+
+# Review 14's ways from the labels to the classes (and review 15's index_put), each mapping -100 to a class: -100
+# is a legal label for all.
 LABEL_FORMS = {name: functools.partial(masked_label_loss, labels_to_classes=to_classes) for name, to_classes in {
     "masked-fill": lambda labels, mask: labels.masked_fill(~mask, 0),
+    "index-put": put_zero_at_ignored,
     "mask-product": lambda labels, mask: labels * mask,
     "remainder": lambda labels, mask: torch.remainder(labels, CLASSES),
     "add-mod": lambda labels, mask: (labels + CLASSES) % CLASSES}.items()}
@@ -156,6 +165,11 @@ def int_ranges(task: KernelTask) -> list[IntRange | None]:
     # Review 14: the guard through masked_fill and a negated comparison, and forms that leave the range unknown
     # (a product with the mask, a remainder): -100 becomes a legal class on the way to the gather, so it is drawn.
     (LABEL_FORMS["masked-fill"], label_inputs(), IntRange(0, CLASSES, specials=(-100,))),
+    # Review 15: the guard as an index_put by the mask (DPO's), read as the where it computes.
+    (LABEL_FORMS["index-put"], label_inputs(), IntRange(0, CLASSES, specials=(-100,))),
+    # An accumulating index_put adds its value (-100 + 100 is class 0): no select, so not followed, and unknown.
+    (lambda x, t: x.gather(1, t.index_put((t == -100,), torch.tensor(100), accumulate=True)[:, None]),
+     label_inputs(), None),
     (LABEL_FORMS["mask-product"], label_inputs(), IntRange(specials=(-100,), known=False)),
     (LABEL_FORMS["remainder"], label_inputs(), IntRange(specials=(-100,), known=False)),
     (LABEL_FORMS["add-mod"], label_inputs(), IntRange(specials=(-100,), known=False)),
@@ -164,7 +178,8 @@ def int_ranges(task: KernelTask) -> list[IntRange | None]:
         "arithmetic", "computed-index", "clamped-below", "clamped-both-sides", "minimum-constant",
         "clamp-keeps-special-out", "clamped-wrapping-index", "threshold", "unknown-guarded-special",
         "unknown-unguarded-special", "unknown-special-to-a-legal-row", "guard-on-another-element",
-        "masked-fill-guard", "mask-product", "remainder", "add-mod"])
+        "masked-fill-guard", "index-put-guard", "accumulating-index-put",
+        "mask-product", "remainder", "add-mod"])
 def test_interception_records_each_integer_inputs_legal_range(fn, inputs, expected):
     recorded = int_ranges(only_task(fn, *inputs))
     assert recorded and recorded[0] == expected, recorded

@@ -29,13 +29,21 @@ before drawing, not by running the baseline). A special inside a known legal ran
 element, and every index argument computed from the input must come out in its dimension at every size, or be a
 value another input decides. The evaluation follows element-wise ops and conversions (a product with the mask, a
 remainder: ``l * (l != -100)`` is 0, ``(l + 512) % 512`` is 412), selects (``where``, and ``masked_fill(mask, v)`` as
-``where(mask, v, self)``; a negated comparison, ``~(l != -100)``, is just evaluated) and ops that move values (views,
-a gather's source); where a select's condition is not known at that element it takes both sides. Values computed from
-the input combine only where they come from the same element (a guard of row i's label does not guard column j's:
+``where(mask, v, self)``, as is ``index_put(self, [mask], v)`` by one boolean mask of self's shape; a negated
+comparison, ``~(l != -100)``, is just evaluated) and ops that move values (views, a gather's source); where a
+select's condition is not known at that element it takes both sides. Values computed from the input combine only
+where they come from the same element (a guard of row i's label does not guard column j's:
 ``where(t[:, None] != k, t[None, :], 0)``). Anything it does not follow (a reduction into an index, an op not listed)
 leaves the index's value unknown, and the special is not drawn. (Review round 14: a guard through masked_fill and
 bitwise_not was not read as one, nor a product with the mask or a remainder: -100 was never drawn, and a kernel
-without the mask was exact on every trial.)
+without the mask was exact on every trial. Review 15: DPO's guard, ``labels[labels == -100] = 0``, is an index_put by
+a boolean mask, which neither reading followed: the range was unknown and -100 never drawn. Both readings now see it
+as the where it computes, wherever ``_op`` names an op.)
+
+Indices computed by arithmetic (``w[i + 1]``, ``w[i // 2]``, ``w[l & 511]``) stay unknown: their legal range is the
+preimage of the dimension under the arithmetic, which this module does not invert, and no draw wider than the small
+default is proven safe for the baseline (a GPU baseline's device assert cannot be run to find out). Their specials are
+still drawn where ``_safe_to_draw`` evaluates the computed index in bounds.
 """
 
 from __future__ import annotations
@@ -378,7 +386,8 @@ class _Held:
 class _AtOneElement:
     """What the kernel's nodes hold where ``source`` (an integer input) holds ``value`` at one element, evaluated on
     0-d tensors with the graph's own ops: through element-wise ops and conversions (each output element depends on
-    the inputs' elements at its place), selects (``where``; ``masked_fill(mask, v)`` as ``where(mask, v, self)``)
+    the inputs' elements at its place), selects (``where``; ``masked_fill(mask, v)`` and a masked ``index_put`` as
+    ``where(mask, v, self)``)
     and ops that rearrange values (a view, a gather's source). Not known (None) through anything else (a reduction,
     an index computed by an op not listed), or where element-wise arguments from the input do not match element for
     element (``t + t.flip(0)``)."""
@@ -569,13 +578,31 @@ def _indices(name: str, arguments: dict[str, Any]) -> Iterator[tuple[Any, Any, b
 
 
 def _op(user: Any) -> tuple[str, dict[str, Any]]:
-    """An FX node's op name ("gather" for aten.gather.default) and its arguments by schema name."""
+    """An FX node's op name ("gather" for aten.gather.default) and its arguments by schema name; an index_put by a
+    boolean mask as the ``where`` it is (``_masked_put_as_where``)."""
     schema = getattr(user.target, "_schema", None)
     if schema is None:
         return "", {}
     arguments = {arg.name: value for arg, value in zip(schema.arguments, user.args)}
     arguments.update(user.kwargs)
-    return schema.name.split("::")[-1], arguments
+    name = schema.name.split("::")[-1]
+    return _masked_put_as_where(name, arguments) or (name, arguments)
+
+
+def _masked_put_as_where(name: str, arguments: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """``index_put(self, [mask], v)`` (``t[t == -100] = 0``, DPO's guard of its labels) as ``where(mask, v, self)``
+    where that is what it computes: one boolean mask of ``self``'s shape, one value put at every place the mask
+    picks, not accumulated. None for any other op or form (a mask over leading dimensions, values taken in turn)."""
+    if name not in ("index_put", "index_put_") or arguments.get("accumulate"):
+        return None
+    indices, values, target = arguments.get("indices") or (), arguments.get("values"), arguments.get("self")
+    if len(indices) != 1 or not hasattr(indices[0], "target") or not hasattr(values, "target"):
+        return None
+    mask, value_shape = indices[0], _shape_key(values)
+    if (_dtype(mask) != torch.bool or _shape_key(mask) is None or _shape_key(mask) != _shape_key(target)
+            or value_shape is None or any(size != "1" for size in value_shape)):
+        return None
+    return "where", {"condition": mask, "self": values, "other": target}
 
 
 def _holds(value: Any, node: Any) -> bool:
