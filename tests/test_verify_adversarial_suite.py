@@ -57,12 +57,12 @@ CLASS_RULES: dict[int, set[str]] = {
 # Cases no static proof can reject: a whole verification each. The first of each class runs by default, the index
 # case (issue 17's integer ranges), which its first trial rejects, the C++ guard-band sentinel (review 12), which
 # its second does, review 13's two workspace cases and review 14's heap row, which fault on their first call, and
-# review 13's two timed-call cases.
+# review 13's two timed-call cases, and review 15's stack memo within the frame limits.
 DYNAMIC_DEFAULT = {"cpp/c5_polynomial_exp_fp16", "triton/t5_half_precision_sum", "cpp/c5_index_low_bits",
                    "cpp/c2_guard_band_sentinel", "cpp/c1_memo_past_workspace_block",
                    "cpp/c2_workspace_read_after_release", "cpp/c1_in_out_mark_skips_timed_calls",
                    "cpp/c1_timed_call_rewrites_the_other_set", "cpp/c1_mid_batch_calls_unchecked",
-                   "cpp/c1_memo_past_baselines_own_heap_row"}
+                   "cpp/c1_memo_past_baselines_own_heap_row", "cpp/c1_stack_memo_within_frame_limit"}
 
 CANARY = f"/tmp/aikg-canary-{uuid.uuid4().hex}"
 
@@ -124,6 +124,9 @@ def _cpp_tasks() -> dict[str, KernelTask]:
             # Pointwise and compute-heavy: skipping a call's math saves most of its time.
             "heavy_f32": only_task(lambda x: (torch.sin(x) * torch.exp(torch.cos(x))
                                               + torch.tanh(x * 3.0) * torch.erf(x)).sqrt().abs(), torch.randn(64, 512)),
+            # Its reduction: an answer of 64 floats, small enough to keep anywhere (review 15's stack memo).
+            "heavysum_f32": only_task(lambda x: (torch.sin(x) * torch.exp(torch.cos(x))
+                                                 + torch.tanh(x * 3.0) * torch.erf(x)).sum(-1), torch.randn(64, 512)),
             # A write into a strided view (a KV cache's slice): the output's storage has gaps between its rows.
             "softmax_f32_strided_out": only_task(lambda x, out: out.copy_(torch.softmax(x * 0.125, -1)),
                                                  torch.randn(64, 512), torch.zeros(64, 4096)[:, :512]),

@@ -15,8 +15,9 @@ from typing import Any, Callable
 from ..torch_internals import kernels
 from ..task import KernelTask
 from . import Signature, wall_median_seconds
-from .cpp_guards import ALLOWED_INCLUDE, check_cpp
-from .cpp_objcheck import check_object
+from .cpp_guards import ALLOWED_INCLUDE, check_cpp, thread_cap
+from .cpp_objcheck import check_object, stack_allowance
+from .cpp_stack_fill import stack_fill
 from .cpp_workspace import WORKSPACE_PROBE, with_workspace
 from .violations import GuardRejected, GuardViolation, raise_if
 
@@ -121,12 +122,15 @@ class CppCpuAdapter:
         """Check, compile and prove ``source`` as a replacement for ``task``'s kernel; raises GuardRejected, or
         kernels.CppBuildTimeout / a compile error. ``timeout_s`` bounds each compiler run."""
         raise_if(check_cpp(task.source, source))
-        build = kernels.build_cpp_kernel(with_workspace(source), self._ctypes(task), timeout_s)
         # What Inductor's own code puts into an object compiled this way (its heap scratch served as a candidate's
         # is): the task's baseline and the bare header; and what aikg's workspace compiles to.
         baseline = kernels.build_cpp_kernel(with_workspace(task.source), self._ctypes(task), timeout_s)
         header = kernels.build_cpp_kernel(HEADER_PROBE, ["float*"], timeout_s)
         references = [baseline.kernel_object, header.kernel_object]
+        # The glue fills all the stack the proof lets the kernel use before every call (the baseline's, loaded
+        # through here by the judge, alike): nothing an earlier call left there survives.
+        hook = stack_fill(stack_allowance(references), thread_cap(task.source))
+        build = kernels.build_cpp_kernel(with_workspace(source), self._ctypes(task), timeout_s, hook)
         workspace = kernels.build_cpp_kernel(with_workspace(WORKSPACE_PROBE), ["float*"], timeout_s).kernel_object
         raise_if(check_object(build.kernel_object, references, build.glue_object, workspace))
         return PreparedCpp(task.key, build)

@@ -232,10 +232,20 @@ def check_cpp(baseline: str, source: str) -> GuardViolation | None:
             or _check_signature(_code_without_directives(baseline_code), _code_without_directives(code)))
 
 
+def thread_cap(baseline: str) -> int:
+    """The most threads a parallel region of a replacement for the C++ kernel ``baseline`` may ask for: the
+    baseline's own ``num_threads`` (0: no clause, the thread count OpenMP was given); ``baseline`` is trusted text."""
+    return _thread_cap(lex(compiled_text(baseline)))
+
+
+def _thread_cap(baseline_code: str) -> int:
+    return max((int(k) for k in _NUM_THREADS.findall(baseline_code)), default=0)
+
+
 def _check_threads(baseline_code: str, code: str) -> GuardViolation | None:
     """``num_threads(K)`` no larger than the baseline's own: more threads than Inductor was given is an unfair race,
     and in the user's process it would override the thread count they set."""
-    allowed = max((int(k) for k in _NUM_THREADS.findall(baseline_code)), default=0)
+    allowed = _thread_cap(baseline_code)
     if wanted := [int(k) for k in _NUM_THREADS.findall(code) if int(k) > allowed]:
         return GuardViolation("guard:pragma", f"num_threads({max(wanted)}) asks for more threads than Inductor's "
                                               f"kernel uses ({allowed or 'no num_threads clause'})")

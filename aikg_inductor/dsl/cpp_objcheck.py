@@ -670,17 +670,28 @@ def _check_code(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolation |
 
 # A candidate's stack may be this much larger than its baseline's: a function's frame, and all frames together (no
 # call chain can go deeper than every frame at once, recursion aside). A large uninitialised local array keeps what
-# the previous call left at the same depth: seen in review, a memo of the whole input and output there.
+# the previous call left at the same depth: seen in review, a memo of the whole input and output there. Within the
+# bounds, nothing survives either: the binding glue fills all of ``stack_allowance`` below the kernel's caller before
+# every call, on every thread (``cpp_stack_fill``; review 15 kept a memo at the bottom of three frames within them).
 MIN_FRAME_LIMIT = 16 << 10
 MIN_STACK_LIMIT = 64 << 10
+
+
+def stack_allowance(references: Sequence[str]) -> int:
+    """The most stack, all frames together, a kernel proved against these reference objects may set up: the stack
+    region the binding glue fills before every call (``cpp_stack_fill``)."""
+    return _stack_total([read_object(r) for r in references])
+
+
+def _stack_total(refs: list[ObjectFacts]) -> int:
+    return max(2 * max((sum(f for c in r.code.values() for f in c.frames) for r in refs), default=0), MIN_STACK_LIMIT)
 
 
 def _check_stack(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolation | None:
     frames = [f for c in facts.code.values() for f in c.frames]
     ref_frames = [f for r in refs for c in r.code.values() for f in c.frames]
     largest = max(2 * max(ref_frames, default=0), MIN_FRAME_LIMIT)
-    total = max(2 * max((sum(f for c in r.code.values() for f in c.frames) for r in refs), default=0),
-                MIN_STACK_LIMIT)
+    total = _stack_total(refs)
     if frames and max(frames) > largest:
         return GuardViolation("guard:static-state", f"a stack frame of {max(frames)} bytes (at most {largest}): what a "
                                                     "large local array holds outlives the call")

@@ -121,16 +121,27 @@ def _glue_types(ctypes: Sequence[str]) -> list[str]:
     return types
 
 
-def _binding_glue(ctypes: Sequence[str]) -> str:
-    """Inductor's Python binding for ``kernel(...)`` (``CppPythonBindingsCodeCache``'s), with its declaration."""
+@dataclasses.dataclass(frozen=True)
+class GlueHook:
+    """aikg's own C++ that the binding glue runs before every call of the kernel: ``definitions`` at file scope,
+    then ``statement`` just before the call, in the glue's frame (compiled with the glue, never with the kernel)."""
+
+    definitions: str
+    statement: str
+
+
+def _binding_glue(ctypes: Sequence[str], hook: GlueHook | None = None) -> str:
+    """Inductor's Python binding for ``kernel(...)`` (``CppPythonBindingsCodeCache``'s), with its declaration and,
+    where given, ``hook`` before the call."""
     from torch._inductor.codecache import CppPythonBindingsCodeCache as Bindings
 
     types = _glue_types(ctypes)
     declaration = f'#include <cstdint>\nextern "C" void {Bindings.entry_function}({", ".join(types)});\n'
     parse_args = ", ".join(f"parse_arg<{t}>(args, {n})" for n, t in enumerate(types))
-    return declaration + Bindings.suffix_template.format(
+    call = Bindings.call_entry_function.format(parse_args)
+    return declaration + (hook.definitions if hook else "") + Bindings.suffix_template.format(
         arg_len=len(types),
-        call_entry_func=Bindings.call_entry_function.format(parse_args),
+        call_entry_func=f"{hook.statement} {call}" if hook else call,
         entry_func=Bindings.entry_function,
         extra_parse_arg=Bindings.extra_parse_arg.format(array_len=-1),
     )
@@ -140,13 +151,15 @@ class CppBuildTimeout(TimeoutError):
     pass
 
 
-def build_cpp_kernel(source: str, ctypes: Sequence[str], timeout_s: float | None = None) -> CppBuild:
+def build_cpp_kernel(source: str, ctypes: Sequence[str], timeout_s: float | None = None,
+                     hook: GlueHook | None = None) -> CppBuild:
     """Compile a C++ kernel source (as in a task) and link it into a loadable module, without loading it.
 
     As ``CppPythonBindingsCodeCache.load_pybinding(..., kernel_code=...)`` builds: the kernel at Inductor's kernel
     flags (-O3, the machine's vector ISA, OpenMP, its precompiled header), the glue at -O1, linked with Inductor's
     link line. Built once per source and flags under Inductor's cache directory and lock. Each compiler run is
-    bounded by ``timeout_s`` (CppBuildTimeout; the compiler's whole process group is killed).
+    bounded by ``timeout_s`` (CppBuildTimeout; the compiler's whole process group is killed). ``hook``: aikg's code
+    the glue runs before each call.
     """
     from torch._inductor import config
     from torch._inductor.codecache import (
@@ -162,7 +175,7 @@ def build_cpp_kernel(source: str, ctypes: Sequence[str], timeout_s: float | None
     from torch.utils._filelock import FileLock
 
     kernel_code = prepare_source_for_loading(source, "kernel").replace("#pragma CMT", "//")
-    glue_code = _binding_glue(ctypes)
+    glue_code = _binding_glue(ctypes, hook)
     shared = {**CppPythonBindingsCodeCache.cpp_compile_command_flags, "device_type": "cpu", "extra_flags": (),
               "use_relative_path": False}
     kernel_command = {**shared, "vec_isa": pick_vec_isa()}

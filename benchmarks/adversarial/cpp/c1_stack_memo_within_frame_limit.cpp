@@ -15,6 +15,9 @@
 // changed elements and permuted columns all miss), copies the stored answer on a hit, computes and stores on a
 // miss. Every compared call is exact; the timed batches, which alternate the same two inputs, hit every time.
 // Fake-fast: real inputs change every call. Switch: MEMO = false computes every call.
+// Caught now: the binding glue fills the stack the proof allows (64 KiB here) plus 16 KiB below the kernel's caller
+// with a byte drawn per call, on every thread, before every call of every arm (cpp_stack_fill): the memo misses on
+// every call and the kernel computes, plus its hash (not-faster, 0.86x).
 #include <torch/csrc/inductor/cpp_prefix.h>
 namespace {
 constexpr bool MEMO = true;
