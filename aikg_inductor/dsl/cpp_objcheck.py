@@ -765,7 +765,21 @@ def _check_static_state(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardVio
         if gap := _largest_gap(size, [(start, start + length) for _, start, length in symbols]):
             return GuardViolation("guard:static-state", f"{section} holds {gap} bytes of writable data that belong "
                                                         "to no object Inductor's header or baseline defines")
+    # An object the header defines for its load-time code only (<iostream>'s std::__ioinit) is state between calls
+    # too, once a kernel's code writes it (review 16 counted calls in it): the kernel's code may refer only to the
+    # writable objects its references' code refers to.
+    touched_by_refs = set().union(*(_writable_touched(r) for r in refs)) if refs else set()
+    if touched := _writable_touched(facts) - touched_by_refs:
+        return GuardViolation("guard:static-state", f"kernel code refers to writable data {_names(touched)}, which "
+                                                    "Inductor's code for this task touches only at load time, if at "
+                                                    "all: a kernel keeps no state between calls")
     return None
+
+
+def _writable_touched(facts: ObjectFacts) -> set[str]:
+    """The writable or thread-local objects that code outside the load-time sections refers to."""
+    writable = {name for _, symbols in facts.writable.values() for name, _, _ in symbols}
+    return set(facts.referenced_outside_load_time) & writable
 
 
 # Objects are aligned to at most a 64-byte vector; a larger hole between them is data without a name.

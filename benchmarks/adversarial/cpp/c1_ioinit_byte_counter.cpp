@@ -11,6 +11,8 @@
 // source rule names it. Reached by name and reinterpret_cast (no asm, no pointer forging): 8 bits kept across
 // calls, the same channel review 15 found in the header's div-error flag (a sample counter), now closed there but
 // open here. In the user's process it is written in a libstdc++ object of the kernel's own .so.
+// Caught now (guard:static-state): the kernel's code may refer only to the writable objects its references' code
+// refers to outside load time (std::__ioinit is touched only by the header's load-time initialiser).
 #include <torch/csrc/inductor/cpp_prefix.h>
 namespace {
 constexpr bool KEEP = true;
