@@ -21,7 +21,8 @@ Fixtures:
   only group rows), 272 programs for 132 SMs: about 8 KiB of loads in flight per SM where 4.8 TB/s at ~1 us
   latency needs ~30 KiB. Bytes are the same for both (the logits read twice, 82.6 MB each, fp32 probabilities
   written once, 165 MB: 330 MB, about 80 us at the H200's 4.2 TB/s copy rate); the stand-in's thousands of
-  programs keep every SM's loads in flight. Expected: about 2x.
+  programs keep every SM's loads in flight. Expected about 2x; measured on the H200
+  (``fixture_sweep_H200.json``, ``fixture_sweep_b2b_H200.json``) 1.03-1.47x, bimodal from instance to instance.
 - ``rmsnorm_persistent_triton``: a persistent kernel in the launcher form (a fixed grid of a few programs per SM,
   each looping over blocks of rows, the weight loaded once, the row loop pipelined), on Inductor's rms_norm kernel
   captured live: bf16 32768 x 1024 (Qwen3-0.6B's hidden size, a prefill of 16 x 2048 tokens) on a GPU, float32
@@ -29,7 +30,8 @@ Fixtures:
   (torch 2.11, ``_persistent_reduction_configs``) pins one config, XBLOCK = 1024 // row length with num_warps=1:
   here 32768 programs of one warp, each one row (2 KiB in, 2 KiB out) and its own load of the weight, at most 32
   resident per SM (a CTA limit): half the SM's warps, and a CTA's short life spent mostly waiting on its one
-  load. 134 MB moved, about 32 us at 4.2 TB/s; expected: 1.1-1.3x, the less certain of the two.
+  load. 134 MB moved, about 32 us at 4.2 TB/s; expected 1.1-1.3x, measured on the H200 at best 0.97x (Inductor's
+  kernel already moves 3.5 TB/s there).
   ``benchmarks/fixture_sweep.py`` times both tasks' Inductor kernels (default and max-autotune) against variants
   of the two stand-ins on a GPU; the variants the fixtures use are ``RMSNORM_PERSISTENT`` here and the variant
   lines of the split file's launcher.
