@@ -258,7 +258,7 @@ def test_a_function_of_the_candidates_under_the_workspace_name_is_refused_by_the
               '{ munmap(block, bytes); }\n'
               'extern "C" void Placeholder.KERNEL_NAME(float* out_ptr0)\n'
               '{ void* p = aikg_workspace_alloc(4, false); out_ptr0[0] = *(float*)p; aikg_workspace_free(p, 4); }\n')
-    references = [kernels.build_cpp_kernel(HEADER_PROBE, ["float*"]).kernel_object]
+    references = [read_object(kernels.build_cpp_kernel(HEADER_PROBE, ["float*"]).kernel_object)]
     workspace = kernels.build_cpp_kernel(with_workspace(WORKSPACE_PROBE), ["float*"]).kernel_object
     build = kernels.build_cpp_kernel(forged, ["float*"])
     violation = check_object(build.kernel_object, references, build.glue_object, workspace)

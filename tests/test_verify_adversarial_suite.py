@@ -256,8 +256,8 @@ def test_the_object_proof_holds_without_the_source_checks(cpp_tasks, code, rule)
     source = fast.replace('extern "C"', code + '\nextern "C"', 1)
     ctypes = [a.ctype or "" for a in task.args]
     build = kernels.build_cpp_kernel(source, ctypes)
-    references = [kernels.build_cpp_kernel(task.source, ctypes).kernel_object,
-                  kernels.build_cpp_kernel(HEADER_PROBE, ["float*"]).kernel_object]
+    references = [cpp_objcheck.read_object(kernels.build_cpp_kernel(source, types).kernel_object)
+                  for source, types in ((task.source, ctypes), (HEADER_PROBE, ["float*"]))]
     violation = cpp_objcheck.check_object(build.kernel_object, references, build.glue_object)
     assert violation is not None and violation.rule == rule, violation
     clean = kernels.build_cpp_kernel(fast, ctypes)

@@ -16,7 +16,7 @@ from ..torch_internals import kernels
 from ..task import KernelTask
 from . import Signature, wall_median_seconds
 from .cpp_guards import ALLOWED_INCLUDE, check_cpp, thread_cap
-from .cpp_objcheck import check_object, stack_allowance
+from .cpp_objcheck import check_object, read_object, stack_allowance
 from .cpp_stack_fill import stack_fill
 from .cpp_workspace import WORKSPACE_PROBE, with_workspace
 from .violations import GuardRejected, GuardViolation, raise_if
@@ -126,7 +126,7 @@ class CppCpuAdapter:
         # is): the task's baseline and the bare header; and what aikg's workspace compiles to.
         baseline = kernels.build_cpp_kernel(with_workspace(task.source), self._ctypes(task), timeout_s)
         header = kernels.build_cpp_kernel(HEADER_PROBE, ["float*"], timeout_s)
-        references = [baseline.kernel_object, header.kernel_object]
+        references = [read_object(baseline.kernel_object), read_object(header.kernel_object)]
         # The glue fills all the stack the proof lets the kernel use before every call (the baseline's, loaded
         # through here by the judge, alike): nothing an earlier call left there survives.
         hook = stack_fill(stack_allowance(references), thread_cap(task.source))

@@ -433,18 +433,12 @@ def _throw_paths(decoded: dict[int, list[_Instruction]], raw_relocations: dict[i
             if mnemonic.startswith(("ret", "iret")):
                 exits.append(node)
                 continue
-            if mnemonic in ("ud2", "ud1", "ud0", "hlt"):
+            if mnemonic in ("ud2", "ud1", "ud0", "hlt") or target in NO_RETURN:  # a trap, or a call or jump there
                 successors[node] = []
                 continue
             if mnemonic.endswith("call"):
-                if target in NO_RETURN:
-                    successors[node] = []
-                    continue
                 nexts.append(following)
             elif mnemonic.startswith("j"):
-                if target in NO_RETURN:
-                    successors[node] = []
-                    continue
                 if not isinstance(target, tuple):  # a tail call or a jump through a register or a table
                     exits.append(node)
                     continue
@@ -592,13 +586,13 @@ def _names(items: Iterable[str]) -> str:
     return ", ".join(items[:8]) + (f" and {len(items) - 8} more" if len(items) > 8 else "")
 
 
-def check_object(path: str, references: Sequence[str], glue: str | None = None,
+def check_object(path: str, references: Sequence[ObjectFacts], glue: str | None = None,
                  workspace: str | None = None) -> GuardViolation | None:
-    """The first rule the kernel object at ``path`` breaks, given reference objects of Inductor's own code, the
-    binding glue's object it will be linked with, and a reference compile of aikg's workspace alone (without it, no
-    allocator call is allowed)."""
+    """The first rule the kernel object at ``path`` breaks, given reference objects of Inductor's own code (as
+    ``read_object`` reads them), the binding glue's object it will be linked with, and a reference compile of aikg's
+    workspace alone (without it, no allocator call is allowed)."""
     facts = read_object(path)
-    refs = [read_object(r) for r in references]
+    refs = list(references)
     # State first: a static initialiser's object, a thread-local counter are state before they are symbols.
     return (_check_code(facts, refs) or _check_stack(facts, refs) or _check_static_state(facts, refs)
             or _check_workspace(facts, read_object(workspace) if workspace else None) or _check_throw_path(facts, refs)
@@ -677,13 +671,9 @@ MIN_FRAME_LIMIT = 16 << 10
 MIN_STACK_LIMIT = 64 << 10
 
 
-def stack_allowance(references: Sequence[str]) -> int:
+def stack_allowance(refs: Sequence[ObjectFacts]) -> int:
     """The most stack, all frames together, a kernel proved against these reference objects may set up: the stack
     region the binding glue fills before every call (``cpp_stack_fill``)."""
-    return _stack_total([read_object(r) for r in references])
-
-
-def _stack_total(refs: list[ObjectFacts]) -> int:
     return max(2 * max((sum(f for c in r.code.values() for f in c.frames) for r in refs), default=0), MIN_STACK_LIMIT)
 
 
@@ -691,7 +681,7 @@ def _check_stack(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolation 
     frames = [f for c in facts.code.values() for f in c.frames]
     ref_frames = [f for r in refs for c in r.code.values() for f in c.frames]
     largest = max(2 * max(ref_frames, default=0), MIN_FRAME_LIMIT)
-    total = _stack_total(refs)
+    total = stack_allowance(refs)
     if frames and max(frames) > largest:
         return GuardViolation("guard:static-state", f"a stack frame of {max(frames)} bytes (at most {largest}): what a "
                                                     "large local array holds outlives the call")

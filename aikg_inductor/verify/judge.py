@@ -264,13 +264,9 @@ class Judge:
         ours = s.mirror.copy_at_same_offsets(s.arena, shared)
         partner_copies = s.mirror.copy_at_same_offsets(s.arena, partner)
         ours_partner = [c if p is not f else o for f, p, o, c in zip(shared, partner, ours, partner_copies)]
-        our_values = call_values(s.task, ours)
-        timed = TimedCalls([our_values, call_values(s.task, ours_partner)], scratch_outputs(s.task, our_values),
-                           adapter.synchronize, in_out_values(s.task, our_values))
-        shared_values = call_values(s.task, shared)
-        on_pages = TimedCalls([shared_values, call_values(s.task, partner)], scratch_outputs(s.task, shared_values),
-                              adapter.synchronize, in_out_values(s.task, shared_values))
-        answers = live_out_values(s.task, shared_values)
+        timed = _timed_calls(s.task, ours, ours_partner, adapter.synchronize)
+        on_pages = _timed_calls(s.task, shared, partner, adapter.synchronize)
+        answers = live_out_values(s.task, on_pages.argument_sets[0])
         # The schedule's randomness is the judge's secret: the seed travels to the runner, where candidate code runs.
         checks = _Checks(s, trial, [shared, partner], [ours, ours_partner], random.Random(secrets.randbits(64)),
                          adapter.synchronize, [timed, on_pages])
@@ -380,6 +376,13 @@ def _free_memory(device_type: str) -> int | None:
     return None
 
 
+def _timed_calls(task: KernelTask, first: list[Any], second: list[Any], synchronize: Callable[[], Any]) -> TimedCalls:
+    """Timed calls taking two argument sets' storages in turn (outputs and in-out arguments shared between them)."""
+    values = call_values(task, first)
+    return TimedCalls([values, call_values(task, second)], scratch_outputs(task, values), synchronize,
+                      in_out_values(task, values))
+
+
 class _RemoteArm:
     """The candidate's arm: batch requests to its runner, each timed by the judge too.
 
@@ -472,14 +475,18 @@ class _Checks:
         self._inputs_as_written()
         self.judged_calls[0].seconds_per_call(self.s.baseline, 1, self.last)
         self.synchronize()
-        task, shared, ours = self.s.task, self.shared_sets[self.last], self.our_sets[self.last]
+        if failure := self._stale(self.last, "the last call of a timed batch"):
+            raise _StaleOutput(failure)
+
+    def _stale(self, which: int, what: str) -> Failure | None:
+        """The candidate's live outputs of set ``which`` against the judge's answer for it, as ``stale-output``."""
+        task, shared, ours = self.s.task, self.shared_sets[which], self.our_sets[which]
         if failure := check_outputs(task, self.trial, _tensors(ours), _tensors(shared), Errors()):
-            raise _StaleOutput(Failure("stale-output", f"the last call of a timed batch: {failure.message} "
-                                                       f"[{failure.rule}]"))
+            return Failure("stale-output", f"{what}: {failure.message} [{failure.rule}]")
+        return None
 
     def final(self) -> Failure | None:
         task = self.s.task
-        shared, ours = self.shared_sets[self.latest], self.our_sets[self.latest]
         self._inputs_as_written()
         # The control's answers were poisoned away after its batches: the candidate's batch is the last to write the
         # outputs, of a length drawn as the timed batches' are.
@@ -488,8 +495,8 @@ class _Checks:
                                                             self.s.timeout_s, "timing")):
             return failure
         # In-out arguments too: every timed call starts from the values the judge wrote (TimedCalls).
-        if failure := check_outputs(task, self.trial, _tensors(ours), _tensors(shared), Errors()):
-            return Failure("stale-output", f"the last timed call: {failure.message} [{failure.rule}]")
+        if failure := self._stale(self.latest, "the last timed call"):
+            return failure
         checked = self._next_set()
         self._fresh_call("a few input elements", checked)
         return _late_write(task, self.trial, _tensors(self.our_sets[checked]), _tensors(self.shared_sets[checked]))
