@@ -200,3 +200,40 @@ def test_k_correct_and_faster(task, pool):
     assert len(set(report.seeds)) == len(report.seeds) >= 4
     assert {"large", "tiny", "negative-zero-rows"} <= set(report.trials)
     assert report.device
+
+
+# A message the kernel formats: c10::str's wrapper returns a heap string, so it is allowed only where a throw follows
+# whatever it returns. Out of line or inlined is the compiler's choice (it differs between CPUs: -march=native), so
+# these hold either way.
+MESSAGE_HELPERS = """
+template <int N> __attribute__((noinline)) std::string message(long v) { return c10::str("row ", v, " of ", N); }
+template <int N> __attribute__((noinline)) long message_length(long v) { return message<N>(v).size(); }
+"""
+ON_A_RARE_ROW = "if (in_ptr0[512L*x0] == 12345.f) "
+
+
+def before_kernel(source: str, code: str) -> str:
+    at = source.index('extern "C"')
+    return source[:at] + code + "\n" + source[at:]
+
+
+@pytest.mark.parametrize("code", [
+    'TORCH_CHECK(x0 < 1000, "row ", x0, " of ", 64);',
+    ON_A_RARE_ROW + '{ long n = message_length<64>(x0); TORCH_CHECK(false, "a message of ", n); }',
+], ids=["a-check-with-values", "helpers-called-before-a-throw"])
+def test_a_message_formatted_only_on_the_way_to_a_throw_passes_the_proofs(task, pool, code):
+    report = verify(task, before_kernel(after_final_store(task, code), MESSAGE_HELPERS), pool)
+    assert report.verdict == "accepted" or report.rule == "not-faster", report.summary()
+
+
+@pytest.mark.parametrize("code", [
+    ON_A_RARE_ROW + "out_ptr4[0] = message<64>(x0).size();",
+    ON_A_RARE_ROW + "out_ptr4[0] = message_length<64>(x0);",
+    # Its address taken, the helper may be entered in ways no call shows, though its one call is before a throw.
+    ON_A_RARE_ROW + '{ out_ptr4[1] = (float)reinterpret_cast<uintptr_t>(&message_length<64>); '
+                    'TORCH_CHECK(false, "n", message_length<64>(x0)); }',
+], ids=["message-kept", "helper-chain-returns", "address-taken"])
+def test_a_message_formatted_where_the_kernel_can_return_is_refused(task, pool, code):
+    report = verify(task, before_kernel(after_final_store(task, code), MESSAGE_HELPERS), pool)
+    assert_rejected(report, "guard:static-state")
+    assert "on a path that can return" in report.reason

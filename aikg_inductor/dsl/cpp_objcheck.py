@@ -138,7 +138,7 @@ _LOAD_TIME_PREFIXES = (".init_array", ".fini_array", ".preinit_array", ".ctors",
 _LOAD_TIME_CODE = (".text.startup", ".text.exit")
 # Read-only once the dynamic linker has relocated them (GNU_RELRO): vtables, typeinfo, jump tables.
 _RELRO_PREFIX = ".data.rel.ro"
-_SHF_WRITE, _SHF_EXECINSTR, _SHF_TLS = 0x1, 0x4, 0x400
+_SHF_WRITE, _SHF_ALLOC, _SHF_EXECINSTR, _SHF_TLS = 0x1, 0x2, 0x4, 0x400
 
 
 # Heap allocation and release: a block kept past the call is state between calls, and so is the allocator's free
@@ -242,6 +242,12 @@ class ObjectFacts:
     # every reference of a heap or THROW_PATH_ONLY symbol, and every call, jump or taken address of one of the
     # object's own functions.
     throw_path_uses: frozenset[tuple[str | None, str, bool]]
+    # The functions each alone in a section of its own (a template or inline function's comdat section) that only
+    # direct calls and jumps enter, as function -> every (caller, whether the call is on the way to a throw). A
+    # function whose address is taken or written in data is not among them, and none is where code runs off a
+    # section's end (the linker places sections end to end) or branches through a register: something the proof
+    # cannot see may enter it.
+    entered_only_by_calls: dict[str, frozenset[tuple[str | None, bool]]]
     # Every function's code as it is defined (a name defined twice has two): its bytes, and its relocations as
     # (offset from the function's start, type, target, addend).
     functions: dict[str, tuple[tuple[bytes, tuple[tuple[int, int, str, int], ...]], ...]]
@@ -320,7 +326,7 @@ def read_object(path: str) -> ObjectFacts:
                     for r in section.iter_relocations()
                 ]
         load_time, writable, outside, allocator_uses = [], {}, set(), set()
-        code, recursive, own_calls, dead_ends = _disassembled(sections, symbols, functions)
+        code, recursive, own_calls, dead_ends, entered = _disassembled(sections, symbols, functions)
         throw_path_uses = set(own_calls)
         stack_note = None
         for index, section in enumerate(sections):
@@ -346,7 +352,7 @@ def read_object(path: str) -> ObjectFacts:
         return ObjectFacts(frozenset(table.undefined), frozenset(table.exported), frozenset(table.weak),
                            frozenset(table.unique), frozenset(table.ifuncs),
                            tuple(sorted(load_time)), writable, frozenset(outside), executable_stack, code, recursive,
-                           frozenset(allocator_uses), frozenset(throw_path_uses),
+                           frozenset(allocator_uses), frozenset(throw_path_uses), entered,
                            _function_code(sections, functions, relocations))
 
 
@@ -376,10 +382,10 @@ def _function_code(sections: list[Any], functions: dict[int, list[tuple[int, int
 
 def _disassembled(sections: list[Any], symbols: list[Any], functions: dict[int, list[tuple[int, int, str]]],
                   ) -> tuple[dict[str, SectionCode], frozenset[str], frozenset[tuple[str, str, bool]],
-                             dict[int, _DeadEnds]]:
+                             dict[int, _DeadEnds], dict[str, frozenset[tuple[str | None, bool]]]]:
     """Every executable section's disassembly; the object's functions that are on a cycle of calls; every call, tail
-    jump or taken address of an own function as (caller, callee, on the way to a throw); and per section, the
-    instructions on the way to a throw."""
+    jump or taken address of an own function as (caller, callee, on the way to a throw); per section, the
+    instructions on the way to a throw; and the functions only direct calls enter (``entered_only_by_calls``)."""
     raw_relocations = {index: {r["r_offset"]: (r["r_info_sym"], r["r_addend"] if r.is_RELA() else 0)
                                for r in section.iter_relocations()}
                        for section in sections if isinstance(section, RelocationSection)
@@ -389,10 +395,42 @@ def _disassembled(sections: list[Any], symbols: list[Any], functions: dict[int, 
         if section["sh_flags"] & _SHF_EXECINSTR and section["sh_type"] == "SHT_PROGBITS":
             code[section.name], references, decoded[index] = _section_code(section.name, section.data())
             edges.update(_call_edges(index, references, functions, raw_relocations.get(index, {}), symbols))
-    dead_ends = _throw_paths(decoded, raw_relocations, symbols)
+    dead_ends, runs_off_an_end = _throw_paths(decoded, raw_relocations, symbols)
     calls = frozenset((caller, callee, _on_throw_path(dead_ends, index, address))
                       for index, address, caller, callee in edges)
-    return (code, frozenset(_on_cycles({(caller, callee) for _, _, caller, callee in edges})), calls, dead_ends)
+    # Code that runs off its section's end, or a computed branch, may enter any function at all.
+    entered = {} if runs_off_an_end or any(c.indirect_branches for c in code.values()) else _entered_only_by_calls(
+        sections, symbols, functions, decoded, raw_relocations, dead_ends)
+    return (code, frozenset(_on_cycles({(caller, callee) for _, _, caller, callee in edges})), calls, dead_ends,
+            entered)
+
+
+def _entered_only_by_calls(sections: list[Any], symbols: list[Any], functions: dict[int, list[tuple[int, int, str]]],
+                           decoded: dict[int, list[_Instruction]],
+                           raw_relocations: dict[int, dict[int, tuple[int, int]]], dead_ends: dict[int, _DeadEnds],
+                           ) -> dict[str, frozenset[tuple[str | None, bool]]]:
+    """See ``ObjectFacts.entered_only_by_calls``. A section of one function is entered from outside only through
+    relocations against it (the assembler resolves no reference into another section), so every relocation is read:
+    a direct call or jump is an entry, anything else (a taken address, a pointer in data) disqualifies the function."""
+    alone = {index: _function_at(functions, index, 0, aliases=True) for index, spans in functions.items()
+             if index in decoded and {(start, end) for start, end, _ in spans} == {(0, sections[index]["sh_size"])}}
+    entries: dict[str, set[tuple[str | None, bool]]] = {name: set() for name in alone.values() if name}
+    for index, relocations in raw_relocations.items():
+        if sections[index].name == ".eh_frame" or not sections[index]["sh_flags"] & _SHF_ALLOC:
+            continue  # the unwinder's tables and the debug information describe code; neither runs it
+        starts = [address for address, _, _, _ in decoded.get(index, ())]
+        for offset, (sym_index, _) in relocations.items():
+            callee = alone.get(symbols[sym_index]["st_shndx"])
+            if callee not in entries or index == symbols[sym_index]["st_shndx"]:
+                continue  # not a candidate, or a function's reference to its own code
+            at = bisect.bisect_right(starts, offset) - 1
+            mnemonic = decoded[index][at][2] if index in decoded and at >= 0 else ""
+            if not (mnemonic.endswith("call") or mnemonic.startswith("j")):
+                del entries[callee]
+                continue
+            entries[callee].add((_function_at(functions, index, offset, aliases=True),
+                                 _on_throw_path(dead_ends, index, offset)))
+    return {name: frozenset(callers) for name, callers in entries.items()}
 
 
 # Per executable section: its instructions' starts (sorted) and those on the way to a throw.
@@ -409,14 +447,16 @@ def _on_throw_path(dead_ends: dict[int, _DeadEnds], section: int, offset: int) -
 
 
 def _throw_paths(decoded: dict[int, list[_Instruction]], raw_relocations: dict[int, dict[int, tuple[int, int]]],
-                 symbols: list[Any]) -> dict[int, _DeadEnds]:
+                 symbols: list[Any]) -> tuple[dict[int, _DeadEnds], bool]:
     """The instructions from which every path (across the object's code sections: a hot function's jumps into its
     cold part and back) reaches a NO_RETURN call or a trap before a return. Anything else counts as a way out: a
     return, a jump to another object's code or through a register, code running off its section's end. Calls that
     return come back to the next instruction (an exception they throw unwinds to a landing pad, and a landing pad
-    that catches calls ``__cxa_begin_catch``, itself allowed only on the way to a throw)."""
+    that catches calls ``__cxa_begin_catch``, itself allowed only on the way to a throw). Also whether any code can
+    run off its section's end."""
     successors: dict[tuple[int, int], list[tuple[int, int]]] = {}
     exits: list[tuple[int, int]] = []
+    runs_off_an_end = False
     for index, instructions in decoded.items():
         starts = {address for address, _, _, _ in instructions}
         relocations = raw_relocations.get(index, {})
@@ -450,6 +490,7 @@ def _throw_paths(decoded: dict[int, list[_Instruction]], raw_relocations: dict[i
             for successor in nexts:
                 if successor[0] == index and successor[1] not in starts or successor[0] not in decoded:
                     exits.append(node)  # off the section's end, or into the middle of an instruction
+            runs_off_an_end |= mnemonic not in ("jmp", "ljmp") and following[1] not in starts
             successors[node] = nexts
     predecessors: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for node, nexts in successors.items():
@@ -463,7 +504,7 @@ def _throw_paths(decoded: dict[int, list[_Instruction]], raw_relocations: dict[i
                 todo.append(previous)
     return {index: (sorted(address for address, _, _, _ in instructions),
                     {address for address, _, _, _ in instructions if (index, address) not in may_return})
-            for index, instructions in decoded.items()}
+            for index, instructions in decoded.items()}, runs_off_an_end
 
 
 @dataclasses.dataclass(frozen=True)
@@ -544,7 +585,7 @@ def _call_edges(index: int, references: list[tuple[int, int, int | None, bool]],
     functions (a jump within a function is its own control flow, not an edge)."""
 
     def function_at(section: int, offset: int) -> str | None:
-        return next((name for start, stop, name in functions.get(section, ()) if start <= offset < stop), None)
+        return _function_at(functions, section, offset, aliases=True)
 
     edges = set()
     for address, size, target, jump in references:
@@ -623,7 +664,7 @@ def _check_throw_path(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViola
     function compiled exactly as a reference compile compiles it (c10::str's wrapper, which returns the message), its
     own calls are the header's; the kernel's own parts (``kernel``, ``kernel.cold``, ...) are never taken as such."""
     exempt = {name for name, copies in facts.functions.items() if name.split(".")[0] != ENTRY_POINT
-              and any(copies == r.functions.get(name) for r in refs)}
+              and any(copies == r.functions.get(name) for r in refs)} | _called_only_to_throw(facts)
     reaching = set()  # own functions from which a heap or throw-path-only call can be reached
     changed = True
     while changed:
@@ -642,6 +683,25 @@ def _check_throw_path(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViola
                                                     "kept past the call, or the free heap around one, is state "
                                                     "between calls; scratch comes from aikg::Workspace or the stack)")
     return None
+
+
+def _called_only_to_throw(facts: ObjectFacts) -> set[str]:
+    """The own functions every call of which is on the way to a throw, or comes from such a function (c10::str's
+    wrapper, out of line where the compiler chose not to inline it): whatever they hold when they return, a throw
+    follows. The largest such set: a function stays while every caller's call qualifies. A function nothing enters
+    counts only if weak: a template's instantiation the compiler emits though it optimised every call away (a
+    TORCH_CHECK it proved always true); a local one nobody calls is there because the source insisted (``used``)."""
+    found = {name for name, callers in facts.entered_only_by_calls.items()
+             if (callers or name in facts.weak) and name.split(".")[0] != ENTRY_POINT}
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(found):
+            if any(not on_throw_path and caller not in found for caller, on_throw_path
+                   in facts.entered_only_by_calls[name]):
+                found.discard(name)
+                changed = True
+    return found
 
 
 def _check_code(facts: ObjectFacts, refs: list[ObjectFacts]) -> GuardViolation | None:
