@@ -57,12 +57,13 @@ CLASS_RULES: dict[int, set[str]] = {
 # Cases no static proof can reject: a whole verification each. The first of each class runs by default, the index
 # case (issue 17's integer ranges), which its first trial rejects, the C++ guard-band sentinel (review 12), which
 # its second does, review 13's two workspace cases and review 14's heap row, which fault on their first call, and
-# review 13's two timed-call cases, and review 15's stack memo within the frame limits.
+# review 13's two timed-call cases, review 15's stack memo within the frame limits and review 17's memo below it.
 DYNAMIC_DEFAULT = {"cpp/c5_polynomial_exp_fp16", "triton/t5_half_precision_sum", "cpp/c5_index_low_bits",
                    "cpp/c2_guard_band_sentinel", "cpp/c1_memo_past_workspace_block",
                    "cpp/c2_workspace_read_after_release", "cpp/c1_in_out_mark_skips_timed_calls",
                    "cpp/c1_timed_call_rewrites_the_other_set", "cpp/c1_mid_batch_calls_unchecked",
-                   "cpp/c1_memo_past_baselines_own_heap_row", "cpp/c1_stack_memo_within_frame_limit"}
+                   "cpp/c1_memo_past_baselines_own_heap_row", "cpp/c1_stack_memo_within_frame_limit",
+                   "cpp/c1_stack_memo_below_the_fill"}
 
 CANARY = f"/tmp/aikg-canary-{uuid.uuid4().hex}"
 

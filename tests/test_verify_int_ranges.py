@@ -30,8 +30,9 @@ from conftest import embedding_task, only_task
 
 from aikg_inductor.task import IntRange, KernelTask
 from aikg_inductor.verify import WorkerPool, verify_candidate
-from aikg_inductor.verify.values import (INT_INPUT_HIGH, SPECIAL_SHARE, VALUE_MAGNITUDE, Trial, build, call_values,
-                                         draw_integers, integer_bounds, timing_partner)
+from aikg_inductor.verify.fresh_values import Redraw, timed_sets
+from aikg_inductor.verify.values import (INT_INPUT_HIGH, SPECIAL_SHARE, VALUE_MAGNITUDE, Trial, as_bytes, build,
+                                         call_values, draw_integers, integer_bounds, timing_trial)
 
 CLASSES = 512
 
@@ -209,10 +210,23 @@ def test_recorded_specials_and_flags_survive_the_tasks_json(task, recorded):
 
 
 def drawn_indices(task: KernelTask, trial: Trial) -> list[torch.Tensor]:
-    """The index input as the kernel sees it, in the trial's own argument set and in its timing partner."""
+    """The index input as the kernel sees it in the trial's own argument set and in a timed set as the judge redraws
+    it between samples (``fresh_values``)."""
+    return redrawn_indices(task, trial, 2)
+
+
+def redrawn_indices(task: KernelTask, trial: Trial, sets: int) -> list[torch.Tensor]:
+    """The index input in the trial's own set and in ``sets - 1`` timed sets redrawn (the same in the judge's copy
+    and the candidate's)."""
     flats = build(task, trial)
     position = next(n for n, a in enumerate(task.args) if a.layout and a.layout.dtype == "int64")
-    return [call_values(task, values)[position] for values in (flats, timing_partner(task, trial, flats))]
+    ours = timed_sets(task, flats, sets, lambda dtype, n: torch.empty(n, dtype=dtype))
+    theirs = timed_sets(task, [f.clone() if isinstance(f, torch.Tensor) else f for f in flats], sets,
+                        lambda dtype, n: torch.empty(n, dtype=dtype))
+    Redraw(task, trial, flats, seed=trial.seed ^ 0x5EED)(ours[1:], theirs[1:], sets - 1)  # as the judge: its own seed
+    for mine, shared in zip(ours, theirs):
+        assert all(torch.equal(as_bytes(a), as_bytes(b)) for a, b in zip(mine, shared) if isinstance(a, torch.Tensor))
+    return [call_values(task, values)[position] for values in theirs]
 
 
 @pytest.mark.parametrize("kind", TRIAL_KINDS)
@@ -225,6 +239,11 @@ def test_drawn_indices_cover_the_legal_range_and_stay_in_it(task, kind):
             # Spread over the range, not a few values: most indices are beyond the old draw's 0..3.
             assert (indices.abs() >= INT_INPUT_HIGH).float().mean() > 0.9
             assert len(set(indices.tolist())) > 100
+
+
+def test_redrawn_timing_indices_differ_between_sets(task):
+    sets = redrawn_indices(task, timing_trial(5), 4)
+    assert all(not torch.equal(a, b) for n, a in enumerate(sets) for b in sets[n + 1:])
 
 
 def test_values_only_used_in_arithmetic_are_drawn_wide_and_unknown_ones_small(task):

@@ -101,7 +101,7 @@ def run_in_runner(task, statement: str) -> str | None:
         assert SECCOMP in locked["layers"], locked
         runner.request({"op": "load"}, 30, "load")
         runner.request({"op": "bind", "trial": {"seed": 1, "kind": "normal", "symbols": None},
-                        "slots": arena.slots(shared)}, 30, "bind")
+                        "sets": [arena.slots(shared)]}, 30, "bind")
         runner.request({"op": "call"}, 30, "call")
     except RunnerFailed as err:
         return err.rule

@@ -40,10 +40,11 @@ from . import protocol
 from .correctness import Errors, Failure, check_contract, check_outputs, judge_trial, live_outputs
 from .runner import CPU_SECONDS_PER_TIMEOUT_S, CandidateRunner, InProcessRunner, RunnerFailed
 from .shared import Arena, arena_bytes
+from .fresh_values import Redraw, timed_set_count, timed_set_sizes, timed_sets
 from .timing import (BUDGET_S, MIN_SAMPLE_S, MIN_SAMPLES, SCREEN_BUDGET_S, Measurement, TimedCalls, copy_bandwidth,
                      measure)
-from .values import (Trial, as_bytes, build, call_values, draw_integers, flat_sizes, in_out_values, live_out_values,
-                     partner_sizes, poison, scratch_outputs, sized, timing_partner, timing_trial)
+from .values import (Trial, as_bytes, build, call_values, draw_integers, flat_sizes, live_out_values, poison, sized,
+                     timing_trial)
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class Session:
     # The judge's own arena of the shared one's size, made at the first measurement: where the baseline is timed on
     # copies placed as the candidate's arguments are.
     mirror: Arena | None = None
+    timed_sets: int = 2  # argument sets the timed calls take (``fresh_values``)
 
 
 class Judge:
@@ -148,8 +150,10 @@ class Judge:
         task = self.task(job["task"])
         adapter = adapter_for(task.dsl)
         trials = [Trial.from_dict(spec) for spec in job["trials"]] or [Trial(seed=0)]
-        # The timing trial (recorded sizes) also holds its partner's inputs.
-        sizes = [flat_sizes(task, t) for t in trials] + [flat_sizes(task, Trial(0)) + partner_sizes(task, Trial(0))]
+        # The timing trial (recorded sizes) also holds the other timed sets' inputs.
+        timed = timed_set_count(task, Trial(0), adapter.device_type)
+        sizes = [flat_sizes(task, t) for t in trials] + [flat_sizes(task, Trial(0)) + timed_set_sizes(task, Trial(0),
+                                                                                                    timed)]
         if failure := _too_large(arena_bytes(sizes), adapter.device_type):
             return {"failure": _failure(failure), "max_abs": None, "max_rel": None, "trials_run": 0,
                     "sandbox": [], "sandbox_missing": [], "sandbox_notes": []}, []
@@ -159,7 +163,7 @@ class Judge:
             return _harness(f"baseline compile: {type(err).__name__}: {err}"), []
         trusted = adapter.baseline_variant(task, job["source"])
         runner = InProcessRunner(lambda: session.arena) if trusted else self._fresh_runner()
-        session = Session(task, runner, None, baseline, float(job["timeout_s"]))
+        session = Session(task, runner, None, baseline, float(job["timeout_s"]), timed_sets=timed)
         self.session = session
         phases = _Phases()
         header: dict[str, Any] = {"sandbox": [], "sandbox_missing": [], "sandbox_notes": [], "max_abs": None,
@@ -222,7 +226,7 @@ class Judge:
                 # The graph may have been compiled under guards these sizes break: judged at recorded sizes only.
                 note = f"the baseline does not run at other sizes ({failure.message}); recorded sizes only"
                 break
-            self._bind(s, trial, shared)
+            self._bind(s, trial, [shared])
             called = s.runner.request({"op": "call"}, s.timeout_s, "candidate trials")
             failure = (_heap_kept(s.task, called) or _padding_written(s.arena)
                        or judge_trial(s.task, trial, t, _tensors(ours), _tensors(shared), errors, earlier))
@@ -238,12 +242,10 @@ class Judge:
         return {"failure": None, "max_abs": errors.max_abs, "max_rel": errors.max_rel, "trials_run": run,
                 "note": note}
 
-    def _bind(self, s: Session, trial: Trial, shared: list[Any], partner: list[Any] | None = None) -> None:
+    def _bind(self, s: Session, trial: Trial, sets: list[list[Any]]) -> None:
         assert s.arena is not None
         adapter_for(s.task.dsl).synchronize()  # the judge's writes land before the runner reads
-        job = {"op": "bind", "trial": dataclasses.asdict(trial), "slots": s.arena.slots(shared)}
-        if partner is not None:
-            job["partner"] = s.arena.slots(partner)
+        job = {"op": "bind", "trial": dataclasses.asdict(trial), "sets": [s.arena.slots(flats) for flats in sets]}
         s.runner.request(job, s.timeout_s, "candidate trials")
 
     def time(self, job: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
@@ -258,18 +260,21 @@ class Judge:
         trial = timing_trial(int(job["seed"]))
         s.arena.reset(trial.seed)  # placed as in the trials: nothing tells a timed call from a trial's
         shared = build(s.task, trial, storage=s.arena.storage)  # outputs poisoned: no answer waiting in them
-        partner = timing_partner(s.task, trial, shared, storage=s.arena.storage)
+        shared_sets = timed_sets(s.task, shared, s.timed_sets, s.arena.storage)
         if s.mirror is None:
             s.mirror = Arena.create(s.arena.base.numel(), device)
         ours = s.mirror.copy_at_same_offsets(s.arena, shared)
-        partner_copies = s.mirror.copy_at_same_offsets(s.arena, partner)
-        ours_partner = [c if p is not f else o for f, p, o, c in zip(shared, partner, ours, partner_copies)]
-        timed = _timed_calls(s.task, ours, ours_partner, adapter.synchronize)
-        on_pages = _timed_calls(s.task, shared, partner, adapter.synchronize)
+        # Storages the sets share (the outputs) stay one tensor in the judge's copy too.
+        our_sets = [[o if f is g else c for f, g, o, c in zip(flats, shared, ours,
+                                                              s.mirror.copy_at_same_offsets(s.arena, flats))]
+                    for flats in shared_sets]
+        timed = TimedCalls.over(s.task, our_sets, adapter.synchronize)
+        on_pages = TimedCalls.over(s.task, shared_sets, adapter.synchronize)
         answers = live_out_values(s.task, on_pages.argument_sets[0])
         # The schedule's randomness is the judge's secret: the seed travels to the runner, where candidate code runs.
-        checks = _Checks(s, trial, [shared, partner], [ours, ours_partner], random.Random(secrets.randbits(64)),
-                         adapter.synchronize, [timed, on_pages])
+        rng = random.Random(secrets.randbits(64))
+        checks = _Checks(s, trial, shared_sets, our_sets, rng, adapter.synchronize, [timed, on_pages],
+                         Redraw(s.task, trial, shared, rng.randrange(2**62)))
 
         def baseline(calls: int) -> float:
             return timed.seconds_per_call(s.baseline, calls, checks.last)
@@ -285,13 +290,15 @@ class Judge:
             return seconds
 
         try:
-            self._bind(s, trial, shared, partner)
+            self._bind(s, trial, shared_sets)
             candidate = _RemoteArm(s.runner, s.timeout_s, checks)
             budget = (SCREEN_BUDGET_S if screen else BUDGET_S)[device if device in BUDGET_S else "cpu"]
             measurement = candidate.bounded(measure(baseline, candidate, budget, None if screen else control,
                                                     MIN_SAMPLE_S.get(device, MIN_SAMPLE_S["cpu"]),
                                                     None if screen else checks.maybe, remote_candidate=True,
-                                                    batch_lengths=None if screen else checks.rng))
+                                                    batch_lengths=None if screen else checks.rng,
+                                                    max_calls=s.timed_sets,
+                                                    before_samples=None if screen else checks.begin))
             failure = None if screen else checks.final()
         except RunnerFailed as err:
             return {"failure": {"rule": err.rule, "message": f"timing: {err}"}}, []
@@ -376,13 +383,6 @@ def _free_memory(device_type: str) -> int | None:
     return None
 
 
-def _timed_calls(task: KernelTask, first: list[Any], second: list[Any], synchronize: Callable[[], Any]) -> TimedCalls:
-    """Timed calls taking two argument sets' storages in turn (outputs and in-out arguments shared between them)."""
-    values = call_values(task, first)
-    return TimedCalls([values, call_values(task, second)], scratch_outputs(task, values), synchronize,
-                      in_out_values(task, values))
-
-
 class _RemoteArm:
     """The candidate's arm: batch requests to its runner, each timed by the judge too.
 
@@ -400,7 +400,7 @@ class _RemoteArm:
 
     def _request(self, calls: int) -> tuple[float, float]:
         start = time.perf_counter()
-        job = {"op": "batch", "calls": calls, "last": self.schedule.last}
+        job = {"op": "batch", "calls": calls, "last": self.schedule.last, **self.schedule.batch_terms()}
         reply = self.runner.request(job, self.timeout_s, "timing")
         wall = time.perf_counter() - start
         if failure := _heap_kept(self.schedule.s.task, reply):
@@ -426,8 +426,9 @@ class _StaleOutput(Exception):
 
 
 class _Checks:
-    """Outputs checked on timed calls, and how timed batches end (``last``: which argument set the last call of
-    every arm's next batch takes). After the candidate's batch of random samples, before any other arm runs, its
+    """Outputs checked on timed calls, and how timed batches go: which argument sets they take (``in_use``, every
+    one redrawn between samples: ``fresh_values``) and which the last call of every arm's next batch takes
+    (``last``). After the candidate's batch of random samples, before any other arm runs, its
     outputs are compared with the baseline's answer for the set the batch ended on; batch lengths are drawn at
     random (``measure``), so no call knows whether it ends a batch. After other random samples the judge changes one
     set's inputs (``FRESH_VALUES``) in its own copy and copies them to the candidate's side, runs one call of each on
@@ -438,10 +439,14 @@ class _Checks:
     pause."""
 
     def __init__(self, s: Session, trial: Trial, shared_sets: list[list[Any]], our_sets: list[list[Any]],
-                 rng: random.Random, synchronize: Callable[[], None], judged_calls: list[TimedCalls]) -> None:
+                 rng: random.Random, synchronize: Callable[[], None], judged_calls: list[TimedCalls],
+                 redraw: Redraw) -> None:
         self.s, self.trial, self.rng, self.synchronize = s, trial, rng, synchronize
         self.judged_calls = judged_calls  # the judge's own arms' calls: their in-out values follow fresh draws
         self.shared_sets, self.our_sets = shared_sets, our_sets
+        self.redraw = redraw
+        self.in_use = len(shared_sets)
+        self.runner_keeps_in_out = False  # the sets were redrawn since the runner's last batch
         self.at: set[int] | None = None  # the fresh-value samples, drawn once the number of samples is known
         self.batches_checked: set[int] = set()  # the samples whose candidate batch is compared, drawn with ``at``
         self.sample = 0  # the sample being taken
@@ -449,6 +454,30 @@ class _Checks:
         self.first_set = rng.randrange(len(shared_sets))
         self.last = 0
         self.latest = 0  # the set both sides' latest call took
+
+    def begin(self, longest_batch: int) -> None:
+        """Before the first sample (warm-up and calibration done): the sets batches of up to ``longest_batch``
+        calls take, drawn anew."""
+        self.in_use = min(longest_batch, len(self.shared_sets))
+        for calls in self.judged_calls:
+            calls.in_use = self.in_use
+        self.first_set = self.rng.randrange(self.in_use)
+        self.last = self.latest = self.rng.randrange(self.in_use)
+        self._redraw()
+
+    def batch_terms(self) -> dict[str, Any]:
+        """What the runner's next batch request says besides its length: the sets in use, and whether they were
+        redrawn since its last batch."""
+        terms = {"in_use": self.in_use, "keep_in_out": self.runner_keeps_in_out}
+        self.runner_keeps_in_out = False
+        return terms
+
+    def _redraw(self) -> None:
+        self.redraw(self.our_sets, self.shared_sets, self.in_use)
+        for calls in self.judged_calls:
+            calls.keep_in_out()
+        self.runner_keeps_in_out = True
+        self.synchronize()
 
     def maybe(self, sample: int, samples: int) -> None:
         self.latest = self.last
@@ -464,7 +493,8 @@ class _Checks:
         if sample in self.at:
             self._fresh_call(FRESH_VALUES[self.count % len(FRESH_VALUES)], self._next_set())
             self.count += 1
-        self.last = self.rng.randrange(len(self.shared_sets))
+        self._redraw()
+        self.last = self.rng.randrange(self.in_use)
 
     def after_candidate_batch(self) -> None:
         """In a checked sample: the candidate's batch just ended on ``last``; its live outputs against the
@@ -491,9 +521,12 @@ class _Checks:
         # The control's answers were poisoned away after its batches: the candidate's batch is the last to write the
         # outputs, of a length drawn as the timed batches' are.
         calls = self.rng.randint(1, 3)
-        if failure := _heap_kept(task, self.s.runner.request({"op": "batch", "calls": calls, "last": self.latest},
-                                                            self.s.timeout_s, "timing")):
+        if failure := _heap_kept(task, self.s.runner.request({"op": "batch", "calls": calls, "last": self.latest,
+                                                             **self.batch_terms()}, self.s.timeout_s, "timing")):
             return failure
+        # The sets were redrawn after the last sample: the baseline's answer for the set, on the judge's copy.
+        self.judged_calls[0].seconds_per_call(self.s.baseline, 1, self.latest)
+        self.synchronize()
         # In-out arguments too: every timed call starts from the values the judge wrote (TimedCalls).
         if failure := self._stale(self.latest, "the last timed call"):
             return failure
@@ -502,12 +535,12 @@ class _Checks:
         return _late_write(task, self.trial, _tensors(self.our_sets[checked]), _tensors(self.shared_sets[checked]))
 
     def _next_set(self) -> int:
-        return (self.first_set + self.count) % len(self.shared_sets)
+        return (self.first_set + self.count) % self.in_use
 
     def _inputs_as_written(self) -> None:
         """Every input storage of every set, guard bands included, as the judge wrote it (its own copy)."""
         self.synchronize()
-        for which, (shared, ours) in enumerate(zip(self.shared_sets, self.our_sets)):
+        for which, (shared, ours) in enumerate(zip(self.shared_sets[:self.in_use], self.our_sets[:self.in_use])):
             for arg, theirs, mine in zip(self.s.task.args, shared, ours):
                 if (isinstance(theirs, torch.Tensor) and arg.role == "in"
                         and not torch.equal(as_bytes(theirs), as_bytes(mine))):

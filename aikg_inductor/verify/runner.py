@@ -109,12 +109,10 @@ class _Runner:
 
     def bind(self, job: dict[str, Any]) -> dict[str, Any]:
         from .timing import TimedCalls
-        from .values import Trial, call_values, in_out_values, scratch_outputs, sized
+        from .values import Trial, sized
 
         task = sized(self.task, Trial.from_dict(job["trial"]))
-        sets = [call_values(task, self.arena.flats(job[key])) for key in ("slots", "partner") if key in job]
-        self.timed = TimedCalls(sets, scratch_outputs(task, sets[0]), self.adapter.synchronize,
-                                in_out_values(task, sets[0]))
+        self.timed = TimedCalls.over(task, [self.arena.flats(slots) for slots in job["sets"]], self.adapter.synchronize)
         return {}
 
     def call(self, job: dict[str, Any]) -> dict[str, Any]:
@@ -127,8 +125,13 @@ class _Runner:
         return self._kept_so_far()
 
     def batch(self, job: dict[str, Any]) -> dict[str, Any]:
+        """``calls`` timed calls among the first ``in_use`` sets. With ``keep_in_out``, the judge has redrawn the
+        sets since the last batch: later calls start from their in-out values as they are now."""
         calls = int(job["calls"])
         assert self.kernel is not None or calls == 0
+        if job.get("keep_in_out"):
+            self.timed.keep_in_out()
+        self.timed.in_use = int(job.get("in_use", 0)) or len(self.timed.argument_sets)
         seconds = self._kept(lambda: self.timed.seconds_per_call(self.kernel, calls, int(job.get("last", 0))))
         return {"seconds": seconds, **self._kept_so_far()}
 

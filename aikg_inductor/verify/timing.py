@@ -70,45 +70,59 @@ class Measurement:
 @dataclasses.dataclass
 class TimedCalls:
     """How a timed batch calls a kernel, the same in every arm, so a kernel keeps no state from one timed call to
-    the next: the calls take ``argument_sets`` in turn (same outputs, inputs of other values in other buffers), so
-    an output never holds the answer to the call's own inputs; the scratch outputs (written, never read after the
-    kernel) are poisoned again before every call, so a key to a kept result cannot wait there; the in-out arguments
-    (one storage in every set) get the values the judge last wrote back before every call, so a mark a call leaves
-    there cannot tell the next call to skip its work (seen in review, accepted at 35x), and every call computes the
-    same answer from them; and a batch ends on the set the judge names (at random, and every set in turn at the
-    calls it checks), so skipping the calls of one set leaves the wrong answer where it is compared. A single
-    checked call is a batch of one: nothing tells it apart. (Static, thread-local and heap state are refused by the
-    guards.)"""
+    the next: a batch takes ``argument_sets`` in turn, a different one in every call, among the first ``in_use``
+    (same outputs; inputs and in-outs in storages of their own, which the judge redraws between samples: see
+    ``fresh_values``), so an output never holds the answer to the call's own inputs and no call's inputs are an
+    earlier call's; the scratch outputs (written, never read after the kernel) are poisoned again before every call,
+    so a key to a kept result cannot wait there; each set's in-out arguments get the values the judge last wrote
+    back before every call, so a mark a call leaves there cannot tell the next call to skip its work (seen in
+    review, accepted at 35x); and a batch ends on the set the judge names (at random, and every set in turn at the
+    calls it checks), so skipping calls leaves the wrong answer where it is compared. A single checked call is a
+    batch of one: nothing tells it apart. (Static, thread-local and heap state are refused by the guards.)"""
 
     argument_sets: list[list[Any]]
     scratch: list[Any]  # tensors, shared by every set
     synchronize: Callable[[], Any]
-    in_out: list[Any] = dataclasses.field(default_factory=list)  # tensors, shared by every set
+    in_out: list[list[Any]] = dataclasses.field(default_factory=list)  # tensors, per set
+    in_use: int = 0  # the sets batches take (0: all)
     _poisoners: list[tuple[Callable[[Any], Any], Any]] = dataclasses.field(init=False)
-    _written: list[Any] = dataclasses.field(init=False)
+    _written: list[list[Any]] = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
         self._poisoners = [_poisoner(t) for t in self.scratch]
+        self.in_out = self.in_out or [[] for _ in self.argument_sets]
+        self.in_use = self.in_use or len(self.argument_sets)
         self.keep_in_out()
 
+    @classmethod
+    def over(cls, task: Any, flats_per_set: list[list[Any]], synchronize: Callable[[], Any]) -> TimedCalls:
+        """Timed calls of ``task``'s kernel taking these sets of flat storages (``fresh_values.timed_sets``)."""
+        from .values import call_values, in_out_values, scratch_outputs
+
+        sets = [call_values(task, flats) for flats in flats_per_set]
+        return cls(sets, scratch_outputs(task, sets[0]), synchronize, [in_out_values(task, s) for s in sets])
+
     def keep_in_out(self) -> None:
-        """The in-out arguments' values as they are now (just written by the judge): what every call starts from.
-        Copied back once here: torch's first copy keeps a little heap memory, which must not count as the kernel's
-        (the runner counts heap memory left allocated by its calls)."""
-        self._written = [t.clone() for t in self.in_out]
-        for tensor, written in zip(self.in_out, self._written):
-            tensor.copy_(written)
+        """The in-out arguments' values as they are now (just written by the judge): what every call on their set
+        starts from. Copied back once here: torch's first copy keeps a little heap memory, which must not count as
+        the kernel's (the runner counts heap memory left allocated by its calls)."""
+        self._written = [[t.clone() for t in tensors] for tensors in self.in_out]
+        for tensors, written in zip(self.in_out, self._written):
+            for tensor, value in zip(tensors, written):
+                tensor.copy_(value)
 
     def seconds_per_call(self, kernel: Callable[..., Any], calls: int, last: int = 0) -> float:
         """``calls`` calls, the last on ``argument_sets[last]``, then the device synchronized."""
-        sets, scratch, in_out = self.argument_sets, self._poisoners, list(zip(self.in_out, self._written))
+        sets, scratch, in_use = self.argument_sets, self._poisoners, self.in_use
+        in_out = [list(zip(tensors, written)) for tensors, written in zip(self.in_out, self._written)]
         start = time.perf_counter()
         for i in range(calls):
+            which = (last + calls - 1 - i) % in_use
             for fill, value in scratch:
                 fill(value)
-            for tensor, written in in_out:
+            for tensor, written in in_out[which]:
                 tensor.copy_(written)
-            kernel(*sets[(last + calls - 1 - i) % len(sets)])
+            kernel(*sets[which])
         if calls:
             self.synchronize()
         return (time.perf_counter() - start) / max(calls, 1)
@@ -161,20 +175,27 @@ def _measurement(times: dict[str, list[float]], samples: int, run_queue_wait: fl
 
 def measure(baseline: Batch, candidate: Batch, budget_s: float, control: Batch | None = None,
             min_sample_s: float = MIN_SAMPLE_S["cpu"], after_sample: Callable[[int, int], None] | None = None,
-            remote_candidate: bool = False, batch_lengths: random.Random | None = None) -> Measurement:
+            remote_candidate: bool = False, batch_lengths: random.Random | None = None, max_calls: int = 0,
+            before_samples: Callable[[int], None] | None = None) -> Measurement:
     """Median time per call of each arm, samples interleaved (in rotating order), warm-up excluded.
     ``after_sample(i, samples)`` runs after sample ``i`` of every arm, of ``samples`` planned (the judge checks
     outputs there and picks how the next sample's batches end). With
     ``remote_candidate`` the candidate runs in another process, and this process's run-queue waits count only while
     its own arms run (while the candidate runs, this process's idle threads yielding to it is no noise). With
     ``batch_lengths``, each sample's batch length is drawn from it (the same for every arm of the sample) around the
-    calibrated one: a kernel cannot count its way to the calls that end a batch, which are the ones compared."""
+    calibrated one: a kernel cannot count its way to the calls that end a batch, which are the ones compared. With
+    ``max_calls``, no batch is longer (the argument sets a batch takes one per call are that many), and
+    ``before_samples(longest)`` runs once calibrated, told the longest batch a sample may ask for."""
     arms = _arms(baseline, candidate, control)
     for _, arm in arms:  # page faults, OpenMP thread start, first touch of the output buffers
         arm(WARMUP_CALLS)
     # The slowest arm's call, each arm's best of three small batches: one preemption must not shrink every sample.
     single = max(max(min(arm(3) for _ in range(3)) for _, arm in arms), 1e-9)
     calls = max(1, int(min_sample_s / single))
+    if max_calls:
+        calls = min(calls, max(1, 2 * max_calls // 3))  # a drawn length reaches calls + calls // 2
+    if before_samples is not None:
+        before_samples(calls + calls // 2 if batch_lengths else calls)
     round_s = calls * single * len(arms)
     samples = int(min(MAX_SAMPLES, max(MIN_SAMPLES, budget_s / round_s)))
     times: dict[str, list[float]] = {name: [] for name, _ in arms}

@@ -12,6 +12,8 @@
 // Variant of c1_stack_memo_below_the_fill.cpp with no integer cast and no rounding: the place is a local array's
 // address minus 1 MiB, the pointer passed through a volatile local so the compiler cannot reason about it.
 // Review round 17: accepted 2 of 2 (9.83x, 10.14x); MEMO = false as in c1_stack_memo_below_the_fill.cpp (not-faster).
+// Closed (session 9, verify/fresh_values.py): every timed call takes an argument set of its own, its inputs
+// redrawn between samples, so the memo never hits wherever it lives: not-faster 0.84-0.86x (MEMO = false: 0.93x).
 #include <torch/csrc/inductor/cpp_prefix.h>
 namespace {
 constexpr bool MEMO = true;

@@ -10,6 +10,8 @@
 // runner or the fill does between calls reaches 1 MiB below the kernel. Fake-fast: real inputs change every call.
 // Switch: MEMO = false computes every call.
 // Review round 17: accepted 5 of 5 (10.06-10.33x, max error 0, noise 0.2-17%); MEMO = false: not-faster 0.93x (3 of 3).
+// Closed (session 9, verify/fresh_values.py): every timed call takes an argument set of its own, its inputs
+// redrawn between samples, so the memo never hits wherever it lives: not-faster 0.84-0.86x (MEMO = false: 0.93x).
 // No integer cast is needed: c1_stack_memo_below_the_fill_pointer_only.cpp does the same by pointer arithmetic.
 #include <torch/csrc/inductor/cpp_prefix.h>
 namespace {
