@@ -223,7 +223,7 @@ def redrawn_indices(task: KernelTask, trial: Trial, sets: int) -> list[torch.Ten
     ours = timed_sets(task, flats, sets, lambda dtype, n: torch.empty(n, dtype=dtype))
     theirs = timed_sets(task, [f.clone() if isinstance(f, torch.Tensor) else f for f in flats], sets,
                         lambda dtype, n: torch.empty(n, dtype=dtype))
-    Redraw(task, trial, flats, seed=trial.seed ^ 0x5EED)(ours[1:], theirs[1:], sets - 1)  # as the judge: its own seed
+    Redraw(task, trial, flats)(ours[1:], theirs[1:], sets - 1)
     for mine, shared in zip(ours, theirs):
         assert all(torch.equal(as_bytes(a), as_bytes(b)) for a, b in zip(mine, shared) if isinstance(a, torch.Tensor))
     return [call_values(task, values)[position] for values in theirs]

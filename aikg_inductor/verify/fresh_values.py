@@ -10,12 +10,16 @@ memo then always misses, and a kernel that serves one anyway serves the wrong an
 
 Values are drawn anew, as a trial draws them (floats N(0, 1); integers over their legal range, specials included),
 never derived from earlier ones: a cheap derivation (a window of one table at a fresh offset, say) has a structure a
-kernel linear in its inputs could learn and shortcut (prefix sums of the table). The sets in use take at most
-``TIMED_SET_BYTES``, a few milliseconds of drawing per sample on CPU, within the measurement's deadline.
+kernel linear in its inputs could learn and shortcut (prefix sums of the table). Each set's draw has a generator of
+its own, seeded from the operating system's secret randomness: a generator's state can be solved from its outputs
+(review 18 recovered torch's MT19937 from one call's input and predicted the next 700 sets, accepted at 1.8-2.7x),
+so no two draws may share one. The sets in use take at most ``TIMED_SET_BYTES``, a few milliseconds of drawing per
+sample on CPU, within the measurement's deadline.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import torch
@@ -25,7 +29,7 @@ from .values import Storage, Trial, draw_integers, flat_sizes, sized
 
 # What the timed sets beyond the first may take, per device: a batch is as long as the sets are many (a set per call),
 # so fewer sets mean shorter batches, never repeated inputs.
-TIMED_SET_BYTES = {"cpu": 4 << 20, "cuda": 1 << 30}
+TIMED_SET_BYTES = {"cpu": 16 << 20, "cuda": 1 << 30}
 MAX_TIMED_SETS = 4096
 
 
@@ -69,21 +73,26 @@ def timed_sets(task: KernelTask, flats: list[Any], count: int, storage: Storage)
 class Redraw:
     """New inputs for the timed sets, the same in the judge's copy and the candidate's memory."""
 
-    def __init__(self, task: KernelTask, trial: Trial, flats: list[Any], seed: int) -> None:
+    def __init__(self, task: KernelTask, trial: Trial, flats: list[Any]) -> None:
         self.drawn = [(position, arg, (flat.numel() - max(arg.layout.storage_elements(), 1)) // 2,
                        max(arg.layout.storage_elements(), 1))
                       for position, (arg, flat) in enumerate(zip(sized(task, trial).args, flats))
                       if isinstance(flat, torch.Tensor) and _redrawn(arg)]
-        device = next((f.device for f in flats if isinstance(f, torch.Tensor)), torch.device("cpu"))
-        self.generator = torch.Generator(device=device).manual_seed(seed)
+        self.device = next((f.device for f in flats if isinstance(f, torch.Tensor)), torch.device("cpu"))
 
     def __call__(self, ours: list[list[Any]], theirs: list[list[Any]], count: int) -> None:
         """Every input and in-out of sets 0 to ``count - 1`` drawn anew in ``ours``, then copied to ``theirs``."""
         for mine, shared in zip(ours[:count], theirs[:count]):
+            generator = secret_generator(self.device)
             for position, arg, guard, interior in self.drawn:
                 inside = mine[position][guard : guard + interior]
                 if inside.dtype == torch.bool or not inside.dtype.is_floating_point:
-                    draw_integers(inside, arg, self.generator)
+                    draw_integers(inside, arg, generator)
                 else:
-                    inside.normal_(generator=self.generator)
+                    inside.normal_(generator=generator)
                 shared[position][guard : guard + interior] = inside  # the judge's values to the candidate only
+
+
+def secret_generator(device: torch.device) -> torch.Generator:
+    """A generator for one draw a kernel will see, seeded from the operating system's secret randomness."""
+    return torch.Generator(device=device).manual_seed(secrets.randbits(63))

@@ -40,7 +40,7 @@ from . import protocol
 from .correctness import Errors, Failure, check_contract, check_outputs, judge_trial, live_outputs
 from .runner import CPU_SECONDS_PER_TIMEOUT_S, CandidateRunner, InProcessRunner, RunnerFailed
 from .shared import Arena, arena_bytes
-from .fresh_values import Redraw, timed_set_count, timed_set_sizes, timed_sets
+from .fresh_values import Redraw, secret_generator, timed_set_count, timed_set_sizes, timed_sets
 from .timing import (BUDGET_S, MIN_SAMPLE_S, MIN_SAMPLES, SCREEN_BUDGET_S, Measurement, TimedCalls, copy_bandwidth,
                      measure)
 from .values import (Trial, as_bytes, build, call_values, draw_integers, flat_sizes, live_out_values, poison, sized,
@@ -274,7 +274,7 @@ class Judge:
         # The schedule's randomness is the judge's secret: the seed travels to the runner, where candidate code runs.
         rng = random.Random(secrets.randbits(64))
         checks = _Checks(s, trial, shared_sets, our_sets, rng, adapter.synchronize, [timed, on_pages],
-                         Redraw(s.task, trial, shared, rng.randrange(2**62)))
+                         Redraw(s.task, trial, shared))
 
         def baseline(calls: int) -> float:
             return timed.seconds_per_call(s.baseline, calls, checks.last)
@@ -389,7 +389,12 @@ class _RemoteArm:
     The runner's own figure per batch is what the samples hold (the judge's wall time around a request also holds
     the wake-up of the runner, which on a loaded machine can be milliseconds and is no fault of the candidate). It is
     trusted only down to a floor no code in the runner can move: the judge's shortest wall time for a batch, less the
-    calibrated cost of an empty request, per call. ``floor_s`` is that floor over the samples so far.
+    calibrated cost of an empty request, per call. ``floor_s`` is that floor over the samples so far. A batch waits
+    on the runner's wake-up (a request costs ~50 us hot, several times that after an idle wait), so the shortest
+    batch is the one to trust; its floor sits within a few percent of the candidate's real time per call, which is
+    all a runner whose report the candidate forged could gain (review 18: a median of floors would have been
+    tighter in principle, but wake-ups put it 20-70% above the real time). Reading ``/proc/self/maps`` around every
+    batch cost a millisecond a request, and is done only where the judge checks (``_Runner._kept_so_far``).
     """
 
     def __init__(self, runner: CandidateRunner | InProcessRunner, timeout_s: float, schedule: _Checks) -> None:
@@ -522,7 +527,8 @@ class _Checks:
         # outputs, of a length drawn as the timed batches' are.
         calls = self.rng.randint(1, 3)
         if failure := _heap_kept(task, self.s.runner.request({"op": "batch", "calls": calls, "last": self.latest,
-                                                             **self.batch_terms()}, self.s.timeout_s, "timing")):
+                                                             "account": True, **self.batch_terms()},
+                                                            self.s.timeout_s, "timing")):
             return failure
         # The sets were redrawn after the last sample: the baseline's answer for the set, on the judge's copy.
         self.judged_calls[0].seconds_per_call(self.s.baseline, 1, self.latest)
@@ -550,8 +556,7 @@ class _Checks:
     def _fresh_call(self, what: str, which: int) -> None:
         self._inputs_as_written()
         shared, ours = self.shared_sets[which], self.our_sets[which]
-        generator = torch.Generator(device=_tensors(shared)[0].device)
-        generator.manual_seed(self.rng.randrange(2**31))
+        generator = secret_generator(_tensors(shared)[0].device)
         task = self.s.task
         for arg, theirs, mine in zip(sized(task, self.trial).args, shared, ours):
             if not isinstance(theirs, torch.Tensor) or arg.role not in ("in", "in_out") or arg.layout is None:

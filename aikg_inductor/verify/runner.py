@@ -66,7 +66,7 @@ class _Runner:
         self.arena: Any = None
         self.timed: Any = None  # timing.TimedCalls over the bound sets
         self.heap_kept = 0  # bytes the candidate's calls left allocated, net, over all of them
-        self.workspaces_kept = 0  # C++ workspace mappings they left mapped, net, over all of them
+        self.mappings_at_load = 0  # workspace mappings alive before the candidate's first call
         self.locked = False
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
@@ -104,7 +104,10 @@ class _Runner:
     def load(self, job: dict[str, Any]) -> dict[str, Any]:
         if not self.locked:
             raise RuntimeError("refusing to load candidate code before the lockdown")
+        from ..dsl.cpp_workspace import live_mappings
+
         self.kernel = self.adapter.load_prepared(self.prepared)
+        self.mappings_at_load = live_mappings()
         return {}
 
     def bind(self, job: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +125,7 @@ class _Runner:
         if job.get("keep_in_out"):
             self.timed.keep_in_out()
         self._kept(lambda: self.timed.seconds_per_call(self.kernel, 1, int(job.get("set", 0))))
-        return self._kept_so_far()
+        return self._kept_so_far(mappings=True)
 
     def batch(self, job: dict[str, Any]) -> dict[str, Any]:
         """``calls`` timed calls among the first ``in_use`` sets. With ``keep_in_out``, the judge has redrawn the
@@ -133,22 +136,26 @@ class _Runner:
             self.timed.keep_in_out()
         self.timed.in_use = int(job.get("in_use", 0)) or len(self.timed.argument_sets)
         seconds = self._kept(lambda: self.timed.seconds_per_call(self.kernel, calls, int(job.get("last", 0))))
-        return {"seconds": seconds, **self._kept_so_far()}
+        return {"seconds": seconds, **self._kept_so_far(mappings=bool(job.get("account")))}
 
     def _kept(self, run: Callable[[], Any]) -> Any:
-        """``run()``, adding the heap memory it left allocated to ``heap_kept`` and the workspace mappings it left
-        mapped to ``workspaces_kept``: the candidate's calls only, summed over all of them (a kernel that keeps a
-        block or a mapping keeps state, a little at a time or at once)."""
-        from ..dsl.cpp_workspace import live_mappings
-
-        heap_before, mappings_before = heap_in_use(), live_mappings()
+        """``run()``, adding the heap memory it left allocated to ``heap_kept``: the candidate's calls only, summed
+        over all of them (a kernel that keeps a block keeps state, a little at a time or at once)."""
+        heap_before = heap_in_use()
         result = run()
         self.heap_kept += heap_in_use() - heap_before
-        self.workspaces_kept += live_mappings() - mappings_before
         return result
 
-    def _kept_so_far(self) -> dict[str, int]:
-        return {"heap_kept": self.heap_kept, "workspaces_kept": self.workspaces_kept}
+    def _kept_so_far(self, mappings: bool) -> dict[str, int]:
+        """The heap kept so far and, with ``mappings``, the workspace mappings left mapped since the load (only the
+        workspace makes such mappings, so this is the candidate's calls' net, counted where the judge asks: reading
+        ``/proc/self/maps`` takes half a millisecond, which on every timed batch would blur the judge's floor)."""
+        from ..dsl.cpp_workspace import live_mappings
+
+        kept = {"heap_kept": self.heap_kept}
+        if mappings:
+            kept["workspaces_kept"] = live_mappings() - self.mappings_at_load
+        return kept
 
 
 class _MallInfo2(ctypes.Structure):
