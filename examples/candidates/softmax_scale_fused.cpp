@@ -1,7 +1,9 @@
 // A hand-written replacement for Inductor's C++ kernel of examples/softmax_scale.py (torch 2.13, CPU), faster
-// because it fuses Inductor's passes, skips its scratch outputs and takes ATen's 2-ulp exp (exp_u20) where
-// Inductor takes the 1-ulp one: well inside float32's tolerance, and enough headroom (1.26x single-threaded here)
-// that load on a shared machine does not sink it under the verifier's margin. Try it:
+// because it fuses Inductor's passes, skips its scratch outputs, takes ATen's 2-ulp exp (exp_u20) where Inductor
+// takes the 1-ulp one (well inside float32's tolerance), and fetches the next row while it computes this one: the
+// verifier times every call on inputs no call has seen, coming from the last-level cache, as a model's activations
+// do. Single-threaded here: 1.55-1.62x (1.15x without the prefetch), headroom enough that load on a shared machine
+// does not sink it under the verifier's margin. Try it:
 //   aikg inspect examples/softmax_scale.py --save-tasks tasks
 //   aikg verify --task KEY --tasks-dir tasks --candidate examples/candidates/softmax_scale_fused.cpp
 #include <torch/csrc/inductor/cpp_prefix.h>
@@ -23,7 +25,10 @@ extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
         float* out = out_ptr4 + 512 * x0;
         Vec vmax(-std::numeric_limits<float>::infinity());
         for (int64_t x1 = 0; x1 < 512; x1 += Vec::size())
+        {
+            __builtin_prefetch(row + 512 + x1);  // the next row, while this one is computed (a row is 32 lines)
             vmax = at::vec::maximum(vmax, Vec::loadu(row + x1) * scale);
+        }
         float m = at::vec::vec_reduce_all<float>([](Vec& a, Vec& b) { return at::vec::maximum(a, b); }, vmax);
         const Vec vm(m);
         Vec vsum(0.0f);
