@@ -389,7 +389,7 @@ class _RemoteArm:
     The runner's own figure per batch is what the samples hold (the judge's wall time around a request also holds
     the wake-up of the runner, which on a loaded machine can be milliseconds and is no fault of the candidate). It is
     trusted only down to a floor no code in the runner can move: the judge's shortest wall time for a batch, less the
-    calibrated cost of an empty request, per call. ``floor_s`` is that floor over the samples so far. A batch waits
+    calibrated cost of an empty request, per call (``bounded``). A batch waits
     on the runner's wake-up (a request costs ~50 us hot, several times that after an idle wait), so the shortest
     batch is the one to trust; its floor sits within a few percent of the candidate's real time per call, which is
     all a runner whose report the candidate forged could gain (review 18: a median of floors would have been
@@ -399,9 +399,12 @@ class _RemoteArm:
 
     def __init__(self, runner: CandidateRunner | InProcessRunner, timeout_s: float, schedule: _Checks) -> None:
         self.runner, self.timeout_s, self.schedule = runner, timeout_s, schedule
+        self.overhead_s = self._empty_request_s()
+        self.batches: list[tuple[float, int]] = []  # the judge's wall time of each batch, and its calls
+
+    def _empty_request_s(self) -> float:
         walls = sorted(self._request(0)[1] for _ in range(CALIBRATION_REQUESTS))
-        self.overhead_s = walls[CALIBRATION_REQUESTS // 2]
-        self.floor_s = 0.0
+        return walls[CALIBRATION_REQUESTS // 2]
 
     def _request(self, calls: int) -> tuple[float, float]:
         start = time.perf_counter()
@@ -414,14 +417,17 @@ class _RemoteArm:
 
     def __call__(self, calls: int) -> float:
         reported, wall = self._request(calls)
-        floor = (wall - self.overhead_s) / max(calls, 1)
-        self.floor_s = floor if self.floor_s == 0.0 else min(self.floor_s, floor)
+        self.batches.append((wall, calls))
         self.schedule.after_candidate_batch()
         return reported
 
     def bounded(self, measurement: Measurement) -> Measurement:
-        """``measurement`` with the candidate's time raised to the judge's floor where the runner reported less."""
-        return dataclasses.replace(measurement, candidate_s=max(measurement.candidate_s, self.floor_s))
+        """``measurement`` with the candidate's time raised to the judge's floor where the runner reported less. The
+        request's cost is calibrated again now and the smaller taken: an overhead calibrated high (a noisy start)
+        would lower every floor (review 19)."""
+        overhead = min(self.overhead_s, self._empty_request_s())
+        floor = min((wall - overhead) / max(calls, 1) for wall, calls in self.batches)
+        return dataclasses.replace(measurement, candidate_s=max(measurement.candidate_s, floor))
 
 
 class _StaleOutput(Exception):
