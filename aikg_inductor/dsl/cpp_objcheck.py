@@ -418,7 +418,7 @@ def _entered_only_by_calls(sections: list[Any], symbols: list[Any], functions: d
     for index, relocations in raw_relocations.items():
         if sections[index].name == ".eh_frame" or not sections[index]["sh_flags"] & _SHF_ALLOC:
             continue  # the unwinder's tables and the debug information describe code; neither runs it
-        starts = [address for address, _, _, _ in decoded.get(index, ())]
+        starts = dead_ends[index][0] if index in dead_ends else []  # the section's instruction starts, sorted
         for offset, (sym_index, _) in relocations.items():
             callee = alone.get(symbols[sym_index]["st_shndx"])
             if callee not in entries or index == symbols[sym_index]["st_shndx"]:

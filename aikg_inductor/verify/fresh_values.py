@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from ..task import KernelArg, KernelTask
-from .values import Storage, Trial, draw_integers, flat_sizes, sized
+from .values import Storage, Trial, draw_input, flat_sizes, interior, sized
 
 # What the timed sets beyond the first may take, per device: a batch is as long as the sets are many (a set per call),
 # so fewer sets mean shorter batches, never repeated inputs.
@@ -38,19 +38,22 @@ def _redrawn(arg: KernelArg) -> bool:
     return arg.layout is not None and arg.role in ("in", "in_out")
 
 
+def _own_sizes(task: KernelTask, trial: Trial) -> list[tuple[torch.dtype, int] | None]:
+    """The storages a set has of its own (``flat_sizes`` of the arguments ``_redrawn``; None for the rest)."""
+    return [size if _redrawn(arg) else None for arg, size in zip(task.args, flat_sizes(task, trial))]
+
+
 def timed_set_count(task: KernelTask, trial: Trial, device_type: str) -> int:
     """How many argument sets the timed calls of ``task`` take: as many as ``TIMED_SET_BYTES`` holds, 2 at the
     least."""
-    per_set = sum(n * dtype.itemsize for arg, size in zip(task.args, flat_sizes(task, trial))
-                  if size is not None and _redrawn(arg) for dtype, n in [size])
+    per_set = sum(n * dtype.itemsize for dtype, n in filter(None, _own_sizes(task, trial)))
     budget = TIMED_SET_BYTES.get(device_type, TIMED_SET_BYTES["cpu"])
     return max(2, min(MAX_TIMED_SETS, 1 + budget // max(per_set, 1)))
 
 
 def timed_set_sizes(task: KernelTask, trial: Trial, count: int) -> list[tuple[torch.dtype, int] | None]:
     """The storages sets 1 to ``count - 1`` add to the trial's own (``flat_sizes``)."""
-    own = [size if _redrawn(arg) else None for arg, size in zip(task.args, flat_sizes(task, trial))]
-    return own * (count - 1)
+    return _own_sizes(task, trial) * (count - 1)
 
 
 def timed_sets(task: KernelTask, flats: list[Any], count: int, storage: Storage) -> list[list[Any]]:
@@ -74,8 +77,7 @@ class Redraw:
     """New inputs for the timed sets, the same in the judge's copy and the candidate's memory."""
 
     def __init__(self, task: KernelTask, trial: Trial, flats: list[Any]) -> None:
-        self.drawn = [(position, arg, (flat.numel() - max(arg.layout.storage_elements(), 1)) // 2,
-                       max(arg.layout.storage_elements(), 1))
+        self.drawn = [(position, arg, interior(arg, flat))
                       for position, (arg, flat) in enumerate(zip(sized(task, trial).args, flats))
                       if isinstance(flat, torch.Tensor) and _redrawn(arg)]
         self.device = next((f.device for f in flats if isinstance(f, torch.Tensor)), torch.device("cpu"))
@@ -84,13 +86,10 @@ class Redraw:
         """Every input and in-out of sets 0 to ``count - 1`` drawn anew in ``ours``, then copied to ``theirs``."""
         for mine, shared in zip(ours[:count], theirs[:count]):
             generator = secret_generator(self.device)
-            for position, arg, guard, interior in self.drawn:
-                inside = mine[position][guard : guard + interior]
-                if inside.dtype == torch.bool or not inside.dtype.is_floating_point:
-                    draw_integers(inside, arg, generator)
-                else:
-                    inside.normal_(generator=generator)
-                shared[position][guard : guard + interior] = inside  # the judge's values to the candidate only
+            for position, arg, span in self.drawn:
+                inside = mine[position][span]
+                draw_input(inside, arg, generator)
+                shared[position][span] = inside  # the judge's values to the candidate only
 
 
 def secret_generator(device: torch.device) -> torch.Generator:

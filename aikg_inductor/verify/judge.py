@@ -38,13 +38,13 @@ from ..dsl import adapter_for, warm
 from ..task import KernelArg, KernelTask
 from . import protocol
 from .correctness import Errors, Failure, check_contract, check_outputs, judge_trial, live_outputs
+from .fresh_values import Redraw, secret_generator, timed_set_count, timed_set_sizes, timed_sets
 from .runner import CPU_SECONDS_PER_TIMEOUT_S, CandidateRunner, InProcessRunner, RunnerFailed
 from .shared import Arena, arena_bytes
-from .fresh_values import Redraw, secret_generator, timed_set_count, timed_set_sizes, timed_sets
 from .timing import (BUDGET_S, MIN_SAMPLE_S, MIN_SAMPLES, SCREEN_BUDGET_S, Measurement, TimedCalls, copy_bandwidth,
                      measure)
-from .values import (Trial, as_bytes, build, call_values, draw_integers, flat_sizes, live_out_values, poison, sized,
-                     timing_trial)
+from .values import (Trial, as_bytes, build, call_values, draw_input, flat_sizes, interior, live_out_values, poison,
+                     sized, timing_trial)
 
 log = logging.getLogger(__name__)
 
@@ -567,19 +567,18 @@ class _Checks:
         for arg, theirs, mine in zip(sized(task, self.trial).args, shared, ours):
             if not isinstance(theirs, torch.Tensor) or arg.role not in ("in", "in_out") or arg.layout is None:
                 continue
-            interior = max(arg.layout.storage_elements(), 1)
-            guard = (mine.numel() - interior) // 2
-            inside = mine[guard : guard + interior]
+            span = interior(arg, mine)
+            inside = mine[span]
             if what == "all inputs" or arg.role == "in_out":
-                _redraw(inside, arg, generator)
+                draw_input(inside, arg, generator)
             elif what == "columns permuted":
                 _permute_columns(inside, arg, generator)
             else:
-                where = torch.randint(0, interior, (FEW_ELEMENTS,), generator=generator, device=inside.device)
+                where = torch.randint(0, inside.numel(), (FEW_ELEMENTS,), generator=generator, device=inside.device)
                 fresh = torch.empty(FEW_ELEMENTS, dtype=inside.dtype, device=inside.device)
-                _redraw(fresh, arg, generator)
+                draw_input(fresh, arg, generator)
                 inside[where] = fresh
-            theirs[guard : guard + interior] = inside  # the judge's values to the candidate, never the reverse
+            theirs[span] = inside  # the judge's values to the candidate, never the reverse
         for calls in self.judged_calls:
             calls.keep_in_out()
         self.synchronize()
@@ -633,13 +632,6 @@ def _permute_columns(values: torch.Tensor, arg: KernelArg, generator: torch.Gene
     row = size[-1] if size and stride[-1] == 1 and 1 < size[-1] <= values.numel() else values.numel()
     rows = values[: values.numel() // row * row].view(-1, row)
     rows.copy_(rows[:, torch.randperm(row, generator=generator, device=values.device)])
-
-
-def _redraw(values: torch.Tensor, arg: KernelArg, generator: torch.Generator) -> None:
-    if values.dtype == torch.bool or not values.dtype.is_floating_point:
-        draw_integers(values, arg, generator)
-    else:
-        values.normal_(generator=generator)
 
 
 def _late_write(task: KernelTask, trial: Trial, oracle: list[torch.Tensor], candidate: list[torch.Tensor],

@@ -249,14 +249,21 @@ def _fill_interior(interior: torch.Tensor, arg: KernelArg, trial: Trial, generat
     """Draw ``arg``'s values for ``trial`` into ``interior`` in place, in the kernel's own dtype (a float64 copy of
     a large tensor would cost several times its size)."""
     assert arg.layout is not None
-    dtype = interior.dtype
     if arg.role == "out":
-        interior.fill_(poison(dtype))
-    elif dtype == torch.bool or not dtype.is_floating_point:
-        draw_integers(interior, arg, generator)
-    else:
-        interior.normal_(generator=generator)
+        interior.fill_(poison(interior.dtype))
+        return
+    draw_input(interior, arg, generator)
+    if interior.dtype.is_floating_point:
         _shape(interior, arg, trial)
+
+
+def draw_input(values: torch.Tensor, arg: KernelArg, generator: torch.Generator) -> None:
+    """``arg``'s input values drawn into ``values`` in place as a normal trial draws them: integers and bools over
+    their legal range (``draw_integers``), floats N(0, 1)."""
+    if values.dtype == torch.bool or not values.dtype.is_floating_point:
+        draw_integers(values, arg, generator)
+    else:
+        values.normal_(generator=generator)
 
 
 def integer_bounds(arg: KernelArg) -> tuple[int, int]:
@@ -405,11 +412,10 @@ def _generators(device: torch.device, seed: int) -> _Generators:
 
 
 def _fill_flat(flat: torch.Tensor, arg: KernelArg, trial: Trial, generators: _Generators) -> None:
-    interior = max(arg.layout.storage_elements(), 1) if arg.layout else 1
-    guard = (flat.numel() - interior) // 2
-    _fill_band(flat[:guard], trial.bands, generators.bands)
-    _fill_band(flat[guard + interior:], trial.bands, generators.bands)
-    _fill_interior(flat[guard : guard + interior], arg, trial, generators.values)
+    inside = interior(arg, flat)
+    _fill_band(flat[: inside.start], trial.bands, generators.bands)
+    _fill_band(flat[inside.stop :], trial.bands, generators.bands)
+    _fill_interior(flat[inside], arg, trial, generators.values)
 
 
 def _fill_band(band: torch.Tensor, fill: BandFill, generator: torch.Generator) -> None:
@@ -482,6 +488,13 @@ def guard_of(arg: KernelArg, flat: torch.Tensor) -> int:
     """Elements of guard band on each side of ``flat``, the storage ``build`` made for ``arg`` (at the same sizes)."""
     assert arg.layout is not None
     return (flat.numel() - max(arg.layout.storage_elements(), 1)) // 2
+
+
+def interior(arg: KernelArg, flat: torch.Tensor) -> slice:
+    """Where ``arg``'s values lie in ``flat``, between its guard bands."""
+    assert arg.layout is not None
+    guard = guard_of(arg, flat)
+    return slice(guard, guard + max(arg.layout.storage_elements(), 1))
 
 
 def call_values(task: KernelTask, flats: list[torch.Tensor | int | None]) -> list[torch.Tensor | int | None]:
