@@ -9,6 +9,12 @@ from aikg_inductor import KernelTask, capture
 
 REPO = Path(__file__).resolve().parent.parent
 
+# Where code may go at a C++ kernel's start: past the two statements that must open it when it has them (the header's
+# flag pointed at the call's error counter; the verifier refuses a kernel whose first statements are other ones).
+BODY_START = ("{\n    std::atomic<int> inductor_cpu_integer_div_error{0};\n"
+              "    inductor_cpu_integer_div_error_flag = &inductor_cpu_integer_div_error;")
+BODY_END = "    inductor_cpu_throw_if_integer_div_error(inductor_cpu_integer_div_error);\n}"
+
 
 @pytest.fixture(autouse=True)
 def _fresh_dynamo():

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import BODY_START, REPO
 
 ray = pytest.importorskip("ray")
 
@@ -34,8 +34,11 @@ SPIN = "    for (volatile int spin = 0; spin < 200000; ++spin) {}\n"  # ~0.5 ms:
 
 
 def slowed(source: str) -> str:
-    """The same kernel with a busy loop at its start: correct, and clearly slower than Inductor's."""
-    return source.replace(")\n{\n", ")\n{\n" + SPIN, 1)
+    """The same kernel with a busy loop at its start (past the statements that must open it): correct, and clearly
+    slower than Inductor's."""
+    start = BODY_START + "\n" if BODY_START in source else ")\n{\n"
+    assert start in source, "the kernel's opening changed shape"
+    return source.replace(start, start + SPIN, 1)
 
 
 class OneAtATime(Proposer):

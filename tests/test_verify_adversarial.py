@@ -18,17 +18,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO, only_task
+from conftest import BODY_END, BODY_START, REPO, only_task
 
 from aikg_inductor.task import KernelTask
 from aikg_inductor.verify import VerificationReport, WorkerPool, verify_candidate
 
 ROWS, COLS = 64, 512
 FINAL_STORE = "tmp3.store(out_ptr4 + static_cast<int64_t>(x1 + 512L*x0));"
-# Past the two statements that must open the kernel (the header flag pointed at the call's error counter).
-BODY_START = ("{\n    std::atomic<int> inductor_cpu_integer_div_error{0};\n"
-              "    inductor_cpu_integer_div_error_flag = &inductor_cpu_integer_div_error;")
-BODY_END = "    inductor_cpu_throw_if_integer_div_error(inductor_cpu_integer_div_error);\n}"
 
 FAST_SOFTMAX = (REPO / "examples" / "candidates" / "softmax_scale_fused.cpp").read_text()
 

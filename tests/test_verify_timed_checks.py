@@ -19,12 +19,7 @@ from aikg_inductor.task import KernelTask
 from aikg_inductor.verify import WorkerPool, verify_candidate
 from aikg_inductor.verify.values import Trial
 from aikg_inductor.verify.judge import LATE_WRITE_PAUSE_S, _late_write
-from conftest import only_task
-
-# Past the two statements that must open the kernel (the header flag pointed at the call's error counter).
-BODY_START = ("{\n    std::atomic<int> inductor_cpu_integer_div_error{0};\n"
-              "    inductor_cpu_integer_div_error_flag = &inductor_cpu_integer_div_error;")
-BODY_END = "    inductor_cpu_throw_if_integer_div_error(inductor_cpu_integer_div_error);\n}"
+from conftest import BODY_END, BODY_START, only_task
 
 # The output is not NaN: it was computed by an earlier call; skip.
 SKIP_WHEN_WRITTEN = "if (out_ptr4[0] == out_ptr4[0]) return;"
