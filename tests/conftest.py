@@ -54,6 +54,14 @@ def only_task(fn, *inputs) -> KernelTask:
     return next(iter(session.tasks.values()))
 
 
+def softmax_task() -> KernelTask:
+    """Inductor's kernel for ``softmax(x * 0.125)`` over 64x512 float32: the task of examples/softmax_scale.py, whose
+    hand-written fused kernel (examples/candidates/softmax_scale_fused.cpp) is the positive control."""
+    task = only_task(lambda x: torch.softmax(x * 0.125, dim=-1), torch.randn(64, 512))
+    assert BODY_START in task.source and BODY_END in task.source, "Inductor's softmax kernel changed shape"
+    return task
+
+
 def embedding_task() -> KernelTask:
     """Inductor's kernel for ``w[i] * 2.0``: a gather of 256 rows of a 1000x64 float32 table by int64 indices."""
     return only_task(lambda w, i: w[i] * 2.0, torch.randn(1000, 64), torch.randint(0, 1000, (256,)))

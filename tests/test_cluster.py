@@ -7,26 +7,24 @@ verifier's.
 """
 
 import dataclasses
-from collections import Counter
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import BODY_START, REPO
 
 ray = pytest.importorskip("ray")
 
 pytestmark = pytest.mark.ray
 
-from aikg_inductor import KernelCache, resolve_options  # noqa: E402
+from aikg_inductor import KernelCache, resolve_options, tune  # noqa: E402
 from aikg_inductor.search.history import SearchHistory  # noqa: E402
 from aikg_inductor.search.proposers import Candidate, Proposer  # noqa: E402
-from aikg_inductor import tune  # noqa: E402
 
 FAST = (REPO / "examples/candidates/softmax_scale_fused.cpp").read_text()
 PROBLEMS = [REPO / "examples/softmax_scale.py", REPO / "examples/layernorm_gelu.py"]

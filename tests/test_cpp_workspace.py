@@ -16,7 +16,7 @@ import ctypes
 import pytest
 import torch
 from cache_entries import accepted_entry
-from conftest import double, only_task
+from conftest import double, only_task, softmax_task
 
 from aikg_inductor import KernelCache
 from aikg_inductor.dsl import adapter_for
@@ -114,10 +114,6 @@ extern "C" void Placeholder.KERNEL_NAME(const float* in_ptr0, float* out_ptr0)
     for (int64_t i = 0; i < 64; ++i) out_ptr0[i] = ws.data()[i];
 }
 """
-
-
-def softmax_task():
-    return only_task(lambda x: torch.softmax(x * 0.125, dim=-1), torch.randn(ROWS, COLS))
 
 
 def test_a_two_pass_kernel_keeping_rows_in_workspace_is_judged_correct():
@@ -287,7 +283,7 @@ def test_inductors_own_two_thread_kernel_is_not_judged_heap_kept():
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        task = only_task(lambda x: torch.softmax(x * 0.125, dim=-1), torch.randn(64, 512))
+        task = softmax_task()
     finally:
         torch.set_num_threads(threads)
     assert "#pragma omp parallel" in task.source

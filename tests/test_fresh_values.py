@@ -11,7 +11,7 @@ import hashlib
 import random
 
 import torch
-from conftest import embedding_task, only_task
+from conftest import embedding_task, softmax_task
 
 from aikg_inductor.verify.fresh_values import Redraw, timed_set_count, timed_sets
 from aikg_inductor.verify.timing import TimedCalls, measure
@@ -62,7 +62,7 @@ def _measured_inputs(task, sets: int) -> tuple[list[bytes], int]:
 
 
 def test_no_sampled_call_sees_inputs_an_earlier_call_of_its_arm_saw():
-    task = only_task(lambda x: torch.softmax(x * 0.125, dim=-1), torch.randn(64, 512))
+    task = softmax_task()
     assert timed_set_count(task, timing_trial(0), "cpu") > 16  # 128 KiB an input: many sets on CPU
     seen, longest = _measured_inputs(task, 16)
     assert longest <= 16, "a batch is never longer than the sets it takes one per call"
@@ -86,7 +86,7 @@ def test_integer_inputs_are_redrawn_within_their_legal_range():
 
 
 def test_the_sets_share_outputs_and_own_their_inputs():
-    task = only_task(lambda x: torch.softmax(x * 0.125, dim=-1), torch.randn(64, 512))
+    task = softmax_task()
     flats = build(task, timing_trial(0))
     sets = timed_sets(task, flats, 3, _storage)
     for arg, *storages in zip(task.args, *sets):
@@ -100,7 +100,7 @@ def test_no_two_sets_or_measurements_draw_from_one_generator():
     """Each set's draw is seeded from the operating system's secret randomness: the same sets redrawn by two judges
     (or twice) differ, so what one set's inputs reveal of its generator says nothing of another's (review 18 solved
     MT19937's state from one call's input and predicted the sets after it)."""
-    task = only_task(lambda x: torch.softmax(x * 0.125, dim=-1), torch.randn(64, 512))
+    task = softmax_task()
     trial = timing_trial(0)
     flats = build(task, trial)
     drawn = []

@@ -14,12 +14,12 @@ import time
 
 import pytest
 import torch
+from conftest import BODY_END, BODY_START, only_task, softmax_task
 
 from aikg_inductor.task import KernelTask
 from aikg_inductor.verify import WorkerPool, verify_candidate
-from aikg_inductor.verify.values import Trial
 from aikg_inductor.verify.judge import LATE_WRITE_PAUSE_S, _late_write
-from conftest import BODY_END, BODY_START, only_task
+from aikg_inductor.verify.values import Trial
 
 # The output is not NaN: it was computed by an earlier call; skip.
 SKIP_WHEN_WRITTEN = "if (out_ptr4[0] == out_ptr4[0]) return;"
@@ -29,9 +29,7 @@ SKIP_WHEN_SAMPLE_UNCHANGED = "if (out_ptr4[0] == out_ptr4[0] && out_ptr1[0] == i
 
 @pytest.fixture(scope="module")
 def task() -> KernelTask:
-    task = only_task(lambda x: torch.softmax(x * 0.125, dim=-1), torch.randn(64, 512))
-    assert BODY_START in task.source and BODY_END in task.source, "Inductor's softmax kernel changed shape"
-    return task
+    return softmax_task()
 
 
 @pytest.fixture(scope="module")
