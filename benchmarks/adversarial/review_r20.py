@@ -24,16 +24,31 @@ CANARY = f"/tmp/aikg-canary-r20-{uuid.uuid4().hex}"
 def task_of(case: triton_cases.AdversarialCase) -> KernelTask:
     """The suite's task for ``case`` (tests/test_verify_adversarial_suite.py), on one thread."""
     if case.path.suffix == ".py":
+        import dataclasses
+
         from test_verify_triton_interpret import ADD_RELU, N, shrunk
 
-        from aikg_inductor.task import TensorLayout
+        from aikg_inductor.task import IntRange, TensorLayout, task_key
 
         layout = TensorLayout((64, 64), (64, 1), "float32")
-        return shrunk(ADD_RELU, {"33554432": str(N)}, {"in_ptr0": layout, "in_ptr1": layout, "out_ptr0": layout},
+        task = shrunk(ADD_RELU, {"33554432": str(N)}, {"in_ptr0": layout, "in_ptr1": layout, "out_ptr0": layout},
                       {"xnumel": N})
+        if case.task != "add_relu_i64":
+            return task
+        # This round's own task: the same kernel on int64 values (relu(x + y) of counts, say), as int_ranges records
+        # an integer input used in arithmetic only: its range known, any value legal.
+        source = task.source.replace("'*fp32'", "'*i64'").replace(".to(tl.float32)", "")
+        wide = dataclasses.replace(layout, dtype="int64")
+        args = tuple(dataclasses.replace(a, layout=wide, int_range=IntRange(known=True) if a.role == "in" else None)
+                     if a.layout else a for a in task.args)
+        return dataclasses.replace(task, source=source, args=args, key=task_key(
+            source, task.dsl, task.device_type, task.arch, task.torch_version, task.triton_version))
     import test_verify_adversarial_suite as suite
+    from conftest import only_task
 
     torch.set_num_threads(1)
+    if case.task == "intdot_i64":  # this round's own task: a row-wise dot product of int64 values (no index)
+        return only_task(lambda a, b: (a * b).sum(-1), torch.randint(-5, 5, (64, 512)), torch.randint(-5, 5, (64, 512)))
     return suite._cpp_tasks()[case.task]
 
 
@@ -79,10 +94,29 @@ def outside(path: Path) -> None:
 
         interpretable_libdevice()
         kernel = kernels.load_triton_kernel(source, torch.device("cpu"))
+        if case.task == "add_relu_i64":
+            x, y, out = torch.randint(-1024, 1024, (64, 64)), torch.randint(-1024, 1024, (64, 64)), torch.empty(64, 64, dtype=torch.int64)
+            x[0, :2] = 2**31 - 1  # an int64 count past int32
+            y[0, :2] = torch.tensor([1, -5])
+            kernel(x, y, out, 4096)
+            print("eager relu(x + y)[0, :2]:", torch.relu(x + y)[0, :2].tolist(), " candidate:", out[0, :2].tolist(),
+                  " other elements equal:", torch.equal(out[1:], torch.relu(x + y)[1:]))
+            return
         x, y, out = torch.randn(64, 64), torch.randn(64, 64), torch.empty(64, 64)
         x[0, :3] = torch.tensor([float("nan"), float("inf"), 1.0])
         kernel(x, y, out, 4096)
         print("eager relu(x + y)[0, :3]:", torch.relu(x + y)[0, :3].tolist(), " candidate:", out[0, :3].tolist())
+    elif case.task == "intdot_i64":
+        from aikg_inductor.dsl import adapter_for
+
+        kernel = adapter_for("cpp-cpu").load(task, source)
+        a, b = torch.randint(-5, 5, (64, 512)), torch.randint(-5, 5, (64, 512))
+        a[0, :8] = 100_000  # token ids, counts, offsets: int64 values past 2^16
+        b[0, :8] = 100_000
+        out = torch.empty(64, dtype=torch.int64)
+        kernel(a, b, out)
+        want = (a * b).sum(-1)
+        print("eager row 0:", int(want[0]), " candidate:", int(out[0]), " other rows equal:", torch.equal(out[1:], want[1:]))
     else:
         from aikg_inductor.dsl import adapter_for
 
