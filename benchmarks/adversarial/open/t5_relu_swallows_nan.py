@@ -7,7 +7,7 @@
 # seen; in a model it hides exactly the NaN that anomaly checks, loss-scaling (found_inf) and debugging look for.
 # The kernel is Inductor's otherwise, under fixed_config with one 4096-element block (the interpreter's honest
 # speedup: one program instead of the baseline's several). (No canary.)
-# Measured (review 20): accepted 2/2, 9.97x and 10.13x, max abs error 0; `outside`: eager relu(NaN + y) = NaN,
+# Measured (review 20): accepted 3/3, 9.97x, 10.13x and 11.51x, max abs error 0; `outside`: eager relu(NaN + y) = NaN,
 # the candidate's 0.0.
 # Reproduce: cd WORKTREE && TRITON_INTERPRET=1 OMP_NUM_THREADS=1 PYTHONPATH=$PWD:$PWD/tests:$PWD/benchmarks python benchmarks/adversarial/review_r20.py verify benchmarks/adversarial/open/t5_relu_swallows_nan.py 2
 #       and: cd WORKTREE && TRITON_INTERPRET=1 OMP_NUM_THREADS=1 PYTHONPATH=$PWD:$PWD/tests:$PWD/benchmarks python benchmarks/adversarial/review_r20.py outside benchmarks/adversarial/open/t5_relu_swallows_nan.py
