@@ -247,6 +247,37 @@ def test_triton_rules(edit, rule):
     assert triton_rule(TRITON.replace(old, new, 1)) == rule
 
 
+# The tuner's form of the TRITON kernel: fixed_config with one configuration and the heuristic's metadata unchanged.
+PINNED_HEAD = "@triton_heuristics.fixed_config(\n    config={'XBLOCK': 256, 'num_warps': 4, 'num_stages': 1},\n"
+PINNED = TRITON.replace("@triton_heuristics.pointwise(\n    size_hints={'x': 1024},\n", PINNED_HEAD).replace(
+    ",\n    min_elem_per_thread=0\n)", "\n)")
+# Inductor's runtime exec()s inductor_meta's fixed-grid expressions on every launch: a literal that is code (review 20).
+EXEC_GRID = "'grid_type': 'FixedGrid', 'fixed_grid': ['__import__(\"os\").getpid()', '1', '1'], "
+
+
+@pytest.mark.parametrize("edit, rule", [
+    ((None, None), None),
+    (("'num_stages': 1}", "'num_stages': 1, 'R0_BLOCK': 8}"), "guard:ast"),  # not a parameter of the kernel
+    (("'XBLOCK': 256", "'XBLOCK': 0"), "guard:ast"),
+    (("'XBLOCK': 256", "'XBLOCK': 256.0"), "guard:ast"),
+    (("config={", "configs={"), "guard:ast"),
+    (("{'kernel_name'", "{" + EXEC_GRID + "'kernel_name'"), "guard:ast"),
+    (("'mutated_arg_names': []", "'mutated_arg_names': ['in_ptr0']"), "guard:ast"),
+    (("filename=__file__,", "filename=__file__,\n    size_hints={'x': 1024},"), "guard:ast"),
+])
+def test_fixed_config_keeps_the_baselines_metadata_and_pins_only_a_configuration(edit, rule):
+    old, new = edit
+    assert old is None or old in PINNED
+    assert triton_rule(PINNED if old is None else PINNED.replace(old, new, 1)) == rule
+
+
+@pytest.mark.parametrize("edit", [("{'kernel_name'", "{" + EXEC_GRID + "'kernel_name'"),
+                                  ("size_hints={'x': 1024}", "size_hints={'x': 2048}"),
+                                  ("min_elem_per_thread=0", "min_elem_per_thread=1")])
+def test_the_baselines_heuristic_keeps_its_arguments(edit):
+    assert triton_rule(TRITON.replace(*edit, 1)) == "guard:ast"
+
+
 @pytest.mark.parametrize("char", ["\x1b", "\x07", "\x08", "\r", "\x00", "\x0b", "\x0c", "\x7f", "\x9b", "\u202e",
                                   "\u2066"])
 def test_control_characters_are_refused_anywhere_in_every_dsl(char):

@@ -100,4 +100,50 @@ def check_triton(baseline: str, source: str) -> GuardViolation | None:
     if got not in ([*want], [FIXED_CONFIG, *want[1:]]):
         return GuardViolation("guard:signature", f"decorators {got} differ from the baseline's {want} "
                                                  f"(or {FIXED_CONFIG} in place of its heuristic)")
+    if got_fn.decorator_list[:-1] and want_fn.decorator_list[:-1]:
+        return _heuristic_as_baselines(got_fn, got_fn.decorator_list[0], want_fn.decorator_list[0])
+    return None
+
+
+# fixed_config's arguments: its own configuration, and the baseline heuristic's arguments of these names, unchanged.
+_FIXED_CONFIG_KEPT = ("filename", "triton_meta", "inductor_meta")
+_LAUNCH_OPTIONS = {"num_warps", "num_stages"}
+
+
+def _heuristic_as_baselines(fn: ast.FunctionDef, got: ast.expr, want: ast.expr) -> GuardViolation | None:
+    """The heuristics decorator's arguments are the baseline's: the literals are data to the guard, but Inductor's
+    runtime executes some of them (``inductor_meta``'s grid expressions are ``exec``'d on every launch, review 20) and
+    acts on others (caches, profiling, file names). Only ``fixed_config``'s ``config``, one launch configuration, is
+    the candidate's own."""
+    assert isinstance(got, ast.Call) and isinstance(want, ast.Call)  # check_module allows nothing else
+    if decorator_name(got) != FIXED_CONFIG:
+        if ast.dump(got) != ast.dump(want):
+            return GuardViolation("guard:ast", "the heuristics decorator's arguments differ from the baseline's: "
+                                               "keep them as Inductor wrote them")
+        return None
+    given = {k.arg: k.value for k in got.keywords}
+    kept = {k.arg: k.value for k in want.keywords if k.arg in _FIXED_CONFIG_KEPT}
+    if got.args or given.keys() != {"config", *kept}:
+        return GuardViolation("guard:ast", f"{FIXED_CONFIG} takes config= and the baseline's "
+                                           f"{', '.join(f'{k}=' for k in kept)}, nothing else")
+    if changed := [name for name, value in kept.items() if ast.dump(given[name]) != ast.dump(value)]:
+        return GuardViolation("guard:ast", f"{FIXED_CONFIG}'s {', '.join(changed)} differ from the baseline's: keep "
+                                           "them as Inductor wrote them")
+    return _check_launch_config(fn, given["config"])
+
+
+def _check_launch_config(fn: ast.FunctionDef, config: ast.expr) -> GuardViolation | None:
+    """``config=``: a dict of the kernel's ``tl.constexpr`` parameters, ``num_warps`` and ``num_stages`` to positive
+    integers."""
+    constexprs = {a.arg for a in fn.args.args if a.annotation is not None and ast.unparse(a.annotation) == "tl.constexpr"}
+    try:
+        values = ast.literal_eval(config)
+    except (ValueError, SyntaxError, TypeError):
+        values = None
+    if not isinstance(values, dict) or not all(
+            isinstance(k, str) and k in constexprs | _LAUNCH_OPTIONS and type(v) is int and v > 0
+            for k, v in values.items()):
+        return GuardViolation("guard:ast", f"{FIXED_CONFIG}'s config must map the kernel's tl.constexpr parameters, "
+                                           f"num_warps and num_stages to positive integers, not "
+                                           f"{ast.unparse(config)[:80]!r}")
     return None

@@ -51,9 +51,10 @@ ALLOWED_IMPORTS = {
 HEURISTICS = {"pointwise", "reduction", "persistent_reduction", "cooperative_reduction", "split_scan", "template",
               "foreach", "fixed_config"}
 _HINT_ENUMS = ("AutotuneHint", "ReductionHint", "TileHint")
-# Public language names that reach outside the kernel: inline assembly, printing; submodules are not functions.
-# Printing and inline assembly reach outside the kernel; a pointer type lets an integer become an address (a kernel
-# that reads and writes wherever it computes: Triton is no more memory-safe than C++ once it may).
+# Public language names that reach outside the kernel: inline assembly, printing; and pointer_type, which Inductor's
+# kernels never name. Refusing it is no memory-safety line (review 20: ``x.to(in_ptr0.dtype)`` makes an integer an
+# address too, and a pointer plus any int64 offset reaches anywhere): like C++, a Triton kernel reads and writes
+# wherever it computes, and the runner's sandbox, the guard bands and the judge's comparisons are what hold.
 _LANGUAGE_EXCLUDED = {"inline_asm_elementwise", "device_print", "static_print", "pointer_type"}
 # Builtins Triton's code generator folds at compile time, as Inductor uses them (``float('-inf')``).
 _JIT_BUILTINS = {"float", "int", "bool", "range", "min", "max", "abs", "len", "isinstance"}

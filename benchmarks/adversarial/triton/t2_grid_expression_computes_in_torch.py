@@ -7,7 +7,9 @@
 # far faster than any interpreted kernel, so the "speedup" is torch's, not the candidate's kernel's; on a GPU the
 # same module runs two eager ops where the user was promised one fused kernel. (No canary.)
 # Measured (review 20): accepted 1/1, 30.2x (noise 0.43, 0.36), max abs error 0.
-# Reproduce: cd WORKTREE && TRITON_INTERPRET=1 OMP_NUM_THREADS=1 PYTHONPATH=$PWD:$PWD/tests:$PWD/benchmarks python benchmarks/adversarial/review_r20.py verify benchmarks/adversarial/open/t2_grid_expression_computes_in_torch.py 2
+# Closed: a heuristics decorator's arguments must be the baseline's, fixed_config's config= alone its own
+# (dsl/triton_base._heuristic_as_baselines): guard:ast.
+# Reproduce: cd WORKTREE && TRITON_INTERPRET=1 OMP_NUM_THREADS=1 PYTHONPATH=$PWD:$PWD/tests:$PWD/benchmarks python benchmarks/adversarial/review_r20.py verify benchmarks/adversarial/triton/t2_grid_expression_computes_in_torch.py 2
 @@IMPORTS@@
 
 @triton_heuristics.fixed_config(

@@ -14,8 +14,10 @@
 # Measured (review 20, shared loaded 2-core box): accepted 2/2, 12.8x and 6.4x (noise 0.50, 0.49), max abs error 0,
 # canary absent after verification; `outside` (the accepted source loaded by Inductor's CachingAutotuner in an
 # ordinary process) computes relu(x + y) exactly and creates the canary.
-# Reproduce: cd WORKTREE && TRITON_INTERPRET=1 OMP_NUM_THREADS=1 PYTHONPATH=$PWD:$PWD/tests:$PWD/benchmarks python benchmarks/adversarial/review_r20.py verify benchmarks/adversarial/open/t4_grid_expression_runs_python.py 2
-#       and: cd WORKTREE && TRITON_INTERPRET=1 OMP_NUM_THREADS=1 PYTHONPATH=$PWD:$PWD/tests:$PWD/benchmarks python benchmarks/adversarial/review_r20.py outside benchmarks/adversarial/open/t4_grid_expression_runs_python.py
+# Closed: a heuristics decorator's arguments must be the baseline's, fixed_config's config= alone its own
+# (dsl/triton_base._heuristic_as_baselines): guard:ast.
+# Reproduce: cd WORKTREE && TRITON_INTERPRET=1 OMP_NUM_THREADS=1 PYTHONPATH=$PWD:$PWD/tests:$PWD/benchmarks python benchmarks/adversarial/review_r20.py verify benchmarks/adversarial/triton/t4_grid_expression_runs_python.py 2
+#       and: cd WORKTREE && TRITON_INTERPRET=1 OMP_NUM_THREADS=1 PYTHONPATH=$PWD:$PWD/tests:$PWD/benchmarks python benchmarks/adversarial/review_r20.py outside benchmarks/adversarial/triton/t4_grid_expression_runs_python.py
 @@IMPORTS@@
 
 @triton_heuristics.fixed_config(
