@@ -30,6 +30,11 @@ INT_INPUT_HIGH = 4
 # undefined, not the candidate wrong). An index range's open side (a clamp maps every value there into the
 # dimension) reaches this far past its bound.
 VALUE_MAGNITUDE = 1024
+# Integer inputs that may hold any value also take, at a 1/WIDE_SHARE of their places, values drawn up to
+# WIDE_MAGNITUDE: past the next narrower dtype's range (review 20: int64 counts added in int32 lanes passed every
+# trial at +-1024), and no more than a product of two still fits.
+WIDE_MAGNITUDE = {torch.int64: 3_000_000_000, torch.int32: 46_340}
+WIDE_SHARE = 8
 # The share of an integer input's elements that hold its special values (``IntRange.specials``), drawn per trial in
 # this range: about as many as the padding of a real batch, few enough that most elements still vary.
 SPECIAL_SHARE = (0.10, 0.25)
@@ -42,7 +47,7 @@ def torch_dtype(name: str) -> torch.dtype:
         raise ValueError(f"unknown dtype {name!r} in task")
     return dtype
 
-TrialKind = Literal["normal", "large", "tiny", "negative-zero-rows", "scaled-rows", "offset"]
+TrialKind = Literal["normal", "large", "tiny", "negative-zero-rows", "scaled-rows", "offset", "specials"]
 # What the guard bands of a trial's storages hold: the marking NaN (``guard_fill``: a read past a buffer is named
 # ``out-of-bounds-read``), random bytes, values drawn like data, or zeros (fresh memory in a user's process). A trial
 # plan takes them in turn (``correctness.default_trials``), timed calls by their seed (``timing_trial``): a kernel
@@ -64,6 +69,13 @@ TINY = {"float64": 1e-30, "float32": 1e-30, "bfloat16": 1e-30, "float16": 1e-5}
 # follows the large rows). Both found in review: a softmax exp that was 0 below -1.5, a one-pass layer norm.
 OFFSET = {"float64": 1e3, "float32": 1e3, "bfloat16": 1e2, "float16": 1e2}
 ROW_SCALES = 7
+# The "specials" trial (review 20: a relu that turned NaN into 0, a logsumexp that lost Inductor's guard for rows of
+# -inf): in rows of the innermost size, every fourth row (from the second) wholly -inf, as an attention mask leaves
+# it, and one of each of these at a random place in each row after it and the one after that; the other rows stay
+# finite, so a reduction's NaN does not hide them. A tensor of fewer than four rows gets them at one place in
+# SPECIALS_SPACING instead.
+SPECIAL_FLOATS = (float("nan"), float("inf"), float("-inf"), -0.0)
+SPECIALS_SPACING = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -254,7 +266,7 @@ def _fill_interior(interior: torch.Tensor, arg: KernelArg, trial: Trial, generat
         return
     draw_input(interior, arg, generator)
     if interior.dtype.is_floating_point:
-        _shape(interior, arg, trial)
+        _shape(interior, arg, trial, generator)
 
 
 def draw_input(values: torch.Tensor, arg: KernelArg, generator: torch.Generator) -> None:
@@ -311,6 +323,7 @@ def draw_integers(values: torch.Tensor, arg: KernelArg, generator: torch.Generat
         values.zero_()
         return
     values.random_(low, high, generator=generator)
+    _put_wide(values, arg, generator)
     ends = sorted({low, high - 1} | {v for v in (0, -1) if low <= v < high})
     specials = special_values(arg)
     fixed = torch.tensor(ends + list(specials))
@@ -325,12 +338,23 @@ def draw_integers(values: torch.Tensor, arg: KernelArg, generator: torch.Generat
         _put(values, more, torch.tensor(specials)[torch.arange(more.numel()) % len(specials)])
 
 
+def _put_wide(values: torch.Tensor, arg: KernelArg, generator: torch.Generator) -> None:
+    """Values up to ``WIDE_MAGNITUDE`` at a share of the places of an input that may hold any value."""
+    wide = WIDE_MAGNITUDE.get(values.dtype)
+    if wide is None or arg.int_range is None or not arg.int_range.known or arg.int_range.is_index:
+        return
+    places = torch.randperm(values.numel(), generator=generator, device=values.device)
+    places = places[: max(values.numel() // WIDE_SHARE, 1)]
+    values[places] = torch.randint(-wide, wide + 1, (places.numel(),), generator=generator, device=values.device,
+                                   dtype=values.dtype)
+
+
 def _put(values: torch.Tensor, places: torch.Tensor, chosen: torch.Tensor) -> None:
     """``values`` at ``places`` (distinct positions) set to the first of ``chosen``, as many as there are places."""
     values[places] = chosen[: places.numel()].to(values.dtype).to(values.device)
 
 
-def _shape(values: torch.Tensor, arg: KernelArg, trial: Trial) -> None:
+def _shape(values: torch.Tensor, arg: KernelArg, trial: Trial, generator: torch.Generator) -> None:
     assert arg.layout is not None
     name = arg.layout.dtype
     if trial.kind == "large":
@@ -347,6 +371,24 @@ def _shape(values: torch.Tensor, arg: KernelArg, trial: Trial) -> None:
         values.abs_().neg_()
         # Every third row (of the innermost dimension) is all zeros: reductions over zeros, 0/0 paths, empty maxima.
         _rows(values, arg)[::3] = 0.0
+    elif trial.kind == "specials":
+        _put_specials(values, arg, generator)
+
+
+def _put_specials(values: torch.Tensor, arg: KernelArg, generator: torch.Generator) -> None:
+    """NaN, infinities and -0.0 at random places, and rows of -inf (``SPECIAL_FLOATS``)."""
+    rows = _rows(values, arg)
+    count, width = rows.shape
+    if count < 4 or width == 0:
+        places = torch.randperm(values.numel(), generator=generator, device=values.device)
+        places = places[: max(values.numel() // SPECIALS_SPACING, len(SPECIAL_FLOATS))]
+        _put(values, places, torch.tensor(SPECIAL_FLOATS * (places.numel() // len(SPECIAL_FLOATS) + 1)))
+        return
+    rows[1::4] = float("-inf")
+    spotted = torch.cat([torch.arange(start, count, 4, device=values.device) for start in (2, 3)])
+    for special in SPECIAL_FLOATS:
+        columns = torch.randint(0, width, (spotted.numel(),), generator=generator, device=values.device)
+        rows[spotted, columns] = special
 
 
 def _rows(values: torch.Tensor, arg: KernelArg) -> torch.Tensor:
