@@ -152,6 +152,30 @@ def s_pickled_value(d: Path, old: Path) -> None:
     put_row(d, TASK.key, (pickle.dumps(Boom()), 4, None))  # 4: MODE_PICKLE
 
 
+def s_swap_records(d: Path, old: Path) -> None:
+    """another key's validly signed, current record (an x*3 kernel) copied under this key"""
+    import dataclasses
+
+    other = dataclasses.replace(entry(TASK, "3.0"), key="c" * 64)
+    cache = KernelCache(d)
+    cache.put(other)
+    cache.close()
+    put_row(d, TASK.key, row(d, other.key))
+
+
+def s_duplicate_bytes_key(d: Path, old: Path) -> None:
+    """a second row for the key, as a bytes key (raw=0 pickled key) holding the v1 record"""
+    import contextlib
+    import pickle
+    import sqlite3
+
+    value, mode, filename = old_row(old)
+    with contextlib.closing(sqlite3.connect(d / "kernels" / "cache.db")) as db, db:
+        db.execute("INSERT INTO Cache (key, raw, store_time, expire_time, access_time, access_count, tag, size, "
+                   "mode, filename, value) VALUES (?, 0, 0, NULL, 0, 0, NULL, 0, ?, ?, ?)",
+                   (pickle.dumps(TASK.key), mode, filename, value))
+
+
 def s_value_file_row_without_file(d: Path, old: Path) -> None:
     """the row's mode set to 2 (value in a file) with no file name: a row sqlite accepts, diskcache cannot read"""
     value, mode, filename = row(d, TASK.key)
