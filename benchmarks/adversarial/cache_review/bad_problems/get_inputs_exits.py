@@ -1,0 +1,8 @@
+import sys
+import torch
+from torch import nn
+class Model(nn.Module):
+    def forward(self, x):
+        return torch.relu(x) * 2
+def get_inputs():
+    sys.exit("get_inputs gave up")

@@ -1,0 +1,3 @@
+Model = 42
+def get_inputs():
+    return []
