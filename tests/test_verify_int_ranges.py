@@ -30,14 +30,15 @@ from conftest import embedding_task, only_task
 
 from aikg_inductor.task import IntRange, KernelTask
 from aikg_inductor.verify import WorkerPool, verify_candidate
+from aikg_inductor.verify.correctness import TRIAL_KINDS
 from aikg_inductor.verify.fresh_values import Redraw, timed_sets
-from aikg_inductor.verify.values import (INT_INPUT_HIGH, SPECIAL_SHARE, VALUE_MAGNITUDE, Trial, as_bytes, build,
-                                         call_values, draw_integers, integer_bounds, timing_trial)
+from aikg_inductor.verify.values import (INT_INPUT_HIGH, SPECIAL_SHARE, VALUE_MAGNITUDE, WIDE_SHARE, Trial, as_bytes,
+                                         build, call_values, draw_integers, integer_bounds, timing_trial)
 
 CLASSES = 512
 
 ROWS = 1000
-TRIAL_KINDS = ("normal", "large", "tiny", "negative-zero-rows", "scaled-rows", "offset")
+
 
 # A correct embedding kernel written by hand (not Inductor's): the row pointer computed once per row, a negative
 # index wrapped as aten.index does, no bounds check.
@@ -248,7 +249,13 @@ def test_redrawn_timing_indices_differ_between_sets(task):
 
 def test_values_only_used_in_arithmetic_are_drawn_wide_and_unknown_ones_small(task):
     (wide, _), (small, _) = (drawn_indices(with_int_range(task, r), Trial(0)) for r in (IntRange(), None))
-    assert int(wide.min()) == -VALUE_MAGNITUDE and int(wide.max()) == VALUE_MAGNITUDE - 1
+    within = wide[wide.abs() <= VALUE_MAGNITUDE]
+    assert int(within.min()) == -VALUE_MAGNITUDE and int(within.max()) == VALUE_MAGNITUDE - 1
+    # An eighth reach past int32's range (int64 values narrowed to int32 come out wrong), and a product of two of
+    # them still fits in int64.
+    beyond = wide.abs() > VALUE_MAGNITUDE
+    assert 0 < int((wide.abs() > 2**31).sum()) and int(beyond.sum()) <= wide.numel() // WIDE_SHARE
+    assert int(wide.abs().max()) ** 2 < 2**63
     assert set(small.tolist()) == set(range(INT_INPUT_HIGH))
 
 
@@ -282,7 +289,7 @@ def test_an_unknown_range_still_draws_its_specials(task):
 def test_a_thresholds_both_sides_are_drawn(task):
     for indices in drawn_indices(with_int_range(task, IntRange(specials=(4999, 5000, 5001))), Trial(0)):
         assert {4999, 5000, 5001} <= set(indices.tolist())
-        assert int(indices.min()) == -VALUE_MAGNITUDE
+        assert -VALUE_MAGNITUDE in set(indices.tolist())
 
 
 @pytest.mark.parametrize("dtype, int_range, expected", [

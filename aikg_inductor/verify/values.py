@@ -70,12 +70,13 @@ TINY = {"float64": 1e-30, "float32": 1e-30, "bfloat16": 1e-30, "float16": 1e-5}
 OFFSET = {"float64": 1e3, "float32": 1e3, "bfloat16": 1e2, "float16": 1e2}
 ROW_SCALES = 7
 # The "specials" trial (review 20: a relu that turned NaN into 0, a logsumexp that lost Inductor's guard for rows of
-# -inf): in rows of the innermost size, every fourth row (from the second) wholly -inf, as an attention mask leaves
-# it, and one of each of these at a random place in each row after it and the one after that; the other rows stay
-# finite, so a reduction's NaN does not hide them. A tensor of fewer than four rows gets them at one place in
-# SPECIALS_SPACING instead.
+# -inf): values shaped as one of SPECIALS_BASES' trials (drawn), then, in rows of the innermost size, up to a third
+# of the rows wholly -inf, as an attention mask leaves them, up to a third kept finite (a reduction's NaN does not
+# hide them), and in the rest each of SPECIAL_FLOATS in about half the rows, at a random place. A tensor of fewer
+# than four rows gets them at one place in SPECIALS_SPACING instead.
 SPECIAL_FLOATS = (float("nan"), float("inf"), float("-inf"), -0.0)
 SPECIALS_SPACING = 64
+SPECIALS_BASES: tuple[TrialKind, ...] = ("normal", "large", "tiny", "scaled-rows", "offset")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -266,7 +267,7 @@ def _fill_interior(interior: torch.Tensor, arg: KernelArg, trial: Trial, generat
         return
     draw_input(interior, arg, generator)
     if interior.dtype.is_floating_point:
-        _shape(interior, arg, trial, generator)
+        _shape(interior, arg, trial.kind, generator)
 
 
 def draw_input(values: torch.Tensor, arg: KernelArg, generator: torch.Generator) -> None:
@@ -354,41 +355,54 @@ def _put(values: torch.Tensor, places: torch.Tensor, chosen: torch.Tensor) -> No
     values[places] = chosen[: places.numel()].to(values.dtype).to(values.device)
 
 
-def _shape(values: torch.Tensor, arg: KernelArg, trial: Trial, generator: torch.Generator) -> None:
+def _shape(values: torch.Tensor, arg: KernelArg, kind: TrialKind, generator: torch.Generator) -> None:
     assert arg.layout is not None
     name = arg.layout.dtype
-    if trial.kind == "large":
+    if kind == "large":
         values.mul_(LARGE.get(name, 1.0))
-    elif trial.kind == "tiny":
+    elif kind == "tiny":
         values.mul_(TINY.get(name, 1.0))
-    elif trial.kind == "offset":
+    elif kind == "offset":
         values.add_(OFFSET.get(name, 0.0))
-    elif trial.kind == "scaled-rows":
+    elif kind == "scaled-rows":
         rows = _rows(values, arg)
         exponents = torch.arange(rows.shape[0], device=values.device) % ROW_SCALES - ROW_SCALES // 2
         rows.mul_(torch.pow(10.0, exponents.to(torch.float64)).to(values.dtype).unsqueeze(1))
-    elif trial.kind == "negative-zero-rows":
+    elif kind == "negative-zero-rows":
         values.abs_().neg_()
         # Every third row (of the innermost dimension) is all zeros: reductions over zeros, 0/0 paths, empty maxima.
         _rows(values, arg)[::3] = 0.0
-    elif trial.kind == "specials":
-        _put_specials(values, arg, generator)
+    elif kind == "specials":
+        _shape(values, arg, SPECIALS_BASES[_below(len(SPECIALS_BASES), generator, values.device)], generator)
+        put_specials(values, arg, generator)
 
 
-def _put_specials(values: torch.Tensor, arg: KernelArg, generator: torch.Generator) -> None:
-    """NaN, infinities and -0.0 at random places, and rows of -inf (``SPECIAL_FLOATS``)."""
+def put_specials(values: torch.Tensor, arg: KernelArg, generator: torch.Generator) -> None:
+    """NaN, infinities and -0.0 at random places, and rows of -inf (``SPECIAL_FLOATS``), in float ``values``: how
+    many rows of each sort, and which specials a row gets, are drawn too, so no fixed pattern tells these inputs from
+    a user's."""
+    device = values.device
     rows = _rows(values, arg)
     count, width = rows.shape
     if count < 4 or width == 0:
-        places = torch.randperm(values.numel(), generator=generator, device=values.device)
+        places = torch.randperm(values.numel(), generator=generator, device=device)
         places = places[: max(values.numel() // SPECIALS_SPACING, len(SPECIAL_FLOATS))]
-        _put(values, places, torch.tensor(SPECIAL_FLOATS * (places.numel() // len(SPECIAL_FLOATS) + 1)))
+        _put(values, places, torch.tensor(SPECIAL_FLOATS)[torch.randint(0, len(SPECIAL_FLOATS), (places.numel(),),
+                                                                         generator=generator, device=device).cpu()])
         return
-    rows[1::4] = float("-inf")
-    spotted = torch.cat([torch.arange(start, count, 4, device=values.device) for start in (2, 3)])
+    order = torch.randperm(count, generator=generator, device=device)
+    masked, finite = 1 + _below(count // 3, generator, device), 1 + _below(count // 3, generator, device)
+    rows[order[:masked]] = float("-inf")
+    spotted = order[masked:count - finite]
     for special in SPECIAL_FLOATS:
-        columns = torch.randint(0, width, (spotted.numel(),), generator=generator, device=values.device)
-        rows[spotted, columns] = special
+        chosen = spotted[torch.rand(spotted.numel(), generator=generator, device=device) < 0.5]
+        chosen = chosen if chosen.numel() else spotted[:1]
+        rows[chosen, torch.randint(0, width, (chosen.numel(),), generator=generator, device=device)] = special
+
+
+def _below(n: int, generator: torch.Generator, device: torch.device) -> int:
+    """A number in [0, n) drawn by ``generator`` (0 when n < 1)."""
+    return int(torch.randint(0, max(n, 1), (), generator=generator, device=device))
 
 
 def _rows(values: torch.Tensor, arg: KernelArg) -> torch.Tensor:
