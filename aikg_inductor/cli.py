@@ -217,7 +217,9 @@ def _cache_show(cache: Any, args: argparse.Namespace) -> int:
     key = _resolve_key(cache, args.key)
     entry = cache.get(key)
     if entry is None:
-        raise UsageError(f"entry {key[:12]} fails verification (tampered or unreadable); see aikg cache verify")
+        refused = cache.refusal(key)
+        why = f"{refused.status}: {refused.reason}" if refused else "gone"
+        raise UsageError(f"entry {key[:12]} is refused ({why}); see aikg cache verify")
     from .dsl.source_text import escaped
 
     record = {k: v for k, v in dataclasses.asdict(entry).items() if k != "source"}

@@ -259,3 +259,20 @@ def test_a_reader_racing_a_writer_sees_no_false_rollback(cache_dir, caplog):
     writer.join()
     assert writer.exitcode == 0 and reads >= 5  # the reads overlapped the writes
     assert "rolled back" not in caplog.text and "ignoring cache entry" not in caplog.text
+
+
+def test_a_refused_entry_is_named_refused_with_its_reason(cache_dir, capsys, restore_torch_configs):
+    x = torch.randn(N)
+    task = only_task(double, x)
+    cache = KernelCache(cache_dir)
+    cache.put(accepted_entry(task, CPP_TIMES.format(n=N, factor="3.0")))
+    old_row = stored_row(cache_dir, task.key)
+    cache.put(accepted_entry(task, CPP_TIMES.format(n=N, factor="4.0")))
+    put_row_back(cache_dir, task.key, old_row)
+    code, _, err = run_cli(capsys, "cache", "show", task.key, "--cache-dir", str(cache_dir))
+    assert code == 2 and f"entry {task.key[:12]} is refused (rolled-back: rolled back: this record" in err
+    compiled = torch.compile(double, backend="aikg", options={"mode": "cache", "cache_dir": str(cache_dir),
+                                                               "print_choices": True})
+    with torch._inductor.config.patch(fx_graph_cache=False):  # a warm graph cache would list no kernel
+        torch.testing.assert_close(compiled(x), x * 2)
+    assert "Inductor's (the cache's entry is refused: rolled-back)" in capsys.readouterr().err

@@ -193,6 +193,11 @@ class KernelCache:
             self._warn(key, verdict.reason)
         return verdict.entry
 
+    def refusal(self, key: str) -> Finding | None:
+        """Why ``get(key)`` serves nothing although a record is there (tampered, rolled back); None otherwise."""
+        verdict = self._judge(key)
+        return None if verdict is None or verdict.status is None else Finding(key, verdict.status, verdict.reason)
+
     def keys(self) -> Iterator[str]:
         for key in self._db.iterkeys():
             if isinstance(key, str):
