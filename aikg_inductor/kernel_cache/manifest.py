@@ -16,10 +16,11 @@ What this protects against: rows or value files of the store copied back from an
 database file put back (the manifest is a separate file, newer than it), and a manifest edited or removed (its
 signature fails, or it is gone: then no current-schema record is served).
 
-Limit: the manifest is a file in the same directory. An attacker who restores the whole cache directory from an
-older copy, the database, the manifest and the secret together, restores a consistent older cache, and nothing
-inside the directory can tell; detecting that needs state kept elsewhere (a monotonic counter outside the directory,
-a remote log). That is out of scope, as is anyone who can read the secret (they can sign anything).
+Limit: the manifest is a file in the same directory. An attacker who can write the directory and puts back an older
+manifest together with the records of the same moment (the secret need not change) restores a consistent older
+cache, and nothing inside the directory can tell; detecting that needs state kept elsewhere (a monotonic counter
+outside the directory, a remote log). That is out of scope (README, threat model), as is anyone who can read the
+secret (they can sign anything).
 """
 
 from __future__ import annotations
