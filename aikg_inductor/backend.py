@@ -129,7 +129,9 @@ class CompileSession:
                 ensure_worker(self.options)
             self._print_choice(task, "Inductor's for now (queued for the background worker)")
         else:
-            self._print_choice(task, "Inductor's (not in the cache)")
+            refused = self.cache.refusal(task.key)
+            self._print_choice(task, "Inductor's (not in the cache)" if refused is None else
+                               f"Inductor's (the cache's entry is refused: {refused.status})")
         return None
 
     def _warn_if_unsearchable(self, task: KernelTask, status: Sequence[Any]) -> None:

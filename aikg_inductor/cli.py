@@ -217,7 +217,9 @@ def _cache_show(cache: Any, args: argparse.Namespace) -> int:
     key = _resolve_key(cache, args.key)
     entry = cache.get(key)
     if entry is None:
-        raise UsageError(f"entry {key[:12]} fails verification (tampered or unreadable); see aikg cache verify")
+        refused = cache.refusal(key)
+        why = f"{refused.status}: {refused.reason}" if refused else "gone"
+        raise UsageError(f"entry {key[:12]} is refused ({why}); see aikg cache verify")
     from .dsl.source_text import escaped
 
     record = {k: v for k, v in dataclasses.asdict(entry).items() if k != "source"}
@@ -311,8 +313,10 @@ def _cache_import(cache: Any, args: argparse.Namespace) -> int:
         raise UsageError("import needs --trust KEYFILE: the export key of the cache that made the bundle "
                          "(re-verifying untrusted kernels on this machine is not available yet)")
     max_bytes = DEFAULT_MAX_BUNDLE_BYTES if args.max_size is None else args.max_size
-    result = import_bundle(cache, args.file, args.trust, max_bytes)
-    print(f"imported {args.file}: {result.added} added, {result.replaced} replaced, {result.unchanged} unchanged")
+    result = import_bundle(cache, args.file, args.trust, max_bytes, allow_older=args.allow_older)
+    older = f", {result.older} skipped (older than the cache's; --allow-older to take them)" if result.older else ""
+    print(f"imported {args.file}: {result.added} added, {result.replaced} replaced, {result.unchanged} unchanged"
+          f"{older}")
     return 0
 
 
@@ -379,6 +383,9 @@ def _add_cache_parser(sub: Any) -> None:
     # The default is kernel_cache.DEFAULT_MAX_BUNDLE_BYTES, not imported here: building the parser stays light.
     imp.add_argument("--max-size", type=_size, metavar="BYTES",
                      help="refuse a bundle larger than this (default 256M; suffix K, M or G allowed)")
+    imp.add_argument("--allow-older", action="store_true",
+                     help="also take an entry created before the one this cache holds for its key (by default "
+                     "it is skipped: replaying an older export would roll the cache back)")
     cache.set_defaults(func=cmd_cache)
 
 

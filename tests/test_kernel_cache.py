@@ -567,9 +567,9 @@ def test_trust_refuses_short_or_empty_keys_and_warns_on_loose_key_files(tmp_path
                            "--cache-dir", str(tmp_path / "b"))
     assert code == 0 and "2 added" in out
     assert f"the key file {trusted} can be read by other users (mode 644)" in caplog.text
-    os.chmod(source_dir / "secret.key", 0o640)
-    KernelCache(source_dir).close()
-    assert f"the key file {source_dir / 'secret.key'} can be read by other users (mode 640)" in caplog.text
+    os.chmod(source_dir / "secret.key", 0o640)  # the cache's own secret: refused, not warned about (review 20 F1)
+    with pytest.raises(CacheUnavailableError, match="secret.key has mode 640: .*run: chmod 600"):
+        KernelCache(source_dir)
 
 
 def _fake_bundle(path: Path, declared: int, actual: int) -> None:

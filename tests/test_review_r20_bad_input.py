@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 
-from aikg_inductor.kernel_cache import KernelCache, KernelIndex
+import pytest
+
+from aikg_inductor.kernel_cache import CacheUnavailableError, KernelCache, KernelIndex
 from test_kernel_cache import fill, make_entry, make_task, run_cli
 
 
@@ -53,10 +55,10 @@ def test_import_with_a_device_or_a_folder_as_bundle_or_key_is_one_line_and_chang
     assert KernelCache(target_dir).fingerprint() == before
 
 
-def test_a_loose_secret_is_warned_about_and_still_serves(cache_dir, caplog):
+def test_a_loose_secret_is_refused_not_warned_about(cache_dir, caplog):
+    # Changed by the fix of F1: a secret others can read or replace could sign entries, so it serves nothing.
     task = make_task("k00000")
     KernelCache(cache_dir).put(make_entry(task, source="// v1"))
     os.chmod(cache_dir / "secret.key", 0o644)
-    caplog.set_level("WARNING", logger="aikg_inductor")
-    assert KernelCache(cache_dir).get(task.key).source == "// v1"
-    assert f"chmod 600 {cache_dir / 'secret.key'}" in caplog.text
+    with pytest.raises(CacheUnavailableError, match=f"run: chmod 600 {cache_dir / 'secret.key'}"):
+        KernelCache(cache_dir)

@@ -5,13 +5,13 @@ from .features import Embedder, HashingEmbedder, SentenceEmbedder, entry_feature
 from .index import HNSW_THRESHOLD, KernelIndex
 from .keys import MIN_TRUSTED_KEY_BYTES
 from .records import CacheEntry, Provenance, RecordError, Verification
+from .safe_disk import ReadOnlyDiskcache
 from .store import (
     CacheUnavailableError,
     Finding,
     KernelCache,
     Platform,
     PutResult,
-    ReadOnlyDiskcache,
 )
 
 __all__ = [

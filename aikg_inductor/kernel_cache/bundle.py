@@ -51,6 +51,7 @@ class ImportResult:
     added: int
     replaced: int
     unchanged: int
+    older: int = 0  # skipped: created before the entry the cache holds for the key (a replayed older export)
 
 
 def default_export_key(cache: KernelCache) -> Path:
@@ -124,8 +125,19 @@ def _entry(line: bytes, path: Path) -> CacheEntry:
 
 
 def import_bundle(cache: KernelCache, path: Path, trusted_key_file: Path,
-                  max_bytes: int = DEFAULT_MAX_BUNDLE_BYTES) -> ImportResult:
+                  max_bytes: int = DEFAULT_MAX_BUNDLE_BYTES, allow_older: bool = False) -> ImportResult:
+    """Store the bundle's entries. An entry created before the one the cache holds for its key is skipped unless
+    ``allow_older``: a validly signed but older export replayed would otherwise roll the cache back. ``created`` is
+    covered by the export key's signature, so only the holder of that key can make an entry look newer."""
     entries = read_bundle(path, trusted_key_file, max_bytes)
-    fresh = [entry for entry in entries if cache.get(entry.key) != entry]  # re-putting the same changes nothing
+    fresh, older = [], 0
+    for entry in entries:
+        held = cache.get(entry.key)
+        if held == entry:
+            continue  # re-putting the same changes nothing
+        if held is not None and entry.created < held.created and not allow_older:
+            older += 1
+            continue
+        fresh.append(entry)
     replaced = cache.put_many(fresh).replaced if fresh else 0
-    return ImportResult(len(fresh) - replaced, replaced, len(entries) - len(fresh))
+    return ImportResult(len(fresh) - replaced, replaced, len(entries) - len(fresh) - older, older)

@@ -9,16 +9,18 @@ cache's secret. A record is served only when it is exactly the one the manifest 
 
 Order of a write, under an exclusive lock on ``manifest.lock``: the new manifest first (replaced atomically), then
 the record. A crash between the two leaves the manifest naming a record that is not there: the key's older record
-is then refused (costs a re-tune), never served.
+is then refused (costs a re-tune), never served. A reader that finds a record older than the manifest judges it
+again once under a shared lock (``settled``), so a write in progress is not mistaken for a rollback.
 
 What this protects against: rows or value files of the store copied back from an older copy, a whole older
 database file put back (the manifest is a separate file, newer than it), and a manifest edited or removed (its
 signature fails, or it is gone: then no current-schema record is served).
 
-Limit: the manifest is a file in the same directory. An attacker who restores the whole cache directory from an
-older copy, the database, the manifest and the secret together, restores a consistent older cache, and nothing
-inside the directory can tell; detecting that needs state kept elsewhere (a monotonic counter outside the directory,
-a remote log). That is out of scope, as is anyone who can read the secret (they can sign anything).
+Limit: the manifest is a file in the same directory. An attacker who can write the directory and puts back an older
+manifest together with the records of the same moment (the secret need not change) restores a consistent older
+cache, and nothing inside the directory can tell; detecting that needs state kept elsewhere (a monotonic counter
+outside the directory, a remote log). That is out of scope (README, threat model), as is anyone who can read the
+secret (they can sign anything).
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ import hmac
 import json
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Iterator
 
 MANIFEST_FILE = "manifest.json"
 LOCK_FILE = "manifest.lock"
 _FORMAT = 1
+SETTLE_WAIT_S = 5.0  # a lock held longer is not a write in progress (a write takes milliseconds)
 
 
 class ManifestError(ValueError):
@@ -163,6 +167,33 @@ def write_lock(directory: Path) -> Iterator[None]:
     """One writer at a time across processes, for the manifest and the record it names."""
     with open(directory / LOCK_FILE, "a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def settled(directory: Path) -> Iterator[None]:
+    """Waits for a write in progress to finish (a shared lock on ``manifest.lock``), at most ``SETTLE_WAIT_S``: a
+    lock file held longer (by a stuck or hostile process) must not hang readers, who then judge without it. No lock
+    file (a cache never written here, a read-only copy): nothing to wait for."""
+    try:
+        handle = open(directory / LOCK_FILE, "rb")
+    except OSError:
+        yield
+        return
+    with handle:
+        deadline = time.monotonic() + SETTLE_WAIT_S
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    yield
+                    return
+                time.sleep(0.005)
         try:
             yield
         finally:

@@ -17,25 +17,25 @@ import hmac
 import json
 import logging
 import os
-import sqlite3
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal, Sequence
 
-import diskcache
-
 from .keys import KeyFileError, load_or_create_key
 from .manifest import (
+    MANIFEST_FILE,
     Listed,
     Manifest,
     ManifestError,
     empty_manifest,
     manifest_stamp,
     read_manifest,
+    settled,
     with_records,
     write_lock,
     write_manifest,
 )
 from .records import LEGACY_SCHEMA, SCHEMA_VERSION, CacheEntry, RecordError
+from .safe_disk import CacheUnavailableError, ReadOnlyDiskcache, UnsafeRecordError, open_safe_diskcache
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +43,6 @@ _SIG_HEX = 64  # sha256 HMAC in hex
 _EMPTY_SET = "0" * 32
 SECRET_FILE = "secret.key"
 STORE_FOLDER = "kernels"
-
-
-class CacheUnavailableError(RuntimeError):
-    """The cache directory cannot be opened or written; the message says why."""
-
-
-class UnsafeRecordError(ValueError):
-    """A stored value would need unpickling: only a writer outside aikg can have put it there."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,69 +72,6 @@ class Finding:
     key: str
     status: FindingStatus
     reason: str
-
-
-class _SafeDisk(diskcache.Disk):
-    """diskcache's serialiser minus pickle: the database is a file anyone with write access can edit, and
-    unpickling its bytes would run their code before the signature is even checked."""
-
-    def get(self, key: Any, raw: bool) -> Any:
-        # aikg writes str keys only; a pickled one comes back as its raw bytes, which no lookup by str can match.
-        return super().get(key, raw) if raw else bytes(key)
-
-    def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
-        if mode == diskcache.core.MODE_PICKLE:
-            raise UnsafeRecordError("pickled value")
-        return super().fetch(mode, filename, value, read)
-
-
-class ReadOnlyDiskcache:
-    """The reading part of ``diskcache.Cache`` (get, iterkeys, in) over a diskcache folder opened read-only; values
-    that would need unpickling are refused (``UnsafeRecordError``). The kernel cache and the search history use it
-    on folders this process cannot write.
-
-    diskcache's own constructor writes (tables, settings), so it cannot open a read-only database. This reads its
-    table directly (the same rows, decoded by the same ``_SafeDisk``) through an sqlite connection opened with
-    ``mode=ro``, or ``immutable=1`` where sqlite cannot even create its shared-memory file beside the database (a
-    read-only file system); writers must then not change the database underneath, which a read-only mount ensures.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self._folder = folder
-        self._disk = _SafeDisk(str(folder))
-        self._db = self._connect(folder / "cache.db")
-
-    @staticmethod
-    def _connect(path: Path) -> sqlite3.Connection:
-        if not path.is_file():
-            raise CacheUnavailableError(f"no kernel database at {path}")
-        last: Exception | None = None
-        for flags in ("mode=ro", "mode=ro&immutable=1"):
-            try:
-                db = sqlite3.connect(f"{path.resolve().as_uri()}?{flags}", uri=True, check_same_thread=False)
-                db.execute("SELECT COUNT(*) FROM Cache").fetchone()
-                return db
-            except sqlite3.Error as err:
-                last = err
-        raise CacheUnavailableError(f"cannot read the kernel database {path}: {last}")
-
-    def get(self, key: str, default: Any = None) -> Any:
-        row = self._db.execute("SELECT mode, filename, value FROM Cache WHERE key = ? AND raw = 1 AND "
-                               "(expire_time IS NULL OR expire_time > strftime('%s', 'now'))", (key,)).fetchone()
-        return default if row is None else self._disk.fetch(row[0], row[1], row[2], False)
-
-    def __contains__(self, key: str) -> bool:
-        return self.get(key) is not None
-
-    def iterkeys(self) -> Iterator[Any]:
-        for key, raw in self._db.execute("SELECT key, raw FROM Cache ORDER BY rowid").fetchall():
-            yield self._disk.get(key, bool(raw))
-
-    def volume(self) -> int:
-        return sum(f.stat().st_size for f in self._folder.rglob("*") if f.is_file())
-
-    def close(self) -> None:
-        self._db.close()
 
 
 def _entry_set_hash(valid: list[tuple[str, str]]) -> str:
@@ -213,11 +142,16 @@ class KernelCache:
             raise CacheUnavailableError(f"cannot open the kernel cache at {self.directory}: it is a file, not a folder")
         self.read_only = not _writable(self.directory) if read_only is None else read_only
         try:
-            if self.read_only and not (self.directory / SECRET_FILE).is_file():
+            secret = self.directory / SECRET_FILE
+            if not os.path.lexists(secret) and self._holds_entries():
+                raise CacheUnavailableError(f"{secret} is missing, so the entries this cache holds cannot be "
+                                            "verified and none is served; put secret.key back, or move the folder "
+                                            "away to start a new cache")
+            if self.read_only and not os.path.lexists(secret):
                 raise CacheUnavailableError("there is no cache there, and this process cannot create one (read-only)")
             if not self.read_only:
                 self.directory.mkdir(parents=True, exist_ok=True)
-            self._secret = load_or_create_key(self.directory / SECRET_FILE, create=not self.read_only)
+            self._secret = load_or_create_key(secret, create=not self.read_only, private=True)
             self._db = self._open_records()
         except (CacheUnavailableError, KeyFileError) as err:
             raise CacheUnavailableError(f"cannot open the kernel cache at {self.directory}: {err}") from None
@@ -226,13 +160,28 @@ class KernelCache:
         self._warned: set[str] = set()
         self._manifest_at: tuple[tuple[int, int, int] | None, Manifest | None, str] | None = None
         self._legacy_only: bool | None = None
+        self._writing = False  # holding the write lock
+
+    def _holds_entries(self) -> bool:
+        """Whether aikg has written here (a manifest, or any row in the store): a secret made now could not verify
+        those entries, and creating one would only hide that they are lost."""
+        if (self.directory / MANIFEST_FILE).exists():
+            return True
+        try:
+            store = ReadOnlyDiskcache(self.directory / STORE_FOLDER)
+        except CacheUnavailableError:  # no database, or not one: nothing signed to lose
+            return False
+        try:
+            return any(True for _ in store.iterkeys())
+        finally:
+            store.close()
 
     def _open_records(self) -> Any:
         folder = self.directory / STORE_FOLDER
         if self.read_only:
             return ReadOnlyDiskcache(folder)
         # No eviction: an entry dropped behind our back would be lost without a trace in the manifest.
-        return diskcache.Cache(str(folder), disk=_SafeDisk, eviction_policy="none")
+        return open_safe_diskcache(folder, eviction_policy="none")
 
     # ----------------------------------------------------------------------------------------- reading
 
@@ -243,6 +192,11 @@ class KernelCache:
         if verdict.entry is None:
             self._warn(key, verdict.reason)
         return verdict.entry
+
+    def refusal(self, key: str) -> Finding | None:
+        """Why ``get(key)`` serves nothing although a record is there (tampered, rolled back); None otherwise."""
+        verdict = self._judge(key)
+        return None if verdict is None or verdict.status is None else Finding(key, verdict.status, verdict.reason)
 
     def keys(self) -> Iterator[str]:
         for key in self._db.iterkeys():
@@ -259,7 +213,7 @@ class KernelCache:
         """Bytes the stored record takes (payload and signature), 0 if absent or unreadable."""
         try:
             record = self._db.get(key)
-        except UnsafeRecordError:
+        except Exception:  # noqa: BLE001 - a tampered row: verify reports it; it takes no record bytes here
             return 0
         return len(record) if isinstance(record, bytes) else 0
 
@@ -350,6 +304,7 @@ class KernelCache:
                                         "cannot write); nothing was written")
         try:
             with write_lock(self.directory):
+                self._writing = True
                 before = self._manifest_for_write()
                 planned = change(before)
                 write_manifest(self.directory, planned.manifest)  # first: a crash before the record refuses it
@@ -364,6 +319,7 @@ class KernelCache:
         except Exception as err:  # noqa: BLE001 - disk full, read-only: the caller keeps Inductor's kernel
             raise CacheUnavailableError(f"cannot write to the kernel cache at {self.directory}: {err}") from None
         finally:
+            self._writing = False
             self._legacy_only = None
         return PutResult(before.signature[:32], planned.manifest.signature[:32], planned.replaced)
 
@@ -407,13 +363,24 @@ class KernelCache:
     # ----------------------------------------------------------------------------------------- judging
 
     def _judge(self, key: str) -> _Verdict | None:
-        """None when there is no record under ``key``; else whether it may be served and why not."""
+        """None when there is no record under ``key``; else whether it may be served and why not. A record older
+        than the manifest is judged again once another process's write has finished: a writer replaces the manifest
+        before the record, and in between the new record is not there yet."""
+        verdict = self._judge_now(key)
+        if verdict is None or verdict.status != "rolled-back" or self._writing:
+            return verdict  # under our own write lock a shared one would wait for ourselves
+        with settled(self.directory):
+            return self._judge_now(key)
+
+    def _judge_now(self, key: str) -> _Verdict | None:
         try:
             record = self._db.get(key)
         except UnsafeRecordError as err:
             return _Verdict(None, "", "tampered", str(err))
         except OSError as err:  # a value file missing or unreadable
             return _Verdict(None, "", "tampered", f"cannot read its value file: {err.strerror}")
+        except Exception as err:  # noqa: BLE001 - any other row sqlite holds but diskcache cannot decode
+            return _Verdict(None, "", "tampered", f"its row cannot be read ({type(err).__name__}: {err})")
         if record is None:
             return None
         try:
@@ -471,7 +438,7 @@ def _is_current_schema(db: Any, key: str) -> bool:
     try:
         record = db.get(key)
         return _split(record)[1].startswith(b'{"entry":')
-    except (UnsafeRecordError, RecordError, OSError):
+    except Exception:  # noqa: BLE001 - unreadable: _judge reports it as tampered
         return False
 
 

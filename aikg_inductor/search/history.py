@@ -2,7 +2,9 @@
 an earlier one stopped (Ctrl-C, a crash or a spent budget) and ``aikg report`` can show what the search did.
 
 Records are JSON bytes in a diskcache folder beside the kernel cache (``<cache_dir>/history``), never pickles: the
-history holds LLM-written source as text, and nothing read back from it is executed outside the verifier.
+history holds LLM-written source as text, and nothing read back from it is executed outside the verifier. The folder
+is opened through the kernel cache's ``SafeDisk`` (a planted pickle or a row naming a file outside the folder is
+refused, not run or read); a record that cannot be read is skipped with one warning.
 """
 
 from __future__ import annotations
@@ -14,9 +16,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-import diskcache
-
-from ..kernel_cache.store import ReadOnlyDiskcache
+from ..kernel_cache.safe_disk import ReadOnlyDiskcache, open_safe_diskcache
 from ..task import KernelTask
 from ..verify.report import VerificationReport
 from .proposers.base import Attempt, Candidate
@@ -24,6 +24,8 @@ from .proposers.base import Attempt, Candidate
 log = logging.getLogger(__name__)
 
 SCHEMA = 1
+MAX_RECORDS_PER_TASK = 100_000  # a counter above this was not written by aikg (a search makes hundreds)
+_WARN_AT_MOST = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +113,8 @@ class SearchHistory:
     def __init__(self, directory: Path | str, read_only: bool = False) -> None:
         """``read_only``: for readers (the report), which must work on a read-only mount; writes then fail."""
         self.directory = Path(directory)
-        self._db: Any = ReadOnlyDiskcache(self.directory) if read_only else diskcache.Cache(str(self.directory))
+        self._skipped = 0
+        self._db: Any = ReadOnlyDiskcache(self.directory) if read_only else open_safe_diskcache(self.directory)
 
     @classmethod
     def beside(cls, cache_dir: Path | str, read_only: bool = False) -> SearchHistory:
@@ -123,7 +126,8 @@ class SearchHistory:
         """Note a new run on ``task``; returns its run number."""
         with self._db.transact():
             self._put(f"task/{task.key}", dataclasses.asdict(TaskRecord.of(task)))
-            run = int(self._db.incr(f"runs-begun/{task.key}", default=0)) - 1
+            run = self._count(f"runs-begun/{task.key}")
+            self._db.set(f"runs-begun/{task.key}", run + 1)
             self._db.set(f"open/{task.key}", run)  # until finish(): a run cut short leaves this behind
             return run
 
@@ -137,13 +141,13 @@ class SearchHistory:
             "run": run,
         }
         with self._db.transact():
-            n = int(self._db.get(f"count/{task_key}", default=0))
+            n = self._count(f"count/{task_key}")
             self._put(f"attempt/{task_key}/{n}", data)
             self._db.set(f"count/{task_key}", n + 1)
 
     def finish(self, task_key: str, run: TaskRun) -> None:
         with self._db.transact():
-            n = int(self._db.get(f"runs/{task_key}", default=0))
+            n = self._count(f"runs/{task_key}")
             self._put(f"run/{task_key}/{n}", dataclasses.asdict(run))
             self._db.set(f"runs/{task_key}", n + 1)
             self._db.delete(f"open/{task_key}")
@@ -153,14 +157,14 @@ class SearchHistory:
     def logged(self, task_key: str) -> list[LoggedAttempt]:
         """Every attempt on ``task_key`` in the order the verdicts came; unreadable records are skipped."""
         found = []
-        for n in range(int(self._db.get(f"count/{task_key}", default=0))):
+        for n in range(self._count(f"count/{task_key}")):
             try:
                 data = self._get(f"attempt/{task_key}/{n}")
                 candidate = Candidate(**data["candidate"])
                 report = VerificationReport.from_dict(data["report"])
                 found.append(LoggedAttempt(Attempt(candidate, report), float(data["at"]), int(data["run"])))
             except (KeyError, TypeError, ValueError) as err:
-                log.warning("aikg: history record %d of task %s is unreadable (%s); skipped", n, task_key[:12], err)
+                self._skip(f"history record {n} of task {task_key[:12]}", err)
         return found
 
     def attempts(self, task_key: str) -> list[Attempt]:
@@ -168,11 +172,11 @@ class SearchHistory:
 
     def runs(self, task_key: str) -> list[TaskRun]:
         found = []
-        for n in range(int(self._db.get(f"runs/{task_key}", default=0))):
+        for n in range(self._count(f"runs/{task_key}")):
             try:
                 found.append(TaskRun.from_record(self._get(f"run/{task_key}/{n}")))
             except (KeyError, TypeError, ValueError) as err:
-                log.warning("aikg: run record %d of task %s is unreadable (%s); skipped", n, task_key[:12], err)
+                self._skip(f"run record {n} of task {task_key[:12]}", err)
         return found
 
     def interrupted(self, task_key: str) -> bool:
@@ -185,18 +189,42 @@ class SearchHistory:
                 data = self._get(key)
                 yield TaskRecord(**{**data, "origins": tuple(data["origins"])})
             except (KeyError, TypeError, ValueError) as err:
-                log.warning("aikg: history entry %s is unreadable (%s); skipped", key, err)
+                self._skip(f"history entry {key[:17]}", err)
 
     def close(self) -> None:
         self._db.close()
 
     # ------------------------------------------------------------------ encoding
 
+    def _count(self, key: str) -> int:
+        """A counter aikg keeps (records per task, runs begun); one that is unreadable or no count aikg could have
+        written reads as 0 with one warning: the records it counted are skipped, never a crash or an endless loop."""
+        try:
+            value = self._db.get(key, default=0)
+        except Exception as err:  # noqa: BLE001 - see _get
+            value = err
+        if type(value) is int and 0 <= value <= MAX_RECORDS_PER_TASK:
+            return value
+        self._skip(f"history counter {key[:17]}", f"holds {str(value)[:40]!r}")
+        return 0
+
+    def _skip(self, what: str, why: object) -> None:
+        """One warning per unreadable record, for the first few: a forged counter must not print a line per record."""
+        self._skipped += 1
+        if self._skipped <= _WARN_AT_MOST:
+            log.warning("aikg: %s is unreadable (%s); skipped", what, why)
+        elif self._skipped == _WARN_AT_MOST + 1:
+            log.warning("aikg: more unreadable history records in %s; skipped without a warning each",
+                        self.directory)
+
     def _put(self, key: str, value: dict[str, Any]) -> None:
         self._db.set(key, json.dumps({"schema": SCHEMA, **value}).encode())
 
     def _get(self, key: str) -> dict[str, Any]:
-        raw = self._db.get(key)
+        try:
+            raw = self._db.get(key)
+        except Exception as err:  # noqa: BLE001 - a tampered row (UnsafeRecordError), a value file gone (OSError)
+            raise ValueError(f"cannot read it: {err}") from None
         if not isinstance(raw, bytes):
             raise KeyError(key)
         data = json.loads(raw)
