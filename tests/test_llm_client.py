@@ -125,6 +125,25 @@ def test_empty_or_malformed_reply_is_a_reply_error(tmp_path, body, match):
             ask(client_for(stub.url, tmp_path))
 
 
+@pytest.mark.parametrize("body", [b"\x00\xffnot json at all {{{", b"<html>login</html>", b"[1, 2]", b"null"],
+                         ids=["undecodable", "html", "json-list", "json-null"])
+def test_a_200_reply_that_is_not_an_api_object_is_a_reply_error_and_not_retried(tmp_path, body):
+    # Review 20 (F8): the SDK raised UnicodeDecodeError / JSONDecodeError / AttributeError out of the client.
+    with OpenAIStub([body]) as stub:
+        with pytest.raises(LlmReplyError, match=f"reply from {stub.url}"):
+            ask(client_for(stub.url, tmp_path, max_retries=2))
+    assert len(stub.requests) == 1
+
+
+@pytest.mark.parametrize("models_reply", [b"\x00\xffnot json at all {{{", b"not json", b'"a string"',
+                                          {"object": "list", "data": 5}, {"object": "list", "data": [5]}])
+def test_a_model_list_that_is_not_one_is_an_llm_error(tmp_path, models_reply):
+    with OpenAIStub(["unused"], models_reply=models_reply) as stub:
+        client = client_for(stub.url, tmp_path, model="")
+        with pytest.raises(LlmReplyError, match=f"reply from {stub.url} to GET /models"):
+            client.ping()
+
+
 def test_record_then_replay_without_server(tmp_path):
     with OpenAIStub(["recorded answer"]) as stub:
         first = ask(client_for(stub.url, tmp_path))

@@ -41,6 +41,23 @@ def test_tune_with_an_llm_reports_rejections_and_tokens_per_kernel(tmp_path):
     assert "no code block in the reply" in result.stderr  # each rejection is logged with its reason
 
 
+def test_tune_against_an_endpoint_answering_junk_warns_and_keeps_inductors_kernel(tmp_path):
+    # Review 20 (F8): a 200 that is not JSON crashed `aikg tune` (on GET /models) or logged a traceback per lane.
+    junk = b"\x00\xffnot json at all {{{"
+    with OpenAIStub([junk], models_reply=junk) as stub:
+        on_models = aikg_tune(tmp_path, AIKG_LLM_BASE_URL=stub.url)
+    assert on_models.returncode == 0 and "Traceback" not in on_models.stderr, on_models.stderr
+    assert f"the LLM endpoint {stub.url} did not answer (unreadable reply" in on_models.stderr
+    assert not stub.requests  # the probe failed: no lane asked for a completion
+
+    with OpenAIStub([junk]) as stub:
+        on_chat = aikg_tune(tmp_path, AIKG_LLM_BASE_URL=stub.url, AIKG_LLM_CONCURRENCY="1",
+                            AIKG_LLM_TASK_TOKEN_BUDGET="200")
+    assert on_chat.returncode == 0 and "Traceback" not in on_chat.stderr, on_chat.stderr
+    assert stub.requests and f"unreadable reply from {stub.url} to chat completion" in on_chat.stderr
+    assert "0 new kernel(s) accepted" in on_chat.stdout
+
+
 def _history_runs(cache_dir):
     from aikg_inductor.search.history import SearchHistory
 
