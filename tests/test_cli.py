@@ -54,6 +54,11 @@ BAD_FILES = {
     "raises.py": ("import torch\nclass Model(torch.nn.Module):\n    def forward(self, x):\n        return x\n"
                   "def get_inputs():\n    raise ValueError('no data')\n", "get_inputs() raised ValueError: no data"),
     "syntax.py": ("def broken(:\n", "cannot be imported: SyntaxError"),
+    # Review 20 (F9): sys.exit() in the user's file ended the command with its code and no aikg line.
+    "exits_at_import.py": ("import sys\nsys.exit(3)\n", "cannot be imported: SystemExit: sys.exit(3) was called"),
+    "get_inputs_exits.py": ("import sys, torch\nclass Model(torch.nn.Module):\n    def forward(self, x):\n"
+                            "        return x\ndef get_inputs():\n    sys.exit('gave up')\n",
+                            "get_inputs() raised SystemExit: sys.exit('gave up') was called"),
 }
 
 

@@ -126,6 +126,7 @@ def test_one_bad_problem_file_in_a_folder_is_skipped_with_its_line_and_the_rest_
     folder.mkdir()
     shutil.copy(REPO / "examples/softmax_scale.py", folder)
     (folder / "broken.py").write_text("def broken(:\n")
+    (folder / "exits.py").write_text("import sys\nsys.exit(3)\n")  # review 20 (F9): it ended the whole run
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("AIKG_", "OPENAI_"))}
 
     def tune(target):
@@ -138,6 +139,8 @@ def test_one_bad_problem_file_in_a_folder_is_skipped_with_its_line_and_the_rest_
     skipped = [line for line in mixed.stderr.splitlines() if "broken.py" in line]
     assert skipped == [f"aikg: skipped {folder / 'broken.py'}: cannot be imported: SyntaxError: invalid syntax "
                        "(broken.py, line 1)"]
+    assert f"aikg: skipped {folder / 'exits.py'}: cannot be imported: SystemExit: sys.exit(3) was called" \
+        in mixed.stderr.splitlines()
     assert "aikg tune: 1 kernel(s)" in mixed.stdout and "softmax_scale" in mixed.stdout
 
     (folder / "softmax_scale.py").unlink()
@@ -145,5 +148,5 @@ def test_one_bad_problem_file_in_a_folder_is_skipped_with_its_line_and_the_rest_
     nothing = tune(folder)
     assert nothing.returncode == 2 and "Traceback" not in nothing.stderr
     assert nothing.stderr.strip().splitlines() == [
-        "aikg: error: none of the 2 problem files could be used; the first: "
+        "aikg: error: none of the 3 problem files could be used; the first: "
         f"{folder / 'broken.py'}: cannot be imported: SyntaxError: invalid syntax (broken.py, line 1)"]
