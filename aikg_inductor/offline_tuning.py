@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import torch
 
+from .agents.config import LlmConfig
 from .backend import capture
 from .kernel_cache import KernelCache
 from .options import Options, resolve_options
@@ -33,10 +34,11 @@ log = logging.getLogger(__name__)
 
 def collect_tasks(
     targets: Iterable[Path | str], device: str = "cpu", dtype: torch.dtype | None = None,
-    on_skip: Callable[[ProblemError], None] | None = None,
+    on_skip: Callable[[ProblemError], None] | None = None, options: Mapping[str, Any] | Options | None = None,
 ) -> dict[str, tuple[KernelTask, list[str]]]:
     """Every distinct kernel (by exact key) of the problems in ``targets`` (files or folders of files). A target that
-    is a recorded task (``*.json``) or a folder of them is taken as it is (see ``recorded_tasks``).
+    is a recorded task (``*.json``) or a folder of them is taken as it is (see ``recorded_tasks``). The problems are
+    compiled with ``options`` in mode ``off``.
 
     A problem file that cannot be loaded or compiled is skipped: ``on_skip`` gets its one-line error (default: a
     warning in the log) and the other files are tuned. When no file could be used, the error is raised."""
@@ -49,10 +51,12 @@ def collect_tasks(
         for task, source in recorded or ():
             tasks.setdefault(task.key, (task, []))[1].append(source)
     paths = [p for target in problem_targets for p in find_problems(target)]
+    # Resolved once, before any file: a bad option or AIKG_* value is the run's error, not each model's.
+    capture_options = resolve_options(options).with_updates(mode="off")
     skipped: list[ProblemError] = []
     for path in paths:
         try:
-            captured = _capture_problem(path, device, dtype)
+            captured = _capture_problem(path, device, dtype, capture_options)
         except ProblemError as err:
             skipped.append(err)
             continue
@@ -67,10 +71,10 @@ def collect_tasks(
     return tasks
 
 
-def _capture_problem(path: Path, device: str, dtype: torch.dtype | None) -> dict[str, KernelTask]:
+def _capture_problem(path: Path, device: str, dtype: torch.dtype | None, options: Options) -> dict[str, KernelTask]:
     problem = load_problem(path, device, dtype)
     try:
-        session, _ = capture(problem.model, problem.inputs, {"mode": "off"})
+        session, _ = capture(problem.model, problem.inputs, options)
     except Exception as err:  # noqa: BLE001 - the user's model does not compile: that file is skipped, not the run
         first_line = (str(err).strip().splitlines() or [""])[0]
         raise ProblemError(f"{path}: torch.compile failed: {type(err).__name__}: {first_line}") from None
@@ -127,8 +131,10 @@ def tune(
     ``pipeline.proposer_status``). ``cluster`` (``ray`` or ``ray://HOST:PORT``) tunes on a Ray cluster instead of
     this machine's devices (``ray_tuning.py``); then ``proposers`` must pickle."""
     options = resolve_options(options)
+    if proposers is None:
+        LlmConfig.from_options(options)  # a bad LLM setting is the run's one-line error, before any capture
     cache = KernelCache(options.cache_dir, read_only=False)  # tuning writes: an unwritable cache is one line
-    tasks = collect_tasks(targets, device, dtype, on_skip)
+    tasks = collect_tasks(targets, device, dtype, on_skip, options)
     if progress is not None:
         progress.kernels_found(len(tasks))
     rows: dict[str, TunedKernel] = {}

@@ -80,6 +80,40 @@ def test_missing_file_and_bad_option_value_exit_2(tmp_path):
     assert bad_env.returncode == 2 and "option 'margin' must be a float" in bad_env.stderr
 
 
+@pytest.mark.parametrize("args, env, told", [
+    # Review 20 (F10): a traceback (LlmConfigError), exit 1.
+    (("tune", "examples/softmax_scale.py"), {"AIKG_LLM_CONCURRENCY": "0", "AIKG_LLM_BASE_URL": "http://127.0.0.1:9/v1"},
+     "aikg: error: 'concurrency' (AIKG_LLM_CONCURRENCY) in the llm option"),
+    # Review 20 (F13): nan was taken as a budget and a margin.
+    (("tune", "examples/softmax_scale.py", "--budget-s", "nan"), {},
+     "aikg: error: option 'kernel_budget_s' must be a finite number; got nan"),
+    (("tune", "examples/softmax_scale.py", "--margin", "nan"), {},
+     "aikg: error: option 'margin' must be a finite number; got nan"),
+    # Review 20 (F14): the variable, not the model file, is what is wrong.
+    (("tune", "examples/softmax_scale.py"), {"AIKG_KERNEL_BUDGET_S": "abc"},
+     "aikg: error: AIKG_KERNEL_BUDGET_S: option 'kernel_budget_s' must be a float; got 'abc'"),
+])
+def test_bad_option_values_for_tune_are_one_line_and_exit_2(tmp_path, args, env, told):
+    result = aikg(*args, "--cache-dir", str(tmp_path / "cache"), env_extra=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(told), result.stderr
+
+
+@pytest.mark.parametrize("args, told", [
+    (("inspect", "examples/softmax_scale.py", "--reps", "-1"), "argument --reps: must be >= 1; got '-1'"),
+    (("verify", "--task", "t", "--candidate", "c", "--margin", "nan"),
+     "argument --margin: option 'margin' must be a finite number; got 'nan'"),
+    (("verify", "--task", "t", "--candidate", "c", "--timeout", "inf"),
+     "argument --timeout: must be a finite number; got 'inf'"),
+    (("cache", "prune", "--max-size", "1e999"), "argument --max-size: not a size: '1e999'"),
+])
+def test_bad_numbers_for_flags_are_refused_by_argparse_naming_the_flag(tmp_path, args, told):
+    result = aikg(*args, env_extra={"AIKG_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert told in result.stderr.strip().splitlines()[-1]
+
+
 def test_a_device_this_torch_cannot_use_is_one_line_and_exit_2():
     import torch
 

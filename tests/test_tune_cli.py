@@ -58,6 +58,18 @@ def test_tune_against_an_endpoint_answering_junk_warns_and_keeps_inductors_kerne
     assert "0 new kernel(s) accepted" in on_chat.stdout
 
 
+def test_a_variable_the_command_line_overrides_does_not_fail_the_models(tmp_path):
+    # Review 20 (F14): the problems were compiled with the environment's options, not the run's, so a bad
+    # AIKG_KERNEL_BUDGET_S under --budget-s was reported as "softmax_scale.py: torch.compile failed: OptionsError".
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("AIKG_", "OPENAI_"))}
+    result = subprocess.run([sys.executable, "-m", "aikg_inductor.cli", "tune", "examples/softmax_scale.py",
+                             "--cache-dir", str(tmp_path / "cache"), "--budget-s", "5", "--budget-candidates", "0"],
+                            capture_output=True, text=True, cwd=REPO, env={**environ, "AIKG_KERNEL_BUDGET_S": "abc"},
+                            timeout=600)
+    assert result.returncode == 0 and "torch.compile failed" not in result.stderr, result.stderr
+    assert "aikg tune: 1 kernel(s)" in result.stdout
+
+
 def _history_runs(cache_dir):
     from aikg_inductor.search.history import SearchHistory
 
