@@ -56,12 +56,12 @@ def _device(requested: str | None) -> str:
 
 
 def _inspect_rows(args: argparse.Namespace, timed: bool = True) -> tuple[list[dict[str, Any]], Any]:
-    from .backend import capture
+    from .offline_tuning import capture_problem
     from .problem import load_problem, parse_dtype
     from .verify import standalone
 
     problem = load_problem(args.file, _device(args.device), parse_dtype(args.dtype) if args.dtype else None)
-    session, _ = capture(problem.model, problem.inputs, {"mode": "off"})
+    session = capture_problem(problem, {"mode": "off"})
     rows = []
     for task in session.tasks.values():
         baseline_s: float | None = None

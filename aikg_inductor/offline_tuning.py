@@ -18,15 +18,16 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import torch
 
 from .agents.config import LlmConfig
-from .backend import capture
+from .backend import CompileSession, capture
 from .kernel_cache import KernelCache
 from .options import Options, resolve_options
 from .pipeline import LocalSink, TuneContext, given_status, proposer_status, tune_task
 from .tuning_run import ProposerFactory, TunedKernel, TuneProgress, TuneRun
-from .problem import ProblemError, find_problems, load_problem
+from .problem import Problem, ProblemError, find_problems, load_problem
 from .search.evolve import RunBudget
 from .search.history import ProposerStatus
 from .task import KernelTask
+from .torch_internals.fake_tensor_log import failed_shape_checks_unlogged
 from .verify.pool import WorkerPool, device_pools
 
 log = logging.getLogger(__name__)
@@ -72,13 +73,27 @@ def collect_tasks(
 
 
 def _capture_problem(path: Path, device: str, dtype: torch.dtype | None, options: Options) -> dict[str, KernelTask]:
-    problem = load_problem(path, device, dtype)
+    return capture_problem(load_problem(path, device, dtype), options).tasks
+
+
+def capture_problem(problem: Problem, options: Mapping[str, Any] | Options | None = None) -> CompileSession:
+    """Compile and run the problem's model once through aikg (``backend.capture``); a model that does not compile
+    is a ProblemError in one line, without torch's logged copy of a failed shape check above it."""
     try:
-        session, _ = capture(problem.model, problem.inputs, options)
+        with failed_shape_checks_unlogged():
+            session, _ = capture(problem.model, problem.inputs, options)
     except Exception as err:  # noqa: BLE001 - the user's model does not compile: that file is skipped, not the run
-        first_line = (str(err).strip().splitlines() or [""])[0]
-        raise ProblemError(f"{path}: torch.compile failed: {type(err).__name__}: {first_line}") from None
-    return session.tasks
+        raise ProblemError(f"{problem.path}: torch.compile failed: {type(err).__name__}: {_gist(err)}") from None
+    return session
+
+
+def _gist(err: Exception) -> str:
+    """An error's first line, with Dynamo's "Explanation:" line where it gives one: for a failed shape check the
+    first line says only "RuntimeError when making fake tensor call", the explanation which op and sizes."""
+    lines = [line.strip() for line in str(err).strip().splitlines()]
+    explanation = next((line for line in lines if line.startswith("Explanation:")), None)
+    first = lines[0] if lines else ""
+    return f"{first} ({explanation.removeprefix('Explanation:').strip()})" if explanation else first
 
 
 def _log_skip(err: ProblemError) -> None:

@@ -54,6 +54,13 @@ BAD_FILES = {
     "raises.py": ("import torch\nclass Model(torch.nn.Module):\n    def forward(self, x):\n        return x\n"
                   "def get_inputs():\n    raise ValueError('no data')\n", "get_inputs() raised ValueError: no data"),
     "syntax.py": ("def broken(:\n", "cannot be imported: SyntaxError"),
+    # Review 20 (F15): a forward that fails shape propagation printed torch's logged traceback (inspect: its own).
+    "forward_shape.py": ("import torch\nclass Model(torch.nn.Module):\n    def forward(self, x):\n"
+                         "        return x @ x[:3]\ndef get_inputs():\n    return [torch.randn(8, 8)]\n",
+                         "got RuntimeError('a and b must have same reduction dim, but got [8, 8] X [3, 8].')"),
+    "forward_raises.py": ("import torch\nclass Model(torch.nn.Module):\n    def forward(self, x):\n"
+                          "        raise ValueError('forward is broken')\ndef get_inputs():\n"
+                          "    return [torch.randn(8)]\n", "torch.compile failed: ValueError: forward is broken"),
     # Review 20 (F9): sys.exit() in the user's file ended the command with its code and no aikg line.
     "exits_at_import.py": ("import sys\nsys.exit(3)\n", "cannot be imported: SystemExit: sys.exit(3) was called"),
     "get_inputs_exits.py": ("import sys, torch\nclass Model(torch.nn.Module):\n    def forward(self, x):\n"
