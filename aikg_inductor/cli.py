@@ -9,9 +9,9 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from .options import DEFAULT_MARGIN, OptionsError, describe_options, resolve_options
+from .options import DEFAULT_MARGIN, OptionsError, coerce_option, describe_options, parse_number, resolve_options
 from .task import op_names
 
 log = logging.getLogger("aikg_inductor")
@@ -56,12 +56,12 @@ def _device(requested: str | None) -> str:
 
 
 def _inspect_rows(args: argparse.Namespace, timed: bool = True) -> tuple[list[dict[str, Any]], Any]:
-    from .backend import capture
+    from .offline_tuning import capture_problem
     from .problem import load_problem, parse_dtype
     from .verify import standalone
 
     problem = load_problem(args.file, _device(args.device), parse_dtype(args.dtype) if args.dtype else None)
-    session, _ = capture(problem.model, problem.inputs, {"mode": "off"})
+    session = capture_problem(problem, {"mode": "off"})
     rows = []
     for task in session.tasks.values():
         baseline_s: float | None = None
@@ -140,11 +140,31 @@ def _size(text: str) -> int:
     suffix = text[-1:].lower() if text[-1:].isalpha() else ""
     try:
         value = int(float(text[: len(text) - len(suffix)]) * _SIZE_SUFFIX[suffix])
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OverflowError):  # int() of nan is a ValueError, of inf an OverflowError
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (bytes, or a number with K, M or G)") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"a size cannot be negative: {text!r}")
     return value
+
+
+def _number(kind: type, low: float, below: float | None = None) -> Callable[[str], Any]:
+    """An argparse type: a finite ``kind`` in ``[low, below)`` (``options.parse_number``'s check)."""
+    def parse(text: str) -> Any:
+        try:
+            return parse_number(text, kind, low, below)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    return parse
+
+
+def _option_value(option: str) -> Callable[[str], Any]:
+    """An argparse type for a flag that stands for option ``option``: the value that option accepts."""
+    def parse(text: str) -> Any:
+        try:
+            return coerce_option(option, text)
+        except OptionsError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    return parse
 
 
 _CACHE_READERS = {"ls", "show", "stats", "verify"}  # open the cache read-only: they work on a read-only mount
@@ -475,9 +495,9 @@ def _add_verify_parser(sub: Any) -> None:
     verify.add_argument("--tasks-dir", type=Path, default=Path("."), metavar="DIR",
                         help="where to look a task key up (default: the current directory)")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
-    verify.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
+    verify.add_argument("--margin", type=_option_value("margin"), default=DEFAULT_MARGIN,
                         help=f"required speedup over the baseline, as a fraction (default: {DEFAULT_MARGIN})")
-    verify.add_argument("--timeout", type=float, default=30.0, metavar="S",
+    verify.add_argument("--timeout", type=_number(float, 0), default=30.0, metavar="S",
                         help="seconds one run of the candidate may take before its worker is killed (default: 30)")
     verify.add_argument("--store", action="store_true",
                         help="if accepted, put the candidate into the kernel cache (unless it holds one at least as "
@@ -749,7 +769,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "else cpu)")
     inspect.add_argument("--dtype", help="run the model and its floating-point inputs in this dtype (fp16, bf16, "
                          "fp32); default: as the file builds them")
-    inspect.add_argument("--reps", type=int, default=50, help="timed repetitions per kernel (default: 50)")
+    inspect.add_argument("--reps", type=_number(int, 1), default=50,
+                         help="timed repetitions per kernel, at least 1 (default: 50)")
     inspect.set_defaults(func=cmd_inspect)
     _add_cache_parser(sub)
     _add_verify_parser(sub)

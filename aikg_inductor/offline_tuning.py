@@ -17,15 +17,17 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import torch
 
-from .backend import capture
+from .agents.config import LlmConfig
+from .backend import CompileSession, capture
 from .kernel_cache import KernelCache
 from .options import Options, resolve_options
 from .pipeline import LocalSink, TuneContext, given_status, proposer_status, tune_task
 from .tuning_run import ProposerFactory, TunedKernel, TuneProgress, TuneRun
-from .problem import ProblemError, find_problems, load_problem
+from .problem import Problem, ProblemError, find_problems, load_problem
 from .search.evolve import RunBudget
 from .search.history import ProposerStatus
 from .task import KernelTask
+from .torch_internals.fake_tensor_log import failed_shape_checks_unlogged
 from .verify.pool import WorkerPool, device_pools
 
 log = logging.getLogger(__name__)
@@ -33,10 +35,11 @@ log = logging.getLogger(__name__)
 
 def collect_tasks(
     targets: Iterable[Path | str], device: str = "cpu", dtype: torch.dtype | None = None,
-    on_skip: Callable[[ProblemError], None] | None = None,
+    on_skip: Callable[[ProblemError], None] | None = None, options: Mapping[str, Any] | Options | None = None,
 ) -> dict[str, tuple[KernelTask, list[str]]]:
     """Every distinct kernel (by exact key) of the problems in ``targets`` (files or folders of files). A target that
-    is a recorded task (``*.json``) or a folder of them is taken as it is (see ``recorded_tasks``).
+    is a recorded task (``*.json``) or a folder of them is taken as it is (see ``recorded_tasks``). The problems are
+    compiled with ``options`` in mode ``off``.
 
     A problem file that cannot be loaded or compiled is skipped: ``on_skip`` gets its one-line error (default: a
     warning in the log) and the other files are tuned. When no file could be used, the error is raised."""
@@ -49,10 +52,12 @@ def collect_tasks(
         for task, source in recorded or ():
             tasks.setdefault(task.key, (task, []))[1].append(source)
     paths = [p for target in problem_targets for p in find_problems(target)]
+    # Resolved once, before any file: a bad option or AIKG_* value is the run's error, not each model's.
+    capture_options = resolve_options(options).with_updates(mode="off")
     skipped: list[ProblemError] = []
     for path in paths:
         try:
-            captured = _capture_problem(path, device, dtype)
+            captured = _capture_problem(path, device, dtype, capture_options)
         except ProblemError as err:
             skipped.append(err)
             continue
@@ -67,14 +72,28 @@ def collect_tasks(
     return tasks
 
 
-def _capture_problem(path: Path, device: str, dtype: torch.dtype | None) -> dict[str, KernelTask]:
-    problem = load_problem(path, device, dtype)
+def _capture_problem(path: Path, device: str, dtype: torch.dtype | None, options: Options) -> dict[str, KernelTask]:
+    return capture_problem(load_problem(path, device, dtype), options).tasks
+
+
+def capture_problem(problem: Problem, options: Mapping[str, Any] | Options | None = None) -> CompileSession:
+    """Compile and run the problem's model once through aikg (``backend.capture``); a model that does not compile
+    is a ProblemError in one line, without torch's logged copy of a failed shape check above it."""
     try:
-        session, _ = capture(problem.model, problem.inputs, {"mode": "off"})
+        with failed_shape_checks_unlogged():
+            session, _ = capture(problem.model, problem.inputs, options)
     except Exception as err:  # noqa: BLE001 - the user's model does not compile: that file is skipped, not the run
-        first_line = (str(err).strip().splitlines() or [""])[0]
-        raise ProblemError(f"{path}: torch.compile failed: {type(err).__name__}: {first_line}") from None
-    return session.tasks
+        raise ProblemError(f"{problem.path}: torch.compile failed: {type(err).__name__}: {_gist(err)}") from None
+    return session
+
+
+def _gist(err: Exception) -> str:
+    """An error's first line, with Dynamo's "Explanation:" line where it gives one: for a failed shape check the
+    first line says only "RuntimeError when making fake tensor call", the explanation which op and sizes."""
+    lines = [line.strip() for line in str(err).strip().splitlines()]
+    explanation = next((line for line in lines if line.startswith("Explanation:")), None)
+    first = lines[0] if lines else ""
+    return f"{first} ({explanation.removeprefix('Explanation:').strip()})" if explanation else first
 
 
 def _log_skip(err: ProblemError) -> None:
@@ -127,8 +146,10 @@ def tune(
     ``pipeline.proposer_status``). ``cluster`` (``ray`` or ``ray://HOST:PORT``) tunes on a Ray cluster instead of
     this machine's devices (``ray_tuning.py``); then ``proposers`` must pickle."""
     options = resolve_options(options)
+    if proposers is None:
+        LlmConfig.from_options(options)  # a bad LLM setting is the run's one-line error, before any capture
     cache = KernelCache(options.cache_dir, read_only=False)  # tuning writes: an unwritable cache is one line
-    tasks = collect_tasks(targets, device, dtype, on_skip)
+    tasks = collect_tasks(targets, device, dtype, on_skip, options)
     if progress is not None:
         progress.kernels_found(len(tasks))
     rows: dict[str, TunedKernel] = {}

@@ -14,6 +14,7 @@ verifier's processes read no ``AIKG_*`` variable.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence, get_args
@@ -104,6 +105,8 @@ _NUMBERS: dict[str, type] = {"kernel_budget_s": float, "kernel_budget_candidates
 # measuring error, so up to 1.5 is tolerated.
 _RANGES: dict[str, tuple[float, float | None]] = {"margin": (0, 1), "target_roofline": (0, 1.5),
                                                   "verify_workers": (1, None)}
+# Wall-time budgets, where infinity reads as "no limit"; every other number must be finite.
+_INFINITE_OK = {"kernel_budget_s", "run_budget_s"}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 _OPTIONAL_NUMBERS = {"kernel_budget_tokens", "run_budget_s", "run_budget_tokens", "target_roofline"}
 
@@ -136,15 +139,34 @@ def _coerce(name: str, value: Any) -> Any:
         return Path(os.path.expanduser(str(value)))
     if name in _OPTIONAL_NUMBERS and (value is None or str(value).lower() in ("", "none")):
         return None
-    kind = _NUMBERS[name]
+    low, below = _RANGES.get(name, (0, None))
+    try:
+        return parse_number(value, _NUMBERS[name], low, below, infinite_ok=name in _INFINITE_OK)
+    except ValueError as err:
+        raise OptionsError(f"option {name!r} {err}") from None
+
+
+def coerce_option(name: str, value: Any) -> Any:
+    """``value`` (a string from the command line, or any raw value) as option ``name`` takes it, checked as
+    ``resolve_options`` checks it; OptionsError otherwise. For command-line flags that set one option."""
+    if name not in _FIELDS:
+        raise OptionsError(f"unknown option {name!r}")
+    return _coerce(name, value)
+
+
+def parse_number(value: Any, kind: type, low: float = 0, below: float | None = None,
+                 infinite_ok: bool = False) -> Any:
+    """``value`` as an ``int`` or ``float`` in ``[low, below)``; ValueError saying what is allowed (the caller
+    puts the setting's name in front). NaN is never a setting; infinity only where ``infinite_ok``."""
     try:
         number = kind(value)
-    except (TypeError, ValueError):
-        raise OptionsError(f"option {name!r} must be a {kind.__name__}; got {value!r}") from None
-    low, below = _RANGES.get(name, (0, None))
+    except (TypeError, ValueError, OverflowError):  # int(float("inf")) overflows
+        raise ValueError(f"must be {'an int' if kind is int else 'a float'}; got {value!r}") from None
+    if math.isnan(number) or (math.isinf(number) and not infinite_ok):
+        raise ValueError(f"must be a finite number; got {value!r}")
     if number < low or (below is not None and number >= below):
         allowed = f">= {low}" if below is None else f"from {low} up to (not including) {below}"
-        raise OptionsError(f"option {name!r} must be {allowed}; got {value!r}")
+        raise ValueError(f"must be {allowed}; got {value!r}")
     return number
 
 
@@ -232,7 +254,17 @@ def resolve_options(
     from_file: dict[str, Any] = _from_yaml(Path(config_file)) if config_file else {}
     merged = {**from_file, **env, **given}
     merged["llm"] = _merged_llm((from_file, env, given), environ)
-    return Options(**{name: _coerce(name, value) for name, value in merged.items()})
+    # Where each value came from, so that a bad one is blamed on its variable or file (a value given in
+    # ``options`` is named by the option alone).
+    source = {**{name: str(config_file) for name in from_file}, **{name: _env_name(name) for name in env},
+              **{name: "" for name in given}}
+    coerced = {}
+    for name, value in merged.items():
+        try:
+            coerced[name] = _coerce(name, value)
+        except OptionsError as err:
+            raise OptionsError(f"{source[name]}: {err}" if source.get(name) else str(err)) from None
+    return Options(**coerced)
 
 
 def _env_name(option: str) -> str:

@@ -23,6 +23,18 @@ class ProblemError(ValueError):
     """The problem file cannot be used; the message says what is wrong in one line."""
 
 
+# What the user's code may raise while the file is imported, or get_inputs() and Model() run: any error, and
+# SystemExit (a script's sys.exit() outside an ``if __name__ == "__main__"`` guard), which must cost only this file,
+# not the whole command. KeyboardInterrupt still stops the command.
+_USER_CODE_FAILURES = (Exception, SystemExit)
+
+
+def _describe(err: BaseException) -> str:
+    if isinstance(err, SystemExit):
+        return f"SystemExit: sys.exit({err.code!r}) was called"
+    return f"{type(err).__name__}: {err}"
+
+
 @dataclasses.dataclass
 class Problem:
     path: Path
@@ -42,8 +54,8 @@ def _call(module: Any, name: str, path: Path) -> Any:
         raise ProblemError(f"{path}: no {name}() defined")
     try:
         return func()
-    except Exception as err:  # noqa: BLE001 - the user's code; report it in one line
-        raise ProblemError(f"{path}: {name}() raised {type(err).__name__}: {err}") from None
+    except _USER_CODE_FAILURES as err:  # the user's code; report it in one line
+        raise ProblemError(f"{path}: {name}() raised {_describe(err)}") from None
 
 
 def load_problem(path: Path | str, device: str = "cpu", dtype: torch.dtype | None = None) -> Problem:
@@ -61,8 +73,8 @@ def load_problem(path: Path | str, device: str = "cpu", dtype: torch.dtype | Non
     sys.modules[spec.name] = module  # dataclasses and pickling inside the file look themselves up here
     try:
         spec.loader.exec_module(module)
-    except Exception as err:  # noqa: BLE001 - syntax errors, missing imports: the user's file
-        raise ProblemError(f"{path}: cannot be imported: {type(err).__name__}: {err}") from None
+    except _USER_CODE_FAILURES as err:  # syntax errors, missing imports, sys.exit(): the user's file
+        raise ProblemError(f"{path}: cannot be imported: {_describe(err)}") from None
     model_cls = getattr(module, "Model", None)
     if not (isinstance(model_cls, type) and issubclass(model_cls, torch.nn.Module)):
         raise ProblemError(f"{path}: no `class Model(nn.Module)` defined")
@@ -72,8 +84,8 @@ def load_problem(path: Path | str, device: str = "cpu", dtype: torch.dtype | Non
         raise ProblemError(f"{path}: get_inputs() and get_init_inputs() must return lists")
     try:
         model = model_cls(*init_inputs).to(device=device, dtype=dtype).eval()
-    except Exception as err:  # noqa: BLE001
-        raise ProblemError(f"{path}: Model(*get_init_inputs()) raised {type(err).__name__}: {err}") from None
+    except _USER_CODE_FAILURES as err:
+        raise ProblemError(f"{path}: Model(*get_init_inputs()) raised {_describe(err)}") from None
     return Problem(path=path, model=model, inputs=[_move(x, device, dtype) for x in inputs])
 
 

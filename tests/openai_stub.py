@@ -3,7 +3,9 @@
 TEST DOUBLE: it stands in for an LLM server. It is a real HTTP server (the openai client, its retries and timeouts
 run for real against it); what it answers is scripted: each entry of ``script`` is used once, in order, and the last
 one repeats. An entry is a reply text (a 200 with that completion), an ``int`` (that HTTP status with an error
-body), a ``dict`` (sent as the JSON body of a 200, for malformed replies), or ``("delay", seconds, entry)``.
+body), a ``dict`` (sent as the JSON body of a 200, for malformed replies), ``bytes`` (sent as they are, labelled JSON,
+in a 200: a body that is not JSON), or ``("delay", seconds, entry)``. ``models_reply`` replaces the model list that
+``GET /models`` answers with such an entry (a ``dict`` or ``bytes``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from typing import Any
 
 
 class OpenAIStub:
-    def __init__(self, script: list[Any], model: str = "stub-model") -> None:
+    def __init__(self, script: list[Any], model: str = "stub-model", models_reply: dict | bytes | None = None) -> None:
         self.script = list(script)
         self.model = model
+        self.models_reply = models_reply
         self.requests: list[dict[str, Any]] = []  # bodies of POSTs received, in order
         self.in_flight = 0
         self.max_in_flight = 0
@@ -31,7 +34,8 @@ class OpenAIStub:
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/").endswith("/models"):
-                    self._send(200, {"object": "list", "data": [{"id": stub.model, "object": "model"}]})
+                    listed = {"object": "list", "data": [{"id": stub.model, "object": "model"}]}
+                    self._send(200, listed if stub.models_reply is None else stub.models_reply)
                 else:
                     self._send(404, {"error": {"message": "not found"}})
 
@@ -51,13 +55,13 @@ class OpenAIStub:
                         stub.in_flight -= 1
                 self._send(status, payload)
 
-            def _answer(self, entry: Any, chat: bool) -> tuple[int, dict[str, Any]]:
+            def _answer(self, entry: Any, chat: bool) -> tuple[int, dict[str, Any] | bytes]:
                 if isinstance(entry, tuple) and entry[0] == "delay":
                     time.sleep(entry[1])
                     entry = entry[2]
                 if isinstance(entry, int):
                     return entry, {"error": {"message": f"scripted HTTP {entry}", "type": "stub"}}
-                if isinstance(entry, dict):
+                if isinstance(entry, (dict, bytes)):
                     return 200, entry
                 choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
                 if chat:
@@ -70,8 +74,8 @@ class OpenAIStub:
                     "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
                 }
 
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
+            def _send(self, status: int, payload: dict[str, Any] | bytes) -> None:
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")

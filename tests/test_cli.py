@@ -54,6 +54,18 @@ BAD_FILES = {
     "raises.py": ("import torch\nclass Model(torch.nn.Module):\n    def forward(self, x):\n        return x\n"
                   "def get_inputs():\n    raise ValueError('no data')\n", "get_inputs() raised ValueError: no data"),
     "syntax.py": ("def broken(:\n", "cannot be imported: SyntaxError"),
+    # Review 20 (F15): a forward that fails shape propagation printed torch's logged traceback (inspect: its own).
+    "forward_shape.py": ("import torch\nclass Model(torch.nn.Module):\n    def forward(self, x):\n"
+                         "        return x @ x[:3]\ndef get_inputs():\n    return [torch.randn(8, 8)]\n",
+                         "got RuntimeError('a and b must have same reduction dim, but got [8, 8] X [3, 8].')"),
+    "forward_raises.py": ("import torch\nclass Model(torch.nn.Module):\n    def forward(self, x):\n"
+                          "        raise ValueError('forward is broken')\ndef get_inputs():\n"
+                          "    return [torch.randn(8)]\n", "torch.compile failed: ValueError: forward is broken"),
+    # Review 20 (F9): sys.exit() in the user's file ended the command with its code and no aikg line.
+    "exits_at_import.py": ("import sys\nsys.exit(3)\n", "cannot be imported: SystemExit: sys.exit(3) was called"),
+    "get_inputs_exits.py": ("import sys, torch\nclass Model(torch.nn.Module):\n    def forward(self, x):\n"
+                            "        return x\ndef get_inputs():\n    sys.exit('gave up')\n",
+                            "get_inputs() raised SystemExit: sys.exit('gave up') was called"),
 }
 
 
@@ -73,6 +85,40 @@ def test_missing_file_and_bad_option_value_exit_2(tmp_path):
     assert missing.returncode == 2 and "no such file" in missing.stderr
     bad_env = aikg("inspect", "examples/softmax_scale.py", env_extra={"AIKG_MARGIN": "plenty"})
     assert bad_env.returncode == 2 and "option 'margin' must be a float" in bad_env.stderr
+
+
+@pytest.mark.parametrize("args, env, told", [
+    # Review 20 (F10): a traceback (LlmConfigError), exit 1.
+    (("tune", "examples/softmax_scale.py"), {"AIKG_LLM_CONCURRENCY": "0", "AIKG_LLM_BASE_URL": "http://127.0.0.1:9/v1"},
+     "aikg: error: 'concurrency' (AIKG_LLM_CONCURRENCY) in the llm option"),
+    # Review 20 (F13): nan was taken as a budget and a margin.
+    (("tune", "examples/softmax_scale.py", "--budget-s", "nan"), {},
+     "aikg: error: option 'kernel_budget_s' must be a finite number; got nan"),
+    (("tune", "examples/softmax_scale.py", "--margin", "nan"), {},
+     "aikg: error: option 'margin' must be a finite number; got nan"),
+    # Review 20 (F14): the variable, not the model file, is what is wrong.
+    (("tune", "examples/softmax_scale.py"), {"AIKG_KERNEL_BUDGET_S": "abc"},
+     "aikg: error: AIKG_KERNEL_BUDGET_S: option 'kernel_budget_s' must be a float; got 'abc'"),
+])
+def test_bad_option_values_for_tune_are_one_line_and_exit_2(tmp_path, args, env, told):
+    result = aikg(*args, "--cache-dir", str(tmp_path / "cache"), env_extra=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(told), result.stderr
+
+
+@pytest.mark.parametrize("args, told", [
+    (("inspect", "examples/softmax_scale.py", "--reps", "-1"), "argument --reps: must be >= 1; got '-1'"),
+    (("verify", "--task", "t", "--candidate", "c", "--margin", "nan"),
+     "argument --margin: option 'margin' must be a finite number; got 'nan'"),
+    (("verify", "--task", "t", "--candidate", "c", "--timeout", "inf"),
+     "argument --timeout: must be a finite number; got 'inf'"),
+    (("cache", "prune", "--max-size", "1e999"), "argument --max-size: not a size: '1e999'"),
+])
+def test_bad_numbers_for_flags_are_refused_by_argparse_naming_the_flag(tmp_path, args, told):
+    result = aikg(*args, env_extra={"AIKG_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert told in result.stderr.strip().splitlines()[-1]
 
 
 def test_a_device_this_torch_cannot_use_is_one_line_and_exit_2():

@@ -3,6 +3,7 @@ for the LLM, labelled as such there)."""
 
 import json
 import pickle
+import re
 import threading
 
 import pytest
@@ -44,6 +45,21 @@ def test_config_from_env_prefers_aikg_over_openai_and_dict_over_env(tmp_path):
         LlmConfig.from_dict({"bogus": 1})
     with pytest.raises(LlmConfigError, match="'timeout_s'.*float"):
         LlmConfig.from_options(resolve_options({}, environ={"AIKG_LLM_TIMEOUT_S": "soon"}))
+
+
+@pytest.mark.parametrize("variable, value, told", [
+    ("AIKG_LLM_CONCURRENCY", "0", "'concurrency' (AIKG_LLM_CONCURRENCY) in the llm option"),
+    ("AIKG_LLM_TIMEOUT_S", "nan", "must be a finite number; got 'nan'"),
+    ("AIKG_LLM_TEMPERATURE", "inf", "must be a finite number; got 'inf'"),
+])
+def test_a_bad_llm_setting_is_an_options_error_naming_its_variable(variable, value, told):
+    # Review 20 (F10): LlmConfigError was not an OptionsError, so `aikg` printed its traceback.
+    from aikg_inductor.options import OptionsError
+
+    with pytest.raises(OptionsError, match=re.escape(told)):
+        LlmConfig.from_options(resolve_options({}, environ={variable: value}))
+    unlimited = LlmConfig.from_options(resolve_options({}, environ={"AIKG_LLM_TASK_TIME_BUDGET_S": "inf"}))
+    assert unlimited.task_time_budget_s == float("inf")
 
 
 def test_llm_settings_merge_key_by_key_file_then_env_then_dict(tmp_path):
@@ -123,6 +139,25 @@ def test_empty_or_malformed_reply_is_a_reply_error(tmp_path, body, match):
     with OpenAIStub([body]) as stub:
         with pytest.raises(LlmReplyError, match=match):
             ask(client_for(stub.url, tmp_path))
+
+
+@pytest.mark.parametrize("body", [b"\x00\xffnot json at all {{{", b"<html>login</html>", b"[1, 2]", b"null"],
+                         ids=["undecodable", "html", "json-list", "json-null"])
+def test_a_200_reply_that_is_not_an_api_object_is_a_reply_error_and_not_retried(tmp_path, body):
+    # Review 20 (F8): the SDK raised UnicodeDecodeError / JSONDecodeError / AttributeError out of the client.
+    with OpenAIStub([body]) as stub:
+        with pytest.raises(LlmReplyError, match=f"reply from {stub.url}"):
+            ask(client_for(stub.url, tmp_path, max_retries=2))
+    assert len(stub.requests) == 1
+
+
+@pytest.mark.parametrize("models_reply", [b"\x00\xffnot json at all {{{", b"not json", b'"a string"',
+                                          {"object": "list", "data": 5}, {"object": "list", "data": [5]}])
+def test_a_model_list_that_is_not_one_is_an_llm_error(tmp_path, models_reply):
+    with OpenAIStub(["unused"], models_reply=models_reply) as stub:
+        client = client_for(stub.url, tmp_path, model="")
+        with pytest.raises(LlmReplyError, match=f"reply from {stub.url} to GET /models"):
+            client.ping()
 
 
 def test_record_then_replay_without_server(tmp_path):

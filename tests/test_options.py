@@ -24,6 +24,39 @@ def test_bad_values_name_the_option(raw):
         resolve_options(raw, environ={})
 
 
+@pytest.mark.parametrize("name, value, told", [
+    ("kernel_budget_s", float("nan"), "must be a finite number; got nan"),
+    ("margin", "nan", "must be a finite number; got 'nan'"),
+    ("target_roofline", float("inf"), "must be a finite number; got inf"),
+    ("kernel_budget_candidates", float("inf"), "must be an int; got inf"),
+    ("kernel_budget_tokens", "1e999", "must be an int; got '1e999'"),
+])
+def test_nan_and_infinity_are_refused_naming_the_option(name, value, told):
+    # Review 20 (F13): `nan < 0` is false, so nan passed every range check.
+    with pytest.raises(OptionsError) as err:
+        resolve_options({name: value}, environ={})
+    assert str(err.value) == f"option {name!r} {told}"
+
+
+def test_an_infinite_wall_time_budget_means_no_limit():
+    options = resolve_options({"kernel_budget_s": "inf", "run_budget_s": float("inf")}, environ={})
+    assert options.kernel_budget_s == options.run_budget_s == float("inf")
+
+
+def test_a_bad_value_is_blamed_on_the_variable_or_file_that_set_it(tmp_path):
+    # Review 20 (F14): AIKG_KERNEL_BUDGET_S=abc was reported as the model file's torch.compile failure.
+    with pytest.raises(OptionsError) as err:
+        resolve_options({}, environ={"AIKG_KERNEL_BUDGET_S": "abc"})
+    assert str(err.value) == "AIKG_KERNEL_BUDGET_S: option 'kernel_budget_s' must be a float; got 'abc'"
+    config = tmp_path / "aikg.yaml"
+    config.write_text("margin: .nan\n")
+    with pytest.raises(OptionsError) as err:
+        resolve_options({"config_file": str(config)}, environ={})
+    assert str(err.value) == f"{config}: option 'margin' must be a finite number; got nan"
+    # A value given over the variable is the one read: the variable's is never looked at.
+    assert resolve_options({"kernel_budget_s": 5}, environ={"AIKG_KERNEL_BUDGET_S": "abc"}).kernel_budget_s == 5
+
+
 def test_precedence_yaml_then_env_then_dict(tmp_path):
     config = tmp_path / "aikg.yaml"
     config.write_text("mode: tune\nmargin: 0.1\nkernel_budget_s: 5\n")

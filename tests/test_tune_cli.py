@@ -41,6 +41,35 @@ def test_tune_with_an_llm_reports_rejections_and_tokens_per_kernel(tmp_path):
     assert "no code block in the reply" in result.stderr  # each rejection is logged with its reason
 
 
+def test_tune_against_an_endpoint_answering_junk_warns_and_keeps_inductors_kernel(tmp_path):
+    # Review 20 (F8): a 200 that is not JSON crashed `aikg tune` (on GET /models) or logged a traceback per lane.
+    junk = b"\x00\xffnot json at all {{{"
+    with OpenAIStub([junk], models_reply=junk) as stub:
+        on_models = aikg_tune(tmp_path, AIKG_LLM_BASE_URL=stub.url)
+    assert on_models.returncode == 0 and "Traceback" not in on_models.stderr, on_models.stderr
+    assert f"the LLM endpoint {stub.url} did not answer (unreadable reply" in on_models.stderr
+    assert not stub.requests  # the probe failed: no lane asked for a completion
+
+    with OpenAIStub([junk]) as stub:
+        on_chat = aikg_tune(tmp_path, AIKG_LLM_BASE_URL=stub.url, AIKG_LLM_CONCURRENCY="1",
+                            AIKG_LLM_TASK_TOKEN_BUDGET="200")
+    assert on_chat.returncode == 0 and "Traceback" not in on_chat.stderr, on_chat.stderr
+    assert stub.requests and f"unreadable reply from {stub.url} to chat completion" in on_chat.stderr
+    assert "0 new kernel(s) accepted" in on_chat.stdout
+
+
+def test_a_variable_the_command_line_overrides_does_not_fail_the_models(tmp_path):
+    # Review 20 (F14): the problems were compiled with the environment's options, not the run's, so a bad
+    # AIKG_KERNEL_BUDGET_S under --budget-s was reported as "softmax_scale.py: torch.compile failed: OptionsError".
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("AIKG_", "OPENAI_"))}
+    result = subprocess.run([sys.executable, "-m", "aikg_inductor.cli", "tune", "examples/softmax_scale.py",
+                             "--cache-dir", str(tmp_path / "cache"), "--budget-s", "5", "--budget-candidates", "0"],
+                            capture_output=True, text=True, cwd=REPO, env={**environ, "AIKG_KERNEL_BUDGET_S": "abc"},
+                            timeout=600)
+    assert result.returncode == 0 and "torch.compile failed" not in result.stderr, result.stderr
+    assert "aikg tune: 1 kernel(s)" in result.stdout
+
+
 def _history_runs(cache_dir):
     from aikg_inductor.search.history import SearchHistory
 
@@ -109,6 +138,7 @@ def test_one_bad_problem_file_in_a_folder_is_skipped_with_its_line_and_the_rest_
     folder.mkdir()
     shutil.copy(REPO / "examples/softmax_scale.py", folder)
     (folder / "broken.py").write_text("def broken(:\n")
+    (folder / "exits.py").write_text("import sys\nsys.exit(3)\n")  # review 20 (F9): it ended the whole run
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("AIKG_", "OPENAI_"))}
 
     def tune(target):
@@ -121,6 +151,8 @@ def test_one_bad_problem_file_in_a_folder_is_skipped_with_its_line_and_the_rest_
     skipped = [line for line in mixed.stderr.splitlines() if "broken.py" in line]
     assert skipped == [f"aikg: skipped {folder / 'broken.py'}: cannot be imported: SyntaxError: invalid syntax "
                        "(broken.py, line 1)"]
+    assert f"aikg: skipped {folder / 'exits.py'}: cannot be imported: SystemExit: sys.exit(3) was called" \
+        in mixed.stderr.splitlines()
     assert "aikg tune: 1 kernel(s)" in mixed.stdout and "softmax_scale" in mixed.stdout
 
     (folder / "softmax_scale.py").unlink()
@@ -128,5 +160,5 @@ def test_one_bad_problem_file_in_a_folder_is_skipped_with_its_line_and_the_rest_
     nothing = tune(folder)
     assert nothing.returncode == 2 and "Traceback" not in nothing.stderr
     assert nothing.stderr.strip().splitlines() == [
-        "aikg: error: none of the 2 problem files could be used; the first: "
+        "aikg: error: none of the 3 problem files could be used; the first: "
         f"{folder / 'broken.py'}: cannot be imported: SyntaxError: invalid syntax (broken.py, line 1)"]

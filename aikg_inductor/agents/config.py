@@ -13,14 +13,15 @@ import os
 from pathlib import Path
 from typing import Any, Literal, Mapping, get_args
 
-from ..options import Options, default_cache_dir
+from ..options import Options, OptionsError, default_cache_dir, parse_number
 
 Endpoint = Literal["chat", "completions"]
 TranscriptMode = Literal["record", "replay", "off"]
 
 
-class LlmConfigError(ValueError):
-    """A bad LLM setting; the message names the key, where it came from and what is allowed."""
+class LlmConfigError(OptionsError):
+    """A bad LLM setting; the message names the key, where it came from and what is allowed. An OptionsError: the
+    settings are the ``llm`` option, and whoever reports a bad option (``aikg``: one line, exit 2) reports these."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,13 +80,11 @@ def _coerce(name: str, value: Any, where: str) -> Any:
         return "" if value is None else str(value)
     kind = int if name in ("max_retries", "concurrency", "max_tokens", "task_token_budget") else float
     try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise LlmConfigError(f"{name!r} in {where} must be a {kind.__name__}; got {value!r}") from None
-    lowest = 1 if name in ("concurrency", "max_tokens") else 0
-    if number < lowest:
-        raise LlmConfigError(f"{name!r} in {where} must be >= {lowest}; got {value!r}")
-    return number
+        # A time budget may be infinite (no limit); a timeout, delay or temperature may not.
+        return parse_number(value, kind, low=1 if name in ("concurrency", "max_tokens") else 0,
+                            infinite_ok=name == "task_time_budget_s")
+    except ValueError as err:
+        raise LlmConfigError(f"{name!r} (AIKG_LLM_{name.upper()}) in {where} {err}") from None
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...], where: str) -> str:

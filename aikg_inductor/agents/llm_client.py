@@ -152,8 +152,16 @@ class LlmClient:
             models = self._with_retries(lambda: self.sdk.models.list().data, "GET /models")
             if not models:
                 raise LlmUnavailable(f"the endpoint {self.config.base_url} serves no model")
-            self._model = models[0].id
+            self._model = self._first_model_id(models)
         return self._model
+
+    def _first_model_id(self, models: Any) -> str:
+        # The SDK hands back whatever JSON the endpoint sent under "data": check it is a list of models.
+        first = models[0] if isinstance(models, list) else None
+        model_id = getattr(first, "id", None)
+        if not isinstance(model_id, str) or not model_id:
+            raise LlmReplyError(f"malformed reply from {self.config.base_url} to GET /models: no model list")
+        return model_id
 
     def request(
         self,
@@ -252,7 +260,7 @@ class LlmClient:
 
     def _reply_from(self, request: LlmRequest, response: Any, seconds: float) -> LlmReply:
         choices = getattr(response, "choices", None)
-        if not choices:
+        if not choices or not isinstance(choices, list):
             raise LlmReplyError(f"malformed reply from {self.config.base_url}: no choices")
         choice = choices[0]
         if request.endpoint == "chat":
@@ -280,6 +288,13 @@ class LlmClient:
         for attempt in range(1, attempts + 1):
             try:
                 return call()
+            except _UNREADABLE_REPLY as err:
+                # Not retried: an endpoint that answers 200 with a body that is not an API reply (a proxy's login
+                # page, a different service on the port) answers the same way again.
+                raise LlmReplyError(
+                    f"unreadable reply from {self.config.base_url} to {what}: not the JSON object an "
+                    f"OpenAI-compatible API sends ({type(err).__name__}: {_one_line(str(err))})"
+                ) from err
             except openai.OpenAIError as err:
                 if not _retryable(err):
                     raise LlmUnavailable(f"{what} refused by {self.config.base_url}: {_describe(err)}") from err
@@ -296,6 +311,17 @@ class LlmClient:
         """The model that answers at the endpoint; raises LlmUnavailable (for ``aikg doctor``)."""
         self._model = self.config.model or None
         return self.model()
+
+
+# What the SDK raises (besides its own OpenAIError) when a 200 reply is not the JSON object it expects: a body that
+# does not decode (UnicodeDecodeError, json.JSONDecodeError: ValueErrors), or JSON of another shape (the SDK then
+# calls model methods on a list or str: AttributeError, TypeError).
+_UNREADABLE_REPLY = (ValueError, AttributeError, TypeError)
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _describe(err: Exception) -> str:

@@ -7,6 +7,7 @@
 - ``heuristics``: Inductor's Triton launch heuristics (the tuner's starting points).
 - ``cuda_ipc``: one CUDA allocation shared between the verifier's processes.
 - ``bound_kernel``: a Python callable as Inductor's generated code calls a Triton kernel object (runtime code).
+- ``fake_tensor_log``: torch's logged copy of a failed shape check, held back while a command compiles a problem file.
 
 Supported: torch 2.11 to 2.13 (``SUPPORTED_TORCH``); ``check_private_apis()`` fails loudly when a release moves
 what these modules rely on. Importing this package imports none of them.
@@ -35,6 +36,7 @@ def check_private_apis() -> None:
         problems += [f"{owner_name}.{name} is gone" for name in names if not hasattr(owner, name)]
     problems += _moved_hook_signatures()
     problems += _moved_kernel_object_protocol()
+    problems += _moved_fake_tensor_log()
     if problems:
         raise UnsupportedTorchError("aikg-inductor cannot hook this torch: " + "; ".join(problems))
 
@@ -123,6 +125,17 @@ def _moved_kernel_object_protocol() -> list[str]:
     problems += [f"GraphLowering has no {name} attribute" for name in ("cpp_wrapper", "aot_mode", "fx_wrapper")
                  if f"self.{name} =" not in init]
     return problems
+
+
+def _moved_fake_tensor_log() -> list[str]:
+    """Where torch no longer logs a failed shape check as ``fake_tensor_log`` holds it back."""
+    from torch._subclasses import fake_tensor
+
+    from .fake_tensor_log import LOGGER, MESSAGE
+
+    if fake_tensor.log.name != LOGGER or f'log.exception("{MESSAGE} %s"' not in inspect.getsource(fake_tensor):
+        return [f"{LOGGER} no longer logs a failed shape check as {MESSAGE!r}"]
+    return []
 
 
 def _parameters(fn: object) -> list[str]:
