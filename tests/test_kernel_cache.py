@@ -559,6 +559,13 @@ def test_trust_refuses_short_or_empty_keys_and_warns_on_loose_key_files(tmp_path
         code, _, err = run_cli(capsys, "cache", "import", str(bundle), "--trust", str(weak),
                                "--cache-dir", str(tmp_path / "b"))
         assert code == 2 and f"is {size} bytes; a key must be at least 32 bytes" in err and err.count("\n") == 1
+    for name, guessable in (("zeros", bytes(32)), ("repeated", b"ab" * 32)):
+        weak = tmp_path / f"{name}.key"
+        weak.write_bytes(guessable)
+        os.chmod(weak, 0o600)
+        code, _, err = run_cli(capsys, "cache", "import", str(bundle), "--trust", str(weak),
+                               "--cache-dir", str(tmp_path / "b"))
+        assert code == 2 and "distinct byte values: a guessable key" in err and err.count("\n") == 1, err
 
     caplog.set_level(logging.WARNING, logger="aikg_inductor")
     trusted = source_dir / "export.key"

@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 KEY_BYTES = 32  # what aikg writes: 32 random bytes
 MIN_TRUSTED_KEY_BYTES = 32  # a trusted key shorter than this (an empty file, a password) is refused
+# ... and one of fewer distinct byte values (zeros, a repeated character): a key that is guessed, not drawn. Hex text
+# of a key (16 values) passes; 32 random bytes have about 30.
+MIN_DISTINCT_KEY_BYTES = 8
 _MAX_KEY_FILE_BYTES = 4096
 _warned_modes: set[str] = set()
 
@@ -96,6 +99,9 @@ def read_trusted_key(path: Path) -> bytes:
                            "bytes)")
     if len(key) > _MAX_KEY_FILE_BYTES:
         raise KeyFileError(f"{path} is over {_MAX_KEY_FILE_BYTES} bytes: not a key file")
+    if len(set(key)) < MIN_DISTINCT_KEY_BYTES:
+        raise KeyFileError(f"the trusted key {path} has only {len(set(key))} distinct byte values: a guessable key "
+                           f"(zeros, one repeated character), not one a cache exported")
     warn_if_readable_by_others(path)
     return key
 
