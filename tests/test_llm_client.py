@@ -5,6 +5,7 @@ import json
 import pickle
 import re
 import threading
+import time
 
 import pytest
 
@@ -16,6 +17,7 @@ from aikg_inductor.agents import (
     LlmReplyError,
     LlmUnavailable,
 )
+from aikg_inductor.agents.llm_client import LlmDeadlinePassed, deadline
 from aikg_inductor.options import resolve_options
 from openai_stub import OpenAIStub, closed_port
 
@@ -128,6 +130,22 @@ def test_timeout_is_retried_then_unavailable(tmp_path):
         with pytest.raises(LlmUnavailable, match="timed out"):
             ask(client_for(stub.url, tmp_path, timeout_s=0.2, max_retries=1))
     assert len(stub.requests) == 2
+
+
+def test_no_request_waits_past_the_deadline_of_the_work_it_serves(tmp_path):
+    """A slow endpoint (a small model on a few cores takes tens of seconds a call) holds a kernel's search no longer
+    than its wall-time budget: the request is given up at the deadline, not after its timeout and retries, and none
+    is sent once the deadline has passed."""
+    with OpenAIStub([("delay", 3.0, "late")] * 3) as stub:
+        client = client_for(stub.url, tmp_path, timeout_s=30, max_retries=2)
+        started = time.monotonic()
+        with deadline(started + 0.5), pytest.raises(LlmDeadlinePassed, match="wall-time budget"):
+            ask(client)
+        assert time.monotonic() - started < 2.5 and len(stub.requests) == 1
+        with deadline(time.monotonic() - 1), pytest.raises(LlmDeadlinePassed):
+            ask(client)
+        assert len(stub.requests) == 1
+        assert client.usage_for("task-a").seconds >= 0.5  # the wait counts against the task's time budget
 
 
 @pytest.mark.parametrize(

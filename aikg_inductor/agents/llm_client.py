@@ -9,11 +9,12 @@ had) or ``LlmReplyError`` (an answer came but is unusable); callers log them and
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import logging
 import threading
 import time
-from typing import Any, Callable, ContextManager, Sequence
+from typing import Any, Callable, ContextManager, Iterator, Sequence
 
 import openai
 
@@ -38,6 +39,38 @@ class LlmReplyError(LlmError):
 
 class LlmBudgetExceeded(LlmError):
     """The task's token or time budget is spent; no request was sent."""
+
+
+class LlmDeadlinePassed(LlmError):
+    """The wall-clock deadline of the work a request serves (``deadline``) came before its answer: the request was
+    given up, or not sent. Not the endpoint's fault: a later run with time left asks again."""
+
+
+# The time (``time.monotonic``) by which the work a request serves must end, set around a search step by
+# ``deadline``: a slow endpoint (a small model on a few cores takes tens of seconds a call) must not hold a kernel's
+# search past its wall-time budget through its timeouts and retries.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("aikg_llm_deadline", default=None)
+
+
+@contextlib.contextmanager
+def deadline(at: float | None) -> Iterator[None]:
+    """Requests sent inside wait for an answer until ``at`` at the latest (None: only their own timeouts)."""
+    token = _deadline.set(at)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _seconds_left(what: str) -> float | None:
+    """Seconds until the deadline, or None without one; raises LlmDeadlinePassed when it has passed."""
+    at = _deadline.get()
+    if at is None:
+        return None
+    left = at - time.monotonic()
+    if left <= 0:
+        raise LlmDeadlinePassed(f"{what}: the wall-time budget ran out before an answer came")
+    return left
 
 
 @dataclasses.dataclass
@@ -149,7 +182,7 @@ class LlmClient:
         if self._model is None:
             if self.config.transcript_mode == "replay":
                 raise LlmUnavailable("replay mode needs an explicit model name (AIKG_LLM_MODEL)")
-            models = self._with_retries(lambda: self.sdk.models.list().data, "GET /models")
+            models = self._with_retries(lambda timeout: self.sdk.models.list(timeout=timeout).data, "GET /models")
             if not models:
                 raise LlmUnavailable(f"the endpoint {self.config.base_url} serves no model")
             self._model = self._first_model_id(models)
@@ -233,30 +266,43 @@ class LlmClient:
 
     def _send(self, request: LlmRequest) -> LlmReply:
         start = time.monotonic()
-        with self._slots, _request_gate():
+        with self._slot(), _request_gate():
             if request.endpoint == "chat":
                 response = self._with_retries(
-                    lambda: self.sdk.chat.completions.create(
+                    lambda timeout: self.sdk.chat.completions.create(
                         model=request.model,
                         messages=[{"role": r, "content": c} for r, c in request.messages],
                         max_tokens=request.max_tokens,
                         temperature=request.temperature,
                         stop=list(request.stop) or None,
+                        timeout=timeout,
                     ),
                     "chat completion",
                 )
             else:
                 response = self._with_retries(
-                    lambda: self.sdk.completions.create(
+                    lambda timeout: self.sdk.completions.create(
                         model=request.model,
                         prompt=request.prompt,
                         max_tokens=request.max_tokens,
                         temperature=request.temperature,
                         stop=list(request.stop) or None,
+                        timeout=timeout,
                     ),
                     "completion",
                 )
         return self._reply_from(request, response, time.monotonic() - start)
+
+    @contextlib.contextmanager
+    def _slot(self) -> Iterator[None]:
+        """One of the client's request slots, waited for no longer than the deadline allows."""
+        left = _seconds_left("waiting for a request slot")
+        if not self._slots.acquire(timeout=left):  # None: as long as it takes
+            raise LlmDeadlinePassed("waiting for a request slot: the wall-time budget ran out first")
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     def _reply_from(self, request: LlmRequest, response: Any, seconds: float) -> LlmReply:
         choices = getattr(response, "choices", None)
@@ -283,11 +329,15 @@ class LlmClient:
             seconds=seconds,
         )
 
-    def _with_retries(self, call: Callable[[], Any], what: str) -> Any:
+    def _with_retries(self, call: Callable[[float], Any], what: str) -> Any:
+        """``call(timeout)`` until it answers, retrying what may pass (timeouts, 429, 5xx); no attempt waits past
+        the deadline (``deadline``), and none starts after it."""
         attempts = self.config.max_retries + 1
         for attempt in range(1, attempts + 1):
+            left = _seconds_left(what)
+            timeout = self.config.timeout_s if left is None else min(self.config.timeout_s, left)
             try:
-                return call()
+                return call(timeout)
             except _UNREADABLE_REPLY as err:
                 # Not retried: an endpoint that answers 200 with a body that is not an API reply (a proxy's login
                 # page, a different service on the port) answers the same way again.
@@ -298,6 +348,8 @@ class LlmClient:
             except openai.OpenAIError as err:
                 if not _retryable(err):
                     raise LlmUnavailable(f"{what} refused by {self.config.base_url}: {_describe(err)}") from err
+                if isinstance(err, openai.APITimeoutError) and _deadline.get() is not None:
+                    _seconds_left(what)  # a timeout the deadline set is the deadline's, not the endpoint's
                 if attempt == attempts:
                     raise LlmUnavailable(
                         f"{what} failed after {attempts} attempt(s) at {self.config.base_url}: {_describe(err)}"

@@ -25,7 +25,7 @@ from ...agents.conductor import Conductor, LaneBudget, TaskState
 from ...agents.designer import DesignInput, Designer
 from ...agents.device_facts import DeviceFacts, facts_for
 from ...agents.docpacks import pack_for, search_dirs
-from ...agents.llm_client import LlmBudgetExceeded, LlmClient, LlmError
+from ...agents.llm_client import LlmBudgetExceeded, LlmClient, LlmDeadlinePassed, LlmError, deadline
 from ...agents.sketch import SketchRejected
 from ...agents.workflow import STOP, Workflow, load_workflow
 from ...options import DEFAULT_MARGIN
@@ -110,6 +110,16 @@ class LlmProposer(Proposer):
         if limit < 1 or state.stopped:
             return []
         self._absorb_verdict(task, state, lane, context.attempts)
+        # No request outlives the search's wall-time budget, however slow the endpoint (llm_client.deadline).
+        with deadline(context.deadline):
+            try:
+                return self._walk(task, state, lane, context)
+            except LlmDeadlinePassed as err:
+                log.info("aikg: task %s: llm lane %d waits for a later run: %s", task.short_key, lane, err)
+                return []
+
+    def _walk(self, task: KernelTask, state: TaskState, lane: int, context: SearchContext) -> list[Candidate]:
+        """The lane's workflow, step by step, until it yields a candidate or stops."""
         while True:
             if context.deadline is not None and time.monotonic() >= context.deadline:
                 # The wall budget is spent mid-way (code that failed its checks keeps the loop fixing): no new
@@ -132,6 +142,8 @@ class LlmProposer(Proposer):
                 candidate = self._run(task, state, lane, decision.step, context)
             except LlmBudgetExceeded as err:
                 return self._stop(task, state, lane, StepRecord(decision.step, "budget", str(err), lane=lane))
+            except LlmDeadlinePassed:
+                raise
             except LlmError as err:
                 # Endpoint down, timing out, rate-limited past the retries, or an empty / malformed reply: this
                 # call yields nothing; a later call may try again, until the lane has failed LANE_ERRORS in a row.
