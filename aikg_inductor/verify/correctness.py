@@ -39,8 +39,8 @@ CHUNK_ELEMENTS = 1 << 20
 
 # The default plan: several seeds and special values in some trials. Every trial runs on the same shared memory, so
 # a result cached by pointer or by call count shows up as a stale (``cached-result``) output.
-TRIAL_KINDS: tuple[TrialKind, ...] = ("normal", "large", "tiny", "negative-zero-rows", "scaled-rows", "offset",
-                                      "specials")
+TRIAL_KINDS: tuple[TrialKind, ...] = ("normal", "large", "tiny", "negative-zero-rows", "scaled-rows", "specials",
+                                      "offset")
 
 
 def default_trials(base_seed: int, task: KernelTask | None = None) -> list[Trial]:
