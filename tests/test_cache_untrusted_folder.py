@@ -165,6 +165,21 @@ def test_the_search_history_never_unpickles_and_skips_what_it_cannot_read(tmp_pa
     assert time.monotonic() - start < 5
 
 
+def test_the_folders_own_settings_are_not_taken(cache_dir):
+    """diskcache keeps its settings in the folder's database and passes them to the value reader and to sqlite: a
+    writer of the folder must not pick the reader's thresholds (nor pragmas of diskcache's) for aikg."""
+    key = _cache_with_one_entry(cache_dir)
+    with contextlib.closing(sqlite3.connect(cache_dir / "kernels" / "cache.db")) as db, db:
+        db.execute("UPDATE Settings SET value = 1 WHERE key = 'disk_min_file_size'")
+        db.execute("UPDATE Settings SET value = 'off' WHERE key = 'sqlite_journal_mode'")
+    cache = KernelCache(cache_dir)
+    try:
+        assert cache.get(key) is not None
+        assert cache._db.disk_min_file_size == 32768 and cache._db.sqlite_journal_mode == "wal"
+    finally:
+        cache.close()
+
+
 def accepted_attempt(task):
     from aikg_inductor.search.proposers import Attempt, Candidate
     from cache_entries import accepted_report

@@ -111,8 +111,10 @@ def _check_regular(st: os.stat_result, filename: str) -> None:
 
 
 def open_safe_diskcache(folder: Path, **settings: Any) -> diskcache.Cache:
-    """A writable diskcache over ``folder`` whose values are never unpickled nor read from outside it."""
-    return diskcache.Cache(str(folder), disk=SafeDisk, **settings)
+    """A writable diskcache over ``folder`` whose values are never unpickled nor read from outside it. Every setting
+    diskcache knows is given here, so none is taken from the folder's database, where a writer of the folder could
+    have put its own (diskcache turns them into pragmas and into the reader's arguments)."""
+    return diskcache.Cache(str(folder), disk=SafeDisk, **{**diskcache.DEFAULT_SETTINGS, **settings})
 
 
 # The row diskcache's get reads for a str key.
