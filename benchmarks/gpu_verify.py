@@ -26,7 +26,7 @@ import triton
 from aikg_inductor import capture
 from aikg_inductor.dsl.triton_configs import LaunchConfig, kernel_shape, with_fixed_config
 from aikg_inductor.verify import verify_candidate
-from triton_cases import adversarial_cases, render, variants  # shared with the CPU suite (Triton's interpreter)
+from triton_cases import adversarial_cases, case_task, render, variants  # shared with the CPU suite (Triton's interpreter)
 
 N = 1 << 20
 
@@ -79,7 +79,8 @@ def main() -> None:
         if args.suite and not case.path.stem.startswith(tuple(args.suite)):
             continue
         started = time.perf_counter()
-        report = verify_candidate(task, render(case, task.source, canary), timeout_s=20)
+        own = case_task(case, task)
+        report = verify_candidate(own, render(case, own.source, canary), timeout_s=20)
         rows.append({"case": f"suite {case.name} (class {case.klass})", "expected": sorted(case.rules),
                      "rule": report.rule, "reason": report.reason[:300], "ok": report.rule in case.rules,
                      "seconds": round(time.perf_counter() - started, 1)})

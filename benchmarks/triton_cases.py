@@ -154,3 +154,22 @@ def render(case: AdversarialCase, baseline: str, canary: str) -> str:
                                ("@@XNUMEL@@", numel.group(1))):
         text = text.replace(placeholder, value)
     return text
+
+
+def case_task(case: AdversarialCase, add_relu: KernelTask) -> KernelTask:
+    """The task a Triton case is written against: Inductor's add+relu kernel, or its int64 form."""
+    return int64_variant(add_relu) if case.task == "add_relu_i64" else add_relu
+
+
+def int64_variant(task: KernelTask) -> KernelTask:
+    """The recorded add+relu kernel as Inductor writes it for int64 values (relu(x + y) of counts): pointers typed
+    i64, no conversion to float, the inputs recorded as integers used in arithmetic only. Made by editing the recorded
+    fp32 task (no int64 Triton kernel was recorded on a GPU)."""
+    from aikg_inductor.task import IntRange, task_key
+
+    source = task.source.replace("'*fp32'", "'*i64'").replace("'*fp16'", "'*i64'").replace(".to(tl.float32)", "")
+    args = tuple(dataclasses.replace(a, layout=dataclasses.replace(a.layout, dtype="int64"),
+                                     int_range=IntRange() if a.role == "in" else None) if a.layout else a
+                 for a in task.args)
+    return dataclasses.replace(task, source=source, args=args, key=task_key(
+        source, task.dsl, task.device_type, task.arch, task.torch_version, task.triton_version))

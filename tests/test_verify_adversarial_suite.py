@@ -145,10 +145,10 @@ def _cpp_tasks() -> dict[str, KernelTask]:
             # The same loss with DPO's guard, an index_put by the mask (review 15): 2048 tokens.
             "index_put_nll": only_task(index_put_nll, torch.randn(2048, 512).log_softmax(-1),
                                        torch.randint(0, 512, (2048,))),
-            # Sizes as arguments: tried at other sizes too (values.size_variants).
             # int64 values used in arithmetic only (counts, token ids summed): drawn past int32's range in part.
             "intdot_i64": only_task(lambda a, b: (a * b).sum(-1), torch.randint(-5, 5, (64, 512)),
                                     torch.randint(-5, 5, (64, 512))),
+            # Sizes as arguments: tried at other sizes too (values.size_variants).
             "softmax_f32_dynamic": only_dynamic_task(lambda x: torch.softmax(x * 0.125, -1), torch.randn(64, 48))}
 
 
@@ -162,27 +162,6 @@ def add_relu() -> KernelTask:
     layout = TensorLayout((64, 64), (64, 1), "float32")
     return shrunk(ADD_RELU, {"33554432": str(N)}, {"in_ptr0": layout, "in_ptr1": layout, "out_ptr0": layout},
                   {"xnumel": N})
-
-
-@pytest.fixture(scope="module")
-def triton_tasks(add_relu) -> dict[str, KernelTask]:
-    return {"add_relu": add_relu, "add_relu_i64": int64_variant(add_relu)}
-
-
-def int64_variant(task: KernelTask) -> KernelTask:
-    """The recorded add+relu kernel as Inductor writes it for int64 values (relu(x + y) of counts): pointers typed
-    i64, no conversion to float, the inputs recorded as integers used in arithmetic only. Made here by editing the
-    recorded fp32 task (no int64 Triton kernel was recorded on a GPU)."""
-    import dataclasses
-
-    from aikg_inductor.task import IntRange, task_key
-
-    source = task.source.replace("'*fp32'", "'*i64'").replace(".to(tl.float32)", "")
-    args = tuple(dataclasses.replace(a, layout=dataclasses.replace(a.layout, dtype="int64"),
-                                     int_range=IntRange() if a.role == "in" else None) if a.layout else a
-                 for a in task.args)
-    return dataclasses.replace(task, source=source, args=args, key=task_key(
-        source, task.dsl, task.device_type, task.arch, task.torch_version, task.triton_version))
 
 
 @pytest.fixture(scope="module")
@@ -214,8 +193,8 @@ def test_cpp_case_is_rejected_with_a_rule_of_its_class(case, cpp_tasks, cpp_pool
 
 
 @pytest.mark.parametrize("case", params("triton"))
-def test_triton_case_is_rejected_with_a_rule_of_its_class(case, triton_tasks, triton_pool):
-    task = triton_tasks[case.task]
+def test_triton_case_is_rejected_with_a_rule_of_its_class(case, add_relu, triton_pool):
+    task = triton_cases.case_task(case, add_relu)
     report = verify_candidate(task, triton_cases.render(case, task.source, CANARY), pool=triton_pool, timeout_s=30)
     assert_rejected_for_its_class(case, report)
 

@@ -24,31 +24,17 @@ CANARY = f"/tmp/aikg-canary-r20-{uuid.uuid4().hex}"
 def task_of(case: triton_cases.AdversarialCase) -> KernelTask:
     """The suite's task for ``case`` (tests/test_verify_adversarial_suite.py), on one thread."""
     if case.path.suffix == ".py":
-        import dataclasses
-
         from test_verify_triton_interpret import ADD_RELU, N, shrunk
 
-        from aikg_inductor.task import IntRange, TensorLayout, task_key
+        from aikg_inductor.task import TensorLayout
 
         layout = TensorLayout((64, 64), (64, 1), "float32")
         task = shrunk(ADD_RELU, {"33554432": str(N)}, {"in_ptr0": layout, "in_ptr1": layout, "out_ptr0": layout},
                       {"xnumel": N})
-        if case.task != "add_relu_i64":
-            return task
-        # This round's own task: the same kernel on int64 values (relu(x + y) of counts, say), as int_ranges records
-        # an integer input used in arithmetic only: its range known, any value legal.
-        source = task.source.replace("'*fp32'", "'*i64'").replace(".to(tl.float32)", "")
-        wide = dataclasses.replace(layout, dtype="int64")
-        args = tuple(dataclasses.replace(a, layout=wide, int_range=IntRange(known=True) if a.role == "in" else None)
-                     if a.layout else a for a in task.args)
-        return dataclasses.replace(task, source=source, args=args, key=task_key(
-            source, task.dsl, task.device_type, task.arch, task.torch_version, task.triton_version))
+        return triton_cases.case_task(case, task)
     import test_verify_adversarial_suite as suite
-    from conftest import only_task
 
     torch.set_num_threads(1)
-    if case.task == "intdot_i64":  # this round's own task: a row-wise dot product of int64 values (no index)
-        return only_task(lambda a, b: (a * b).sum(-1), torch.randint(-5, 5, (64, 512)), torch.randint(-5, 5, (64, 512)))
     return suite._cpp_tasks()[case.task]
 
 
