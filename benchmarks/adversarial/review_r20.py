@@ -14,8 +14,8 @@ import uuid
 from pathlib import Path
 
 import torch
-
 import triton_cases
+
 from aikg_inductor.task import KernelTask
 
 CANARY = f"/tmp/aikg-canary-r20-{uuid.uuid4().hex}"
