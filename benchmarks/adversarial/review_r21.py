@@ -78,7 +78,7 @@ def outside(path: Path) -> None:
     from aikg_inductor.dsl.triton_interpret import interpretable_libdevice
     from aikg_inductor.torch_internals import kernels
 
-    case, task, source = load(path)
+    case, _, source = load(path)
     interpretable_libdevice()
     kernel = kernels.load_triton_kernel(source, torch.device("cpu"))
     if case.task == "add_relu":
