@@ -80,7 +80,7 @@ def main() -> None:
             continue
         started = time.perf_counter()
         own = case_task(case, task)
-        report = verify_candidate(own, render(case, own.source, canary), timeout_s=20)
+        report = verify_candidate(own, render(case, own, canary), timeout_s=20)
         rows.append({"case": f"suite {case.name} (class {case.klass})", "expected": sorted(case.rules),
                      "rule": report.rule, "reason": report.reason[:300], "ok": report.rule in case.rules,
                      "seconds": round(time.perf_counter() - started, 1)})

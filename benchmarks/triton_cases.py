@@ -136,39 +136,54 @@ def adversarial_cases(language: str) -> list[AdversarialCase]:
     return cases
 
 
-def render(case: AdversarialCase, baseline: str, canary: str) -> str:
-    """The candidate source of ``case`` for a task whose source is ``baseline`` (for Triton, an add+relu kernel of
-    Inductor's; its import lines, decorator and size are taken from it)."""
+def render(case: AdversarialCase, task: KernelTask, canary: str) -> str:
+    """The candidate source of ``case`` for ``task`` (for Triton, an add+relu kernel of Inductor's; its import lines,
+    decorator and size are taken from it; ``@@KERNEL_ONE_BLOCK@@`` is its decorator replaced by the tuner's
+    ``fixed_config`` form for one block of ``ONE_BLOCK``)."""
     text = case.text.replace(CANARY, canary)
     if "@@" not in text:
         return text
-    lines = baseline.splitlines()
-    first_decorator = next(i for i, line in enumerate(lines) if line.startswith("@"))
-    def_line = next(i for i, line in enumerate(lines) if line.startswith("def "))
-    kernel = "\n".join(lines[first_decorator:def_line + 1])
+    kernel, imports = _kernel_lines(task.source)
+    one_block, _ = _kernel_lines(with_fixed_config(task, kernel_shape(task), ONE_BLOCK))
     evil = kernel.replace("size_hints=", f"size_hints=triton_heuristics.os.system('touch {canary}') or ", 1)
-    numel = re.search(r"^    xnumel = (\d+)$", baseline, re.MULTILINE)
+    numel = re.search(r"^    xnumel = (\d+)$", task.source, re.MULTILINE)
     assert numel and evil != kernel, "the Triton cases are written for Inductor's pointwise add+relu kernel"
-    for placeholder, value in (("@@IMPORTS@@", "\n".join(lines[:first_decorator]).rstrip()),
-                               ("@@KERNEL_EVIL_DECORATOR@@", evil), ("@@KERNEL@@", kernel),
+    for placeholder, value in (("@@IMPORTS@@", imports), ("@@KERNEL_EVIL_DECORATOR@@", evil),
+                               ("@@KERNEL_ONE_BLOCK@@", one_block), ("@@KERNEL@@", kernel),
                                ("@@XNUMEL@@", numel.group(1))):
         text = text.replace(placeholder, value)
     return text
 
 
+# One program for the whole 64x64 add+relu of the CPU suite (the interpreter's honest speedup over Inductor's
+# several): what a case whose trick needs whole rows in a block is written against.
+ONE_BLOCK = LaunchConfig((("XBLOCK", 4096),), num_warps=8)
+
+
+def _kernel_lines(source: str) -> tuple[str, str]:
+    """A Triton module's kernel from its first decorator to its ``def`` line, and the lines before (the imports)."""
+    lines = source.splitlines()
+    first_decorator = next(i for i, line in enumerate(lines) if line.startswith("@"))
+    def_line = next(i for i, line in enumerate(lines) if line.startswith("def "))
+    return "\n".join(lines[first_decorator:def_line + 1]), "\n".join(lines[:first_decorator]).rstrip()
+
+
 def case_task(case: AdversarialCase, add_relu: KernelTask) -> KernelTask:
-    """The task a Triton case is written against: Inductor's add+relu kernel, or its int64 form."""
-    return int64_variant(add_relu) if case.task == "add_relu_i64" else add_relu
+    """The task a Triton case is written against: Inductor's add+relu kernel, or its form for int64 or int32 values
+    (``add_relu_i64``, ``add_relu_i32``)."""
+    dtype = {"add_relu_i64": "int64", "add_relu_i32": "int32"}.get(case.task)
+    return integer_variant(add_relu, dtype) if dtype else add_relu
 
 
-def int64_variant(task: KernelTask) -> KernelTask:
-    """The recorded add+relu kernel as Inductor writes it for int64 values (relu(x + y) of counts): pointers typed
-    i64, no conversion to float, the inputs recorded as integers used in arithmetic only. Made by editing the recorded
-    fp32 task (no int64 Triton kernel was recorded on a GPU)."""
+def integer_variant(task: KernelTask, dtype: str) -> KernelTask:
+    """The recorded add+relu kernel as Inductor writes it for integer values (relu(x + y) of counts): pointers typed
+    as ``dtype``, no conversion to float, the inputs recorded as integers used in arithmetic only. Made by editing the
+    recorded float task (no integer Triton kernel was recorded on a GPU)."""
     from aikg_inductor.task import IntRange, task_key
 
-    source = task.source.replace("'*fp32'", "'*i64'").replace("'*fp16'", "'*i64'").replace(".to(tl.float32)", "")
-    args = tuple(dataclasses.replace(a, layout=dataclasses.replace(a.layout, dtype="int64"),
+    pointer = {"int64": "'*i64'", "int32": "'*i32'"}[dtype]
+    source = task.source.replace("'*fp32'", pointer).replace("'*fp16'", pointer).replace(".to(tl.float32)", "")
+    args = tuple(dataclasses.replace(a, layout=dataclasses.replace(a.layout, dtype=dtype),
                                      int_range=IntRange() if a.role == "in" else None) if a.layout else a
                  for a in task.args)
     return dataclasses.replace(task, source=source, args=args, key=task_key(

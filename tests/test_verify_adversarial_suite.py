@@ -188,14 +188,14 @@ def assert_rejected_for_its_class(case: triton_cases.AdversarialCase, report: Ve
 @pytest.mark.parametrize("case", params("cpp"))
 def test_cpp_case_is_rejected_with_a_rule_of_its_class(case, cpp_tasks, cpp_pool):
     task = cpp_tasks[case.task]
-    report = verify_candidate(task, triton_cases.render(case, task.source, CANARY), pool=cpp_pool, timeout_s=30)
+    report = verify_candidate(task, triton_cases.render(case, task, CANARY), pool=cpp_pool, timeout_s=30)
     assert_rejected_for_its_class(case, report)
 
 
 @pytest.mark.parametrize("case", params("triton"))
 def test_triton_case_is_rejected_with_a_rule_of_its_class(case, add_relu, triton_pool):
     task = triton_cases.case_task(case, add_relu)
-    report = verify_candidate(task, triton_cases.render(case, task.source, CANARY), pool=triton_pool, timeout_s=30)
+    report = verify_candidate(task, triton_cases.render(case, task, CANARY), pool=triton_pool, timeout_s=30)
     assert_rejected_for_its_class(case, report)
 
 

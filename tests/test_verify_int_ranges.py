@@ -251,11 +251,12 @@ def test_values_only_used_in_arithmetic_are_drawn_wide_and_unknown_ones_small(ta
     (wide, _), (small, _) = (drawn_indices(with_int_range(task, r), Trial(0)) for r in (IntRange(), None))
     within = wide[wide.abs() <= VALUE_MAGNITUDE]
     assert int(within.min()) == -VALUE_MAGNITUDE and int(within.max()) == VALUE_MAGNITUDE - 1
-    # An eighth reach past int32's range (int64 values narrowed to int32 come out wrong), and a product of two of
-    # them still fits in int64.
+    # An eighth reach past int32's range and float64's exact integers (int64 values narrowed to int32, or added in
+    # float64, come out wrong), of either sign; a sum of two still fits in int64.
     beyond = wide.abs() > VALUE_MAGNITUDE
-    assert 0 < int((wide.abs() > 2**31).sum()) and int(beyond.sum()) <= wide.numel() // WIDE_SHARE
-    assert int(wide.abs().max()) ** 2 < 2**63
+    assert int(beyond.sum()) <= wide.numel() // WIDE_SHARE
+    assert bool((wide > 2**31).any()) and bool((wide < -(2**31)).any()) and bool((wide.abs() > 2**53).any())
+    assert 2 * int(wide.abs().max()) < 2**63
     assert set(small.tolist()) == set(range(INT_INPUT_HIGH))
 
 

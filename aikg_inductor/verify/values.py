@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import math
 from typing import Callable, Literal
 
 import torch
@@ -30,10 +31,12 @@ INT_INPUT_HIGH = 4
 # undefined, not the candidate wrong). An index range's open side (a clamp maps every value there into the
 # dimension) reaches this far past its bound.
 VALUE_MAGNITUDE = 1024
-# Integer inputs that may hold any value also take, at a 1/WIDE_SHARE of their places, values drawn up to
-# WIDE_MAGNITUDE: past the next narrower dtype's range (review 20: int64 counts added in int32 lanes passed every
-# trial at +-1024), and no more than a product of two still fits.
-WIDE_MAGNITUDE = {torch.int64: 3_000_000_000, torch.int32: 46_340}
+# Integer inputs that may hold any value also take, at a 1/WIDE_SHARE of their places, values of magnitude drawn
+# log-uniformly from VALUE_MAGNITUDE up to WIDE_MAGNITUDE, either sign: past every narrower integer dtype and every
+# float that would hold them exactly (review 20: int64 counts added in int32 lanes passed every trial at +-1024;
+# review 21: int64 added in float64 and int32 in float32 passed at up to 3e9 and 46340). A sum of two still fits; a
+# product may wrap, the same bits in the baseline and the candidate.
+WIDE_MAGNITUDE = {torch.int64: 2**61, torch.int32: 2**29, torch.int16: 2**13}
 WIDE_SHARE = 8
 # The share of an integer input's elements that hold its special values (``IntRange.specials``), drawn per trial in
 # this range: about as many as the padding of a real batch, few enough that most elements still vary.
@@ -70,10 +73,8 @@ TINY = {"float64": 1e-30, "float32": 1e-30, "bfloat16": 1e-30, "float16": 1e-5}
 OFFSET = {"float64": 1e3, "float32": 1e3, "bfloat16": 1e2, "float16": 1e2}
 ROW_SCALES = 7
 # The "specials" trial (review 20: a relu that turned NaN into 0, a logsumexp that lost Inductor's guard for rows of
-# -inf): values shaped as one of SPECIALS_BASES' trials (drawn), then, in rows of the innermost size, up to a third
-# of the rows wholly -inf, as an attention mask leaves them, up to a third kept finite (a reduction's NaN does not
-# hide them), and in the rest each of SPECIAL_FLOATS in about half the rows, at a random place. A tensor of fewer
-# than four rows gets them at one place in SPECIALS_SPACING instead.
+# -inf): values shaped as one of SPECIALS_BASES' trials (drawn), then NaN, infinities and -0.0 in the shapes real
+# tensors hold them (``put_specials``). A tensor of fewer than four rows gets them at one place in SPECIALS_SPACING.
 SPECIAL_FLOATS = (float("nan"), float("inf"), float("-inf"), -0.0)
 SPECIALS_SPACING = 64
 SPECIALS_BASES: tuple[TrialKind, ...] = ("normal", "large", "tiny", "scaled-rows", "offset")
@@ -346,8 +347,15 @@ def _put_wide(values: torch.Tensor, arg: KernelArg, generator: torch.Generator) 
         return
     places = torch.randperm(values.numel(), generator=generator, device=values.device)
     places = places[: max(values.numel() // WIDE_SHARE, 1)]
-    values[places] = torch.randint(-wide, wide + 1, (places.numel(),), generator=generator, device=values.device,
-                                   dtype=values.dtype)
+    # float64 draws of the exponent; the magnitudes themselves are made exactly in the integer dtype.
+    exponents = torch.rand(places.numel(), generator=generator, device=values.device, dtype=torch.float64)
+    low, high = math.log2(VALUE_MAGNITUDE), math.log2(wide)
+    magnitudes = torch.exp2(low + (high - low) * exponents).to(values.dtype)
+    # Low bits drawn too: a magnitude from exp2 alone ends in zeros past float64's 53 bits.
+    magnitudes = magnitudes ^ torch.randint(0, VALUE_MAGNITUDE, (places.numel(),), generator=generator,
+                                            device=values.device, dtype=values.dtype)
+    signs = torch.randint(0, 2, (places.numel(),), generator=generator, device=values.device, dtype=values.dtype)
+    values[places] = magnitudes * (1 - 2 * signs)
 
 
 def _put(values: torch.Tensor, places: torch.Tensor, chosen: torch.Tensor) -> None:
@@ -378,26 +386,85 @@ def _shape(values: torch.Tensor, arg: KernelArg, kind: TrialKind, generator: tor
 
 
 def put_specials(values: torch.Tensor, arg: KernelArg, generator: torch.Generator) -> None:
-    """NaN, infinities and -0.0 at random places, and rows of -inf (``SPECIAL_FLOATS``), in float ``values``: how
-    many rows of each sort, and which specials a row gets, are drawn too, so no fixed pattern tells these inputs from
-    a user's."""
-    device = values.device
+    """NaN, infinities and -0.0 (``SPECIAL_FLOATS``) in float ``values``, in the shapes real tensors hold them: rows of
+    the innermost size each of a drawn sort (``ROW_SORTS``), and, half the time, a column or two of -inf across every
+    row (a mask along the other dimension). How many of each, and where, is drawn, so no pattern tells these inputs
+    from a user's (review 21 turned rows of two NaNs into zeros: the judge drew one NaN a row at most)."""
     rows = _rows(values, arg)
     count, width = rows.shape
     if count < 4 or width == 0:
-        places = torch.randperm(values.numel(), generator=generator, device=device)
-        places = places[: max(values.numel() // SPECIALS_SPACING, len(SPECIAL_FLOATS))]
-        _put(values, places, torch.tensor(SPECIAL_FLOATS)[torch.randint(0, len(SPECIAL_FLOATS), (places.numel(),),
-                                                                         generator=generator, device=device).cpu()])
+        _scatter_specials(values, generator)
         return
+    device = values.device
+    weights = torch.tensor([w for _, w in ROW_SORTS], device=device).cumsum(0)
+    sorts = torch.bucketize(torch.rand(count, generator=generator, device=device) * weights[-1], weights, right=True)
     order = torch.randperm(count, generator=generator, device=device)
-    masked, finite = 1 + _below(count // 3, generator, device), 1 + _below(count // 3, generator, device)
-    rows[order[:masked]] = float("-inf")
-    spotted = order[masked:count - finite]
+    names = [name for name, _ in ROW_SORTS]
+    sorts[order[0]], sorts[order[1]] = names.index("finite"), names.index("spotted")  # one of each, at least
+    for name, fill in (("masked", float("-inf")), ("nan", float("nan")), ("inf", float("inf"))):
+        rows[sorts == names.index(name)] = fill
+    for name in ("prefix", "suffix"):
+        _put_mask_run(rows, (sorts == names.index(name)).nonzero().flatten(), name == "prefix", generator)
+    spotted = (sorts == names.index("spotted")).nonzero().flatten()
     for special in SPECIAL_FLOATS:
-        chosen = spotted[torch.rand(spotted.numel(), generator=generator, device=device) < 0.5]
-        chosen = chosen if chosen.numel() else spotted[:1]
-        rows[chosen, torch.randint(0, width, (chosen.numel(),), generator=generator, device=device)] = special
+        _spot(rows, spotted, special, generator)
+    if _below(2, generator, device):
+        columns = torch.randint(0, width, (1 + _below(2, generator, device),), generator=generator, device=device)
+        rows[:, columns] = float("-inf")
+
+
+# The sorts of rows the specials trial draws, with their weights: kept finite; wholly -inf (a masked row); -inf from
+# the start or to the end (a padding or causal mask); wholly NaN (what one NaN becomes after a norm or a matmul);
+# wholly +inf; spotted (each special at 0, 1, a few or most places).
+ROW_SORTS = (("finite", 2.0), ("masked", 1.0), ("prefix", 1.0), ("suffix", 1.0), ("nan", 0.5), ("inf", 0.5),
+             ("spotted", 4.0))
+# How many places a spotted row gives one special: none, one, a few (up to SPOT_FEW), or most (SPOT_MOST of them).
+SPOT_FEW = 8
+SPOT_MOST = 0.6
+
+
+def _put_mask_run(rows: torch.Tensor, which: torch.Tensor, from_start: bool, generator: torch.Generator) -> None:
+    """-inf over a drawn run of each row in ``which``: from its start, or to its end."""
+    if not which.numel():
+        return
+    width = rows.shape[1]
+    cut = torch.randint(1, max(width, 2), (which.numel(), 1), generator=generator, device=rows.device)
+    columns = torch.arange(width, device=rows.device)
+    inside = columns < cut if from_start else columns >= width - cut
+    chosen = rows[which]
+    chosen[inside] = float("-inf")
+    rows[which] = chosen
+
+
+def _spot(rows: torch.Tensor, which: torch.Tensor, special: float, generator: torch.Generator) -> None:
+    """``special`` at a drawn number of places in each row in ``which``; at least one place in the first."""
+    if not which.numel():
+        return
+    device, width = rows.device, rows.shape[1]
+    kind = torch.randint(0, 4, (which.numel(),), generator=generator, device=device)  # none, one, a few, most
+    kind[0] = kind[0].clamp(min=1)
+    few = torch.randint(2, SPOT_FEW + 1, (which.numel(),), generator=generator, device=device)
+    places = torch.where(kind == 1, torch.ones_like(few), torch.where(kind == 2, few, torch.zeros_like(few)))
+    columns = torch.randint(0, width, (which.numel(), SPOT_FEW), generator=generator, device=device)
+    used = torch.arange(SPOT_FEW, device=device) < places.unsqueeze(1)
+    flat = rows.view(-1)
+    flat[(which.unsqueeze(1) * width + columns)[used]] = special
+    most = which[kind == 3]
+    if most.numel():
+        chosen = rows[most]
+        chosen[torch.rand(chosen.shape, generator=generator, device=device) < SPOT_MOST] = special
+        rows[most] = chosen
+
+
+def _scatter_specials(values: torch.Tensor, generator: torch.Generator) -> None:
+    """A tensor of fewer than four rows: each special at one place at least, more at one place in
+    ``SPECIALS_SPACING`` drawn among them."""
+    device = values.device
+    places = torch.randperm(values.numel(), generator=generator, device=device)
+    places = places[: max(values.numel() // SPECIALS_SPACING, len(SPECIAL_FLOATS))]
+    drawn = torch.randint(0, len(SPECIAL_FLOATS), (places.numel(),), generator=generator, device=device).cpu()
+    drawn[: len(SPECIAL_FLOATS)] = torch.arange(len(SPECIAL_FLOATS))
+    _put(values, places, torch.tensor(SPECIAL_FLOATS)[drawn])
 
 
 def _below(n: int, generator: torch.Generator, device: torch.device) -> int:

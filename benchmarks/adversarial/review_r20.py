@@ -42,7 +42,7 @@ def load(path: Path) -> tuple[triton_cases.AdversarialCase, KernelTask, str]:
     case = next(c for c in triton_cases.adversarial_cases(path.parent.name) if c.path.name == path.name) \
         if path.parent.name in ("cpp", "triton") else _case_outside_the_suite(path)
     task = task_of(case)
-    return case, task, triton_cases.render(case, task.source, CANARY)
+    return case, task, triton_cases.render(case, task, CANARY)
 
 
 def _case_outside_the_suite(path: Path) -> triton_cases.AdversarialCase:

@@ -1,11 +1,11 @@
 """Review round 21's driver (REVIEW_R21.md): review 20's driver (``review_r20.py``) with two additions, a case file
 through the real verifier and the same rendered candidate once in an ordinary process on inputs no trial draws.
 
-- ``@@KERNEL_ONE_BLOCK@@`` in a case renders as the task's kernel under ``triton_heuristics.fixed_config`` with one
-  4096-element block (``with_fixed_config``: the baseline's filename, triton_meta and inductor_meta, the tuner's
-  form), the interpreter's honest speedup that review 20's cases had before the decorator rule;
-- task ``add_relu_i32``: the suite's add+relu kernel edited to int32 as ``triton_cases.int64_variant`` edits it to
-  int64 (no int32 Triton kernel was recorded on a GPU).
+- ``@@KERNEL_ONE_BLOCK@@`` in a case (now rendered by ``triton_cases.render``) is the task's kernel under
+  ``triton_heuristics.fixed_config`` with one 4096-element block, the interpreter's honest speedup that review 20's
+  cases had before the decorator rule;
+- task ``add_relu_i32``: the suite's add+relu kernel edited to int32 (``triton_cases.integer_variant``; no int32
+  Triton kernel was recorded on a GPU).
 
     cd WORKTREE && TRITON_INTERPRET=1 OMP_NUM_THREADS=1 PYTHONPATH=$PWD:$PWD/tests:$PWD/benchmarks \
         python benchmarks/adversarial/review_r21.py verify CASE_FILE [RUNS]
@@ -14,7 +14,6 @@ through the real verifier and the same rendered candidate once in an ordinary pr
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -23,38 +22,13 @@ import review_r20
 import torch
 import triton_cases
 
-from aikg_inductor.dsl.triton_configs import LaunchConfig, kernel_shape, with_fixed_config
 from aikg_inductor.task import KernelTask
-
-ONE_BLOCK = LaunchConfig((("XBLOCK", 4096),), num_warps=8)
-
-
-def int32_variant(task: KernelTask) -> KernelTask:
-    """``triton_cases.int64_variant``'s edit, to int32."""
-    from aikg_inductor.task import IntRange, task_key
-
-    source = task.source.replace("'*fp32'", "'*i32'").replace("'*fp16'", "'*i32'").replace(".to(tl.float32)", "")
-    args = tuple(dataclasses.replace(a, layout=dataclasses.replace(a.layout, dtype="int32"),
-                                     int_range=IntRange() if a.role == "in" else None) if a.layout else a
-                 for a in task.args)
-    return dataclasses.replace(task, source=source, args=args, key=task_key(
-        source, task.dsl, task.device_type, task.arch, task.torch_version, task.triton_version))
 
 
 def load(path: Path) -> tuple[triton_cases.AdversarialCase, KernelTask, str]:
     case = review_r20._case_outside_the_suite(path)
-    if case.task == "add_relu_i32":
-        task = int32_variant(review_r20.task_of(dataclasses.replace(case, task="add_relu")))
-    else:
-        task = review_r20.task_of(case)
-    text = case.text
-    if "@@KERNEL_ONE_BLOCK@@" in text:
-        fixed = with_fixed_config(task, kernel_shape(task), ONE_BLOCK).splitlines()
-        first = next(i for i, line in enumerate(fixed) if line.startswith("@"))
-        last = next(i for i, line in enumerate(fixed) if line.startswith("def "))
-        text = text.replace("@@KERNEL_ONE_BLOCK@@", "\n".join(fixed[first:last + 1]))
-    source = triton_cases.render(dataclasses.replace(case, text=text), task.source, review_r20.CANARY)
-    return case, task, source
+    task = review_r20.task_of(case)
+    return case, task, triton_cases.render(case, task, review_r20.CANARY)
 
 
 def verify(path: Path, runs: int) -> None:

@@ -12,8 +12,9 @@
 # speedup). (No canary.)
 # Measured (review 21): accepted 2/2, 5.87x and 5.18x, max abs error 0; `outside`: a row of NaN in x gives 0.0
 # (eager NaN), a lone NaN stays NaN, every other row equal.
-# Reproduce: cd WORKTREE && TRITON_INTERPRET=1 OMP_NUM_THREADS=1 PYTHONPATH=$PWD:$PWD/tests:$PWD/benchmarks python benchmarks/adversarial/review_r21.py verify benchmarks/adversarial/open/t5_nan_rows_swallowed.py 2
-#       and: cd WORKTREE && TRITON_INTERPRET=1 OMP_NUM_THREADS=1 PYTHONPATH=$PWD:$PWD/tests:$PWD/benchmarks python benchmarks/adversarial/review_r21.py outside benchmarks/adversarial/open/t5_nan_rows_swallowed.py
+# Closed: the specials trial draws each row's sort and each special's count: nan-inf-mismatch.
+# Reproduce: cd WORKTREE && TRITON_INTERPRET=1 OMP_NUM_THREADS=1 PYTHONPATH=$PWD:$PWD/tests:$PWD/benchmarks python benchmarks/adversarial/review_r21.py verify benchmarks/adversarial/triton/t5_nan_rows_swallowed.py 2
+#       and: cd WORKTREE && TRITON_INTERPRET=1 OMP_NUM_THREADS=1 PYTHONPATH=$PWD:$PWD/tests:$PWD/benchmarks python benchmarks/adversarial/review_r21.py outside benchmarks/adversarial/triton/t5_nan_rows_swallowed.py
 @@IMPORTS@@
 
 @@KERNEL_ONE_BLOCK@@

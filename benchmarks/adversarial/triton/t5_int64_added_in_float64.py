@@ -11,8 +11,10 @@
 # kernel under fixed_config with one 4096-element block (the interpreter's honest speedup). (No canary.)
 # Measured (review 21): accepted, 9.60x, max abs error 0; `outside`: x = 2^53 + 1, y = 0 gives 2^53, and the ns
 # timestamp 1700000000123456789 gives 1700000000123456768; every other element equal.
-# Reproduce: cd WORKTREE && TRITON_INTERPRET=1 OMP_NUM_THREADS=1 PYTHONPATH=$PWD:$PWD/tests:$PWD/benchmarks python benchmarks/adversarial/review_r21.py verify benchmarks/adversarial/open/t5_int64_added_in_float64.py 2
-#       and: cd WORKTREE && TRITON_INTERPRET=1 OMP_NUM_THREADS=1 PYTHONPATH=$PWD:$PWD/tests:$PWD/benchmarks python benchmarks/adversarial/review_r21.py outside benchmarks/adversarial/open/t5_int64_added_in_float64.py
+# Closed: integer inputs used in arithmetic draw an eighth of their values log-uniformly up to 2^61 (int64),
+# 2^29 (int32): mismatch.
+# Reproduce: cd WORKTREE && TRITON_INTERPRET=1 OMP_NUM_THREADS=1 PYTHONPATH=$PWD:$PWD/tests:$PWD/benchmarks python benchmarks/adversarial/review_r21.py verify benchmarks/adversarial/triton/t5_int64_added_in_float64.py 2
+#       and: cd WORKTREE && TRITON_INTERPRET=1 OMP_NUM_THREADS=1 PYTHONPATH=$PWD:$PWD/tests:$PWD/benchmarks python benchmarks/adversarial/review_r21.py outside benchmarks/adversarial/triton/t5_int64_added_in_float64.py
 @@IMPORTS@@
 
 @@KERNEL_ONE_BLOCK@@
