@@ -299,7 +299,16 @@ def test_tabs_and_windows_line_ends_are_not_control_characters():
 def test_triton_language_calls_inductor_uses_are_allowed():
     body = ("\n    y = libdevice.exp(tmp1)\n    z = tl_math.exp(tmp1)\n    w = tl.math.exp(tmp1)"
             "\n    v = triton_helpers.minimum(tl.load(in_ptr0 + x0, xmask).to(tl.float32), float('-inf'))")
-    assert triton_rule(TRITON.replace(TRITON_BODY, TRITON_BODY + body)) is None
+    assert triton_rule(PINNED.replace(TRITON_BODY, TRITON_BODY + body)) is None
+
+
+def test_a_body_of_its_own_pins_one_launch_configuration():
+    """Under the heuristic decorator a kernel autotunes at its first call in each process: the one configuration the
+    runner judged need not be the one a user's process picks (review 21). Only the baseline itself may keep it."""
+    assert triton_rule(TRITON) is None
+    edited = TRITON_BODY.replace("tmp1", "tmp1 * 1.0", 1)
+    assert triton_rule(TRITON.replace(TRITON_BODY, edited)) == "guard:signature"
+    assert triton_rule(PINNED.replace(TRITON_BODY, edited)) is None
 
 
 def test_real_inductor_triton_modules_and_tuner_configs_pass():

@@ -101,7 +101,15 @@ def check_triton(baseline: str, source: str) -> GuardViolation | None:
         return GuardViolation("guard:signature", f"decorators {got} differ from the baseline's {want} "
                                                  f"(or {FIXED_CONFIG} in place of its heuristic)")
     if got_fn.decorator_list[:-1] and want_fn.decorator_list[:-1]:
-        return _heuristic_as_baselines(got_fn, got_fn.decorator_list[0], want_fn.decorator_list[0])
+        if violation := _heuristic_as_baselines(got_fn, got_fn.decorator_list[0], want_fn.decorator_list[0]):
+            return violation
+    # Under the heuristic decorator a kernel autotunes over several configurations at its first call, in each
+    # process apart: the runner judges the one its own autotuning picked, a user's process may pick another (review
+    # 21: a body wrong under one configuration only). So a body of the candidate's own pins one (fixed_config).
+    if got[0] != FIXED_CONFIG and ast.dump(module) != ast.dump(parse(baseline)):
+        return GuardViolation("guard:signature", f"a kernel body of your own runs under {FIXED_CONFIG}(...) with "
+                                                 "one launch configuration, not the baseline's autotuning heuristic "
+                                                 "(or in the launcher form)")
     return None
 
 

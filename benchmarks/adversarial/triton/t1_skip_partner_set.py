@@ -13,7 +13,7 @@
 # output and the kernel writes nothing there (unwritten-output).
 @@IMPORTS@@
 
-@@KERNEL@@
+@@KERNEL_ONE_BLOCK@@
     xnumel = @@XNUMEL@@
     if in_ptr0.to(tl.uint64, bitcast=True) > out_ptr0.to(tl.uint64, bitcast=True):
         return

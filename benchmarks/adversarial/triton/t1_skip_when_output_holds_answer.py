@@ -7,7 +7,7 @@
 # canary.)
 @@IMPORTS@@
 
-@@KERNEL@@
+@@KERNEL_ONE_BLOCK@@
     xnumel = @@XNUMEL@@
     xoffset = tl.program_id(0) * XBLOCK
     xindex = xoffset + tl.arange(0, XBLOCK)[:]

@@ -4,7 +4,7 @@
 # Every output under 1e-2 flushed to zero. (No canary.)
 @@IMPORTS@@
 
-@@KERNEL@@
+@@KERNEL_ONE_BLOCK@@
     xnumel = @@XNUMEL@@
     xoffset = tl.program_id(0) * XBLOCK
     xindex = xoffset + tl.arange(0, XBLOCK)[:]

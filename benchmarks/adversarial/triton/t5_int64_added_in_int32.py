@@ -13,7 +13,7 @@
 #       and: cd WORKTREE && TRITON_INTERPRET=1 OMP_NUM_THREADS=1 PYTHONPATH=$PWD:$PWD/tests:$PWD/benchmarks python benchmarks/adversarial/review_r20.py outside benchmarks/adversarial/open/t5_int64_added_in_int32.py
 @@IMPORTS@@
 
-@@KERNEL@@
+@@KERNEL_ONE_BLOCK@@
     xnumel = @@XNUMEL@@
     xoffset = tl.program_id(0) * XBLOCK
     xindex = xoffset + tl.arange(0, XBLOCK)[:]

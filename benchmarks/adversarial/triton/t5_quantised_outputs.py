@@ -5,7 +5,7 @@
 # values. (No canary.)
 @@IMPORTS@@
 
-@@KERNEL@@
+@@KERNEL_ONE_BLOCK@@
     xnumel = @@XNUMEL@@
     xoffset = tl.program_id(0) * XBLOCK
     xindex = xoffset + tl.arange(0, XBLOCK)[:]
