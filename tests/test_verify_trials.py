@@ -82,3 +82,10 @@ def test_other_kinds_draw_no_specials():
     task = softmax_task()
     for kind in set(TRIAL_KINDS) - {"specials"}:
         assert bool(torch.isfinite(drawn_input(task, kind)).all()), kind
+
+
+def test_a_scalar_input_gets_one_special_or_another():
+    task = only_task(lambda x, s: x * s, torch.randn(64), torch.randn(()))  # a 0-d tensor: one element
+    position = next(n for n, a in enumerate(task.args) if a.role == "in" and a.layout and a.layout.size == ())
+    drawn = {str(call_values(task, build(task, Trial(seed, "specials")))[position].item()) for seed in range(24)}
+    assert drawn == {"nan", "inf", "-inf", "-0.0"}

@@ -457,13 +457,15 @@ def _spot(rows: torch.Tensor, which: torch.Tensor, special: float, generator: to
 
 
 def _scatter_specials(values: torch.Tensor, generator: torch.Generator) -> None:
-    """A tensor of fewer than four rows: each special at one place at least, more at one place in
-    ``SPECIALS_SPACING`` drawn among them."""
+    """A tensor of fewer than four rows: each special at one place at least (a tensor of fewer elements: as many as
+    fit), more at one place in ``SPECIALS_SPACING`` drawn among them."""
     device = values.device
     places = torch.randperm(values.numel(), generator=generator, device=device)
     places = places[: max(values.numel() // SPECIALS_SPACING, len(SPECIAL_FLOATS))]
     drawn = torch.randint(0, len(SPECIAL_FLOATS), (places.numel(),), generator=generator, device=device).cpu()
-    drawn[: len(SPECIAL_FLOATS)] = torch.arange(len(SPECIAL_FLOATS))
+    every = torch.randperm(len(SPECIAL_FLOATS), generator=generator, device=device).cpu()
+    first = min(len(SPECIAL_FLOATS), places.numel())  # a tensor of fewer elements gets a drawn few of them
+    drawn[:first] = every[:first]
     _put(values, places, torch.tensor(SPECIAL_FLOATS)[drawn])
 
 

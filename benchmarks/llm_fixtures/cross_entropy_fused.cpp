@@ -40,6 +40,8 @@ extern "C"  void  Placeholder.KERNEL_NAME(float* in_out_ptr0,
                 vmax = at::vec::maximum(vmax, Vec::loadu(x + b + c));
             const float bm = at::vec::vec_reduce_all<float>(
                 [](Vec& a, Vec& v) { return at::vec::maximum(a, v); }, vmax);
+            if (bm == -std::numeric_limits<float>::infinity())
+                continue;  // a block wholly masked (-inf) adds nothing to the sum
             const Vec vbm(bm);
             Vec vsum(0.0f);
             for (int64_t c = 0; c < block; c += Vec::size())
@@ -49,8 +51,10 @@ extern "C"  void  Placeholder.KERNEL_NAME(float* in_out_ptr0,
             s = s * std::exp(m - m2) + bs * std::exp(bm - m2);
             m = m2;
         }
-        // -log_softmax(x)[target] = log(sum exp(x - m)) - (x[target] - m)
-        loss_sum += static_cast<double>(std::log(s) - (x[target] - m));
+        // -log_softmax(x)[target] = log(sum exp(x - m)) - (x[target] - m). A NaN or +inf in the row, or a row wholly
+        // -inf, meets NaN in x - max: Inductor's loss is NaN then.
+        loss_sum += std::isfinite(m) ? static_cast<double>(std::log(s) - (x[target] - m))
+                                     : std::numeric_limits<double>::quiet_NaN();
         counted += 1;
     }
     in_out_ptr1[0] = out_of_range ? std::numeric_limits<float>::quiet_NaN()

@@ -32,6 +32,15 @@ extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
                 vmax = at::vec::maximum(vmax, Vec::loadu(xb + c));
             const float bm = at::vec::vec_reduce_all<float>(
                 [](Vec& a, Vec& v) { return at::vec::maximum(a, v); }, vmax);
+            block_max[b] = bm;
+            if (bm == -std::numeric_limits<float>::infinity())
+            {
+                // A block wholly masked (-inf) adds nothing: its outputs are 0 unless the whole row is -inf (then
+                // the exact pass below writes them).
+                for (int64_t c = 0; c < block; c += Vec::size())
+                    Vec(0.0f).store(y + block * b + c);
+                continue;
+            }
             const Vec vbm(bm);
             Vec vsum(0.0f);
             for (int64_t c = 0; c < block; c += Vec::size())
@@ -45,7 +54,23 @@ extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
             const float m2 = max_propagate_nan(m, bm);
             s = s * std::exp(m - m2) + bs * std::exp(bm - m2);
             m = m2;
-            block_max[b] = bm;
+        }
+        if (!std::isfinite(m))
+        {
+            // A NaN or +inf in the row, or a row wholly -inf: x - max meets NaN, and Inductor's answer is NaN there.
+            // Its two passes again, with the exp that keeps NaN (exp_u20 does not).
+            const Vec vm(m);
+            Vec vsum(0.0f);
+            for (int64_t c = 0; c < cols; c += Vec::size())
+            {
+                const Vec e = (Vec::loadu(x + c) - vm).exp();
+                e.store(y + c);
+                vsum = vsum + e;
+            }
+            const Vec inv(1.0f / at::vec::vec_reduce_all<float>([](Vec& a, Vec& v) { return a + v; }, vsum));
+            for (int64_t c = 0; c < cols; c += Vec::size())
+                (Vec::loadu(y + c) * inv).store(y + c);
+            continue;
         }
         const float inv = 1.0f / s;
         for (int64_t b = 0; b < blocks; ++b)

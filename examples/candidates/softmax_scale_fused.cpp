@@ -31,10 +31,14 @@ extern "C"  void  Placeholder.KERNEL_NAME(const float* in_ptr0,
         }
         float m = at::vec::vec_reduce_all<float>([](Vec& a, Vec& b) { return at::vec::maximum(a, b); }, vmax);
         const Vec vm(m);
+        // A row whose maximum is NaN, +inf or -inf (a NaN in it, an overflow, a fully masked row) meets NaN in
+        // x - max, and Inductor's answer is NaN there: exp_u20 does not keep NaN, exp does.
+        const bool exact = !std::isfinite(m);
         Vec vsum(0.0f);
         for (int64_t x1 = 0; x1 < 512; x1 += Vec::size())
         {
-            Vec e = (Vec::loadu(row + x1) * scale - vm).exp_u20();
+            const Vec d = Vec::loadu(row + x1) * scale - vm;
+            Vec e = exact ? d.exp() : d.exp_u20();
             e.store(out + x1);
             vsum = vsum + e;
         }
