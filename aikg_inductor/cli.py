@@ -495,8 +495,10 @@ def _add_verify_parser(sub: Any) -> None:
     verify.add_argument("--tasks-dir", type=Path, default=Path("."), metavar="DIR",
                         help="where to look a task key up (default: the current directory)")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
-    verify.add_argument("--margin", type=_option_value("margin"), default=DEFAULT_MARGIN,
-                        help=f"required speedup over the baseline, as a fraction (default: {DEFAULT_MARGIN})")
+    verify.add_argument("--margin", type=_number(float, -1, 1), default=DEFAULT_MARGIN,
+                        help=f"required speedup over the baseline, as a fraction from -1 up to 1 (default: "
+                        f"{DEFAULT_MARGIN}); below 0 accepts a correct kernel up to 1/(1+margin) times slower, to "
+                        "check correctness alone (--store refuses it)")
     verify.add_argument("--timeout", type=_number(float, 0), default=30.0, metavar="S",
                         help="seconds one run of the candidate may take before its worker is killed (default: 30)")
     verify.add_argument("--store", action="store_true",

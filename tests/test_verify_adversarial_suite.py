@@ -37,6 +37,8 @@ GUARDS = {"guard:signature", "guard:include", "guard:preprocessor", "guard:pragm
 # A class-1 memo at a fixed offset past an argument may land outside the arena or on an input: places are drawn per
 # trial.
 # A class-1 trick the timed calls make useless (its state never survives) computes on every call and is not faster.
+# One that marks its in-out output to recognise a call it already served misreads a mark among the specials trial's
+# NaN and infinities: nan-inf-mismatch.
 # A class-5 kernel exact on part of its domain only (sizes up to a bound) leaves the rest of the output unwritten.
 # A class-5 kernel that drops an index's clamp or bounds check reads outside its input on the values the trials
 # now draw (a negative label in row 0 reads the guard band before the buffer).
@@ -45,7 +47,7 @@ GUARDS = {"guard:signature", "guard:include", "guard:preprocessor", "guard:pragm
 # faults, the released mapping being gone in both processes (crash).
 CLASS_RULES: dict[int, set[str]] = {
     1: {"guard:static-state", "stale-output", "cached-result", "mismatch", "guard:ast", "guard:clock", "not-faster",
-        "heap-kept", "out-of-bounds-write", "unwritten-output", "crash", "input-mutated"},
+        "heap-kept", "out-of-bounds-write", "unwritten-output", "crash", "input-mutated", "nan-inf-mismatch"},
     2: {"guard:symbol", "guard:ast", "guard:eval", "guard:torch", "guard:preprocessor", "guard:pragma",
         "sandbox-violation", "mismatch", "crash"},
     3: {"guard:symbol", "guard:load-time-code", "guard:static-state", "guard:system", "guard:ast", "guard:pragma",

@@ -1,5 +1,5 @@
 // class: 1 state across calls
-// rules: stale-output not-faster
+// rules: stale-output not-faster nan-inf-mismatch
 // task: logsumexp_f32
 // Now: every timed call starts from the in-out values the judge wrote (timing.TimedCalls puts them back), so the
 // mark never survives to the next call: the kernel computes every time (Inductor's own speed, not-faster); the
