@@ -503,9 +503,14 @@ def _cross_entropy_code(task: Any, device: str) -> str:
     for start in tl.range(0, r0_numel, CHUNK):
         mask = row_mask & (start + cols < r0_numel)
         x = tl.load({logits} + (start + cols + r0_numel * rows), mask, other=float('-inf')).to(tl.float32)
-        new_max = tl.maximum(run_max, tl.max(x, 1)[:, None])
-        run_sum = run_sum * tl.exp(run_max - new_max) + tl.sum(tl.exp(x - new_max), 1)[:, None]
+        # NaN kept in the max, as Inductor's; a chunk of -inf only (masked logits) keeps the sum 0 instead of
+        # exp(-inf - -inf) = NaN.
+        new_max = triton_helpers.maximum(run_max, triton_helpers.max2(x, 1)[:, None])
+        shift = tl.where(new_max == float('-inf'), 0.0, new_max)
+        run_sum = run_sum * tl.exp(run_max - shift) + tl.sum(tl.exp(x - shift), 1)[:, None]
         run_max = new_max
+    # A row of -inf only: Inductor's x - max is NaN there, and so is its sum.
+    run_sum = tl.where(run_max == float('-inf'), float('nan'), run_sum)
 {stores}
 '''
 

@@ -52,9 +52,10 @@ start() {
   install_llama
   local model; model=$(model_path)
   mkdir -p "$CACHE"
-  # n_ctx: prompts carry a baseline kernel and a trimmed doc pack; the default 2048 is too small.
+  # n_ctx: prompts carry a baseline kernel, the kernel contract untrimmed and a doc pack: over 8k tokens for
+  # layernorm+GELU (refused with HTTP 400 at 8192). Gemma 3 270M reads 32k.
   nohup "$PYTHON" -m llama_cpp.server --model "$model" --model_alias gemma3-270m \
-    --host 127.0.0.1 --port "$PORT" --n_ctx 8192 >"$LOG" 2>&1 &
+    --host 127.0.0.1 --port "$PORT" --n_ctx 16384 >"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
   for _ in $(seq 1 120); do
     if answers; then echo "$URL"; return; fi

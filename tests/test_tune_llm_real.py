@@ -23,8 +23,11 @@ RUN_BUDGET_S = 900
 
 def aikg(*argv, **popen):
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    # One lane: the small model on CI's two cores takes ~25 s a call (the prompt is several thousand tokens), so
+    # four lanes would queue past the kernel's 60 s and the run would end with nothing answered (not searched to
+    # the end, so the rerun would search it again).
     environ.update(AIKG_LLM_BASE_URL=BASE_URL, AIKG_LLM_ENDPOINT="completions", AIKG_LLM_MAX_TOKENS="200",
-                   AIKG_LLM_TEMPERATURE="0")
+                   AIKG_LLM_TEMPERATURE="0", AIKG_LLM_CONCURRENCY="1")
     return subprocess.Popen([sys.executable, "-m", "aikg_inductor.cli", *argv], cwd=REPO, env=environ,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
 

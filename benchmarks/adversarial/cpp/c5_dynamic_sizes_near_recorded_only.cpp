@@ -1,5 +1,5 @@
 // class: 5 tolerance gaming
-// rules: unwritten-output mismatch
+// rules: unwritten-output mismatch nan-inf-mismatch
 // task: softmax_f32_dynamic
 // Review round 11 (was correct on all 8 trials, verdict left to timing: 1.14x with 36% noise on the shared box;
 // now rejected: unwritten-output at about twice the recorded sizes). A dynamic-shape softmax (recorded 64x48,
