@@ -23,9 +23,8 @@ RUN_BUDGET_S = 900
 
 def aikg(*argv, **popen):
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    # One lane: the small model on CI's two cores takes ~25 s a call (the prompt is several thousand tokens), so
-    # four lanes would queue past the kernel's 60 s and the run would end with nothing answered (not searched to
-    # the end, so the rerun would search it again).
+    # One lane: the small model on CI's two cores takes ~25-60 s a call (the prompt is several thousand tokens), so
+    # four lanes would queue past the kernel's budget and the run would end with nothing answered.
     environ.update(AIKG_LLM_BASE_URL=BASE_URL, AIKG_LLM_ENDPOINT="completions", AIKG_LLM_MAX_TOKENS="200",
                    AIKG_LLM_TEMPERATURE="0", AIKG_LLM_CONCURRENCY="1")
     return subprocess.Popen([sys.executable, "-m", "aikg_inductor.cli", *argv], cwd=REPO, env=environ,
@@ -42,6 +41,13 @@ def finished_runs(cache_dir):
         history.close()
 
 
+# Each kernel's search: long enough for the small model on CI's two cores to answer at least one request (its first,
+# with a cold prompt cache over ~9k tokens of prompt, takes about a minute); a search nothing answered is not
+# searched to the end, and the rerun would search it again.
+KERNEL_BUDGET_S = 150
+
+
+@pytest.mark.timeout(RUN_BUDGET_S + 600)
 def test_tune_a_folder_with_a_real_llm_is_killed_resumed_and_reported(tmp_path):
     if not _reachable(BASE_URL):
         pytest.skip(f"no LLM server answers at {BASE_URL} (start one with tests/llm_server.sh start)")
@@ -49,7 +55,7 @@ def test_tune_a_folder_with_a_real_llm_is_killed_resumed_and_reported(tmp_path):
     problems.mkdir()
     for name in ("softmax_scale.py", "layernorm_gelu.py"):
         shutil.copy(REPO / "examples" / name, problems / name)
-    command = ["tune", str(problems), "--cache-dir", str(cache_dir), "--budget-s", "60",
+    command = ["tune", str(problems), "--cache-dir", str(cache_dir), "--budget-s", str(KERNEL_BUDGET_S),
                "--budget-candidates", "3", "--run-budget-s", str(RUN_BUDGET_S)]
 
     first = aikg(*command, start_new_session=True)
