@@ -348,7 +348,7 @@ class LlmClient:
             except openai.OpenAIError as err:
                 if not _retryable(err):
                     raise LlmUnavailable(f"{what} refused by {self.config.base_url}: {_describe(err)}") from err
-                if isinstance(err, openai.APITimeoutError) and _deadline.get() is not None:
+                if isinstance(err, openai.APITimeoutError):
                     _seconds_left(what)  # a timeout the deadline set is the deadline's, not the endpoint's
                 if attempt == attempts:
                     raise LlmUnavailable(
