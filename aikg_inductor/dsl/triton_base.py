@@ -10,7 +10,7 @@ import re
 from ..task import KernelTask
 from . import Signature
 from .source_text import check_characters
-from .triton_guards import FIXED_CONFIG, KERNEL_NAME, PLACEHOLDER, check_module, decorator_name, parse
+from .triton_guards import FIXED_CONFIG, KERNEL_NAME, PLACEHOLDER, check_module, constexpr_params, decorator_name, parse
 from .triton_launcher import is_launcher_form, with_inductor_binding
 from .triton_launcher_guards import check_launcher_module, launcher_def
 from .violations import GuardViolation, raise_if
@@ -143,7 +143,7 @@ def _heuristic_as_baselines(fn: ast.FunctionDef, got: ast.expr, want: ast.expr) 
 def _check_launch_config(fn: ast.FunctionDef, config: ast.expr) -> GuardViolation | None:
     """``config=``: a dict of the kernel's ``tl.constexpr`` parameters, ``num_warps`` and ``num_stages`` to positive
     integers."""
-    constexprs = {a.arg for a in fn.args.args if a.annotation is not None and ast.unparse(a.annotation) == "tl.constexpr"}
+    constexprs = set(constexpr_params(fn))
     try:
         values = ast.literal_eval(config)
     except (ValueError, SyntaxError, TypeError):

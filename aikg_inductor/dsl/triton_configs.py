@@ -15,6 +15,7 @@ import dataclasses
 from ..task import KernelTask
 from ..torch_internals import heuristics
 from ..torch_internals.kernels import KERNEL_NAME
+from .triton_guards import constexpr_params
 
 _PARSE_NAME = "aikg_kernel_placeholder"
 TUNABLE_KINDS = ("pointwise", "reduction", "persistent_reduction")
@@ -88,10 +89,7 @@ def kernel_shape(task: KernelTask) -> TritonKernelShape:
         size_hints = {str(k): int(v) for k, v in ast.literal_eval(keywords["size_hints"]).items()}
     except (ValueError, TypeError, AttributeError, SyntaxError):
         raise NotTunableError(f"size_hints {keywords['size_hints'][:60]!r} is not a literal dict") from None
-    block_params = tuple(
-        a.arg for a in function.args.args
-        if a.annotation is not None and ast.unparse(a.annotation) == "tl.constexpr"
-    )
+    block_params = constexpr_params(function)
     numels = {a.param.removesuffix("numel").rstrip("_"): a.value for a in task.args
               if a.role == "size" and a.param.endswith("numel") and a.value is not None}
     return TritonKernelShape(

@@ -185,6 +185,12 @@ def _check_import(node: ast.Import | ast.ImportFrom) -> GuardViolation | None:
     return None
 
 
+def constexpr_params(fn: ast.FunctionDef) -> tuple[str, ...]:
+    """The kernel's ``tl.constexpr`` parameters (its block sizes), in order."""
+    return tuple(a.arg for a in fn.args.args
+                 if a.annotation is not None and ast.unparse(a.annotation) == "tl.constexpr")
+
+
 def decorator_name(decorator: ast.expr) -> str:
     return ast.unparse(decorator.func if isinstance(decorator, ast.Call) else decorator)
 
